@@ -1,0 +1,47 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+// awsClients are the SDK clients a command uses, all built from one
+// config.LoadDefaultConfig so profiles, SSO, AWS_REGION and
+// AWS_ENDPOINT_URL_<SERVICE> behave as AWS users expect.
+type awsClients struct {
+	cfg     aws.Config
+	cognito *cip.Client
+	dynamo  *dynamodb.Client
+}
+
+func (a *App) newAWSClients(ctx context.Context, region, profile string) (*awsClients, error) {
+	var opts []func(*config.LoadOptions) error
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	if profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(profile))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return nil, fmt.Errorf("no AWS region: pass --region, set AWS_REGION, or give the profile a region")
+	}
+	// DynamoDB Local omits the x-amz-crc32 header on error responses; only
+	// skip the check when the user points DynamoDB at another endpoint.
+	localDynamo := a.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" || a.Getenv("AWS_ENDPOINT_URL") != ""
+	return &awsClients{
+		cfg:     cfg,
+		cognito: cip.NewFromConfig(cfg),
+		dynamo: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+			o.DisableValidateResponseChecksum = localDynamo
+		}),
+	}, nil
+}

@@ -1,0 +1,40 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/poolmigrate/poolmigrate/amplifyproj"
+)
+
+// loadProject finds and reads the Amplify project the globals point at.
+func (a *App) loadProject(g *globals) (*amplifyproj.Project, string, error) {
+	var root string
+	if g.project != "" {
+		abs, err := filepath.Abs(g.project)
+		if err != nil {
+			return nil, "", fmt.Errorf("resolve --project %s: %w", g.project, err)
+		}
+		root = abs
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(amplifyproj.ProjectConfigPath))); err != nil {
+			// --project may name a folder inside the project, like the cwd.
+			if root, err = amplifyproj.FindRoot(abs); err != nil {
+				return nil, "", err
+			}
+		}
+	} else {
+		wd, err := a.Getwd()
+		if err != nil {
+			return nil, "", fmt.Errorf("read working directory: %w", err)
+		}
+		if root, err = amplifyproj.FindRoot(wd); err != nil {
+			return nil, "", err
+		}
+	}
+	p, err := amplifyproj.Load(os.DirFS(root), root, amplifyproj.Options{Env: g.env, Region: g.region, Profile: g.profile})
+	if err != nil {
+		return nil, "", err
+	}
+	return p, root, nil
+}
