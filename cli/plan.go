@@ -91,8 +91,11 @@ func printPlan(w io.Writer, pl *migration.Plan) {
 				if len(of.KeyOf) > 0 {
 					notes = append(notes, "key of "+strings.Join(of.KeyOf, ", "))
 				}
-				if !of.Remap {
-					notes = append(notes, "not remapped ("+of.Provider+")")
+				switch {
+				case of.Provider != "userPools":
+					notes = append(notes, "not remapped (provider "+of.Provider+")")
+				case !of.Remap:
+					notes = append(notes, "not remapped (custom claim)")
 				}
 				fmt.Fprintf(tw, "    owner %s\tclaim %s\t%s\n", of.Field, of.Claim, strings.Join(notes, "; "))
 			}

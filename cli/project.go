@@ -12,9 +12,13 @@ import (
 func (a *App) loadProject(g *globals) (*amplifyproj.Project, string, error) {
 	var root string
 	if g.project != "" {
-		abs, err := filepath.Abs(g.project)
-		if err != nil {
-			return nil, "", fmt.Errorf("resolve --project %s: %w", g.project, err)
+		abs := g.project
+		if !filepath.IsAbs(abs) {
+			wd, err := a.Getwd()
+			if err != nil {
+				return nil, "", fmt.Errorf("read working directory: %w", err)
+			}
+			abs = filepath.Join(wd, abs)
 		}
 		root = abs
 		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(amplifyproj.ProjectConfigPath))); err != nil {

@@ -142,7 +142,7 @@ func BuildPlan(fsys fs.FS, p *amplifyproj.Project) (*Plan, error) {
 	}
 	for _, d := range p.Dependents {
 		pl.Dependents = append(pl.Dependents, Dependent{Category: d.Category, Resource: d.Resource, Service: d.Service, DependsOn: d.DependsOn, Attributes: nonNil(d.Attributes)})
-		pl.warn("AUTH_DEPENDENT", fmt.Sprintf("%s/%s (%s) depends on auth %s and blocks `amplify remove auth`: `poolmigrate detach` removes the dependency and `poolmigrate patch` restores it for the new auth resource", d.Category, d.Resource, serviceOr(d.Service), d.DependsOn))
+		pl.warn("AUTH_DEPENDENT", fmt.Sprintf("%s/%s (%s) depends on auth %s and blocks `amplify remove auth`: the dependency must be removed first and pointed at the new auth resource afterwards", d.Category, d.Resource, serviceOr(d.Service), d.DependsOn))
 	}
 	for _, dir := range p.OrphanDirs {
 		pl.warn("ORPHAN_RESOURCE_DIR", dir+" is not listed in amplify/backend/backend-config.json; the Amplify CLI ignores it and so does poolmigrate")
