@@ -1,0 +1,30 @@
+// Command cognito-shim serves the test bed's Cognito shim on loopback in
+// front of cognito-local. See package cognitoshim.
+package main
+
+import (
+	"flag"
+	"log"
+	"net"
+	"net/http"
+
+	"github.com/poolmigrate/poolmigrate/testbed/cognitoshim"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:9230", "address to listen on (keep it on loopback)")
+	upstream := flag.String("upstream", "http://127.0.0.1:9229", "cognito-local's endpoint")
+	rps := flag.Float64("userlist-rps", 0, "answer TooManyRequestsException above this many ListUsers/ListUsersInGroup calls a second (0: no limit; AWS: 30)")
+	flag.Parse()
+
+	host, _, err := net.SplitHostPort(*addr)
+	if err != nil {
+		log.Fatalf("cognito-shim: -addr %s: %v", *addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		log.Fatalf("cognito-shim: -addr %s is not a loopback address", *addr)
+	}
+	srv := cognitoshim.New(*upstream, cognitoshim.WithUserListRPS(*rps))
+	log.Printf("cognito-shim: listening on http://%s, forwarding to %s", *addr, *upstream)
+	log.Fatal(http.ListenAndServe(*addr, srv))
+}

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# The test bed: DynamoDB Local, cognito-local and the project's Cognito shim,
+# each on a loopback port, started with readiness checks and stopped by PID.
+#
+#   testbed/testbed.sh up      install what is missing, start all three, write .testbed/env
+#   testbed/testbed.sh down    stop what `up` started
+#   testbed/testbed.sh env     print the environment that points the AWS SDK at the test bed
+#
+# Ports (override with the variables): POOLMIGRATE_TESTBED_DYNAMODB_PORT (8000),
+# POOLMIGRATE_TESTBED_COGNITO_LOCAL_PORT (9229), POOLMIGRATE_TESTBED_COGNITO_PORT (9230).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE=${POOLMIGRATE_TESTBED_DIR:-$ROOT/.testbed}
+DDB_PORT=${POOLMIGRATE_TESTBED_DYNAMODB_PORT:-8000}
+COGNITO_LOCAL_PORT=${POOLMIGRATE_TESTBED_COGNITO_LOCAL_PORT:-9229}
+SHIM_PORT=${POOLMIGRATE_TESTBED_COGNITO_PORT:-9230}
+DDB_SIMULATOR=amplify-dynamodb-simulator@2.9.30
+EMULATORS=$ROOT/testbed/emulators
+DDB_DIR=$ROOT/testbed/ddblocal
+
+log() { echo "testbed: $*" >&2; }
+
+install_java() {
+	if command -v java >/dev/null 2>&1; then
+		local v
+		v=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
+		if [ -n "$v" ] && [ "$v" -ge 17 ]; then return 0; fi
+	fi
+	log "installing Java 17 (openjdk-17-jre-headless) with apt"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null
+}
+
+install() {
+	command -v node >/dev/null || { log "node and npm are needed (cognito-local is an npm package)"; exit 1; }
+	if [ ! -x "$EMULATORS/node_modules/.bin/cognito-local" ] || [ "$EMULATORS/package-lock.json" -nt "$EMULATORS/node_modules/.package-lock.json" ]; then
+		log "installing cognito-local from testbed/emulators/package-lock.json"
+		npm ci --prefix "$EMULATORS" --no-audit --no-fund --loglevel=error >&2
+	fi
+	install_java
+	if [ ! -f "$DDB_DIR/DynamoDBLocal.jar" ]; then
+		log "unpacking DynamoDB Local from the npm package $DDB_SIMULATOR"
+		local tmp
+		tmp=$(mktemp -d)
+		(cd "$tmp" && npm pack "$DDB_SIMULATOR" --silent >/dev/null && tar xzf amplify-dynamodb-simulator-*.tgz package/emulator)
+		rm -rf "$DDB_DIR"
+		mv "$tmp/package/emulator" "$DDB_DIR"
+		rm -rf "$tmp"
+	fi
+	mkdir -p "$STATE/bin"
+	(cd "$ROOT" && go build -o "$STATE/bin/cognito-shim" ./testbed/cmd/cognito-shim)
+}
+
+# wait_ready NAME PID URL SECONDS: poll URL until any HTTP answer.
+wait_ready() {
+	local name=$1 pid=$2 url=$3 limit=$4 i=0
+	while [ "$i" -lt $((limit * 10)) ]; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			log "$name exited before it was ready; its log:"
+			tail -n 40 "$STATE/$name.log" >&2 || true
+			return 1
+		fi
+		if curl -s -o /dev/null --max-time 1 "$url"; then
+			return 0
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	log "$name was not ready at $url after ${limit}s; its log:"
+	tail -n 40 "$STATE/$name.log" >&2 || true
+	return 1
+}
+
+running() {
+	[ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null
+}
+
+port_free() {
+	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+start() {
+	local name=$1 port=$2 url=$3 limit=$4
+	shift 4
+	if running "$name"; then
+		log "$name already running (pid $(cat "$STATE/$name.pid"))"
+		return 0
+	fi
+	if ! port_free "$port"; then
+		log "port $port is taken by another process; stop it or set the port variable (see testbed/testbed.sh)"
+		exit 1
+	fi
+	"$@" >"$STATE/$name.log" 2>&1 &
+	local pid=$!
+	echo "$pid" >"$STATE/$name.pid"
+	wait_ready "$name" "$pid" "$url" "$limit"
+	log "$name ready on $url (pid $pid)"
+}
+
+up() {
+	install
+	mkdir -p "$STATE"
+	# cognito-local keeps its pools in ./.cognito of its working folder: a
+	# fresh one per run. Its default makes every pool sign in by email.
+	if ! running cognito-local; then
+		rm -rf "$STATE/cognito"
+		mkdir -p "$STATE/cognito/.cognito"
+		echo '{"UserPoolDefaults":{"UsernameAttributes":[]}}' >"$STATE/cognito/.cognito/config.json"
+	fi
+	# DynamoDB Local has no option to bind one address; it is only ever
+	# addressed on 127.0.0.1.
+	start dynamodb-local "$DDB_PORT" "http://127.0.0.1:$DDB_PORT/" 60 \
+		bash -c "cd '$DDB_DIR' && exec java -Xmx1g -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar -port $DDB_PORT -inMemory -sharedDb -disableTelemetry"
+	start cognito-local "$COGNITO_LOCAL_PORT" "http://127.0.0.1:$COGNITO_LOCAL_PORT/health" 30 \
+		bash -c "cd '$STATE/cognito' && HOST=127.0.0.1 PORT=$COGNITO_LOCAL_PORT exec node '$EMULATORS/node_modules/cognito-local/lib/bin/start.js'"
+	start cognito-shim "$SHIM_PORT" "http://127.0.0.1:$SHIM_PORT/" 10 \
+		"$STATE/bin/cognito-shim" -addr "127.0.0.1:$SHIM_PORT" -upstream "http://127.0.0.1:$COGNITO_LOCAL_PORT"
+	env_file >"$STATE/env"
+	log "ready; load the environment with: source $STATE/env"
+}
+
+env_file() {
+	cat <<ENV
+export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT
+export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=http://127.0.0.1:$SHIM_PORT
+export POOLMIGRATE_TESTBED_COGNITO_LOCAL=http://127.0.0.1:$COGNITO_LOCAL_PORT
+export AWS_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=testbed
+export AWS_SECRET_ACCESS_KEY=testbed
+export AWS_EC2_METADATA_DISABLED=true
+export POOLMIGRATE_TESTBED=1
+ENV
+}
+
+down() {
+	local name pid
+	for name in cognito-shim cognito-local dynamodb-local; do
+		[ -f "$STATE/$name.pid" ] || continue
+		pid=$(cat "$STATE/$name.pid")
+		if kill "$pid" 2>/dev/null; then
+			for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+			kill -9 "$pid" 2>/dev/null || true
+			log "stopped $name (pid $pid)"
+		fi
+		rm -f "$STATE/$name.pid"
+	done
+}
+
+case "${1:-}" in
+up) up ;;
+down) down ;;
+env) env_file ;;
+*)
+	echo "usage: testbed/testbed.sh up|down|env" >&2
+	exit 2
+	;;
+esac
