@@ -28,6 +28,9 @@ func (a *App) newAWSClients(ctx context.Context, region, profile string) (*awsCl
 		opts = append(opts, config.WithSharedConfigProfile(profile))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil && profile != "" {
+		return nil, fmt.Errorf("load AWS configuration with profile %q: %w (the profile comes from --profile, POOLMIGRATE_PROFILE or the env's entry in amplify/.config/local-aws-info.json; create it with `aws configure --profile %s` or pass another)", profile, err, profile)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}

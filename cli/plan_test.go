@@ -21,7 +21,12 @@ func runApp(t *testing.T, dir string, env map[string]string, args ...string) (st
 		Stdin:  strings.NewReader(""),
 		Stdout: &out,
 		Stderr: &errb,
-		Getenv: func(k string) string { return env[k] },
+		Getenv: func(k string) string {
+			if v, ok := env[k]; ok || !strings.HasPrefix(k, "AWS_") {
+				return v
+			}
+			return os.Getenv(k) // the test bed's endpoints
+		},
 		Getwd:  func() (string, error) { return filepath.Abs(dir) },
 	}
 	err = app.Run(context.Background(), args)
@@ -260,4 +265,8 @@ func TestPlanProjectFlagAcceptsSubfolder(t *testing.T) {
 	if p := decodePlan(t, out); p.ProjectName != "crm" {
 		t.Errorf("got project %q, want crm", p.ProjectName)
 	}
+}
+
+func decodeInto(out string, v any) error {
+	return json.NewDecoder(strings.NewReader(out)).Decode(v)
 }

@@ -1,0 +1,194 @@
+package cli
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
+)
+
+// copyProject copies an example project into a temporary folder so a test
+// can change it.
+func copyProject(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	defer func() {
+		// The example's AWS profile exists on no test machine: the SDK's
+		// default chain (the test bed's environment) must be used.
+		_ = os.Remove(filepath.Join(dst, "amplify/.config/local-aws-info.json"))
+	}()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func replaceInFile(t *testing.T, path, old, new string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), old) {
+		t.Fatalf("%s does not contain %q", path, old)
+	}
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(data), old, new)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func createTable(t *testing.T, env *testenv.Env, name, pk, sk string, gsi map[string][2]string) {
+	t.Helper()
+	attrs := map[string]bool{pk: true}
+	in := &dynamodb.CreateTableInput{
+		TableName:   &name,
+		BillingMode: types.BillingModePayPerRequest,
+		KeySchema:   []types.KeySchemaElement{{AttributeName: aws.String(pk), KeyType: types.KeyTypeHash}},
+	}
+	if sk != "" {
+		attrs[sk] = true
+		in.KeySchema = append(in.KeySchema, types.KeySchemaElement{AttributeName: aws.String(sk), KeyType: types.KeyTypeRange})
+	}
+	for ix, k := range gsi {
+		g := types.GlobalSecondaryIndex{
+			IndexName:  aws.String(ix),
+			KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String(k[0]), KeyType: types.KeyTypeHash}},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}
+		attrs[k[0]] = true
+		if k[1] != "" {
+			attrs[k[1]] = true
+			g.KeySchema = append(g.KeySchema, types.KeySchemaElement{AttributeName: aws.String(k[1]), KeyType: types.KeyTypeRange})
+		}
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, g)
+	}
+	for a := range attrs {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(a), AttributeType: types.ScalarAttributeTypeS})
+	}
+	if _, err := env.Dynamo.CreateTable(context.Background(), in); err != nil {
+		t.Fatalf("create table %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		_, _ = env.Dynamo.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &name})
+	})
+}
+
+// notesTables creates the example project's tables for an API id, all but
+// the Tag table, so a missing table is reported.
+func notesTables(t *testing.T, env *testenv.Env, apiID string) {
+	createTable(t, env, "Note-"+apiID+"-dev", "id", "", nil)
+	createTable(t, env, "Vehicle-"+apiID+"-dev", "id", "", map[string][2]string{"byUser": {"userID", "plate"}})
+	createTable(t, env, "Notebook-"+apiID+"-dev", "id", "", nil)
+	createTable(t, env, "UserProfile-"+apiID+"-dev", "userId", "", nil)
+	createTable(t, env, "Task-"+apiID+"-dev", "id", "", map[string][2]string{"byProject": {"project", "status#owner"}})
+}
+
+func warningCodes(p planJSON) map[string]string {
+	codes := map[string]string{}
+	for _, w := range p.Warnings {
+		codes[w.Code] += w.Message + "\n"
+	}
+	return codes
+}
+
+func TestPlanLive(t *testing.T) {
+	env := testenv.Require(t)
+	dir := copyProject(t, "../examples/notes-app")
+	pool := env.NewPool(t, testenv.PoolOptions{Custom: []string{"prev_sub_id"}})
+	apiID := "live" + testenv.RandomSuffix()
+	meta := filepath.Join(dir, "amplify/backend/amplify-meta.json")
+	replaceInFile(t, meta, "us-east-1_NotesOld1", pool)
+	replaceInFile(t, meta, "n0tesapi1d", apiID)
+	notesTables(t, env, apiID)
+
+	out, stderr, err := runApp(t, dir, nil, "plan", "--live", "--json")
+	if err != nil {
+		t.Fatalf("plan --live: %v\n%s", err, stderr)
+	}
+	p := decodePlan(t, out)
+	var live struct {
+		Live struct {
+			Pools []struct {
+				ID         string `json:"userPoolId"`
+				Attributes []struct {
+					Name string `json:"name"`
+				} `json:"attributes"`
+			} `json:"pools"`
+			Tables []struct {
+				Table  string `json:"table"`
+				Exists bool   `json:"exists"`
+			} `json:"tables"`
+		} `json:"live"`
+	}
+	if err := decodeInto(out, &live); err != nil {
+		t.Fatal(err)
+	}
+	if len(live.Live.Pools) != 1 || live.Live.Pools[0].ID != pool {
+		t.Errorf("live pools: %+v, want %s", live.Live.Pools, pool)
+	}
+	exists := map[string]bool{}
+	for _, tb := range live.Live.Tables {
+		exists[tb.Table] = tb.Exists
+	}
+	if !exists["Vehicle-"+apiID+"-dev"] || exists["Tag-"+apiID+"-dev"] || len(exists) != 6 {
+		t.Errorf("table existence: %v", exists)
+	}
+	codes := warningCodes(p)
+	if !strings.Contains(codes["TABLE_NOT_FOUND"], "Tag-"+apiID+"-dev") {
+		t.Errorf("missing Tag table not reported: %v", codes)
+	}
+	if codes["INDEX_NOT_FOUND"] != "" || codes["TABLE_KEY_MISMATCH"] != "" {
+		t.Errorf("unexpected key warnings: %v", codes)
+	}
+}
+
+func TestPlanLiveFindsAPIIDWithoutMeta(t *testing.T) {
+	env := testenv.Require(t)
+	dir := copyProject(t, "../examples/notes-app")
+	if err := os.Remove(filepath.Join(dir, "amplify/backend/amplify-meta.json")); err != nil {
+		t.Fatal(err)
+	}
+	apiID := "disc" + testenv.RandomSuffix()
+	notesTables(t, env, apiID)
+
+	out, stderr, err := runApp(t, dir, nil, "plan", "--live", "--json")
+	if err != nil {
+		t.Fatalf("plan --live: %v\n%s", err, stderr)
+	}
+	p := decodePlan(t, out)
+	if p.APIs[0].APIID != apiID {
+		t.Fatalf("API id %q, want %q discovered from table names; warnings %v", p.APIs[0].APIID, apiID, p.Warnings)
+	}
+	for _, m := range p.APIs[0].Models {
+		if !strings.HasSuffix(m.Table, "-"+apiID+"-dev") {
+			t.Errorf("model %s table %q", m.Type, m.Table)
+		}
+	}
+	codes := warningCodes(p)
+	if codes["API_ID_DISCOVERED"] == "" || codes["POOL_ID_UNKNOWN"] == "" {
+		t.Errorf("warnings: %v", codes)
+	}
+}
