@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The full test run: format and static checks, the test bed (DynamoDB Local,
+# cognito-local, the Cognito shim), every Go test against it, then the test
+# bed is stopped. Installs what it needs on first use.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+STATICCHECK_VERSION=v0.8.2
+
+echo "== checks" >&2
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './testbed/emulators/*'))
+if [ -n "$unformatted" ]; then
+	echo "not gofmt-formatted:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+go vet ./...
+GOBIN=$(go env GOPATH)/bin
+if [ ! -x "$GOBIN/staticcheck" ] || ! "$GOBIN/staticcheck" -version 2>/dev/null | grep -q "${STATICCHECK_VERSION#v}"; then
+	go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi
+"$GOBIN/staticcheck" ./...
+
+echo "== test bed" >&2
+# A fresh test bed for every run, so the shim is the one built from this tree.
+testbed/testbed.sh down
+trap 'testbed/testbed.sh down' EXIT
+testbed/testbed.sh up
+# shellcheck disable=SC1091
+source .testbed/env
+export POOLMIGRATE_REQUIRE_TESTBED=1
+
+echo "== tests" >&2
+go test -count=1 "$@" ./...
