@@ -27,7 +27,7 @@ func runApp(t *testing.T, dir string, env map[string]string, args ...string) (st
 			}
 			return os.Getenv(k) // the test bed's endpoints
 		},
-		Getwd:  func() (string, error) { return filepath.Abs(dir) },
+		Getwd: func() (string, error) { return filepath.Abs(dir) },
 	}
 	err = app.Run(context.Background(), args)
 	return out.String(), errb.String(), err
