@@ -3,8 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -20,7 +23,18 @@ type awsClients struct {
 }
 
 func (a *App) newAWSClients(ctx context.Context, region, profile string) (*awsClients, error) {
-	var opts []func(*config.LoadOptions) error
+	// Cognito's quotas are low and shared with production traffic: retry
+	// throttling patiently, and without the retry token bucket, which a
+	// long run of throttles would drain into hard failures.
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 10
+				o.MaxBackoff = 20 * time.Second
+				o.RateLimiter = ratelimit.None
+			})
+		}),
+	}
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
 	}

@@ -45,6 +45,7 @@ type command struct {
 func (a *App) commands() []command {
 	return []command{
 		planCommand(a),
+		backupCommand(a),
 		versionCommand(a),
 	}
 }

@@ -1,0 +1,479 @@
+package cognito
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"golang.org/x/time/rate"
+
+	"github.com/poolmigrate/poolmigrate/statedir"
+)
+
+// BackupAPI is the part of the Cognito API a backup reads.
+type BackupAPI interface {
+	PoolDescriber
+	ListUsers(ctx context.Context, in *cip.ListUsersInput, optFns ...func(*cip.Options)) (*cip.ListUsersOutput, error)
+	ListGroups(ctx context.Context, in *cip.ListGroupsInput, optFns ...func(*cip.Options)) (*cip.ListGroupsOutput, error)
+	ListUsersInGroup(ctx context.Context, in *cip.ListUsersInGroupInput, optFns ...func(*cip.Options)) (*cip.ListUsersInGroupOutput, error)
+}
+
+// BackupOptions configure Backup.
+type BackupOptions struct {
+	PoolID string
+	Region string
+	// Out is the backup file; its unfinished parts live in Out + ".parts".
+	Out string
+	// Resume continues the unfinished backup in Out + ".parts".
+	Resume bool
+	// Shards is how many `sub ^= prefix` listings the users are split into:
+	// 16 or 256 (0 picks by the pool's estimated size).
+	Shards int
+	// Workers list shards concurrently; all share Limiter.
+	Workers int
+	// Limiter paces ListUsers and ListUsersInGroup, which share the
+	// account's UserList quota (30 requests/s, with production traffic).
+	Limiter  *rate.Limiter
+	Progress func(BackupProgress)
+	Now      func() time.Time
+}
+
+// BackupProgress reports how far a backup is.
+type BackupProgress struct {
+	Phase      string // "users", "groups", "writing"
+	Users      int64
+	ShardsDone int
+	Shards     int
+	Estimated  int32
+}
+
+// pageSize is the largest page ListUsers and ListUsersInGroup return.
+const pageSize = 60
+
+// backupState is what an unfinished backup remembers between runs.
+type backupState struct {
+	PoolID    string    `json:"userPoolId"`
+	Shards    []string  `json:"shards"`
+	StartedAt time.Time `json:"startedAt"`
+	Pool      Pool      `json:"pool"`
+	Region    string    `json:"region"`
+}
+
+// Backup writes a complete backup of a pool: its configuration, every user,
+// group and membership. Users are listed in shards by the first hex digits
+// of their sub, each shard paged on its own and committed to the parts
+// folder when complete, so an interrupted backup resumes shard by shard and
+// never depends on one pagination token (they expire after an hour).
+func Backup(ctx context.Context, api BackupAPI, o BackupOptions) (BackupHeader, BackupFooter, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.Limiter == nil {
+		o.Limiter = rate.NewLimiter(rate.Inf, 1)
+	}
+	if o.Progress == nil {
+		o.Progress = func(BackupProgress) {}
+	}
+	parts := o.Out + ".parts"
+	st, err := openBackupState(ctx, api, o, parts)
+	if err != nil {
+		return BackupHeader{}, BackupFooter{}, err
+	}
+	b := &backupRun{api: api, o: o, parts: parts, st: st}
+	if err := b.listUsers(ctx); err != nil {
+		return BackupHeader{}, BackupFooter{}, err
+	}
+	if err := b.listGroups(ctx); err != nil {
+		return BackupHeader{}, BackupFooter{}, err
+	}
+	o.Progress(BackupProgress{Phase: "writing", Users: b.users.Load(), ShardsDone: len(st.Shards), Shards: len(st.Shards), Estimated: st.Pool.EstimatedUsers})
+	hdr, footer, err := b.merge()
+	if err != nil {
+		return hdr, footer, err
+	}
+	// Prove the committed file whole before the parts are dropped.
+	if _, _, err := VerifyBackupFile(o.Out); err != nil {
+		return hdr, footer, fmt.Errorf("verify the written backup: %w", err)
+	}
+	if err := os.RemoveAll(parts); err != nil {
+		return hdr, footer, fmt.Errorf("remove %s: %w", parts, err)
+	}
+	return hdr, footer, nil
+}
+
+func openBackupState(ctx context.Context, api BackupAPI, o BackupOptions, parts string) (backupState, error) {
+	statePath := filepath.Join(parts, "state.json")
+	data, err := os.ReadFile(statePath)
+	switch {
+	case err == nil && !o.Resume:
+		return backupState{}, fmt.Errorf("an unfinished backup is in %s: run `poolmigrate backup --resume` to complete it, or delete the folder to start over", parts)
+	case err == nil:
+		var st backupState
+		if err := json.Unmarshal(data, &st); err != nil {
+			return backupState{}, fmt.Errorf("read %s: %w", statePath, err)
+		}
+		if st.PoolID != o.PoolID {
+			return backupState{}, fmt.Errorf("the unfinished backup in %s is of pool %s, not %s", parts, st.PoolID, o.PoolID)
+		}
+		return st, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return backupState{}, fmt.Errorf("read %s: %w", statePath, err)
+	case o.Resume:
+		return backupState{}, fmt.Errorf("nothing to resume: %s does not exist", parts)
+	}
+	if _, err := os.Stat(o.Out); err == nil {
+		return backupState{}, fmt.Errorf("%s already exists: choose another --out, or remove it", o.Out)
+	}
+	pool, err := DescribePool(ctx, api, o.PoolID)
+	if err != nil {
+		return backupState{}, err
+	}
+	shards := o.Shards
+	if shards == 0 {
+		shards = 16
+		if pool.EstimatedUsers > 100000 {
+			shards = 256
+		}
+	}
+	st := backupState{PoolID: o.PoolID, Shards: shardPrefixes(shards), StartedAt: o.Now().UTC(), Pool: pool, Region: o.Region}
+	if st.Shards == nil {
+		return backupState{}, fmt.Errorf("shards must be 16 or 256, not %d", shards)
+	}
+	if err := os.MkdirAll(parts, 0o700); err != nil {
+		return backupState{}, fmt.Errorf("create %s: %w", parts, err)
+	}
+	data, _ = json.MarshalIndent(st, "", "  ")
+	if err := statedir.WriteFile(statePath, data); err != nil {
+		return backupState{}, err
+	}
+	return st, nil
+}
+
+// shardPrefixes returns the sub prefixes of n shards: sub is a lower-case
+// hex UUID, so one hex digit makes 16 shards and two make 256.
+func shardPrefixes(n int) []string {
+	const hex = "0123456789abcdef"
+	switch n {
+	case 16:
+		out := make([]string, 16)
+		for i := range out {
+			out[i] = hex[i : i+1]
+		}
+		return out
+	case 256:
+		out := make([]string, 0, 256)
+		for i := 0; i < 16; i++ {
+			for j := 0; j < 16; j++ {
+				out = append(out, string([]byte{hex[i], hex[j]}))
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+type backupRun struct {
+	api        BackupAPI
+	o          BackupOptions
+	parts      string
+	st         backupState
+	users      atomic.Int64
+	shardsDone atomic.Int64
+}
+
+func (b *backupRun) shardPath(prefix string) string {
+	return filepath.Join(b.parts, "users-"+prefix+".jsonl")
+}
+
+func (b *backupRun) progress() {
+	b.o.Progress(BackupProgress{Phase: "users", Users: b.users.Load(), ShardsDone: int(b.shardsDone.Load()), Shards: len(b.st.Shards), Estimated: b.st.Pool.EstimatedUsers})
+}
+
+// listUsers lists every shard not yet committed, Workers at a time.
+func (b *backupRun) listUsers(ctx context.Context) error {
+	var todo []string
+	for _, p := range b.st.Shards {
+		if n, err := countLines(b.shardPath(p)); err == nil {
+			b.users.Add(n)
+			b.shardsDone.Add(1)
+			continue
+		}
+		todo = append(todo, p)
+	}
+	b.progress()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan string)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var firstErr error
+	for i := 0; i < b.o.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range jobs {
+				if err := b.listShard(ctx, p); err != nil {
+					once.Do(func() { firstErr = err; cancel() })
+					return
+				}
+				b.shardsDone.Add(1)
+				b.progress()
+			}
+		}()
+	}
+	for _, p := range todo {
+		select {
+		case jobs <- p:
+		case <-ctx.Done():
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}
+
+// listShard lists the users whose sub starts with prefix and commits them,
+// sorted by sub, to the shard's file. A shard is small (the pool divided by
+// 16 or 256), so it is sorted in memory.
+func (b *backupRun) listShard(ctx context.Context, prefix string) error {
+	var users []User
+	in := &cip.ListUsersInput{UserPoolId: &b.o.PoolID, Limit: ptr(int32(pageSize)), Filter: ptr(fmt.Sprintf("sub ^= %q", prefix))}
+	for {
+		if err := b.o.Limiter.Wait(ctx); err != nil {
+			return err
+		}
+		out, err := b.api.ListUsers(ctx, in)
+		if err != nil {
+			return fmt.Errorf("list users of pool %s with sub prefix %s: %w", b.o.PoolID, prefix, err)
+		}
+		for _, u := range out.Users {
+			user := userFromSDK(u)
+			if !strings.HasPrefix(user.Sub, prefix) {
+				return fmt.Errorf("list users with sub prefix %s: got user %s with sub %q: the pool's filter does not work as documented", prefix, user.Username, user.Sub)
+			}
+			users = append(users, user)
+		}
+		b.users.Add(int64(len(out.Users)))
+		b.progress()
+		if out.PaginationToken == nil || *out.PaginationToken == "" {
+			break
+		}
+		in.PaginationToken = out.PaginationToken
+	}
+	sort.Slice(users, func(i, j int) bool { return users[i].Sub < users[j].Sub })
+	for i := 1; i < len(users); i++ {
+		if users[i].Sub == users[i-1].Sub {
+			return fmt.Errorf("list users with sub prefix %s: user %s was listed twice; run the backup again", prefix, users[i].Username)
+		}
+	}
+	f, err := statedir.Create(b.shardPath(prefix))
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	for i := range users {
+		if err := enc.Encode(backupLine{Kind: "user", User: &users[i]}); err != nil {
+			f.Abort()
+			return fmt.Errorf("write shard %s: %w", prefix, err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Abort()
+		return fmt.Errorf("write shard %s: %w", prefix, err)
+	}
+	return f.Commit()
+}
+
+func userFromSDK(u types.UserType) User {
+	user := User{
+		Username:   deref(u.Username),
+		Attributes: make(map[string]string, len(u.Attributes)),
+		Status:     string(u.UserStatus),
+		Enabled:    u.Enabled,
+	}
+	for _, a := range u.Attributes {
+		user.Attributes[deref(a.Name)] = deref(a.Value)
+	}
+	user.Sub = user.Attributes["sub"]
+	if u.UserCreateDate != nil {
+		user.Created = u.UserCreateDate.UTC()
+	}
+	if u.UserLastModifiedDate != nil {
+		user.Modified = u.UserLastModifiedDate.UTC()
+	}
+	for _, m := range u.MFAOptions {
+		user.MFAOptions = append(user.MFAOptions, MFAOption{DeliveryMedium: string(m.DeliveryMedium), AttributeName: deref(m.AttributeName)})
+	}
+	return user
+}
+
+// listGroups writes every group and, per group, its members (one
+// ListUsersInGroup listing per group, not a call per user).
+func (b *backupRun) listGroups(ctx context.Context) error {
+	path := filepath.Join(b.parts, "groups.jsonl")
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	b.o.Progress(BackupProgress{Phase: "groups", Users: b.users.Load(), ShardsDone: len(b.st.Shards), Shards: len(b.st.Shards), Estimated: b.st.Pool.EstimatedUsers})
+	var groups []Group
+	gin := &cip.ListGroupsInput{UserPoolId: &b.o.PoolID, Limit: ptr(int32(pageSize))}
+	for {
+		out, err := b.api.ListGroups(ctx, gin)
+		if err != nil {
+			return fmt.Errorf("list groups of pool %s: %w", b.o.PoolID, err)
+		}
+		for _, g := range out.Groups {
+			groups = append(groups, Group{Name: deref(g.GroupName), Description: deref(g.Description), Precedence: g.Precedence, RoleArn: deref(g.RoleArn)})
+		}
+		if out.NextToken == nil || *out.NextToken == "" {
+			break
+		}
+		gin.NextToken = out.NextToken
+	}
+	f, err := statedir.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	fail := func(err error) error { f.Abort(); return err }
+	for i := range groups {
+		if err := enc.Encode(backupLine{Kind: "group", Group: &groups[i]}); err != nil {
+			return fail(err)
+		}
+	}
+	for _, g := range groups {
+		in := &cip.ListUsersInGroupInput{UserPoolId: &b.o.PoolID, GroupName: ptr(g.Name), Limit: ptr(int32(pageSize))}
+		for {
+			if err := b.o.Limiter.Wait(ctx); err != nil {
+				return fail(err)
+			}
+			out, err := b.api.ListUsersInGroup(ctx, in)
+			if err != nil {
+				return fail(fmt.Errorf("list members of group %s: %w", g.Name, err))
+			}
+			for _, u := range out.Users {
+				user := userFromSDK(u)
+				if err := enc.Encode(backupLine{Kind: "member", Member: &Membership{Group: g.Name, Username: user.Username, Sub: user.Sub}}); err != nil {
+					return fail(err)
+				}
+			}
+			if out.NextToken == nil || *out.NextToken == "" {
+				break
+			}
+			in.NextToken = out.NextToken
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fail(err)
+	}
+	return f.Commit()
+}
+
+// merge writes the final file: header, groups and memberships, the shards
+// in prefix order (so subs ascend through the file), and the footer.
+func (b *backupRun) merge() (BackupHeader, BackupFooter, error) {
+	hdr := BackupHeader{Format: BackupFormat, Tool: "poolmigrate", PoolID: b.st.PoolID, Region: b.st.Region, StartedAt: b.st.StartedAt, Pool: b.st.Pool, Shards: b.st.Shards}
+	f, err := statedir.Create(b.o.Out)
+	if err != nil {
+		return hdr, BackupFooter{}, err
+	}
+	bw := newBackupWriter(f)
+	fail := func(err error) (BackupHeader, BackupFooter, error) {
+		f.Abort()
+		return hdr, BackupFooter{}, fmt.Errorf("write backup %s: %w", b.o.Out, err)
+	}
+	if err := bw.line(backupLine{Kind: "header", Header: &hdr}); err != nil {
+		return fail(err)
+	}
+	copyLines := func(path string, count func(kind string)) error {
+		in, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		r := bufio.NewReaderSize(in, 1<<20)
+		for {
+			line, err := r.ReadBytes('\n')
+			if len(line) > 0 {
+				var k struct{ Kind string }
+				if err := json.Unmarshal(line, &k); err != nil {
+					return fmt.Errorf("%s: %w", path, err)
+				}
+				count(k.Kind)
+				if err := bw.raw(line); err != nil {
+					return err
+				}
+			}
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				return err
+			}
+		}
+	}
+	count := func(kind string) {
+		switch kind {
+		case "user":
+			bw.footer.Users++
+		case "group":
+			bw.footer.Groups++
+		case "member":
+			bw.footer.Memberships++
+		}
+	}
+	if err := copyLines(filepath.Join(b.parts, "groups.jsonl"), count); err != nil {
+		return fail(err)
+	}
+	for _, p := range b.st.Shards {
+		if err := copyLines(b.shardPath(p), count); err != nil {
+			return fail(err)
+		}
+	}
+	footer, err := bw.finish(b.st.Pool.EstimatedUsers, b.o.Now().UTC())
+	if err != nil {
+		return fail(err)
+	}
+	if err := f.Commit(); err != nil {
+		return hdr, footer, err
+	}
+	return hdr, footer, nil
+}
+
+func countLines(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var n int64
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		n++
+	}
+	return n, sc.Err()
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,1 @@
+// The app's front-end code would live here.
