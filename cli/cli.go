@@ -46,6 +46,8 @@ func (a *App) commands() []command {
 	return []command{
 		planCommand(a),
 		backupCommand(a),
+		checkCommand(a),
+		exportCommand(a),
 		versionCommand(a),
 	}
 }
