@@ -41,7 +41,7 @@ func backupCommand(a *App) command {
 			fs.StringVar(&f.out, "out", "", "backup file (default: .poolmigrate/backups/<pool>-<time>.jsonl in the project)")
 			fs.BoolVar(&f.resume, "resume", false, "complete an interrupted backup")
 			fs.Float64Var(&f.rps, "rps", defaultBackupRPS, "ListUsers/ListUsersInGroup requests per second (the account's quota is 30, shared with your app)")
-			fs.IntVar(&f.shards, "shards", 0, "split the user listing into 16 or 256 sub-prefix shards (default: by pool size)")
+			fs.IntVar(&f.shards, "shards", 0, "split the user listing into 1, 16 or 256 sub-prefix shards (default: by the pool's size)")
 			fs.IntVar(&f.workers, "workers", 4, "shards listed at once")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 && args[0] == "verify" {
@@ -56,8 +56,8 @@ func backupCommand(a *App) command {
 				if f.rps <= 0 {
 					return usagef("--rps must be above 0")
 				}
-				if f.shards != 0 && f.shards != 16 && f.shards != 256 {
-					return usagef("--shards must be 16 or 256")
+				if f.shards != 0 && f.shards != 1 && f.shards != 16 && f.shards != 256 {
+					return usagef("--shards must be 1, 16 or 256")
 				}
 				return a.runBackup(ctx, g, f)
 			}

@@ -20,7 +20,7 @@ func TestBackupIsComplete(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "b.jsonl")
 
-	stdout, stderr, err := runApp(t, dir, nil, "backup", "--pool", sp.id, "--out", out, "--json", "--rps", "1000")
+	stdout, stderr, err := runApp(t, dir, nil, "backup", "--pool", sp.id, "--out", out, "--json", "--rps", "1000", "--shards", "16")
 	if err != nil {
 		t.Fatalf("backup: %v\n%s", err, stderr)
 	}
@@ -130,7 +130,7 @@ func TestBackupResumesAfterInterruption(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, _, err := cognito.Backup(ctx, env.Cognito, cognito.BackupOptions{
-		PoolID: pool, Out: out, Workers: 1, Limiter: rate.NewLimiter(rate.Inf, 1),
+		PoolID: pool, Out: out, Workers: 1, Shards: 16, Limiter: rate.NewLimiter(rate.Inf, 1),
 		Progress: func(p cognito.BackupProgress) {
 			if p.ShardsDone >= 5 {
 				cancel() // Ctrl-C after five shards

@@ -40,7 +40,7 @@ type BackupOptions struct {
 	// Resume continues the unfinished backup in Out + ".parts".
 	Resume bool
 	// Shards is how many `sub ^= prefix` listings the users are split into:
-	// 16 or 256 (0 picks by the pool's estimated size).
+	// 1, 16 or 256 (0 picks by the pool's estimated size).
 	Shards int
 	// Workers list shards concurrently; all share Limiter.
 	Workers int
@@ -146,14 +146,11 @@ func openBackupState(ctx context.Context, api BackupAPI, o BackupOptions, parts 
 	}
 	shards := o.Shards
 	if shards == 0 {
-		shards = 16
-		if pool.EstimatedUsers > 100000 {
-			shards = 256
-		}
+		shards = autoShards(pool.EstimatedUsers)
 	}
 	st := backupState{PoolID: o.PoolID, Shards: shardPrefixes(shards), StartedAt: o.Now().UTC(), Pool: pool, Region: o.Region}
 	if st.Shards == nil {
-		return backupState{}, fmt.Errorf("shards must be 16 or 256, not %d", shards)
+		return backupState{}, fmt.Errorf("shards must be 1, 16 or 256, not %d", shards)
 	}
 	if err := os.MkdirAll(parts, 0o700); err != nil {
 		return backupState{}, fmt.Errorf("create %s: %w", parts, err)
@@ -165,11 +162,29 @@ func openBackupState(ctx context.Context, api BackupAPI, o BackupOptions, parts 
 	return st, nil
 }
 
+// autoShards picks the shard count from the pool's estimated size: a small
+// pool is listed in one go (each shard costs at least one partly filled
+// page), a large one in 256 shards so that a shard is a few thousand users,
+// held in memory while it is sorted, and listed well within the hour a
+// pagination token lives. An unknown size (0) gets 16.
+func autoShards(estimated int32) int {
+	switch {
+	case estimated > 0 && estimated < 2000:
+		return 1
+	case estimated > 100000:
+		return 256
+	}
+	return 16
+}
+
 // shardPrefixes returns the sub prefixes of n shards: sub is a lower-case
-// hex UUID, so one hex digit makes 16 shards and two make 256.
+// hex UUID, so one hex digit makes 16 shards and two make 256; one shard
+// lists the whole pool.
 func shardPrefixes(n int) []string {
 	const hex = "0123456789abcdef"
 	switch n {
+	case 1:
+		return []string{""}
 	case 16:
 		out := make([]string, 16)
 		for i := range out {
@@ -198,6 +213,9 @@ type backupRun struct {
 }
 
 func (b *backupRun) shardPath(prefix string) string {
+	if prefix == "" {
+		prefix = "all"
+	}
 	return filepath.Join(b.parts, "users-"+prefix+".jsonl")
 }
 
@@ -256,7 +274,10 @@ func (b *backupRun) listUsers(ctx context.Context) error {
 // 16 or 256), so it is sorted in memory.
 func (b *backupRun) listShard(ctx context.Context, prefix string) error {
 	var users []User
-	in := &cip.ListUsersInput{UserPoolId: &b.o.PoolID, Limit: ptr(int32(pageSize)), Filter: ptr(fmt.Sprintf("sub ^= %q", prefix))}
+	in := &cip.ListUsersInput{UserPoolId: &b.o.PoolID, Limit: ptr(int32(pageSize))}
+	if prefix != "" {
+		in.Filter = ptr(fmt.Sprintf("sub ^= %q", prefix))
+	}
 	for {
 		if err := b.o.Limiter.Wait(ctx); err != nil {
 			return err

@@ -70,6 +70,8 @@ type PoolOptions struct {
 	// Custom attribute names without the "custom:" prefix.
 	Custom   []string
 	Required []string
+	// CaseInsensitive makes usernames and aliases case-insensitive.
+	CaseInsensitive bool
 }
 
 // NewPool creates a uniquely named pool and deletes it when the test ends.
@@ -82,6 +84,9 @@ func (e *Env) NewPool(t testing.TB, opts PoolOptions) string {
 		AliasAttributes:        opts.AliasAttributes,
 		AutoVerifiedAttributes: opts.AutoVerified,
 		MfaConfiguration:       opts.MFA,
+	}
+	if opts.CaseInsensitive {
+		in.UsernameConfiguration = &types.UsernameConfigurationType{CaseSensitive: aws.Bool(false)}
 	}
 	for _, c := range opts.Custom {
 		in.Schema = append(in.Schema, types.SchemaAttributeType{Name: aws.String(c), AttributeDataType: types.AttributeDataTypeString, Mutable: aws.Bool(true)})
