@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // awsClients are the SDK clients a command uses, all built from one
@@ -20,6 +21,18 @@ type awsClients struct {
 	cfg     aws.Config
 	cognito *cip.Client
 	dynamo  *dynamodb.Client
+}
+
+// account returns the AWS account the credentials belong to, or why it is
+// unknown; it is shown before anything is written.
+func (c *awsClients) account(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := sts.NewFromConfig(c.cfg, func(o *sts.Options) { o.RetryMaxAttempts = 1 }).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || out.Account == nil {
+		return "unknown (sts:GetCallerIdentity failed)"
+	}
+	return *out.Account
 }
 
 func (a *App) newAWSClients(ctx context.Context, region, profile string) (*awsClients, error) {

@@ -48,6 +48,7 @@ func (a *App) commands() []command {
 		backupCommand(a),
 		checkCommand(a),
 		exportCommand(a),
+		importCommand(a),
 		versionCommand(a),
 	}
 }

@@ -287,3 +287,11 @@ func VerifyBackupFile(path string) (BackupHeader, BackupFooter, error) {
 	defer f.Close()
 	return ReadBackup(f, BackupVisitor{})
 }
+
+func openFile(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open backup: %w", err)
+	}
+	return f, nil
+}

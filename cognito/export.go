@@ -172,7 +172,50 @@ func (a *Analysis) Export(backupPath, outDir string) (ExportResult, error) {
 	}
 	res.Files, res.LineMaps = w.files, w.maps
 	res.Rejects = filepath.Join(outDir, "rejects.jsonl")
+	m := ExportManifest{TargetPool: a.Target.Pool.ID, SourcePool: a.SourcePool, BackupSHA256: footer.SHA256, Header: a.Target.Header, Exported: res.Exported, Rejected: res.Rejected}
+	for i, f := range w.files {
+		m.Files = append(m.Files, ExportFile{CSV: filepath.Base(f), LineMap: filepath.Base(w.maps[i]), Rows: w.counts[i]})
+	}
+	data, _ := json.MarshalIndent(m, "", "  ")
+	if err := statedir.WriteFile(filepath.Join(outDir, ManifestName), append(data, '\n')); err != nil {
+		return res, err
+	}
 	return res, nil
+}
+
+// ManifestName is the file in an export folder that says what it holds.
+const ManifestName = "export.json"
+
+// ExportManifest ties an export folder to its backup and target pool, so
+// an import cannot feed it to another pool.
+type ExportManifest struct {
+	TargetPool   string       `json:"targetPool"`
+	SourcePool   string       `json:"sourcePool"`
+	BackupSHA256 string       `json:"backupSha256"`
+	Header       []string     `json:"header"`
+	Files        []ExportFile `json:"files"`
+	Exported     int64        `json:"exported"`
+	Rejected     int64        `json:"rejected"`
+}
+
+// ExportFile is one CSV of an export and its line map.
+type ExportFile struct {
+	CSV     string `json:"csv"`
+	LineMap string `json:"lineMap"`
+	Rows    int    `json:"rows"`
+}
+
+// ReadExportManifest reads an export folder's manifest.
+func ReadExportManifest(dir string) (ExportManifest, error) {
+	var m ExportManifest
+	data, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	if err != nil {
+		return m, fmt.Errorf("read export folder %s: %w (pass the folder `poolmigrate export` wrote)", dir, err)
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return m, fmt.Errorf("read %s: %w", filepath.Join(dir, ManifestName), err)
+	}
+	return m, nil
 }
 
 // csvSplitter writes rows into users-NNN.csv files, starting a new one
@@ -186,6 +229,7 @@ type csvSplitter struct {
 	bytes     int64
 	files     []string
 	maps      []string
+	counts    []int
 	maxRows   int
 	maxBytes  int64
 }
@@ -244,6 +288,7 @@ func (s *csvSplitter) close() error {
 	if s.csv == nil {
 		return nil
 	}
+	s.counts = append(s.counts, s.rows)
 	err := errors.Join(s.cw.WriteByte('\n'), s.cw.Flush(), s.mw.Flush())
 	if err != nil {
 		s.abort()

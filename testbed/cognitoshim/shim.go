@@ -101,6 +101,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveImportLog(w, r)
 		return
 	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		s.serveSTS(w, r)
+		return
+	}
 	target := r.Header.Get("X-Amz-Target")
 	if r.Method != http.MethodPost || !strings.HasPrefix(target, targetPrefix) {
 		s.forward(w, r, nil)
@@ -283,4 +287,20 @@ func decode(body []byte, v any) *apiError {
 
 func epoch(t time.Time) float64 {
 	return float64(t.UnixNano()) / 1e9
+}
+
+// TestbedAccount is the account id the shim's STS answers with.
+const TestbedAccount = "000000000000"
+
+// serveSTS answers STS GetCallerIdentity (the query protocol), so tools
+// that show the account before writing work against the test bed.
+func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("Action") != "GetCallerIdentity" {
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>the test bed's STS answers GetCallerIdentity only</Message></Error></ErrorResponse>`)
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	fmt.Fprintf(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::%s:user/testbed</Arn><UserId>AIDATESTBED</UserId><Account>%s</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>testbed</RequestId></ResponseMetadata></GetCallerIdentityResponse>`, TestbedAccount, TestbedAccount)
 }

@@ -1,0 +1,274 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
+)
+
+const importRole = "arn:aws:iam::123456789012:role/CognitoImportLogs"
+
+// migrationSetup plants the source pool, backs it up, makes a target and
+// exports for it, as a user would before `import`.
+type migrationSetup struct {
+	sp       *sourcePool
+	dir      string
+	backup   string
+	target   string
+	csv      string
+	exported int64
+	rejected map[string]bool
+}
+
+func setupExport(t *testing.T, env *testenv.Env, target testenv.PoolOptions, exportArgs ...string) *migrationSetup {
+	t.Helper()
+	m := &migrationSetup{sp: plantSourcePool(t, env), dir: t.TempDir(), rejected: map[string]bool{}}
+	m.backup = filepath.Join(m.dir, "old.jsonl")
+	if _, stderr, err := runApp(t, m.dir, nil, "backup", "--pool", m.sp.id, "--out", m.backup, "--rps", "1000"); err != nil {
+		t.Fatalf("backup: %v\n%s", err, stderr)
+	}
+	m.target = env.NewPool(t, target)
+	if _, _, err := runApp(t, m.dir, nil, "check", "--backup", m.backup, "--target-pool", m.target, "--fix"); ExitCode(err) > 1 {
+		t.Fatalf("check --fix: %v", err)
+	}
+	m.csv = filepath.Join(m.dir, "csv")
+	args := append([]string{"export", "--backup", m.backup, "--target-pool", m.target, "--out", m.csv, "--json"}, exportArgs...)
+	out, stderr, err := runApp(t, m.dir, nil, args...)
+	if err != nil {
+		t.Fatalf("export: %v\n%s", err, stderr)
+	}
+	var res struct{ Exported int64 }
+	if err := decodeInto(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	m.exported = res.Exported
+	data, _ := os.ReadFile(filepath.Join(m.csv, "rejects.jsonl"))
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if i := strings.Index(l, `"username":"`); i >= 0 {
+			rest := l[i+len(`"username":"`):]
+			m.rejected[rest[:strings.Index(rest, `"`)]] = true
+		}
+	}
+	return m
+}
+
+type importJSON struct {
+	DryRun           bool  `json:"dryRun"`
+	Imported         int64 `json:"imported"`
+	Skipped          int64 `json:"skipped"`
+	Failed           int64 `json:"failed"`
+	GroupsCreated    int   `json:"groupsCreated"`
+	MembershipsAdded int   `json:"membershipsAdded"`
+	UsersDisabled    int   `json:"usersDisabled"`
+	FailedUsers      []struct {
+		Username string `json:"username"`
+		Sub      string `json:"sub"`
+		Reason   string `json:"reason"`
+	} `json:"failedUsers"`
+}
+
+func (m *migrationSetup) runImport(t *testing.T, args ...string) (importJSON, error) {
+	t.Helper()
+	base := []string{"import", "--backup", m.backup, "--target-pool", m.target, "--csv", m.csv, "--json", "--yes", "--rate-scale", "1000", "--poll", "50ms"}
+	out, stderr, err := runApp(t, m.dir, nil, append(base, args...)...)
+	var res importJSON
+	if out != "" {
+		if derr := decodeInto(out, &res); derr != nil {
+			t.Fatalf("decode: %v\n%s\n%s", derr, out, stderr)
+		}
+	}
+	return res, err
+}
+
+// expected counts what the target must hold: memberships and disabled
+// states of the users that were exported.
+func (m *migrationSetup) expected() (memberships, disabled int) {
+	for _, u := range m.sp.users {
+		if m.rejected[u.Username] {
+			continue
+		}
+		memberships += len(u.Groups)
+		if u.Disabled {
+			disabled++
+		}
+	}
+	return
+}
+
+// verifyTarget checks every exported user is in the target with its old
+// identity, groups, memberships and disabled state.
+func (m *migrationSetup) verifyTarget(t *testing.T, env *testenv.Env, wantStatus types.UserStatusType) {
+	t.Helper()
+	ctx := context.Background()
+	byPrev := map[string]types.UserType{}
+	p := cip.NewListUsersPaginator(env.Cognito, &cip.ListUsersInput{UserPoolId: &m.target})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range out.Users {
+			for _, a := range u.Attributes {
+				if *a.Name == "custom:prev_username" {
+					byPrev[*a.Value] = u
+				}
+			}
+		}
+	}
+	if int64(len(byPrev)) != m.exported {
+		t.Errorf("target holds %d migrated users, want %d", len(byPrev), m.exported)
+	}
+	disabled := m.sp.disabled()
+	for _, su := range m.sp.users {
+		u, ok := byPrev[su.Username]
+		if m.rejected[su.Username] {
+			if ok {
+				t.Errorf("rejected user %s is in the target", su.Username)
+			}
+			continue
+		}
+		if !ok {
+			t.Errorf("user %s missing from the target", su.Username)
+			continue
+		}
+		if u.Enabled == disabled[su.Username] {
+			t.Errorf("%s: enabled %v in the target", su.Username, u.Enabled)
+		}
+		if u.UserStatus != wantStatus {
+			t.Errorf("%s: status %s, want %s", su.Username, u.UserStatus, wantStatus)
+		}
+		groups, err := env.Cognito.AdminListGroupsForUser(ctx, &cip.AdminListGroupsForUserInput{UserPoolId: &m.target, Username: u.Username})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, g := range groups.Groups {
+			names = append(names, *g.GroupName)
+		}
+		if strings.Join(sortedCopy(names), ",") != strings.Join(sortedCopy(su.Groups), ",") {
+			t.Errorf("%s: groups %v, want %v", su.Username, names, su.Groups)
+		}
+	}
+	g, err := env.Cognito.GetGroup(ctx, &cip.GetGroupInput{UserPoolId: &m.target, GroupName: aws.String("Admin")})
+	if err != nil || aws.ToString(g.Group.Description) != "Admins, all of them" || aws.ToInt32(g.Group.Precedence) != 1 || aws.ToString(g.Group.RoleArn) == "" {
+		t.Errorf("group Admin: %+v %v", g, err)
+	}
+}
+
+func TestImportJobMethod(t *testing.T) {
+	env := testenv.Require(t)
+	m := setupExport(t, env, testenv.PoolOptions{
+		UsernameAttributes: []types.UsernameAttributeType{types.UsernameAttributeTypeEmail},
+		AutoVerified:       []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail},
+		CaseInsensitive:    true,
+	}, "--on-duplicate", "keep-newest", "--on-unverified", "skip", "--skip", "INVALID_PHONE,INVALID_USERNAME")
+
+	// A dry run writes nothing.
+	dry, err := m.runImport(t, "--role-arn", importRole, "--dry-run")
+	if err != nil || !dry.DryRun {
+		t.Fatalf("dry run: %+v %v", dry, err)
+	}
+	if out, _ := env.Cognito.ListUsers(context.Background(), &cip.ListUsersInput{UserPoolId: &m.target}); len(out.Users) != 0 {
+		t.Fatalf("the dry run created %d users", len(out.Users))
+	}
+	// Without --yes and without an answer, nothing happens.
+	_, _, err = runApp(t, m.dir, nil, "import", "--backup", m.backup, "--target-pool", m.target, "--csv", m.csv, "--role-arn", importRole)
+	if err == nil || !strings.Contains(err.Error(), "--yes") {
+		t.Fatalf("import without confirmation: %v", err)
+	}
+
+	res, err := m.runImport(t, "--role-arn", importRole)
+	if err != nil {
+		t.Fatalf("import: %v (%+v)", err, res)
+	}
+	memberships, disabled := m.expected()
+	if res.Imported != m.exported || res.Failed != 0 || res.GroupsCreated != 3 || res.MembershipsAdded != memberships || res.UsersDisabled != disabled {
+		t.Errorf("import: %+v, want %d imported, 3 groups, %d memberships, %d disabled", res, m.exported, memberships, disabled)
+	}
+	m.verifyTarget(t, env, types.UserStatusTypeResetRequired)
+
+	again, err := m.runImport(t, "--role-arn", importRole)
+	if err != nil || again.Imported != 0 || again.Skipped != m.exported || again.GroupsCreated != 0 || again.MembershipsAdded != 0 || again.UsersDisabled != 0 {
+		t.Errorf("re-run changed something: %+v %v", again, err)
+	}
+}
+
+func TestImportAdminMethod(t *testing.T) {
+	env := testenv.Require(t)
+	m := setupExport(t, env, testenv.PoolOptions{
+		AliasAttributes: []types.AliasAttributeType{types.AliasAttributeTypePreferredUsername},
+		AutoVerified:    []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail},
+	}, "--on-unverified", "skip", "--skip", "INVALID_PHONE")
+
+	res, err := m.runImport(t, "--method", "admin")
+	if err != nil {
+		t.Fatalf("import: %v (%+v)", err, res)
+	}
+	memberships, disabled := m.expected()
+	if res.Imported != m.exported || res.Failed != 0 || res.GroupsCreated != 3 || res.MembershipsAdded != memberships || res.UsersDisabled != disabled {
+		t.Errorf("import: %+v, want %d imported, %d memberships, %d disabled", res, m.exported, memberships, disabled)
+	}
+	// CONFIRMED with a password nobody knows: the forgot-password flow works
+	// for them, which it does not for FORCE_CHANGE_PASSWORD users.
+	m.verifyTarget(t, env, types.UserStatusTypeConfirmed)
+
+	again, err := m.runImport(t, "--method", "admin")
+	if err != nil || again.Imported != 0 || again.Skipped != m.exported || again.MembershipsAdded != 0 || again.UsersDisabled != 0 || again.GroupsCreated != 0 {
+		t.Errorf("re-run changed something: %+v %v", again, err)
+	}
+}
+
+func TestImportFailures(t *testing.T) {
+	env := testenv.Require(t)
+	m := setupExport(t, env, testenv.PoolOptions{
+		UsernameAttributes: []types.UsernameAttributeType{types.UsernameAttributeTypeEmail},
+		AutoVerified:       []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail},
+		CaseInsensitive:    true,
+	}, "--on-duplicate", "keep-oldest", "--on-unverified", "skip", "--skip", "INVALID_PHONE,INVALID_USERNAME")
+
+	// A role Cognito cannot assume fails the job before any user: a clear
+	// message naming the role, and nothing imported.
+	res, err := m.runImport(t, "--role-arn", "arn:aws:iam::123456789012:role/missing-role")
+	if err == nil || !strings.Contains(err.Error(), "missing-role") || ExitCode(err) == 0 {
+		t.Fatalf("missing role: %v", err)
+	}
+	if res.Imported != 0 {
+		t.Errorf("missing role imported %d users", res.Imported)
+	}
+
+	// A row the job rejects: the user is reported with the job's log line,
+	// the others are imported, and the exit code says so.
+	csv := filepath.Join(m.csv, "users-001.csv")
+	data, _ := os.ReadFile(csv)
+	lines := strings.Split(string(data), "\n")
+	lines[5] = strings.Replace(lines[5], ",true,", ",false,", 1) // email_verified
+	if err := os.WriteFile(csv, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err = m.runImport(t, "--role-arn", importRole)
+	if ExitCode(err) != 1 || res.Failed != 1 || res.Imported != m.exported-1 {
+		t.Fatalf("failed line: %+v, %v", res, err)
+	}
+	if r := res.FailedUsers[0].Reason; !strings.Contains(r, "line 5") || !strings.Contains(r, "/aws/cognito/userpools/"+m.target) {
+		t.Errorf("failed user's reason: %q", r)
+	}
+
+	// Fixed and run again: the one user comes in, nobody else is touched.
+	lines[5] = strings.Replace(lines[5], ",false,", ",true,", 1)
+	if err := os.WriteFile(csv, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err = m.runImport(t, "--role-arn", importRole)
+	if err != nil || res.Imported != 1 || res.Skipped != m.exported-1 {
+		t.Errorf("after the fix: %+v %v", res, err)
+	}
+	m.verifyTarget(t, env, types.UserStatusTypeResetRequired)
+}
