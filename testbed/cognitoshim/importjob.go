@@ -2,6 +2,8 @@ package cognitoshim
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -101,7 +103,7 @@ func (s *Server) createUserImportJob(r *http.Request, body []byte) (any, *apiErr
 	now := s.now()
 	j := &importJob{
 		name: in.JobName, pool: in.UserPoolId, role: in.CloudWatchLogsRoleArn, created: now, status: statusCreated,
-		id: fmt.Sprintf("import-%s", s.sign(in.UserPoolId, in.JobName, now.String())[:10]),
+		id: "import-" + randomID(),
 	}
 	date := now.UTC().Format(amzDateLayout)
 	q := url.Values{
@@ -378,4 +380,13 @@ func (s *Server) runJob(j *importJob) {
 		return
 	}
 	finish(statusSucceeded, "Import Job Completed Successfully.")
+}
+
+// randomID makes job ids unique, as AWS's are, whatever the clock says.
+func randomID() string {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
 }
