@@ -142,8 +142,7 @@ func adminImportRow(ctx context.Context, api AdminImportAPI, pool string, r Row,
 		UserPoolId: &pool, Username: ptr(r["cognito:username"]), UserAttributes: attrs,
 		MessageAction: types.MessageActionTypeSuppress,
 	})
-	var exists *types.UsernameExistsException
-	if errors.As(err, &exists) {
+	if apiCode(err) == "UsernameExistsException" {
 		return "skipped", fu, nil
 	}
 	if err != nil {

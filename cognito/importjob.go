@@ -15,6 +15,7 @@ import (
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/smithy-go"
 )
 
 // ImportJobAPI is the part of the Cognito API the CSV import job uses.
@@ -154,21 +155,22 @@ func startJob(ctx context.Context, api ImportJobAPI, o JobOptions, id string) er
 	backoff := o.Poll
 	for {
 		_, err := api.StartUserImportJob(ctx, &cip.StartUserImportJobInput{UserPoolId: &o.PoolID, JobId: &id})
-		var limit *types.LimitExceededException
-		var pre *types.PreconditionNotMetException
+		// StartUserImportJob does not declare LimitExceededException, so
+		// the SDK returns it untyped: compare codes.
+		busy := apiCode(err) == "LimitExceededException" || apiCode(err) == "TooManyRequestsException"
 		switch {
 		case err == nil:
 			return nil
-		case errors.As(err, &pre):
+		case apiCode(err) == "PreconditionNotMetException":
 			return fmt.Errorf("start import job %s: %w (the file did not arrive)", id, err)
-		case errors.As(err, &limit) && o.Now().Before(deadline):
+		case busy && o.Now().Before(deadline):
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
 			case <-time.After(backoff):
 			}
 			backoff = min(backoff*2, 30*time.Second)
-		case errors.As(err, &limit):
+		case busy:
 			return fmt.Errorf("start import job %s: another import job of this account stayed active for %s: %w", id, o.StartWait, err)
 		default:
 			return fmt.Errorf("start import job %s: %w", id, err)
@@ -221,4 +223,13 @@ func between(s, a, b string) string {
 		return s[:j]
 	}
 	return s
+}
+
+// apiCode is the AWS error code of err, or "".
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
 }

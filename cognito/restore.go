@@ -2,12 +2,10 @@ package cognito
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"golang.org/x/time/rate"
 )
 
@@ -236,9 +234,8 @@ func Restore(ctx context.Context, api RestoreAPI, pool string, p RestorePlan, l 
 			in.RoleArn = ptr(g.RoleArn)
 		}
 		_, err := api.CreateGroup(ctx, in)
-		var exists *types.GroupExistsException
 		switch {
-		case errors.As(err, &exists):
+		case apiCode(err) == "GroupExistsException":
 		case err != nil:
 			return r, fmt.Errorf("create group %s: %w", g.Name, err)
 		default:
