@@ -31,4 +31,6 @@ source .testbed/env
 export POOLMIGRATE_REQUIRE_TESTBED=1
 
 echo "== tests" >&2
-go test -count=1 "$@" ./...
+# -p 1: packages share the test bed, and like AWS the Cognito shim allows
+# one active import job per account, so packages must not run at once.
+go test -count=1 -p 1 "$@" ./...
