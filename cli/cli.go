@@ -49,6 +49,9 @@ func (a *App) commands() []command {
 		checkCommand(a),
 		exportCommand(a),
 		importCommand(a),
+		remapCommand(a),
+		verifyCommand(a),
+		rollbackCommand(a),
 		versionCommand(a),
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -276,4 +277,12 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+func openBackup(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open backup: %w", err)
+	}
+	return f, nil
 }

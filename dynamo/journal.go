@@ -1,0 +1,167 @@
+package dynamo
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// JournalRecord is one write, journaled before it is made.
+type JournalRecord struct {
+	Seq   int64  `json:"seq"`
+	Table string `json:"table"`
+	// Kind is "update" (attributes rewritten in place) or "move" (a key
+	// attribute changed: the item was put under its new key and the old one
+	// deleted).
+	Kind   string          `json:"kind"`
+	Key    json.RawMessage `json:"key"`
+	NewKey json.RawMessage `json:"newKey,omitempty"`
+	// Before and After are the changed attributes (update) or the whole
+	// item (move).
+	Before json.RawMessage `json:"before"`
+	After  json.RawMessage `json:"after"`
+	// Changed names the attributes the write changed; AbsentBefore those of
+	// them the item did not have (rollback removes them).
+	Changed      []string `json:"changed"`
+	AbsentBefore []string `json:"absentBefore,omitempty"`
+}
+
+// Journal is a write-ahead log of remap writes: every record is on disk
+// (fsynced) before its write is sent, so a crash at any moment leaves a
+// journal that rollback can undo exactly. Concurrent appends share one
+// fsync (group commit), so the journal costs little throughput.
+type Journal struct {
+	path string
+	f    *os.File
+	reqs chan journalReq
+	done chan struct{}
+	mu   sync.Mutex
+	seq  int64
+}
+
+type journalReq struct {
+	rec JournalRecord
+	ack chan error
+}
+
+// OpenJournal opens (creating, 0600) a journal for appending. Records of an
+// earlier, interrupted run are kept: rollback undoes all of them.
+func OpenJournal(path string) (*Journal, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create journal folder: %w", err)
+	}
+	var last int64
+	err := ReadJournal(path, func(r JournalRecord) error { last = r.Seq; return nil })
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	j := &Journal{path: path, f: f, reqs: make(chan journalReq, 256), done: make(chan struct{}), seq: last}
+	go j.commit()
+	return j, nil
+}
+
+// Path is where the journal lives.
+func (j *Journal) Path() string { return j.path }
+
+// Append writes a record and returns once it is durable.
+func (j *Journal) Append(rec JournalRecord) error {
+	j.mu.Lock()
+	j.seq++
+	rec.Seq = j.seq
+	j.mu.Unlock()
+	ack := make(chan error, 1)
+	j.reqs <- journalReq{rec: rec, ack: ack}
+	return <-ack
+}
+
+// commit writes whatever records are waiting, fsyncs once, and
+// acknowledges them all.
+func (j *Journal) commit() {
+	defer close(j.done)
+	w := bufio.NewWriter(j.f)
+	for req := range j.reqs {
+		batch := []journalReq{req}
+	more:
+		for {
+			select {
+			case r, ok := <-j.reqs:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		var err error
+		for _, r := range batch {
+			data, merr := json.Marshal(r.rec)
+			if merr != nil {
+				err = merr
+				break
+			}
+			if _, werr := w.Write(append(data, '\n')); werr != nil {
+				err = werr
+				break
+			}
+		}
+		if err == nil {
+			err = w.Flush()
+		}
+		if err == nil {
+			err = j.f.Sync()
+		}
+		if err != nil {
+			err = fmt.Errorf("write journal %s: %w", j.path, err)
+		}
+		for _, r := range batch {
+			r.ack <- err
+		}
+	}
+}
+
+// Close stops the journal.
+func (j *Journal) Close() error {
+	close(j.reqs)
+	<-j.done
+	return j.f.Close()
+}
+
+// ReadJournal streams a journal's records in order. A last line cut short
+// by a crash is ignored: its write was never sent.
+func ReadJournal(path string, fn func(JournalRecord) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	for {
+		line, err := r.ReadBytes('\n')
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			var rec JournalRecord
+			if jerr := json.Unmarshal(line, &rec); jerr != nil {
+				return fmt.Errorf("read journal %s: %w", path, jerr)
+			}
+			if ferr := fn(rec); ferr != nil {
+				return ferr
+			}
+		}
+		if err != nil {
+			return nil
+		}
+	}
+}
