@@ -15,10 +15,12 @@ import (
 type JournalRecord struct {
 	Seq   int64  `json:"seq"`
 	Table string `json:"table"`
-	// Kind is "update" (attributes rewritten in place) or "move" (a key
+	// Kind is "update" (attributes rewritten in place), "move" (a key
 	// attribute changed: the item was put under its new key and the old one
-	// deleted).
+	// deleted), or "void" (the write of record Void was refused, so there
+	// is nothing to undo).
 	Kind   string          `json:"kind"`
+	Void   int64           `json:"void,omitempty"`
 	Key    json.RawMessage `json:"key"`
 	NewKey json.RawMessage `json:"newKey,omitempty"`
 	// Before and After are the changed attributes (update) or the whole
@@ -60,6 +62,9 @@ func OpenJournal(path string) (*Journal, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
+	if err := dropTornTail(path); err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
@@ -76,15 +81,16 @@ func OpenJournal(path string) (*Journal, error) {
 // Path is where the journal lives.
 func (j *Journal) Path() string { return j.path }
 
-// Append writes a record and returns once it is durable.
-func (j *Journal) Append(rec JournalRecord) error {
+// Append writes a record and returns its sequence number once it is
+// durable.
+func (j *Journal) Append(rec JournalRecord) (int64, error) {
 	j.mu.Lock()
 	j.seq++
 	rec.Seq = j.seq
 	j.mu.Unlock()
 	ack := make(chan error, 1)
 	j.reqs <- journalReq{rec: rec, ack: ack}
-	return <-ack
+	return rec.Seq, <-ack
 }
 
 // commit writes whatever records are waiting, fsyncs once, and
@@ -164,4 +170,28 @@ func ReadJournal(path string, fn func(JournalRecord) error) error {
 			return nil
 		}
 	}
+}
+
+// dropTornTail cuts a last line that a crash left half-written, so new
+// records start on a line of their own. Its write was never sent: the
+// record is fsynced before the write goes out.
+func dropTornTail(path string) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) || len(data) == 0 || data[len(data)-1] == '\n' {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read journal: %w", err)
+	}
+	cut := 0
+	for i := len(data) - 1; i >= 0; i-- {
+		if data[i] == '\n' {
+			cut = i + 1
+			break
+		}
+	}
+	if err := os.Truncate(path, int64(cut)); err != nil {
+		return fmt.Errorf("repair journal %s: %w", path, err)
+	}
+	return nil
 }

@@ -484,7 +484,8 @@ func (r *remapRun) update(ctx context.Context, it Item, c change) error {
 	}
 	sort.Strings(changed)
 	sort.Strings(absent)
-	if err := r.journal("update", it, nil, before, after, changed, absent); err != nil {
+	seq, err := r.journal("update", it, nil, before, after, changed, absent)
+	if err != nil {
 		return err
 	}
 	names, values := map[string]string{}, map[string]types.AttributeValue{}
@@ -495,14 +496,14 @@ func (r *remapRun) update(ctx context.Context, it Item, c change) error {
 		names[n], values[v] = a, c.attrs[a]
 		sets = append(sets, n+" = "+v)
 	}
-	_, err := r.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err = r.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &r.spec.Table, Key: r.key(it),
 		UpdateExpression:          ptr("SET " + strings.Join(sets, ", ")),
 		ConditionExpression:       ptr(cond),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})
-	return conditionalError(err)
+	return r.settle(seq, conditionalError(err))
 }
 
 func (r *remapRun) move(ctx context.Context, it Item, c change) error {
@@ -518,42 +519,56 @@ func (r *remapRun) move(ctx context.Context, it Item, c change) error {
 	}
 	sort.Strings(changed)
 	newKey := r.key(newItem)
-	if err := r.journal("move", it, newKey, it, newItem, changed, nil); err != nil {
+	seq, err := r.journal("move", it, newKey, it, newItem, changed, nil)
+	if err != nil {
 		return err
 	}
 	names, values := map[string]string{}, map[string]types.AttributeValue{}
 	cond := condition(it, c.attrs, names, values)
-	_, err := r.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	_, err = r.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &r.spec.Table, Item: newItem, ConditionExpression: ptr("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": r.pk}}},
 		{Delete: &types.Delete{TableName: &r.spec.Table, Key: r.key(it), ConditionExpression: &cond, ExpressionAttributeNames: names, ExpressionAttributeValues: values}},
 	}})
-	return conditionalError(err)
+	return r.settle(seq, conditionalError(err))
 }
 
-func (r *remapRun) journal(kind string, it, newKey, before, after Item, changed, absent []string) error {
+func (r *remapRun) journal(kind string, it, newKey, before, after Item, changed, absent []string) (int64, error) {
 	if r.o.Journal == nil {
-		return fmt.Errorf("%w: no journal to write to", errJournal)
+		return 0, fmt.Errorf("%w: no journal to write to", errJournal)
 	}
 	rec := JournalRecord{Table: r.spec.Table, Kind: kind, Changed: changed, AbsentBefore: absent}
 	var err error
 	if rec.Key, err = EncodeItem(r.key(it)); err != nil {
-		return err
+		return 0, err
 	}
 	if newKey != nil {
 		if rec.NewKey, err = EncodeItem(newKey); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if rec.Before, err = EncodeItem(before); err != nil {
-		return err
+		return 0, err
 	}
 	if rec.After, err = EncodeItem(after); err != nil {
-		return err
+		return 0, err
 	}
-	if err := r.o.Journal.Append(rec); err != nil {
-		return fmt.Errorf("%w: %v", errJournal, err)
+	seq, err := r.o.Journal.Append(rec)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", errJournal, err)
 	}
-	return nil
+	return seq, nil
+}
+
+// settle voids the journal record of a write that was refused, so rollback
+// knows there is nothing to undo.
+func (r *remapRun) settle(seq int64, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, jerr := r.o.Journal.Append(JournalRecord{Table: r.spec.Table, Kind: "void", Void: seq}); jerr != nil {
+		return fmt.Errorf("%w: %v", errJournal, jerr)
+	}
+	return err
 }
 
 // conditionalError turns a failed condition (of an update or of either

@@ -30,13 +30,28 @@ type RollbackResult struct {
 func Rollback(ctx context.Context, api TableAPI, path string, progress func(done, total int)) (RollbackResult, error) {
 	res := RollbackResult{Journal: path, Conflicts: []string{}}
 	var recs []JournalRecord
-	if err := ReadJournal(path, func(r JournalRecord) error { recs = append(recs, r); return nil }); err != nil {
+	voided := map[int64]bool{}
+	if err := ReadJournal(path, func(r JournalRecord) error {
+		if r.Kind == "void" {
+			voided[r.Void] = true
+		} else {
+			recs = append(recs, r)
+		}
+		return nil
+	}); err != nil {
 		return res, fmt.Errorf("read journal %s: %w", path, err)
 	}
 	res.Records = len(recs)
 	for i := len(recs) - 1; i >= 0; i-- {
 		if err := ctx.Err(); err != nil {
 			return res, err
+		}
+		if voided[recs[i].Seq] {
+			res.NotApplied++
+			if progress != nil {
+				progress(len(recs)-i, len(recs))
+			}
+			continue
 		}
 		outcome, err := undo(ctx, api, recs[i])
 		if err != nil {
