@@ -121,6 +121,7 @@ func RemapTable(ctx context.Context, api TableAPI, spec Spec, rw Rewriter, o Rem
 	}
 	pk, sk := keyNames(desc.Table.KeySchema)
 	r := &remapRun{api: api, spec: spec, rw: rw, o: o, pk: pk, sk: sk, res: &res}
+	r.projection, r.names = projection(spec, pk, sk)
 	if r.o.Segments <= 0 {
 		r.o.Segments = 4
 	}
@@ -143,6 +144,10 @@ type remapRun struct {
 	o      RemapOptions
 	pk, sk string
 	res    *TableResult
+	// projection limits the scan to the attributes the remap reads, unless
+	// an item may move (then it is copied whole).
+	projection *string
+	names      map[string]string
 
 	mu                                                               sync.Mutex
 	scanned, changed, alreadyNew, unmapped, failed, conflicts, moved atomic.Int64
@@ -169,7 +174,8 @@ func (r *remapRun) run(ctx context.Context) error {
 		scanners.Add(1)
 		go func(seg int) {
 			defer scanners.Done()
-			in := &dynamodb.ScanInput{TableName: &r.spec.Table, Segment: ptr(int32(seg)), TotalSegments: ptr(int32(r.o.Segments)), ConsistentRead: ptr(true)}
+			in := &dynamodb.ScanInput{TableName: &r.spec.Table, Segment: ptr(int32(seg)), TotalSegments: ptr(int32(r.o.Segments)), ConsistentRead: ptr(true),
+				ProjectionExpression: r.projection, ExpressionAttributeNames: r.names}
 			for {
 				out, err := r.api.Scan(ctx, in)
 				if err != nil {
@@ -597,3 +603,41 @@ func conditionalError(err error) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// projection names the attributes an in-place remap needs: the key, the
+// owner and composite attributes with their fields, and DataStore's
+// version fields. A table where an owner value is part of the key may need
+// whole items (to move them), so it is scanned whole.
+func projection(spec Spec, pk, sk string) (*string, map[string]string) {
+	attrs := map[string]bool{pk: true, "_version": true, "_lastChangedAt": true}
+	if sk != "" {
+		attrs[sk] = true
+	}
+	for _, o := range spec.Owners {
+		if o.Attr == pk || o.Attr == sk {
+			return nil, nil
+		}
+		attrs[o.Attr] = true
+	}
+	for _, c := range spec.Composites {
+		if c.Attr == pk || c.Attr == sk {
+			return nil, nil
+		}
+		attrs[c.Attr] = true
+		for _, f := range c.Fields {
+			attrs[f] = true
+		}
+	}
+	names := map[string]string{}
+	list := make([]string, 0, len(attrs))
+	for a := range attrs {
+		list = append(list, a)
+	}
+	sort.Strings(list)
+	parts := make([]string, len(list))
+	for i, a := range list {
+		n := fmt.Sprintf("#p%d", i)
+		names[n], parts[i] = a, n
+	}
+	return ptr(strings.Join(parts, ", ")), names
+}

@@ -43,7 +43,7 @@ func (a *appBeforeWrite) UpdateItem(ctx context.Context, in *dynamodb.UpdateItem
 	return a.TableAPI.UpdateItem(ctx, in, optFns...)
 }
 
-func makeTable(t *testing.T, env *testenv.Env) string {
+func makeTable(t testing.TB, env *testenv.Env) string {
 	t.Helper()
 	name := "Conflict-" + testenv.RandomSuffix()
 	_, err := env.Dynamo.CreateTable(context.Background(), &dynamodb.CreateTableInput{

@@ -1,0 +1,163 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
+)
+
+func peakHeap(stop <-chan struct{}) *atomic.Uint64 {
+	var peak atomic.Uint64
+	go func() {
+		var m runtime.MemStats
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapInuse > peak.Load() {
+				peak.Store(m.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return &peak
+}
+
+// BenchmarkRemap remaps 100,000 items spread over four tables on DynamoDB
+// Local, after a plain concurrent UpdateItem loop over the same items (the
+// emulator's ceiling for one conditional write per item), and prints both
+// rates, their ratio and the remap's peak heap. POOLMIGRATE_BENCH_ITEMS
+// changes the size. Needs the test bed: scripts/bench.sh.
+func BenchmarkRemap(b *testing.B) {
+	env := testenv.Require(b)
+	ctx := context.Background()
+	total := 100000
+	if s := os.Getenv("POOLMIGRATE_BENCH_ITEMS"); s != "" {
+		total, _ = strconv.Atoi(s)
+	}
+	const tables = 4
+	per := total / tables
+	rw := mapRewriter{}
+	for u := 0; u < 1000; u++ {
+		rw[fmt.Sprintf("old-%04d", u)] = fmt.Sprintf("new-%04d", u)
+	}
+	var names []string
+	for t := 0; t < tables; t++ {
+		name := makeTable(b, env)
+		names = append(names, name)
+		fillTable(b, env, name, per)
+	}
+	const workers = 16
+
+	// The ceiling: one conditional UpdateItem per item, 16 at a time.
+	start := time.Now()
+	var wg sync.WaitGroup
+	jobs := make(chan [2]string, 1024)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				_, err := env.Dynamo.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(j[0]), Key: Item{"id": &types.AttributeValueMemberS{Value: j[1]}},
+					UpdateExpression: aws.String("SET touched = :t"), ConditionExpression: aws.String("attribute_exists(id)"),
+					ExpressionAttributeValues: Item{":t": &types.AttributeValueMemberN{Value: "1"}}})
+				if err != nil {
+					b.Error(err)
+				}
+			}
+		}()
+	}
+	for _, name := range names {
+		for i := 0; i < per; i++ {
+			jobs <- [2]string{name, fmt.Sprintf("i%07d", i)}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	plain := float64(per*tables) / time.Since(start).Seconds()
+
+	j, err := OpenJournal(filepath.Join(b.TempDir(), "bench.journal.jsonl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	runtime.GC()
+	stop := make(chan struct{})
+	peak := peakHeap(stop)
+	start = time.Now()
+	var changed int64
+	for _, name := range names {
+		res, err := RemapTable(ctx, env.Dynamo, Spec{Table: name, Owners: []OwnerAttr{{Attr: "userID", Claim: "sub"}}}, rw, RemapOptions{Journal: j, Workers: workers, Segments: 4})
+		if err != nil {
+			b.Fatal(err)
+		}
+		changed += res.Changed
+	}
+	elapsed := time.Since(start)
+	close(stop)
+	if changed != int64(per*tables) {
+		b.Fatalf("remapped %d of %d items", changed, per*tables)
+	}
+	remap := float64(changed) / elapsed.Seconds()
+	b.ReportMetric(remap, "remap-items/s")
+	b.ReportMetric(plain, "plain-updates/s")
+	b.ReportMetric(remap/plain, "ratio")
+	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+}
+
+// fillTable writes n items owned by the old users, 25 per BatchWriteItem.
+func fillTable(b *testing.B, env *testenv.Env, table string, n int) {
+	b.Helper()
+	var wg sync.WaitGroup
+	batches := make(chan []types.WriteRequest, 64)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for reqs := range batches {
+				for len(reqs) > 0 {
+					out, err := env.Dynamo.BatchWriteItem(context.Background(), &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: reqs}})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					reqs = out.UnprocessedItems[table]
+				}
+			}
+		}()
+	}
+	var batch []types.WriteRequest
+	for i := 0; i < n; i++ {
+		batch = append(batch, types.WriteRequest{PutRequest: &types.PutRequest{Item: Item{
+			"id":     &types.AttributeValueMemberS{Value: fmt.Sprintf("i%07d", i)},
+			"userID": &types.AttributeValueMemberS{Value: fmt.Sprintf("old-%04d", i%1000)},
+			"title":  &types.AttributeValueMemberS{Value: fmt.Sprintf("item %d with some text to make it a realistic size", i)},
+		}}})
+		if len(batch) == 25 {
+			batches <- batch
+			batch = nil
+		}
+	}
+	if len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
+	wg.Wait()
+}
