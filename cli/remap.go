@@ -51,7 +51,7 @@ func remapCommand(a *App) command {
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &remapFlags{}
 			f.register(fs)
-			fs.IntVar(&f.workers, "workers", 16, "concurrent writes per table")
+			fs.IntVar(&f.workers, "workers", 32, "concurrent writes per table")
 			fs.Float64Var(&f.wps, "wps", 0, "writes per second per table (0: as fast as the table takes them)")
 			fs.BoolVar(&f.dryRun, "dry-run", false, "scan everything and show what would change; write nothing")
 			return func(ctx context.Context, args []string) error {

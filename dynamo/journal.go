@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // JournalRecord is one write, journaled before it is made.
@@ -32,6 +33,12 @@ type JournalRecord struct {
 	Changed      []string `json:"changed"`
 	AbsentBefore []string `json:"absentBefore,omitempty"`
 }
+
+// Group commit: a batch closes after journalLinger or journalBatch records.
+const (
+	journalLinger = time.Millisecond
+	journalBatch  = 128
+)
 
 // Journal is a write-ahead log of remap writes: every record is on disk
 // (fsynced) before its write is sent, so a crash at any moment leaves a
@@ -100,18 +107,22 @@ func (j *Journal) commit() {
 	w := bufio.NewWriter(j.f)
 	for req := range j.reqs {
 		batch := []journalReq{req}
+		// Linger a moment for more records: one fsync for many writes
+		// costs each a little latency and saves most of the fsyncs.
+		linger := time.NewTimer(journalLinger)
 	more:
-		for {
+		for len(batch) < journalBatch {
 			select {
 			case r, ok := <-j.reqs:
 				if !ok {
 					break more
 				}
 				batch = append(batch, r)
-			default:
+			case <-linger.C:
 				break more
 			}
 		}
+		linger.Stop()
 		var err error
 		for _, r := range batch {
 			data, merr := json.Marshal(r.rec)
@@ -128,7 +139,7 @@ func (j *Journal) commit() {
 			err = w.Flush()
 		}
 		if err == nil {
-			err = j.f.Sync()
+			err = syncData(j.f)
 		}
 		if err != nil {
 			err = fmt.Errorf("write journal %s: %w", j.path, err)

@@ -126,7 +126,7 @@ func RemapTable(ctx context.Context, api TableAPI, spec Spec, rw Rewriter, o Rem
 		r.o.Segments = 4
 	}
 	if r.o.Workers <= 0 {
-		r.o.Workers = 16
+		r.o.Workers = 32
 	}
 	if r.o.Now == nil {
 		r.o.Now = time.Now
