@@ -107,7 +107,7 @@ func BenchmarkRemap(b *testing.B) {
 	runtime.GC()
 	stop := make(chan struct{})
 	peak := peakHeap(stop)
-	start = time.Now()
+	start := time.Now()
 	var changed int64
 	for _, name := range names {
 		res, err := RemapTable(ctx, env.Dynamo, Spec{Table: name, Owners: []OwnerAttr{{Attr: "userID", Claim: "sub"}}}, rw, RemapOptions{Journal: j, Workers: workers, Segments: 4})
