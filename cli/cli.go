@@ -52,6 +52,8 @@ func (a *App) commands() []command {
 		remapCommand(a),
 		verifyCommand(a),
 		rollbackCommand(a),
+		detachCommand(a),
+		patchCommand(a),
 		versionCommand(a),
 	}
 }

@@ -1,0 +1,271 @@
+// Package backendpatch changes an Amplify project's backend files for a user
+// pool migration: it detaches every dependency on the old auth resource, so
+// that `amplify remove auth` succeeds, and re-points the backend at the new
+// auth resource afterwards. JSON is edited in place with sjson so each file
+// keeps its formatting; every change is computed before anything is
+// written, shown as a unified diff, written atomically with a copy of the
+// original in the state folder, and can be undone.
+package backendpatch
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/poolmigrate/poolmigrate/statedir"
+)
+
+// Change is one file's new content (nil: the file is deleted).
+type Change struct {
+	Path   string // relative to the project root, with slashes
+	Old    []byte // nil: the file did not exist
+	New    []byte
+	Reason []string
+}
+
+// ChangeSet is every change of one operation.
+type ChangeSet struct {
+	Root    string
+	Changes map[string]*Change
+	// Notes are things the user must do by hand (function code reading the
+	// old resource's environment variables, say).
+	Notes []string
+}
+
+func newChangeSet(root string) *ChangeSet {
+	return &ChangeSet{Root: root, Changes: map[string]*Change{}}
+}
+
+// load returns a file's current content in the change set (after earlier
+// changes), or ok=false when it does not exist.
+func (cs *ChangeSet) load(rel string) ([]byte, bool, error) {
+	if c, ok := cs.Changes[rel]; ok {
+		return c.New, c.New != nil, nil
+	}
+	data, err := os.ReadFile(filepath.Join(cs.Root, filepath.FromSlash(rel)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read %s: %w", rel, err)
+	}
+	return data, true, nil
+}
+
+// loadJSON is load for a JSON file, refusing malformed JSON by name.
+func (cs *ChangeSet) loadJSON(rel string) (string, bool, error) {
+	data, ok, err := cs.load(rel)
+	if err != nil || !ok {
+		return "", ok, err
+	}
+	if !gjson.ValidBytes(data) {
+		return "", true, fmt.Errorf("%s is not valid JSON: fix it (or restore it with git) before patching; no file was changed", rel)
+	}
+	return string(data), true, nil
+}
+
+// set records a file's new content.
+func (cs *ChangeSet) set(rel string, content []byte, reason string) error {
+	c, ok := cs.Changes[rel]
+	if !ok {
+		old, exists, err := cs.load(rel)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			old = nil
+		}
+		c = &Change{Path: rel, Old: old}
+		cs.Changes[rel] = c
+	}
+	c.New = content
+	c.Reason = append(c.Reason, reason)
+	if c.New != nil && c.Old != nil && string(c.New) == string(c.Old) {
+		delete(cs.Changes, rel)
+	}
+	return nil
+}
+
+// Empty tells whether there is nothing to change.
+func (cs *ChangeSet) Empty() bool { return len(cs.Changes) == 0 }
+
+// Paths lists the changed files in order.
+func (cs *ChangeSet) Paths() []string {
+	out := make([]string, 0, len(cs.Changes))
+	for p := range cs.Changes {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Diff renders every change as a unified diff.
+func (cs *ChangeSet) Diff() string {
+	var b strings.Builder
+	for _, p := range cs.Paths() {
+		c := cs.Changes[p]
+		b.WriteString(UnifiedDiff("a/"+p, "b/"+p, string(c.Old), string(c.New)))
+	}
+	return b.String()
+}
+
+// record is what Apply keeps in the state folder to undo an operation.
+type record struct {
+	Op      string          `json:"op"`
+	Time    time.Time       `json:"time"`
+	Files   []recordFile    `json:"files"`
+	Extra   json.RawMessage `json:"extra,omitempty"`
+	Applied bool            `json:"applied"`
+}
+
+type recordFile struct {
+	Path    string `json:"path"`
+	Existed bool   `json:"existed"`
+	Copy    string `json:"copy,omitempty"` // the original, under the record's folder
+	Deleted bool   `json:"deleted"`
+}
+
+// Apply keeps a copy of every file it touches under
+// <stateDir>/patches/<time>-<op>/, then writes the changes atomically. A
+// crash in between leaves the copies, so Undo can restore them.
+func (cs *ChangeSet) Apply(stateDir, op string, extra any) (string, error) {
+	now := time.Now().UTC()
+	dir := filepath.Join(stateDir, "patches", now.Format("20060102T150405.000000000Z")+"-"+op)
+	rec := record{Op: op, Time: now}
+	if extra != nil {
+		data, err := json.Marshal(extra)
+		if err != nil {
+			return "", err
+		}
+		rec.Extra = data
+	}
+	for i, p := range cs.Paths() {
+		c := cs.Changes[p]
+		rf := recordFile{Path: p, Existed: c.Old != nil, Deleted: c.New == nil}
+		if c.Old != nil {
+			rf.Copy = fmt.Sprintf("files/%03d-%s", i, strings.ReplaceAll(p, "/", "__"))
+			if err := statedir.WriteFile(filepath.Join(dir, rf.Copy), c.Old); err != nil {
+				return "", err
+			}
+		}
+		rec.Files = append(rec.Files, rf)
+	}
+	if err := writeRecord(dir, rec); err != nil {
+		return "", err
+	}
+	for _, p := range cs.Paths() {
+		c := cs.Changes[p]
+		full := filepath.Join(cs.Root, filepath.FromSlash(p))
+		if c.New == nil {
+			if err := os.Remove(full); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return dir, fmt.Errorf("delete %s: %w (undo restores the files changed so far)", p, err)
+			}
+			continue
+		}
+		if err := writeKeepingMode(full, c.New); err != nil {
+			return dir, fmt.Errorf("%w (undo restores the files changed so far)", err)
+		}
+	}
+	rec.Applied = true
+	return dir, writeRecord(dir, rec)
+}
+
+func writeRecord(dir string, rec record) error {
+	data, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	return statedir.WriteFile(filepath.Join(dir, "record.json"), data)
+}
+
+// writeKeepingMode writes a project file atomically, keeping its mode
+// (project files are not private, unlike poolmigrate's state).
+func writeKeepingMode(path string, data []byte) error {
+	mode := os.FileMode(0o644)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	f, err := statedir.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Abort()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Abort()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Commit()
+}
+
+// Undo restores the files of the newest applied record of op, and marks
+// the record undone. It returns the restored paths.
+func Undo(root, stateDir, op string) ([]string, error) {
+	dirs, _ := filepath.Glob(filepath.Join(stateDir, "patches", "*-"+op))
+	sort.Strings(dirs)
+	for i := len(dirs) - 1; i >= 0; i-- {
+		data, err := os.ReadFile(filepath.Join(dirs[i], "record.json"))
+		if err != nil {
+			continue
+		}
+		var rec record
+		if err := json.Unmarshal(data, &rec); err != nil {
+			return nil, fmt.Errorf("read %s: %w", dirs[i], err)
+		}
+		var restored []string
+		for _, f := range rec.Files {
+			full := filepath.Join(root, filepath.FromSlash(f.Path))
+			if !f.Existed {
+				if err := os.Remove(full); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return restored, fmt.Errorf("undo %s: %w", f.Path, err)
+				}
+				restored = append(restored, f.Path)
+				continue
+			}
+			orig, err := os.ReadFile(filepath.Join(dirs[i], f.Copy))
+			if err != nil {
+				return restored, fmt.Errorf("undo %s: the copy is missing: %w", f.Path, err)
+			}
+			if err := writeKeepingMode(full, orig); err != nil {
+				return restored, err
+			}
+			restored = append(restored, f.Path)
+		}
+		if err := os.Rename(dirs[i], dirs[i]+".undone"); err != nil {
+			return restored, fmt.Errorf("mark %s undone: %w", dirs[i], err)
+		}
+		return restored, nil
+	}
+	return nil, fmt.Errorf("nothing to undo: no %s recorded in %s", op, filepath.Join(stateDir, "patches"))
+}
+
+// lastExtra returns the extra data of the newest applied record of op.
+func lastExtra(stateDir, op string, v any) (bool, error) {
+	dirs, _ := filepath.Glob(filepath.Join(stateDir, "patches", "*-"+op))
+	sort.Strings(dirs)
+	for i := len(dirs) - 1; i >= 0; i-- {
+		data, err := os.ReadFile(filepath.Join(dirs[i], "record.json"))
+		if err != nil {
+			continue
+		}
+		var rec record
+		if err := json.Unmarshal(data, &rec); err != nil {
+			return false, err
+		}
+		if len(rec.Extra) == 0 {
+			continue
+		}
+		return true, json.Unmarshal(rec.Extra, v)
+	}
+	return false, nil
+}
