@@ -54,6 +54,7 @@ func (a *App) commands() []command {
 		rollbackCommand(a),
 		detachCommand(a),
 		patchCommand(a),
+		migrateCommand(a),
 		versionCommand(a),
 	}
 }

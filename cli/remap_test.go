@@ -87,7 +87,7 @@ func setupRemap(t *testing.T, env *testenv.Env) *remapFixture {
 
 	replaceInFile(t, filepath.Join(f.dir, "amplify/backend/amplify-meta.json"), "n0tesapi1d", f.apiID)
 	notesTables(t, env, f.apiID)
-	f.fill(t, env)
+	fillNotes(t, env, f.table, f.old)
 	f.original = snapshot(t, env, f.tables())
 	return f
 }
@@ -102,8 +102,13 @@ func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Valu
 // bare username in a v2 default field, sub fields, a list of usernames,
 // the owner as primary key and inside a composite index key, DataStore
 // _version, and owners that are not in the new pool or nobody at all.
-func (f *remapFixture) fill(t *testing.T, env *testenv.Env) {
+func fillNotes(t *testing.T, env *testenv.Env, table func(string) string, old []cognito.User) {
 	t.Helper()
+	f := struct {
+		old   []cognito.User
+		table func(string) string
+	}{old, table}
+	remapUsers := len(old)
 	ctx := context.Background()
 	put := func(table string, it map[string]types.AttributeValue) {
 		if _, err := env.Dynamo.PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: it}); err != nil {

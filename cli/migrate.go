@@ -1,0 +1,241 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/poolmigrate/poolmigrate/amplifyproj"
+	"github.com/poolmigrate/poolmigrate/migration"
+	"github.com/poolmigrate/poolmigrate/statedir"
+)
+
+// migrateState is the guided flow's progress, kept in
+// .poolmigrate/migrate.json so each run continues where the last stopped.
+type migrateState struct {
+	Done       []string `json:"done"`
+	OldAuth    string   `json:"oldAuth"`
+	OldPool    string   `json:"oldPool"`
+	Backup     string   `json:"backup"`
+	NewAuth    string   `json:"newAuth"`
+	TargetPool string   `json:"targetPool"`
+	CSV        string   `json:"csv"`
+}
+
+func (s *migrateState) done(step string) bool {
+	for _, d := range s.Done {
+		if d == step {
+			return true
+		}
+	}
+	return false
+}
+
+// migrateSteps in order. The two amplify-* steps wait for the user to run
+// Amplify CLI commands.
+var migrateSteps = []string{"plan", "backup", "detach", "amplify-auth", "patch", "amplify-push", "check", "export", "import", "remap", "verify"}
+
+type migrateFlags struct {
+	exportFlags  []string
+	method, role string
+	rateScale    float64
+	poll         time.Duration
+	stopAfter    string
+}
+
+func migrateCommand(a *App) command {
+	return command{
+		name:    "migrate",
+		summary: "the whole migration, step by step: plan, backup, detach, (amplify remove/add auth), patch, (amplify push), check, export, import, remap, verify",
+		usage:   "migrate [--on-duplicate P] [--on-unverified P] [--skip CODES] [--method job|admin] [--role-arn ARN] [--yes]",
+		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+			f := &migrateFlags{}
+			onDup := fs.String("on-duplicate", "", "passed to export: keep-newest, keep-oldest or fail")
+			onUnv := fs.String("on-unverified", "", "passed to export: skip, mark-verified or fail")
+			skip := fs.String("skip", "", "passed to export: problem codes whose users are left out")
+			from := fs.String("username-from", "", "passed to check and export: email, username or sub")
+			fs.StringVar(&f.method, "method", migration.MethodJob, "import method: job (CSV import job) or admin")
+			fs.StringVar(&f.role, "role-arn", "", "IAM role for the CSV import job's CloudWatch Logs")
+			fs.Float64Var(&f.rateScale, "rate-scale", 1, "multiply the default request rates of import")
+			fs.DurationVar(&f.poll, "poll", 5*time.Second, "how often to poll an import job")
+			fs.StringVar(&f.stopAfter, "stop-after", "", "stop after this step (to run the flow in parts)")
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("migrate takes no arguments")
+				}
+				for name, v := range map[string]string{"--on-duplicate": *onDup, "--on-unverified": *onUnv, "--skip": *skip, "--username-from": *from} {
+					if v != "" {
+						f.exportFlags = append(f.exportFlags, name, v)
+					}
+				}
+				if f.stopAfter != "" && !oneOf(f.stopAfter, migrateSteps...) {
+					return usagef("--stop-after must be one of %s", strings.Join(migrateSteps, ", "))
+				}
+				return a.runMigrate(ctx, g, f)
+			}
+		},
+	}
+}
+
+func (a *App) runMigrate(ctx context.Context, g *globals, f *migrateFlags) error {
+	p, root, state, err := a.projectState(g)
+	if err != nil {
+		return err
+	}
+	statePath := filepath.Join(state, "migrate.json")
+	var st migrateState
+	if data, err := os.ReadFile(statePath); err == nil {
+		if err := json.Unmarshal(data, &st); err != nil {
+			return fmt.Errorf("read %s: %w", statePath, err)
+		}
+	}
+	save := func() error {
+		data, _ := json.MarshalIndent(st, "", "  ")
+		return statedir.WriteFile(statePath, data)
+	}
+	for _, step := range migrateSteps {
+		if st.done(step) {
+			continue
+		}
+		fmt.Fprintf(a.Stderr, "== %s\n", step)
+		waiting, err := a.migrateStep(ctx, g, f, p, root, state, step, &st)
+		if err != nil {
+			if serr := save(); serr != nil {
+				return errors.Join(err, serr)
+			}
+			return fmt.Errorf("step %s: %w\n(fix it and run `poolmigrate migrate` again: it continues from this step)", step, err)
+		}
+		if waiting {
+			return save()
+		}
+		st.Done = append(st.Done, step)
+		if err := save(); err != nil {
+			return err
+		}
+		if p, err = a.reloadProject(g); err != nil {
+			return err
+		}
+		if step == f.stopAfter {
+			fmt.Fprintf(a.Stdout, "Stopped after %s as asked; run `poolmigrate migrate` to continue.\n", step)
+			return nil
+		}
+	}
+	fmt.Fprintln(a.Stdout, "Migration complete: every step is done and verify is clean.")
+	return nil
+}
+
+func (a *App) reloadProject(g *globals) (*amplifyproj.Project, error) {
+	p, _, err := a.loadProject(g)
+	return p, err
+}
+
+// migrateStep runs one step; waiting means the user must act (run an
+// Amplify command) before the flow can go on.
+func (a *App) migrateStep(ctx context.Context, g *globals, f *migrateFlags, p *amplifyproj.Project, root, state, step string, st *migrateState) (bool, error) {
+	out := a.Stdout
+	sub := func(args ...string) error {
+		args = append(args, "--project", root)
+		if g.env != "" {
+			args = append(args, "--env", g.env)
+		}
+		if g.yes {
+			args = append(args, "--yes")
+		}
+		return a.Run(ctx, args)
+	}
+	switch step {
+	case "plan":
+		au, err := pickAuth(p, "")
+		if err != nil {
+			return false, err
+		}
+		if au.UserPoolID == "" {
+			return false, errors.New("the pool id of the auth resource is unknown (amplify-meta.json is missing): run `amplify pull` first")
+		}
+		st.OldAuth, st.OldPool = au.Name, au.UserPoolID
+		return false, sub("plan")
+	case "backup":
+		st.Backup = filepath.Join(state, "backups", fmt.Sprintf("%s-%s.jsonl", st.OldPool, time.Now().UTC().Format("20060102T150405Z")))
+		if matches, _ := filepath.Glob(filepath.Join(state, "backups", st.OldPool+"-*.jsonl.parts")); len(matches) > 0 {
+			st.Backup = strings.TrimSuffix(matches[len(matches)-1], ".parts")
+			return false, sub("backup", "--pool", st.OldPool, "--out", st.Backup, "--resume")
+		}
+		return false, sub("backup", "--pool", st.OldPool, "--out", st.Backup)
+	case "detach":
+		return false, sub("detach", "--backup", st.Backup, "--auth", st.OldAuth)
+	case "amplify-auth":
+		if _, still := p.AuthByName(st.OldAuth); still {
+			fmt.Fprintf(out, `
+Now replace the auth resource with the Amplify CLI (the backup %s is verified):
+
+  amplify remove auth
+  amplify add auth          # choose the new sign-in settings (e.g. email), or:
+  amplify import auth       # to use a pool you created yourself
+
+Then run `+"`poolmigrate migrate`"+` again. Before users reset their passwords, mind:
+  - e-mail: Cognito's default sender allows 50 messages a day; configure SES on the new pool;
+  - a post-confirmation trigger runs again when each user confirms a password reset: make it idempotent;
+  - identity pool ids change, and so do S3 private/ and protected/ paths keyed by them.
+`, st.Backup)
+			return true, nil
+		}
+		var names []string
+		for _, au := range p.Auth {
+			names = append(names, au.Name)
+		}
+		if len(names) != 1 {
+			fmt.Fprintf(out, "The old auth resource %s is gone; now run `amplify add auth` (or `amplify import auth`) and then `poolmigrate migrate` again.\n", st.OldAuth)
+			return true, nil
+		}
+		st.NewAuth = names[0]
+		return false, nil
+	case "patch":
+		return false, sub("patch", "--from", st.OldAuth, "--to", st.NewAuth)
+	case "amplify-push":
+		au, _ := p.AuthByName(st.NewAuth)
+		if au.UserPoolID == "" || au.UserPoolID == st.OldPool {
+			fmt.Fprintf(out, "\nNow run `amplify push`: it deletes the old user pool %s (its users are in the verified backup %s) and creates the new one. Then run `poolmigrate migrate` again.\n", st.OldPool, st.Backup)
+			return true, nil
+		}
+		st.TargetPool = au.UserPoolID
+		return false, nil
+	case "check":
+		args := []string{"check", "--backup", st.Backup, "--target-pool", st.TargetPool, "--fix"}
+		for i := 0; i+1 < len(f.exportFlags); i += 2 {
+			if f.exportFlags[i] == "--username-from" {
+				args = append(args, f.exportFlags[i], f.exportFlags[i+1])
+			}
+		}
+		err := sub(args...)
+		var blocked blockedError
+		if errors.As(err, &blocked) {
+			fmt.Fprintln(out, "\nThe report above lists what blocks; export decides it with the flags it names. Run `poolmigrate migrate` again with them (e.g. --on-duplicate keep-newest --on-unverified skip).")
+			if len(f.exportFlags) == 0 {
+				return true, nil
+			}
+			return false, nil // the export policies decide
+		}
+		return false, err
+	case "export":
+		st.CSV = filepath.Join(state, "export", fmt.Sprintf("%s-%s", st.TargetPool, time.Now().UTC().Format("20060102T150405Z")))
+		return false, sub(append([]string{"export", "--backup", st.Backup, "--target-pool", st.TargetPool, "--out", st.CSV}, f.exportFlags...)...)
+	case "import":
+		args := []string{"import", "--backup", st.Backup, "--target-pool", st.TargetPool, "--csv", st.CSV, "--method", f.method,
+			"--rate-scale", fmt.Sprint(f.rateScale), "--poll", f.poll.String()}
+		if f.role != "" {
+			args = append(args, "--role-arn", f.role)
+		}
+		return false, sub(args...)
+	case "remap":
+		return false, sub("remap", "--backup", st.Backup, "--target-pool", st.TargetPool)
+	case "verify":
+		return false, sub("verify", "--backup", st.Backup, "--target-pool", st.TargetPool)
+	}
+	return false, fmt.Errorf("unknown step %s", step)
+}
