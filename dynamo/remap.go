@@ -349,7 +349,7 @@ func (r *remapRun) item(ctx context.Context, it Item) error {
 	case st == ValueUnmapped:
 		r.unmapped.Add(1)
 		if r.unmapped.Load() <= 5 {
-			r.note(fmt.Sprintf("%s: item %s holds an owner value of no known user; left alone", r.spec.Table, KeyString(r.key(it))))
+			r.note(fmt.Sprintf("%s: item %s holds an owner value of no user in the new pool; left alone", r.spec.Table, KeyString(r.key(it))))
 		}
 		return nil
 	case st == ValueNew:

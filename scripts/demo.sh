@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# The demo: build poolmigrate and show what migrating the user pool of the
-# bundled example Amplify project (examples/notes-app) would touch.
+# The demo: the whole migration of the example Amplify project on local
+# emulators. It starts the test bed (DynamoDB Local, cognito-local, the
+# Cognito shim), plants an old pool with realistic users and tables of
+# owner data, and runs `poolmigrate migrate` on a copy of the project in
+# .demo/, simulating the Amplify CLI commands in between, up to the verify
+# report. Then it stops the test bed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-
 mkdir -p bin
 go build -o bin/poolmigrate .
-echo "\$ poolmigrate plan   (in examples/notes-app)"
-(cd examples/notes-app && ../../bin/poolmigrate plan)
-echo
-echo "\$ poolmigrate plan --json | head -30"
-(cd examples/notes-app && ../../bin/poolmigrate plan --json | head -30)
+testbed/testbed.sh down
+trap 'testbed/testbed.sh down' EXIT
+testbed/testbed.sh up
+# shellcheck disable=SC1091
+source .testbed/env
+go run ./testbed/cmd/demo -bin bin/poolmigrate -example examples/notes-app -work .demo

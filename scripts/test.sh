@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The full test run: format and static checks, the test bed (DynamoDB Local,
-# cognito-local, the Cognito shim), every Go test against it, then the test
-# bed is stopped. Installs what it needs on first use.
+# cognito-local, the Cognito shim), every Go test against it, then the
+# plugin test with the real Amplify CLI. Installs what it needs on first use.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -34,3 +34,10 @@ echo "== tests" >&2
 # -p 1: packages share the test bed, and like AWS the Cognito shim allows
 # one active import job per account, so packages must not run at once.
 go test -count=1 -p 1 "$@" ./...
+
+# The plugin with the real Amplify CLI (installed once into a cache outside
+# the clone). POOLMIGRATE_SKIP_AMPLIFY_CLI=1 leaves it out of a quick run.
+if [ "${POOLMIGRATE_SKIP_AMPLIFY_CLI:-}" != 1 ]; then
+	echo "== Amplify CLI plugin" >&2
+	scripts/plugin-test.sh
+fi

@@ -39,7 +39,7 @@ func ReplaceAuth(root, old, newName string) error {
 			return true
 		})
 		if len(blocking) > 0 {
-			return fmt.Errorf("Resource cannot be removed because it has a dependency on another resource: %v", blocking)
+			return fmt.Errorf("amplify remove auth would refuse: resource cannot be removed because it has a dependency on another resource: %v", blocking)
 		}
 	}
 	for _, f := range configFiles {

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The plugin test with the real Amplify CLI (@aws-amplify/cli-internal
+# 11.1.0, about 1.1 GB, installed once into a cache outside the clone):
+# `amplify plugin add` takes this folder, and `amplify poolmigrate ...` runs
+# the binary with the user's arguments and passes its exit code back.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${POOLMIGRATE_CACHE:-$HOME/.cache/poolmigrate}/amplify-cli-11.1.0
+AMP=$CACHE/node_modules/.bin/amplify
+
+if [ ! -x "$AMP" ]; then
+	echo "plugin test: installing @aws-amplify/cli-internal@11.1.0 into $CACHE (once; about 2 minutes)" >&2
+	mkdir -p "$CACHE"
+	[ -f "$CACHE/package.json" ] || echo '{"name":"poolmigrate-amplify-cli","private":true}' >"$CACHE/package.json"
+	(cd "$CACHE" && npm install @aws-amplify/cli-internal@11.1.0 --no-audit --no-fund --loglevel=error >&2)
+fi
+(cd "$ROOT" && go build -o bin/poolmigrate .)
+
+# A private home, so the user's ~/.amplify is not touched; no prompts,
+# no telemetry, no update checks.
+AMPHOME=$(mktemp -d)
+trap 'rm -rf "$AMPHOME"' EXIT
+amplify() {
+	HOME=$AMPHOME CI=true NO_UPDATE_NOTIFIER=1 AMPLIFY_CLI_ENABLE_USAGE_DATA=false AMPLIFY_CLI_DISABLE_SCRIPTING_FEATURES=1 \
+		timeout 300 "$AMP" "$@" </dev/null
+}
+
+passed=0 failed=0
+check() { # name, then a command that must succeed
+	local name=$1
+	shift
+	if "$@"; then
+		passed=$((passed + 1))
+		echo "ok   $name" >&2
+	else
+		failed=$((failed + 1))
+		echo "FAIL $name" >&2
+	fi
+}
+
+add_output=$(cd "$ROOT" && amplify plugin add "$ROOT" 2>&1 || true)
+# `amplify plugin add` exits 0 even when it fails: read what it says.
+check "amplify plugin add" grep -q "Successfully added plugin package" <<<"$add_output"
+
+plan_same() {
+	local dir=$1 want got
+	want=$(cd "$dir" && "$ROOT/bin/poolmigrate" plan --json)
+	got=$(cd "$dir" && amplify poolmigrate plan --json 2>/dev/null)
+	[ "$want" = "$got" ] || { diff <(echo "$want") <(echo "$got") >&2 || true; return 1; }
+}
+check "amplify poolmigrate plan --json = poolmigrate plan --json" plan_same "$ROOT/examples/notes-app"
+check "the same from a sub-folder of the project" plan_same "$ROOT/examples/notes-app/src"
+
+exit_code() {
+	local rc=0
+	(cd "$ROOT/examples/notes-app" && amplify poolmigrate plan --no-such-flag >/dev/null 2>&1) || rc=$?
+	[ "$rc" = 2 ]
+}
+check "the binary's exit code comes back through the CLI" exit_code
+
+help_works() {
+	(cd "$ROOT" && amplify poolmigrate help 2>&1) | grep -q "Usage: poolmigrate <command>"
+}
+check "amplify poolmigrate help" help_works
+
+echo "plugin: $passed passed, $failed failed"
+[ "$failed" = 0 ]

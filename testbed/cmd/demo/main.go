@@ -1,0 +1,219 @@
+// Command demo runs the whole user pool migration of the example Amplify
+// project on the test bed: it plants an "old" pool with realistic users and
+// tables of owner data, then drives `poolmigrate migrate`, doing in between
+// what the user does with the Amplify CLI (simulated on the project's
+// files, the new pool created in the emulator where `amplify push` would).
+// Start the test bed first; scripts/demo.sh does everything.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/poolmigrate/poolmigrate/testbed/amplifysim"
+)
+
+const apiID = "d3m0api"
+
+func main() {
+	bin := flag.String("bin", "bin/poolmigrate", "the poolmigrate binary")
+	example := flag.String("example", "examples/notes-app", "the example project")
+	work := flag.String("work", ".demo", "where the copy of the project goes")
+	flag.Parse()
+	log.SetFlags(0)
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	local := os.Getenv("POOLMIGRATE_TESTBED_COGNITO_LOCAL")
+	if local == "" || os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") == "" {
+		log.Fatal("demo: the test bed is not running: run scripts/demo.sh (or testbed/testbed.sh up; source .testbed/env)")
+	}
+	idp := cip.NewFromConfig(cfg, func(o *cip.Options) { o.BaseEndpoint = aws.String(local) })
+	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true })
+	binPath, _ := filepath.Abs(*bin)
+
+	step("Planting the old user pool: username sign-in, 12 users, 2 groups, a disabled user, a shared e-mail, an unverified user")
+	oldPool := must(idp.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("notes-old"), AutoVerifiedAttributes: []ctypes.VerifiedAttributeType{ctypes.VerifiedAttributeTypeEmail}})).UserPool.Id
+	for _, g := range []string{"Admin", "Editors"} {
+		must(idp.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: oldPool, GroupName: aws.String(g), Description: aws.String(g + " of the notes app")}))
+	}
+	type user struct {
+		name, email, verified string
+		groups                []string
+		disabled              bool
+	}
+	users := []user{
+		{"alice", "alice@example.com", "true", []string{"Admin", "Editors"}, false},
+		{"bob", "bob@example.com", "true", []string{"Editors"}, false},
+		{"carol", "carol@example.com", "true", nil, false},
+		{"dave", "dave@example.com", "true", nil, true},
+		{"erin", "erin@example.com", "false", nil, false},
+		{"frank", "frank@example.com", "true", nil, false},
+		{"frank2", "Frank@Example.com", "true", nil, false},
+		{"grace", "grace@example.com", "true", []string{"Editors"}, false},
+		{"heidi", "heidi@example.com", "true", nil, false},
+		{"ivan", "ivan@example.com", "true", nil, false},
+		{"judy", "judy@example.com", "true", nil, false},
+		{"mallory", "mallory@example.com", "true", nil, false},
+	}
+	subs := map[string]string{}
+	for _, u := range users {
+		out := must(idp.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: oldPool, Username: aws.String(u.name), MessageAction: ctypes.MessageActionTypeSuppress,
+			UserAttributes: []ctypes.AttributeType{{Name: aws.String("email"), Value: aws.String(u.email)}, {Name: aws.String("email_verified"), Value: aws.String(u.verified)}}}))
+		for _, a := range out.User.Attributes {
+			if *a.Name == "sub" {
+				subs[u.name] = *a.Value
+			}
+		}
+		for _, g := range u.groups {
+			must(idp.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: oldPool, Username: aws.String(u.name), GroupName: aws.String(g)}))
+		}
+		if u.disabled {
+			must(idp.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: oldPool, Username: aws.String(u.name)}))
+		}
+	}
+
+	step("Copying " + *example + " to " + *work + " and pointing it at the old pool")
+	project := filepath.Join(*work, "notes-app")
+	if err := os.RemoveAll(*work); err != nil {
+		log.Fatal(err)
+	}
+	copyDir(*example, project)
+	meta := filepath.Join(project, "amplify/backend/amplify-meta.json")
+	replace(meta, "us-east-1_NotesOld1", *oldPool)
+	replace(meta, "n0tesapi1d", apiID)
+	_ = os.Remove(filepath.Join(project, "amplify/.config/local-aws-info.json")) // the test bed's credentials, not a profile
+
+	step("Creating the API's tables in DynamoDB Local, with items owned by the old users")
+	s := func(v string) dtypes.AttributeValue { return &dtypes.AttributeValueMemberS{Value: v} }
+	table := func(model string) string { return model + "-" + apiID + "-dev" }
+	createTable(ctx, ddb, table("Note"), "id", nil)
+	createTable(ctx, ddb, table("Vehicle"), "id", map[string][2]string{"byUser": {"userID", "plate"}})
+	createTable(ctx, ddb, table("Notebook"), "id", nil)
+	createTable(ctx, ddb, table("UserProfile"), "userId", nil)
+	createTable(ctx, ddb, table("Task"), "id", map[string][2]string{"byProject": {"project", "status#owner"}})
+	put := func(tb string, it map[string]dtypes.AttributeValue) {
+		must(ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(tb), Item: it}))
+	}
+	items := 0
+	for i, u := range users {
+		owner := subs[u.name] + "::" + u.name
+		for n := 0; n < 3; n++ {
+			put(table("Note"), map[string]dtypes.AttributeValue{"id": s(fmt.Sprintf("note-%s-%d", u.name, n)), "owner": s(owner), "title": s("A note by " + u.name)})
+		}
+		put(table("Vehicle"), map[string]dtypes.AttributeValue{"id": s("car-" + u.name), "userID": s(subs[u.name]), "plate": s(fmt.Sprintf("NT-%03d", i))})
+		put(table("UserProfile"), map[string]dtypes.AttributeValue{"userId": s(subs[u.name]), "displayName": s(strings.ToUpper(u.name[:1]) + u.name[1:])})
+		next := users[(i+1)%len(users)].name
+		put(table("Notebook"), map[string]dtypes.AttributeValue{"id": s("book-" + u.name), "owner": s(owner), "name": s("Notebook"), "editors": &dtypes.AttributeValueMemberL{Value: []dtypes.AttributeValue{s(next)}}})
+		put(table("Task"), map[string]dtypes.AttributeValue{"id": s("task-" + u.name), "project": s("launch"), "status": s("open"), "owner": s(owner), "status#owner": s("open#" + owner)})
+		items += 7
+	}
+	fmt.Printf("   %d items in 5 tables\n", items)
+
+	flags := []string{"migrate", "--yes", "--role-arn", "arn:aws:iam::000000000000:role/CognitoImportLogs", "--rate-scale", "100", "--poll", "200ms"}
+	run(binPath, project, flags...)
+
+	step("$ amplify remove auth && amplify add auth   (simulated: the new resource signs in by email)")
+	if err := amplifysim.ReplaceAuth(project, "notesappauth", "notesemailauth"); err != nil {
+		log.Fatal(err)
+	}
+	run(binPath, project, flags...)
+
+	step("$ amplify push   (simulated: the new pool is created in cognito-local; the old one would be deleted)")
+	newPool := must(idp.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("notes-new"),
+		UsernameAttributes:     []ctypes.UsernameAttributeType{ctypes.UsernameAttributeTypeEmail},
+		AutoVerifiedAttributes: []ctypes.VerifiedAttributeType{ctypes.VerifiedAttributeTypeEmail},
+		UsernameConfiguration:  &ctypes.UsernameConfigurationType{CaseSensitive: aws.Bool(false)}})).UserPool.Id
+	if err := amplifysim.Push(project, "notesemailauth", *newPool); err != nil {
+		log.Fatal(err)
+	}
+	run(binPath, project, flags...)
+
+	step("The check above blocks on the shared e-mail and the unverified user; deciding with export's policies:")
+	run(binPath, project, append(flags, "--on-duplicate", "keep-newest", "--on-unverified", "skip")...)
+	step("Done. The migrated project is in " + project + "; its state (backup, CSVs, journal) in " + filepath.Join(project, ".poolmigrate"))
+}
+
+func step(msg string) { fmt.Printf("\n\033[1m==> %s\033[0m\n", msg) }
+
+func run(bin, dir string, args ...string) {
+	fmt.Printf("\n$ poolmigrate %s\n", strings.Join(args, " "))
+	cmd := exec.Command(bin, args...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		log.Fatalf("demo: poolmigrate %s: %v", args[0], err)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		log.Fatalf("demo: %v", err)
+	}
+	return v
+}
+
+func replace(path, old, new string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(data), old, new)), 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func copyDir(src, dst string) {
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if rel == ".poolmigrate" {
+			return filepath.SkipDir
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+func createTable(ctx context.Context, ddb *dynamodb.Client, name, pk string, gsi map[string][2]string) {
+	_, _ = ddb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &name})
+	attrs := map[string]bool{pk: true}
+	in := &dynamodb.CreateTableInput{TableName: &name, BillingMode: dtypes.BillingModePayPerRequest,
+		KeySchema: []dtypes.KeySchemaElement{{AttributeName: aws.String(pk), KeyType: dtypes.KeyTypeHash}}}
+	for ix, k := range gsi {
+		attrs[k[0]], attrs[k[1]] = true, true
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, dtypes.GlobalSecondaryIndex{IndexName: aws.String(ix),
+			KeySchema:  []dtypes.KeySchemaElement{{AttributeName: aws.String(k[0]), KeyType: dtypes.KeyTypeHash}, {AttributeName: aws.String(k[1]), KeyType: dtypes.KeyTypeRange}},
+			Projection: &dtypes.Projection{ProjectionType: dtypes.ProjectionTypeAll}})
+	}
+	for a := range attrs {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, dtypes.AttributeDefinition{AttributeName: aws.String(a), AttributeType: dtypes.ScalarAttributeTypeS})
+	}
+	must(ddb.CreateTable(ctx, in))
+}
