@@ -45,8 +45,55 @@ function projectEnv(context) {
   return env;
 }
 
+// projectRoot finds the Amplify project above the working folder, as the
+// binary does.
+function projectRoot() {
+  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'amplify', '.config', 'project-config.json'))) {
+      return dir;
+    }
+    if (path.dirname(dir) === dir) {
+      return null;
+    }
+  }
+}
+
+function readOrNull(file) {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    return null;
+  }
+}
+
+// After a plugin command the CLI writes team-provider-info.json from the
+// copy it loaded before the command ran, which would undo what `patch`
+// changed there. When the binary changed the file, its version is put
+// back once the CLI is done.
+function keepTeamProviderInfo(before, file) {
+  const after = readOrNull(file);
+  if (after === null || after === before) {
+    return;
+  }
+  process.on('exit', () => {
+    try {
+      if (readOrNull(file) !== after) {
+        fs.writeFileSync(file, after);
+      }
+    } catch (e) {
+      // Nothing more can be done at exit; the file is in .poolmigrate/patches.
+    }
+  });
+}
+
 async function executeAmplifyCommand(context) {
+  const root = projectRoot();
+  const tpi = root && path.join(root, 'amplify', 'team-provider-info.json');
+  const tpiBefore = tpi && readOrNull(tpi);
   const r = spawnSync(binary(), userArgs(context), { stdio: 'inherit', cwd: process.cwd(), env: projectEnv(context) });
+  if (tpi) {
+    keepTeamProviderInfo(tpiBefore, tpi);
+  }
   if (r.error) {
     const msg = r.error.code === 'ENOENT'
       ? 'the poolmigrate binary was not found: run `npm run build` in ' + __dirname + ' (needs Go), or put poolmigrate on PATH'

@@ -65,7 +65,7 @@ func OpenJournal(path string) (*Journal, error) {
 		return nil, fmt.Errorf("create journal folder: %w", err)
 	}
 	var last int64
-	err := ReadJournal(path, func(r JournalRecord) error { last = r.Seq; return nil })
+	err := ReadJournal(path, func(r JournalRecord) error { last = max(last, r.Seq); return nil })
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}

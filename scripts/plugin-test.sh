@@ -17,9 +17,14 @@ fi
 (cd "$ROOT" && go build -o bin/poolmigrate .)
 
 # A private home, so the user's ~/.amplify is not touched; no prompts,
-# no telemetry, no update checks.
+# no telemetry, no update checks. The CLI rewrites a project's
+# team-provider-info.json and backend-config.json after every command, so
+# the tests run on a copy of the example project.
 AMPHOME=$(mktemp -d)
-trap 'rm -rf "$AMPHOME"' EXIT
+WORK=$(mktemp -d)
+trap 'rm -rf "$AMPHOME" "$WORK"' EXIT
+cp -r "$ROOT/examples/notes-app" "$WORK/notes-app"
+APP=$WORK/notes-app
 amplify() {
 	HOME=$AMPHOME CI=true NO_UPDATE_NOTIFIER=1 AMPLIFY_CLI_ENABLE_USAGE_DATA=false AMPLIFY_CLI_DISABLE_SCRIPTING_FEATURES=1 \
 		timeout 300 "$AMP" "$@" </dev/null
@@ -48,12 +53,12 @@ plan_same() {
 	got=$(cd "$dir" && amplify poolmigrate plan --json 2>/dev/null)
 	[ "$want" = "$got" ] || { diff <(echo "$want") <(echo "$got") >&2 || true; return 1; }
 }
-check "amplify poolmigrate plan --json = poolmigrate plan --json" plan_same "$ROOT/examples/notes-app"
-check "the same from a sub-folder of the project" plan_same "$ROOT/examples/notes-app/src"
+check "amplify poolmigrate plan --json = poolmigrate plan --json" plan_same "$APP"
+check "the same from a sub-folder of the project" plan_same "$APP/src"
 
 exit_code() {
 	local rc=0
-	(cd "$ROOT/examples/notes-app" && amplify poolmigrate plan --no-such-flag >/dev/null 2>&1) || rc=$?
+	(cd "$APP" && amplify poolmigrate plan --no-such-flag >/dev/null 2>&1) || rc=$?
 	[ "$rc" = 2 ]
 }
 check "the binary's exit code comes back through the CLI" exit_code
@@ -62,6 +67,23 @@ help_works() {
 	(cd "$ROOT" && amplify poolmigrate help 2>&1) | grep -q "Usage: poolmigrate <command>"
 }
 check "amplify poolmigrate help" help_works
+
+# patch through the plugin: the CLI writes team-provider-info.json after the
+# command from its stale copy; the plugin must keep what patch wrote.
+patch_keeps_tpi() {
+	local app=$WORK/patched
+	cp -r "$ROOT/examples/notes-app" "$app"
+	node -e '
+		const fs = require("fs");
+		for (const f of ["amplify/backend/backend-config.json", "amplify/backend/amplify-meta.json"]) {
+			const p = process.argv[1] + "/" + f, d = JSON.parse(fs.readFileSync(p));
+			d.auth.newauth = d.auth.notesappauth; delete d.auth.notesappauth;
+			fs.writeFileSync(p, JSON.stringify(d, null, 2));
+		}' "$app"
+	(cd "$app" && amplify poolmigrate patch --from notesappauth --to newauth >/dev/null 2>&1) || return 1
+	! grep -q notesappauth "$app/amplify/team-provider-info.json" "$app/amplify/backend/api/notesapi/parameters.json" "$app/amplify/backend/backend-config.json"
+}
+check "amplify poolmigrate patch: the CLI does not undo team-provider-info.json" patch_keeps_tpi
 
 echo "plugin: $passed passed, $failed failed"
 [ "$failed" = 0 ]
