@@ -208,64 +208,68 @@ func writeKeepingMode(path string, data []byte) error {
 	return f.Commit()
 }
 
-// Undo restores the files of the newest applied record of op, and marks
-// the record undone. It returns the restored paths.
-func Undo(root, stateDir, op string) ([]string, error) {
+// newestRecord finds the newest record of op in the state folder that
+// want accepts.
+func newestRecord(stateDir, op string, want func(record) bool) (string, record, bool, error) {
 	dirs, _ := filepath.Glob(filepath.Join(stateDir, "patches", "*-"+op))
 	sort.Strings(dirs)
 	for i := len(dirs) - 1; i >= 0; i-- {
 		data, err := os.ReadFile(filepath.Join(dirs[i], "record.json"))
 		if err != nil {
-			continue
+			continue // a folder a crash left before its record
 		}
 		var rec record
 		if err := json.Unmarshal(data, &rec); err != nil {
-			return nil, fmt.Errorf("read %s: %w", dirs[i], err)
+			return "", rec, false, fmt.Errorf("read %s: %w", dirs[i], err)
 		}
-		var restored []string
-		for _, f := range rec.Files {
-			full := filepath.Join(root, filepath.FromSlash(f.Path))
-			if !f.Existed {
-				if err := os.Remove(full); err != nil && !errors.Is(err, fs.ErrNotExist) {
-					return restored, fmt.Errorf("undo %s: %w", f.Path, err)
-				}
-				restored = append(restored, f.Path)
-				continue
-			}
-			orig, err := os.ReadFile(filepath.Join(dirs[i], f.Copy))
-			if err != nil {
-				return restored, fmt.Errorf("undo %s: the copy is missing: %w", f.Path, err)
-			}
-			if err := writeKeepingMode(full, orig); err != nil {
-				return restored, err
-			}
-			restored = append(restored, f.Path)
+		if want(rec) {
+			return dirs[i], rec, true, nil
 		}
-		if err := os.Rename(dirs[i], dirs[i]+".undone"); err != nil {
-			return restored, fmt.Errorf("mark %s undone: %w", dirs[i], err)
-		}
-		return restored, nil
 	}
-	return nil, fmt.Errorf("nothing to undo: no %s recorded in %s", op, filepath.Join(stateDir, "patches"))
+	return "", record{}, false, nil
 }
 
-// lastExtra returns the extra data of the newest applied record of op.
-func lastExtra(stateDir, op string, v any) (bool, error) {
-	dirs, _ := filepath.Glob(filepath.Join(stateDir, "patches", "*-"+op))
-	sort.Strings(dirs)
-	for i := len(dirs) - 1; i >= 0; i-- {
-		data, err := os.ReadFile(filepath.Join(dirs[i], "record.json"))
-		if err != nil {
-			continue
-		}
-		var rec record
-		if err := json.Unmarshal(data, &rec); err != nil {
-			return false, err
-		}
-		if len(rec.Extra) == 0 {
-			continue
-		}
-		return true, json.Unmarshal(rec.Extra, v)
+// Undo restores the files of the newest record of op (applied, or cut short
+// by a crash) and marks the record undone. It returns the restored paths.
+func Undo(root, stateDir, op string) ([]string, error) {
+	dir, rec, ok, err := newestRecord(stateDir, op, func(record) bool { return true })
+	if err != nil {
+		return nil, err
 	}
-	return false, nil
+	if !ok {
+		return nil, fmt.Errorf("nothing to undo: no %s recorded in %s", op, filepath.Join(stateDir, "patches"))
+	}
+	var restored []string
+	for _, f := range rec.Files {
+		full := filepath.Join(root, filepath.FromSlash(f.Path))
+		if !f.Existed {
+			if err := os.Remove(full); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return restored, fmt.Errorf("undo %s: %w", f.Path, err)
+			}
+			restored = append(restored, f.Path)
+			continue
+		}
+		orig, err := os.ReadFile(filepath.Join(dir, f.Copy))
+		if err != nil {
+			return restored, fmt.Errorf("undo %s: the copy is missing: %w", f.Path, err)
+		}
+		if err := writeKeepingMode(full, orig); err != nil {
+			return restored, err
+		}
+		restored = append(restored, f.Path)
+	}
+	if err := os.Rename(dir, dir+".undone"); err != nil {
+		return restored, fmt.Errorf("mark %s undone: %w", dir, err)
+	}
+	return restored, nil
+}
+
+// lastExtra decodes the extra data of the newest record of op that has
+// some.
+func lastExtra(stateDir, op string, v any) (bool, error) {
+	_, rec, ok, err := newestRecord(stateDir, op, func(r record) bool { return len(r.Extra) > 0 })
+	if err != nil || !ok {
+		return false, err
+	}
+	return true, json.Unmarshal(rec.Extra, v)
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
+
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -53,24 +55,6 @@ func snapshotTree(t *testing.T, root string) map[string]string {
 		return nil
 	})
 	return out
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run `go test ./backendpatch -update`)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
 }
 
 // dependsOnNaming lists dependsOn entries naming an auth resource.
@@ -142,7 +126,7 @@ func TestDetachAndPatchNotesApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "detach-notes-app.diff", cs.Diff())
+	testenv.Golden(t, filepath.Join("testdata", "detach-notes-app.diff"), cs.Diff(), *update)
 	if len(rec.Edges) != 6 {
 		t.Errorf("detached %d edges, want 6 (api, function, userPoolGroups in both files)", len(rec.Edges))
 	}
@@ -176,7 +160,7 @@ func TestDetachAndPatchNotesApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "patch-notes-app.diff", cs.Diff())
+	testenv.Golden(t, filepath.Join("testdata", "patch-notes-app.diff"), cs.Diff(), *update)
 	if len(cs.Notes) != 1 || !strings.Contains(cs.Notes[0], "src/index.js") {
 		t.Errorf("notes: %v", cs.Notes)
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -60,25 +62,8 @@ func TestPlanGolden(t *testing.T) {
 				root = filepath.Dir(root)
 			}
 			got := strings.ReplaceAll(out, root, "<ROOT>")
-			compareGolden(t, filepath.Join("testdata", "golden", "plan-"+name+".json"), got)
+			testenv.Golden(t, filepath.Join("testdata", "golden", "plan-"+name+".json"), got, *update)
 		})
-	}
-}
-
-func compareGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run `go test ./cli -update` to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run `go test ./cli -update` after checking the change):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
 

@@ -43,7 +43,7 @@ func BenchmarkBackupRPS(b *testing.B) {
 					out := filepath.Join(b.TempDir(), "b.jsonl")
 					runtime.GC()
 					stop := make(chan struct{})
-					peak := peakHeap(stop)
+					peak := testenv.PeakHeap(stop)
 					start := time.Now()
 					_, footer, err := Backup(context.Background(), api, BackupOptions{PoolID: pool, Out: out, Shards: shards, Limiter: rate.NewLimiter(rate.Limit(rps), 1)})
 					elapsed := time.Since(start)

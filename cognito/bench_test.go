@@ -8,12 +8,13 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
 
 // synthPool answers the backup's calls for n generated users without
@@ -69,28 +70,6 @@ func (s synthPool) ListUsersInGroup(context.Context, *cip.ListUsersInGroupInput,
 	return &cip.ListUsersInGroupOutput{}, nil
 }
 
-// peakHeap samples the heap in use until stop is closed.
-func peakHeap(stop <-chan struct{}) *atomic.Uint64 {
-	var peak atomic.Uint64
-	go func() {
-		var m runtime.MemStats
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		for {
-			runtime.ReadMemStats(&m)
-			if m.HeapInuse > peak.Load() {
-				peak.Store(m.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return &peak
-}
-
 // BenchmarkBackupMemory backs up generated pools of growing size with no
 // rate limit, to show that memory stays flat as the pool grows (the tool's
 // own cost; the network is not in it). Run:
@@ -111,7 +90,7 @@ func BenchmarkBackupMemory(b *testing.B) {
 				out := filepath.Join(b.TempDir(), "b.jsonl")
 				runtime.GC()
 				stop := make(chan struct{})
-				peak := peakHeap(stop)
+				peak := testenv.PeakHeap(stop)
 				start := time.Now()
 				_, footer, err := Backup(context.Background(), synthPool{n}, BackupOptions{PoolID: "us-east-1_Synth", Out: out})
 				elapsed := time.Since(start)

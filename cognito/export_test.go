@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -91,29 +93,12 @@ func TestCSVRowsGolden(t *testing.T) {
 	b.WriteString("# MFA optional, username from the old username, mark-verified:\n")
 	b.WriteString(opt.Line(opt.BuildRow(users[1], opt.NewUsername(users[1], UsernameUsername), true)) + "\n")
 	b.WriteString(opt.Line(opt.BuildRow(users[2], opt.NewUsername(users[2], UsernameUsername), true)) + "\n")
-	golden(t, "testdata/rows.golden.csv", b.String())
+	testenv.Golden(t, "testdata/rows.golden.csv", b.String(), *update)
 	if strings.Contains(b.String(), `"`) {
 		t.Error("a value is quoted")
 	}
 	if strings.HasPrefix(b.String(), "\ufeff") {
 		t.Error("a byte order mark")
-	}
-}
-
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run `go test ./cognito -update`)", err)
-	}
-	if got != string(want) {
-		t.Errorf("differs from %s:\n--- got\n%s--- want\n%s", path, got, want)
 	}
 }
 

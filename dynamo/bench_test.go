@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -19,27 +18,6 @@ import (
 
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
-
-func peakHeap(stop <-chan struct{}) *atomic.Uint64 {
-	var peak atomic.Uint64
-	go func() {
-		var m runtime.MemStats
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		for {
-			runtime.ReadMemStats(&m)
-			if m.HeapInuse > peak.Load() {
-				peak.Store(m.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return &peak
-}
 
 // BenchmarkRemap remaps 100,000 items spread over four tables on DynamoDB
 // Local, after a plain concurrent UpdateItem loop over the same items (the
@@ -113,7 +91,7 @@ func BenchmarkRemap(b *testing.B) {
 	defer j.Close()
 	runtime.GC()
 	stop := make(chan struct{})
-	peak := peakHeap(stop)
+	peak := testenv.PeakHeap(stop)
 	start := time.Now()
 	cpu1 := cpuTime()
 	var changed int64

@@ -157,38 +157,24 @@ func (s *Server) checkAttributes(ctx context.Context, pool string, attrs []attri
 	return nil
 }
 
-func (s *Server) adminCreateUser(r *http.Request, body []byte) (any, *apiError) {
-	var in struct {
-		UserPoolId     string
-		UserAttributes []attribute
+// checkedForward forwards an attribute-writing call once its attributes
+// pass checkAttributes.
+func (s *Server) checkedForward(op string) handler {
+	return func(r *http.Request, body []byte) (any, *apiError) {
+		var in struct {
+			UserPoolId     string
+			UserAttributes []attribute
+		}
+		if err := decode(body, &in); err != nil {
+			return nil, err
+		}
+		if e := s.checkAttributes(r.Context(), in.UserPoolId, in.UserAttributes); e != nil {
+			return nil, e
+		}
+		var out json.RawMessage
+		if e := s.call(r.Context(), op, json.RawMessage(body), &out); e != nil {
+			return nil, e
+		}
+		return out, nil
 	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	if e := s.checkAttributes(r.Context(), in.UserPoolId, in.UserAttributes); e != nil {
-		return nil, e
-	}
-	var out json.RawMessage
-	if e := s.call(r.Context(), "AdminCreateUser", json.RawMessage(body), &out); e != nil {
-		return nil, e
-	}
-	return out, nil
-}
-
-func (s *Server) adminUpdateUserAttributes(r *http.Request, body []byte) (any, *apiError) {
-	var in struct {
-		UserPoolId     string
-		UserAttributes []attribute
-	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	if e := s.checkAttributes(r.Context(), in.UserPoolId, in.UserAttributes); e != nil {
-		return nil, e
-	}
-	var out json.RawMessage
-	if e := s.call(r.Context(), "AdminUpdateUserAttributes", json.RawMessage(body), &out); e != nil {
-		return nil, e
-	}
-	return out, nil
 }
