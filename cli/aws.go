@@ -9,8 +9,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -25,14 +27,29 @@ type awsClients struct {
 
 // account returns the AWS account the credentials belong to, or why it is
 // unknown; it is shown before anything is written.
+func (c *awsClients) logs() *cloudwatchlogs.Client { return cloudwatchlogs.NewFromConfig(c.cfg) }
+
+func (c *awsClients) iam() *iam.Client { return iam.NewFromConfig(c.cfg) }
+
 func (c *awsClients) account(ctx context.Context) string {
+	id, err := c.accountID(ctx)
+	if err != nil {
+		return "unknown (sts:GetCallerIdentity failed)"
+	}
+	return id
+}
+
+func (c *awsClients) accountID(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	out, err := sts.NewFromConfig(c.cfg, func(o *sts.Options) { o.RetryMaxAttempts = 1 }).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil || out.Account == nil {
-		return "unknown (sts:GetCallerIdentity failed)"
+	if err != nil {
+		return "", fmt.Errorf("find the AWS account (sts:GetCallerIdentity): %w", err)
 	}
-	return *out.Account
+	if out.Account == nil {
+		return "", fmt.Errorf("find the AWS account: sts:GetCallerIdentity returned none")
+	}
+	return *out.Account, nil
 }
 
 func (a *App) newAWSClients(ctx context.Context, region, profile string) (*awsClients, error) {

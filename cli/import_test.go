@@ -185,7 +185,10 @@ func TestImportJobMethod(t *testing.T) {
 		t.Fatalf("import without confirmation: %v", err)
 	}
 
-	res, err := m.runImport(t, "--role-arn", importRole)
+	// --create-role makes the documented role (the shim's IAM checks its
+	// trust and permissions when the job starts).
+	roleName := "pm-import-" + testenv.RandomSuffix()
+	res, err := m.runImport(t, "--create-role", "--role-name", roleName, "--role-wait", "0")
 	if err != nil {
 		t.Fatalf("import: %v (%+v)", err, res)
 	}
@@ -195,7 +198,8 @@ func TestImportJobMethod(t *testing.T) {
 	}
 	m.verifyTarget(t, env, types.UserStatusTypeResetRequired)
 
-	again, err := m.runImport(t, "--role-arn", importRole)
+	// The role exists now and is reused.
+	again, err := m.runImport(t, "--create-role", "--role-name", roleName, "--role-wait", "0")
 	if err != nil || again.Imported != 0 || again.Skipped != m.exported || again.GroupsCreated != 0 || again.MembershipsAdded != 0 || again.UsersDisabled != 0 {
 		t.Errorf("re-run changed something: %+v %v", again, err)
 	}
@@ -257,7 +261,8 @@ func TestImportFailures(t *testing.T) {
 	if ExitCode(err) != 1 || res.Failed != 1 || res.Imported != m.exported-1 {
 		t.Fatalf("failed line: %+v, %v", res, err)
 	}
-	if r := res.FailedUsers[0].Reason; !strings.Contains(r, "line 5") || !strings.Contains(r, "/aws/cognito/userpools/"+m.target) {
+	// The reason comes from the job's CloudWatch Logs stream.
+	if r := res.FailedUsers[0].Reason; !strings.Contains(r, "line 5") || !strings.Contains(r, "FAILED: The User Record does not set any of the auto verified attributes") {
 		t.Errorf("failed user's reason: %q", r)
 	}
 

@@ -20,7 +20,9 @@ import (
 
 type importFlags struct {
 	backup, target, csv, method, role string
-	dryRun                            bool
+	dryRun, createRole                bool
+	roleName                          string
+	roleWait                          time.Duration
 	rateScale                         float64
 	poll                              time.Duration
 }
@@ -37,6 +39,9 @@ func importCommand(a *App) command {
 			fs.StringVar(&f.csv, "csv", "", "folder `poolmigrate export` wrote (default: the newest export for the target pool)")
 			fs.StringVar(&f.method, "method", migration.MethodJob, "job (CSV import job; users reset their password) or admin (AdminCreateUser; users use forgot-password)")
 			fs.StringVar(&f.role, "role-arn", "", "IAM role the import job writes CloudWatch Logs with (job method)")
+			fs.BoolVar(&f.createRole, "create-role", false, "create the documented IAM role for the job's CloudWatch Logs (when it does not exist), instead of --role-arn")
+			fs.StringVar(&f.roleName, "role-name", "poolmigrate-cognito-import-logs", "name of the role --create-role creates or reuses")
+			fs.DurationVar(&f.roleWait, "role-wait", 10*time.Second, "after --create-role made a role, wait this long for IAM to let Cognito use it")
 			fs.BoolVar(&f.dryRun, "dry-run", false, "show what would be created, write nothing")
 			fs.Float64Var(&f.rateScale, "rate-scale", 1, "multiply the default request rates (below 1 leaves more of the account's quotas to the app)")
 			fs.DurationVar(&f.poll, "poll", 5*time.Second, "how often to ask an import job for its progress")
@@ -50,8 +55,11 @@ func importCommand(a *App) command {
 				if f.method != migration.MethodJob && f.method != migration.MethodAdmin {
 					return usagef("--method must be job or admin")
 				}
-				if f.method == migration.MethodJob && f.role == "" && !f.dryRun {
-					return usagef("the import job needs --role-arn ARN: an IAM role that cognito-idp.amazonaws.com may assume to write CloudWatch Logs (see README), or use --method admin")
+				if f.method == migration.MethodJob && f.role == "" && !f.createRole && !f.dryRun {
+					return usagef("the import job needs --role-arn ARN (an IAM role that cognito-idp.amazonaws.com may assume to write CloudWatch Logs, see README) or --create-role; or use --method admin")
+				}
+				if f.createRole && f.role != "" {
+					return usagef("pass --role-arn or --create-role, not both")
 				}
 				if f.rateScale <= 0 {
 					return usagef("--rate-scale must be above 0")
@@ -82,12 +90,39 @@ func (a *App) runImport(ctx context.Context, g *globals, f *importFlags) error {
 		return err
 	}
 	pr := a.newProgress()
+	var prepareRole func(context.Context) (string, error)
+	if f.createRole {
+		prepareRole = func(ctx context.Context) (string, error) {
+			account, err := c.accountID(ctx)
+			if err != nil {
+				return "", err
+			}
+			arn, created, err := cognito.EnsureImportRole(ctx, c.iam(), f.roleName, c.cfg.Region, account)
+			if err != nil {
+				return "", explainAWS(err)
+			}
+			if created {
+				fmt.Fprintf(a.Stderr, "Created IAM role %s; waiting %s for IAM to let Cognito use it.\n", arn, f.roleWait)
+				select {
+				case <-time.After(f.roleWait):
+				case <-ctx.Done():
+					return "", ctx.Err()
+				}
+			}
+			return arn, nil
+		}
+	}
 	sum, err := migration.ImportUsers(ctx, c.cognito, migration.ImportOptions{
-		Backup: f.backup, CSVDir: f.csv, TargetPool: f.target, Method: f.method, RoleARN: f.role, DryRun: f.dryRun,
-		Limits: scaled(cognito.DefaultLimits(), f.rateScale), Poll: f.poll,
+		PrepareRole: prepareRole,
+		Backup:      f.backup, CSVDir: f.csv, TargetPool: f.target, Method: f.method, RoleARN: f.role, DryRun: f.dryRun,
+		Limits: scaled(cognito.DefaultLimits(), f.rateScale), Poll: f.poll, Logs: c.logs(),
 		Confirm: func(p migration.ImportPreview) error {
-			return a.confirm(g, fmt.Sprintf("Import into AWS account %s, region %s, user pool %s (%s), by %s:\n  %d users (%d already there), groups to create: %s, %d memberships, %d disabled users.",
-				c.account(ctx), c.cfg.Region, p.Pool.ID, p.Pool.Name, f.method, p.Rows, p.AlreadyThere, listOrNone(p.GroupsToCreate), p.Memberships, p.Disabled))
+			role := ""
+			if f.createRole && f.method == migration.MethodJob {
+				role = fmt.Sprintf("\n  IAM role %s for the job's CloudWatch Logs will be created if it does not exist.", f.roleName)
+			}
+			return a.confirm(g, fmt.Sprintf("Import into AWS account %s, region %s, user pool %s (%s), by %s:\n  %d users (%d already there), groups to create: %s, %d memberships, %d disabled users.%s",
+				c.account(ctx), c.cfg.Region, p.Pool.ID, p.Pool.Name, f.method, p.Rows, p.AlreadyThere, listOrNone(p.GroupsToCreate), p.Memberships, p.Disabled, role))
 		},
 		Notify:   func(format string, args ...any) { pr.done(); fmt.Fprintf(a.Stderr, format+"\n", args...) },
 		Progress: func(format string, args ...any) { pr.update(false, format, args...) },

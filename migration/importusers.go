@@ -42,6 +42,12 @@ type ImportOptions struct {
 	HTTP       *http.Client
 	// Confirm is asked, after every read and before the first write.
 	Confirm func(ImportPreview) error
+	// PrepareRole, when set, provides the job's role after the confirmation
+	// (import --create-role).
+	PrepareRole func(ctx context.Context) (string, error)
+	// Logs reads the jobs' CloudWatch Logs for the reasons of failed
+	// lines; nil (or no permission) leaves the reasons at "see the log".
+	Logs cognito.LogReader
 	// Notify tells the user something worth knowing (stderr).
 	Notify   func(format string, args ...any)
 	Progress func(format string, args ...any)
@@ -176,6 +182,11 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 		}
 	}
 
+	if o.PrepareRole != nil && o.Method != MethodAdmin {
+		if o.RoleARN, err = o.PrepareRole(ctx); err != nil {
+			return sum, err
+		}
+	}
 	if len(preview.MissingPrevAttrs) > 0 {
 		o.Notify("Adding %s to pool %s: they carry each user's old identity (custom attributes cannot be removed afterwards).", strings.Join(preview.MissingPrevAttrs, " and "), o.TargetPool)
 		if err := cognito.AddPrevAttributes(ctx, api, o.TargetPool, preview.MissingPrevAttrs); err != nil {
@@ -218,6 +229,22 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 		}
 	}
 
+	// The job logs say why lines failed, by line number.
+	lineReasons := map[int]map[int]string{} // file index -> line -> reason
+	if o.Logs != nil {
+		for i, j := range sum.Jobs {
+			if j.Failed == 0 {
+				continue
+			}
+			reasons, err := cognito.ReadJobLog(ctx, o.Logs, j.LogGroup, j.LogStream)
+			if err != nil {
+				o.Notify("Could not read the import job's log (%v); the failed users below point at it.", err)
+				continue
+			}
+			lineReasons[i] = reasons
+		}
+	}
+
 	// Whatever the method said, the target decides who is there.
 	migrated, err = cognito.ListMigratedUsers(ctx, api, o.TargetPool, o.Limits.UserList)
 	if err != nil {
@@ -234,7 +261,11 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 				reason = "not in the target pool after the import"
 				if fi < len(sum.Jobs) {
 					j := sum.Jobs[fi]
-					reason = fmt.Sprintf("not in the target pool after import job %s; its result is line %d of CloudWatch Logs group %s, stream %s", j.JobID, e.Line, j.LogGroup, j.LogStream)
+					if r, ok := lineReasons[fi][e.Line]; ok {
+						reason = fmt.Sprintf("%s (import job %s, line %d)", r, j.JobID, e.Line)
+					} else {
+						reason = fmt.Sprintf("not in the target pool after import job %s; its result is line %d of CloudWatch Logs group %s, stream %s", j.JobID, e.Line, j.LogGroup, j.LogStream)
+					}
 				}
 			}
 			sum.FailedUsers = append(sum.FailedUsers, cognito.FailedUser{Username: e.OldUsername, Sub: e.OldSub, Reason: reason})

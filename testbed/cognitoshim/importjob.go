@@ -38,6 +38,7 @@ const (
 
 type importJob struct {
 	name, id, pool, url, role string
+	poolName                  string
 	created, started, done    time.Time
 	status                    string
 	imported, skipped, failed int64
@@ -328,10 +329,8 @@ func (s *Server) runJob(j *importJob) {
 		defer s.mu.Unlock()
 		j.status, j.message, j.done = status, msg, s.now()
 	}
-	// The role cannot be checked without IAM; a role whose name starts with
-	// "missing" stands for one Cognito cannot assume (test hook).
-	if strings.HasPrefix(role[strings.LastIndex(role, "/")+1:], "missing") {
-		finish(statusFailed, "The CloudWatch Logs role could not be assumed. Check that "+role+" exists and trusts cognito-idp.amazonaws.com.")
+	if msg := s.roleProblem(role); msg != "" {
+		finish(statusFailed, msg)
 		return
 	}
 	p, e := s.describePool(ctx, pool)
@@ -339,6 +338,9 @@ func (s *Server) runJob(j *importJob) {
 		finish(statusFailed, "The user pool could not be read: "+e.Message)
 		return
 	}
+	s.mu.Lock()
+	j.poolName = p.Name
+	s.mu.Unlock()
 	if len(p.AutoVerifiedAttributes) == 0 {
 		finish(statusFailed, "The user pool has no auto-verified attributes (email or phone_number); users could not reset their passwords, so the import cannot start.")
 		return

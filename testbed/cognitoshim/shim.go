@@ -45,6 +45,7 @@ type Server struct {
 	// imported remembers users created by import jobs: AWS shows them as
 	// RESET_REQUIRED, which cognito-local cannot store.
 	imported map[string]map[string]bool // pool id -> username
+	roles    map[string]*iamRole
 }
 
 // Option configures a Server.
@@ -84,6 +85,7 @@ func New(upstream string, opts ...Option) *Server {
 		logf:     log.Printf,
 		jobs:     map[string]*importJob{},
 		imported: map[string]map[string]bool{},
+		roles:    map[string]*iamRole{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -102,10 +104,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		s.serveSTS(w, r)
+		s.serveQuery(w, r)
 		return
 	}
 	target := r.Header.Get("X-Amz-Target")
+	if strings.HasPrefix(target, logsTargetPrefix) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			writeError(w, errInternal("read request: %v", err))
+			return
+		}
+		if target != logsTargetPrefix+"GetLogEvents" {
+			writeError(w, errOf("UnknownOperationException", "the test bed's CloudWatch Logs answers GetLogEvents only"))
+			return
+		}
+		out, aerr := s.getLogEvents(r, body)
+		if aerr != nil {
+			writeError(w, aerr)
+			return
+		}
+		writeJSON(w, out)
+		return
+	}
 	if r.Method != http.MethodPost || !strings.HasPrefix(target, targetPrefix) {
 		s.forward(w, r, nil)
 		return
@@ -287,20 +307,4 @@ func decode(body []byte, v any) *apiError {
 
 func epoch(t time.Time) float64 {
 	return float64(t.UnixNano()) / 1e9
-}
-
-// TestbedAccount is the account id the shim's STS answers with.
-const TestbedAccount = "000000000000"
-
-// serveSTS answers STS GetCallerIdentity (the query protocol), so tools
-// that show the account before writing work against the test bed.
-func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("Action") != "GetCallerIdentity" {
-		w.Header().Set("Content-Type", "text/xml")
-		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprint(w, `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>the test bed's STS answers GetCallerIdentity only</Message></Error></ErrorResponse>`)
-		return
-	}
-	w.Header().Set("Content-Type", "text/xml")
-	fmt.Fprintf(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::%s:user/testbed</Arn><UserId>AIDATESTBED</UserId><Account>%s</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>testbed</RequestId></ResponseMetadata></GetCallerIdentityResponse>`, TestbedAccount, TestbedAccount)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
 
 	"github.com/poolmigrate/poolmigrate/testbed/cognitoshim"
@@ -554,4 +555,45 @@ func TestOneActiveJobPerAccount(t *testing.T) {
 		t.Errorf("start after the first stopped: %v", err)
 	}
 	waitJob(t, c, pool, *b)
+}
+
+func TestIAMRolesAreCheckedWhenAJobStarts(t *testing.T) {
+	env := testenv.Require(t)
+	c, _ := inProcess(t, env)
+	pool := env.NewPool(t, testenv.PoolOptions{AutoVerified: []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail}})
+	data := csvFor(header(t, c, pool), row("roleuser"))
+	srvURL := *c.Options().BaseEndpoint
+	iamc := iam.NewFromConfig(env.Config, func(o *iam.Options) { o.BaseEndpoint = aws.String(srvURL) })
+	name := "no-logs-" + testenv.RandomSuffix()
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cognito-idp.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	role, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)}); apiCode(err) != "EntityAlreadyExists" {
+		t.Errorf("second CreateRole: %v", err)
+	}
+	run := func() *types.UserImportJobType {
+		job, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool, JobName: aws.String("r"), CloudWatchLogsRoleArn: role.Role.Arn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := upload(t, *job.UserImportJob.PreSignedUrl, data, nil); r.StatusCode != 200 {
+			t.Fatal(r.Status)
+		}
+		if _, err := c.StartUserImportJob(ctx, &cip.StartUserImportJobInput{UserPoolId: &pool, JobId: job.UserImportJob.JobId}); err != nil {
+			t.Fatal(err)
+		}
+		return waitJob(t, c, pool, *job.UserImportJob.JobId)
+	}
+	if j := run(); j.Status != types.UserImportJobStatusTypeFailed || !strings.Contains(aws.ToString(j.CompletionMessage), "may not write") {
+		t.Errorf("role without log permissions: %s %q", j.Status, aws.ToString(j.CompletionMessage))
+	}
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:DescribeLogStreams","logs:PutLogEvents"],"Resource":["arn:aws:logs:us-east-1:000000000000:log-group:/aws/cognito/*"]}]}`
+	if _, err := iamc.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("logs"), PolicyDocument: aws.String(policy)}); err != nil {
+		t.Fatal(err)
+	}
+	if j := run(); j.Status != types.UserImportJobStatusTypeSucceeded {
+		t.Errorf("role with log permissions: %s %q", j.Status, aws.ToString(j.CompletionMessage))
+	}
 }
