@@ -68,7 +68,12 @@ type RemapOptions struct {
 	Workers  int
 	DryRun   bool
 	// Limiter paces writes (nil: as fast as the table takes them).
-	Limiter  *rate.Limiter
+	Limiter *rate.Limiter
+	// Slots, when set, is shared by tables remapped at the same time: a
+	// write holds a slot, so all of them together keep at most cap(Slots)
+	// writes in flight, and a large table can use the whole budget once the
+	// small ones are done.
+	Slots    chan struct{}
 	Journal  *Journal
 	Now      func() time.Time
 	Examples int
@@ -367,6 +372,14 @@ func (r *remapRun) item(ctx context.Context, it Item) error {
 		if err := r.o.Limiter.Wait(ctx); err != nil {
 			return err
 		}
+	}
+	if r.o.Slots != nil {
+		select {
+		case r.o.Slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-r.o.Slots }()
 	}
 	var err error
 	if c.move {

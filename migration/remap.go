@@ -111,9 +111,11 @@ type RemapSummary struct {
 	Unmatched []string             `json:"unmatchedUsers"`
 }
 
-// Remap rewrites the owner fields of every target table.
+// Remap rewrites the owner fields of every target table. The tables are
+// remapped at the same time, sharing o.Workers writes in flight, so no
+// table's scan start or last writes leave the others' budget idle.
 func Remap(ctx context.Context, api dynamo.TableAPI, targets []RemapTarget, m *SubMap, o dynamo.RemapOptions) (RemapSummary, error) {
-	sum := RemapSummary{DryRun: o.DryRun, Tables: []dynamo.TableResult{}, Mapped: m.Mapped, Unmatched: []string{}}
+	sum := RemapSummary{DryRun: o.DryRun, Tables: make([]dynamo.TableResult, len(targets)), Mapped: m.Mapped, Unmatched: []string{}}
 	for _, u := range m.Unmatched {
 		sum.Unmatched = append(sum.Unmatched, u.OldUsername)
 	}
@@ -121,9 +123,21 @@ func Remap(ctx context.Context, api dynamo.TableAPI, targets []RemapTarget, m *S
 	if o.Journal != nil {
 		sum.Journal = o.Journal.Path()
 	}
-	for _, t := range targets {
-		res, err := dynamo.RemapTable(ctx, api, t.Spec, m, o)
-		sum.Tables = append(sum.Tables, res)
+	if o.Workers <= 0 {
+		o.Workers = 32
+	}
+	o.Slots = make(chan struct{}, o.Workers)
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		go func(i int, t RemapTarget) {
+			defer wg.Done()
+			sum.Tables[i], errs[i] = dynamo.RemapTable(ctx, api, t.Spec, m, o)
+		}(i, t)
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return sum, err
 		}
