@@ -62,6 +62,9 @@ type Spec struct {
 	Composites []Composite
 }
 
+// scanPage caps the items a scan page returns.
+const scanPage = 500
+
 // RemapOptions configure RemapTable.
 type RemapOptions struct {
 	Segments int
@@ -179,8 +182,10 @@ func (r *remapRun) run(ctx context.Context) error {
 		scanners.Add(1)
 		go func(seg int) {
 			defer scanners.Done()
+			// Pages of at most scanPage items keep the memory of pages in
+			// flight small whatever the item size and the table size.
 			in := &dynamodb.ScanInput{TableName: &r.spec.Table, Segment: ptr(int32(seg)), TotalSegments: ptr(int32(r.o.Segments)), ConsistentRead: ptr(true),
-				ProjectionExpression: r.projection, ExpressionAttributeNames: r.names}
+				ProjectionExpression: r.projection, ExpressionAttributeNames: r.names, Limit: ptr(int32(scanPage))}
 			for {
 				out, err := r.api.Scan(ctx, in)
 				if err != nil {
