@@ -157,7 +157,11 @@ type remapRun struct {
 	projection *string
 	names      map[string]string
 
-	mu                                                               sync.Mutex
+	mu sync.Mutex
+	// movedTo holds the keys this run moved items to: a scan still going
+	// may meet them, and they are not items of the table as it was.
+	movedTo map[string]bool
+
 	scanned, changed, alreadyNew, unmapped, failed, conflicts, moved atomic.Int64
 }
 
@@ -352,6 +356,9 @@ func (r *remapRun) key(it Item) Item {
 }
 
 func (r *remapRun) item(ctx context.Context, it Item) error {
+	if r.isMoved(it) {
+		return nil
+	}
 	r.scanned.Add(1)
 	defer r.progress()
 	c, st, had := r.plan(it)
@@ -408,6 +415,27 @@ func (r *remapRun) item(ctx context.Context, it Item) error {
 		r.note(fmt.Sprintf("%s: item %s: %v", r.spec.Table, KeyString(r.key(it)), err))
 	}
 	return nil
+}
+
+func (r *remapRun) isMoved(it Item) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.movedTo[KeyString(r.key(it))]
+}
+
+// markMoved records (or, when the move failed, forgets) a new key before
+// the write that creates it, so the scan never counts it.
+func (r *remapRun) markMoved(key Item, moved bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.movedTo == nil {
+		r.movedTo = map[string]bool{}
+	}
+	if moved {
+		r.movedTo[KeyString(key)] = true
+	} else {
+		delete(r.movedTo, KeyString(key))
+	}
 }
 
 func (r *remapRun) progress() {
@@ -547,12 +575,16 @@ func (r *remapRun) move(ctx context.Context, it Item, c change) error {
 	if err != nil {
 		return err
 	}
+	r.markMoved(newKey, true)
 	names, values := map[string]string{}, map[string]types.AttributeValue{}
 	cond := condition(it, c.attrs, names, values)
 	_, err = r.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &r.spec.Table, Item: newItem, ConditionExpression: ptr("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": r.pk}}},
 		{Delete: &types.Delete{TableName: &r.spec.Table, Key: r.key(it), ConditionExpression: &cond, ExpressionAttributeNames: names, ExpressionAttributeValues: values}},
 	}})
+	if err != nil {
+		r.markMoved(newKey, false)
+	}
 	return r.settle(seq, conditionalError(err))
 }
 
