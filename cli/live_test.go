@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,21 +24,7 @@ func copyProject(t *testing.T, src string) string {
 		// default chain (the test bed's environment) must be used.
 		_ = os.Remove(filepath.Join(dst, "amplify/.config/local-aws-info.json"))
 	}()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
+	err := testenv.CopyTree(src, dst)
 	if err != nil {
 		t.Fatal(err)
 	}

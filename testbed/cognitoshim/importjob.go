@@ -195,47 +195,43 @@ func (s *Server) jobFor(pool, id string) (*importJob, *apiError) {
 }
 
 func (s *Server) startUserImportJob(r *http.Request, body []byte) (any, *apiError) {
-	var in struct{ UserPoolId, JobId string }
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	j, e := s.jobFor(in.UserPoolId, in.JobId)
-	if e != nil {
-		return nil, e
-	}
-	if j.status != statusCreated {
-		return nil, errOf("InvalidParameterException", "Import job %s is %s; only a Created job can be started.", j.id, j.status)
-	}
-	if !j.uploaded {
-		return nil, errOf("PreconditionNotMetException", "No csv file was uploaded for %s", j.id)
-	}
-	for _, other := range s.jobs {
-		if other.active() {
-			return nil, errOf("LimitExceededException", "Only one import job can be active at a time per account; %s is %s.", other.id, other.status)
+	return s.withJob(body, func(j *importJob) (any, *apiError) {
+		if j.status != statusCreated {
+			return nil, errOf("InvalidParameterException", "Import job %s is %s; only a Created job can be started.", j.id, j.status)
 		}
-	}
-	j.status, j.started = statusPending, s.now()
-	go s.runJob(j)
-	return map[string]any{"UserImportJob": j.view()}, nil
+		if !j.uploaded {
+			return nil, errOf("PreconditionNotMetException", "No csv file was uploaded for %s", j.id)
+		}
+		for _, other := range s.jobs {
+			if other.active() {
+				return nil, errOf("LimitExceededException", "Only one import job can be active at a time per account; %s is %s.", other.id, other.status)
+			}
+		}
+		j.status, j.started = statusPending, s.now()
+		go s.runJob(j)
+		return map[string]any{"UserImportJob": j.view()}, nil
+	})
 }
 
 func (s *Server) describeUserImportJob(r *http.Request, body []byte) (any, *apiError) {
-	var in struct{ UserPoolId, JobId string }
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	j, e := s.jobFor(in.UserPoolId, in.JobId)
-	if e != nil {
-		return nil, e
-	}
-	return map[string]any{"UserImportJob": j.view()}, nil
+	return s.withJob(body, func(j *importJob) (any, *apiError) {
+		return map[string]any{"UserImportJob": j.view()}, nil
+	})
 }
 
 func (s *Server) stopUserImportJob(r *http.Request, body []byte) (any, *apiError) {
+	return s.withJob(body, func(j *importJob) (any, *apiError) {
+		if j.status != statusPending && j.status != statusInProgress {
+			return nil, errOf("InvalidParameterException", "Import job %s is %s; only a Pending or InProgress job can be stopped.", j.id, j.status)
+		}
+		j.stop, j.status = true, statusStopping
+		return map[string]any{"UserImportJob": j.view()}, nil
+	})
+}
+
+// withJob decodes the pool and job ids of a job call and runs fn on the
+// job, holding the shim's lock.
+func (s *Server) withJob(body []byte, fn func(*importJob) (any, *apiError)) (any, *apiError) {
 	var in struct{ UserPoolId, JobId string }
 	if err := decode(body, &in); err != nil {
 		return nil, err
@@ -246,11 +242,7 @@ func (s *Server) stopUserImportJob(r *http.Request, body []byte) (any, *apiError
 	if e != nil {
 		return nil, e
 	}
-	if j.status != statusPending && j.status != statusInProgress {
-		return nil, errOf("InvalidParameterException", "Import job %s is %s; only a Pending or InProgress job can be stopped.", j.id, j.status)
-	}
-	j.stop, j.status = true, statusStopping
-	return map[string]any{"UserImportJob": j.view()}, nil
+	return fn(j)
 }
 
 func (s *Server) listUserImportJobs(r *http.Request, body []byte) (any, *apiError) {

@@ -10,7 +10,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io/fs"
 	"log"
 	"os"
 	"os/exec"
@@ -25,6 +24,7 @@ import (
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/poolmigrate/poolmigrate/testbed/amplifysim"
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
 
 const apiID = "d3m0api"
@@ -94,7 +94,9 @@ func main() {
 	if err := os.RemoveAll(*work); err != nil {
 		log.Fatal(err)
 	}
-	copyDir(*example, project)
+	if err := testenv.CopyTree(*example, project); err != nil {
+		log.Fatal(err)
+	}
 	meta := filepath.Join(project, "amplify/backend/amplify-meta.json")
 	replace(meta, "us-east-1_NotesOld1", *oldPool)
 	replace(meta, "n0tesapi1d", apiID)
@@ -174,29 +176,6 @@ func replace(path, old, new string) {
 		log.Fatal(err)
 	}
 	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(data), old, new)), 0o644); err != nil {
-		log.Fatal(err)
-	}
-}
-
-func copyDir(src, dst string) {
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if rel == ".poolmigrate" {
-			return filepath.SkipDir
-		}
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
 		log.Fatal(err)
 	}
 }
