@@ -230,8 +230,7 @@ func printRemap(a *App, s migration.RemapSummary) {
 	}
 	fmt.Fprintf(w, "%-40s %10s %10s %10s %10s %8s %9s\n", "table", "scanned", "changed", "already", "unmapped", "failed", "conflicts")
 	for _, t := range s.Tables {
-		verb := t.Changed
-		fmt.Fprintf(w, "%-40s %10d %10d %10d %10d %8d %9d\n", t.Table, t.Scanned, verb, t.AlreadyNew, t.Unmapped, t.Failed, t.Conflicts)
+		fmt.Fprintf(w, "%-40s %10d %10d %10d %10d %8d %9d\n", t.Table, t.Scanned, t.Changed, t.AlreadyNew, t.Unmapped, t.Failed, t.Conflicts)
 		for _, e := range t.Examples {
 			fmt.Fprintf(w, "    %s  %s: %s → %s\n", e.Key, e.Attr, e.Old, e.New)
 		}

@@ -278,20 +278,18 @@ func visitLine(l backupLine, hdr *BackupHeader, counted *BackupFooter, footer **
 	return nil
 }
 
-// VerifyBackupFile reads a whole backup file and proves it whole.
-func VerifyBackupFile(path string) (BackupHeader, BackupFooter, error) {
+// ReadBackupFile streams a backup file to v and proves it whole (see
+// ReadBackup).
+func ReadBackupFile(path string, v BackupVisitor) (BackupHeader, BackupFooter, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return BackupHeader{}, BackupFooter{}, fmt.Errorf("open backup: %w", err)
 	}
 	defer f.Close()
-	return ReadBackup(f, BackupVisitor{})
+	return ReadBackup(f, v)
 }
 
-func openFile(path string) (*os.File, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open backup: %w", err)
-	}
-	return f, nil
+// VerifyBackupFile reads a whole backup file and proves it whole.
+func VerifyBackupFile(path string) (BackupHeader, BackupFooter, error) {
+	return ReadBackupFile(path, BackupVisitor{})
 }

@@ -1,9 +1,7 @@
 package cognito
 
 import (
-	"fmt"
 	"hash/fnv"
-	"os"
 	"sort"
 	"strings"
 )
@@ -240,7 +238,7 @@ type Analysis struct {
 func Analyze(backupPath string, t Target, p Policies) (*Analysis, error) {
 	a := &Analysis{Target: t, Policies: p, byCode: map[string][]string{}, dropped: map[string][]string{}, dups: map[string]map[string][]dupMember{}}
 	counts := map[uint64]uint8{}
-	err := readBackupFile(backupPath, func(u User) error {
+	_, _, err := ReadBackupFile(backupPath, BackupVisitor{User: func(u User) error {
 		if u.Status == "EXTERNAL_PROVIDER" {
 			return nil
 		}
@@ -251,11 +249,11 @@ func Analyze(backupPath string, t Target, p Policies) (*Analysis, error) {
 			}
 		}
 		return nil
-	})
+	}})
 	if err != nil {
 		return nil, err
 	}
-	hdr, footer, err := readBackupFileHeader(backupPath, func(u User) error {
+	hdr, footer, err := ReadBackupFile(backupPath, BackupVisitor{User: func(u User) error {
 		username := t.NewUsername(u, p.UsernameFrom)
 		codes, dropped := t.evaluate(u, username, p.markVerified())
 		for _, c := range codes {
@@ -276,7 +274,7 @@ func Analyze(backupPath string, t Target, p Policies) (*Analysis, error) {
 			}
 		}
 		return nil
-	})
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -376,19 +374,4 @@ func newProblem(code string, users []string, attr string) Problem {
 		p.Message = attr + ": " + p.Message
 	}
 	return p
-}
-
-// readBackupFile streams a backup's users, proving the file whole.
-func readBackupFile(path string, user func(User) error) error {
-	_, _, err := readBackupFileHeader(path, user)
-	return err
-}
-
-func readBackupFileHeader(path string, user func(User) error) (BackupHeader, BackupFooter, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return BackupHeader{}, BackupFooter{}, fmt.Errorf("open backup: %w", err)
-	}
-	defer f.Close()
-	return ReadBackup(f, BackupVisitor{User: user})
 }

@@ -88,11 +88,7 @@ func (a *Analysis) Unresolved() []Problem {
 			if a.Policies.OnDuplicate == "keep-newest" || a.Policies.OnDuplicate == "keep-oldest" {
 				continue
 			}
-		case CodeUnverifiedContact:
-			if a.Policies.OnUnverified == "skip" || a.Policies.Skip[p.Code] {
-				continue
-			}
-		case CodeMissingContact:
+		case CodeUnverifiedContact, CodeMissingContact:
 			if a.Policies.OnUnverified == "skip" || a.Policies.Skip[p.Code] {
 				continue
 			}
@@ -135,7 +131,7 @@ func (a *Analysis) Export(backupPath, outDir string) (ExportResult, error) {
 		w.abort()
 		return res, err
 	}
-	_, footer, err := readBackupFileHeader(backupPath, func(u User) error {
+	_, footer, err := ReadBackupFile(backupPath, BackupVisitor{User: func(u User) error {
 		username := a.Target.NewUsername(u, a.Policies.UsernameFrom)
 		codes, _ := a.Target.evaluate(u, username, a.Policies.markVerified())
 		rejected, unresolved := a.rejectReason(u, codes)
@@ -153,7 +149,7 @@ func (a *Analysis) Export(backupPath, outDir string) (ExportResult, error) {
 		}
 		res.Exported++
 		return w.write(a.Target.Line(a.Target.BuildRow(u, username, a.Policies.markVerified())), u, username)
-	})
+	}})
 	if err != nil {
 		return fail(err)
 	}

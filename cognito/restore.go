@@ -94,7 +94,8 @@ type BackupExtras struct {
 // ReadBackupExtras reads groups, memberships and disabled users.
 func ReadBackupExtras(path string) (BackupExtras, error) {
 	x := BackupExtras{Disabled: map[string]string{}}
-	err := visitBackupFile(path, BackupVisitor{
+	var err error
+	x.Header, x.Footer, err = ReadBackupFile(path, BackupVisitor{
 		Group:  func(g Group) error { x.Groups = append(x.Groups, g); return nil },
 		Member: func(m Membership) error { x.Memberships = append(x.Memberships, m); return nil },
 		User: func(u User) error {
@@ -103,19 +104,8 @@ func ReadBackupExtras(path string) (BackupExtras, error) {
 			}
 			return nil
 		},
-	}, &x.Header, &x.Footer)
+	})
 	return x, err
-}
-
-func visitBackupFile(path string, v BackupVisitor, hdr *BackupHeader, footer *BackupFooter) error {
-	f, err := openFile(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	h, ft, err := ReadBackup(f, v)
-	*hdr, *footer = h, ft
-	return err
 }
 
 // RestorePlan is what Restore does (or, in a dry run, would do).

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -251,7 +250,6 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 		return sum, err
 	}
 	for fi, lm := range maps {
-		fi := fi
 		if err := cognito.ReadLineMap(lm, func(e cognito.LineMapEntry) error {
 			if _, ok := migrated[e.OldSub]; ok {
 				return nil
@@ -308,12 +306,4 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
-}
-
-func openBackup(path string) (*os.File, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open backup: %w", err)
-	}
-	return f, nil
 }

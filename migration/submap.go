@@ -32,12 +32,7 @@ func BuildSubMap(backup string, migrated map[string]cognito.TargetUser) (*SubMap
 		m.newSubs[tu.Sub] = true
 		m.newUsernames[tu.Username] = true
 	}
-	f, err := openBackup(backup)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	_, _, err = cognito.ReadBackup(f, cognito.BackupVisitor{User: func(u cognito.User) error {
+	_, _, err := cognito.ReadBackupFile(backup, cognito.BackupVisitor{User: func(u cognito.User) error {
 		id := &Identity{OldSub: u.Sub, OldUsername: u.Username}
 		if tu, ok := migrated[u.Sub]; ok {
 			id.NewSub, id.NewUsername = tu.Sub, tu.Username
