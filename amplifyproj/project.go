@@ -45,6 +45,11 @@ type Project struct {
 	Auth []AuthResource
 	APIs []API
 
+	// UserPoolGroups names the user pool groups resource (service
+	// Cognito-UserPool-Groups), or is empty. `amplify add auth` refuses
+	// while it exists, like any auth resource.
+	UserPoolGroups string
+
 	// Dependents lists every resource whose dependsOn names a Cognito auth
 	// resource; each one blocks `amplify remove auth`.
 	Dependents []Dependent
@@ -224,6 +229,9 @@ func (p *Project) resolveProfile(fsys fs.FS, flagProfile string) error {
 
 func (p *Project) readAuth(backend, meta, tpi gjson.Result) {
 	backend.Get("auth").ForEach(func(name, res gjson.Result) bool {
+		if res.Get("service").String() == "Cognito-UserPool-Groups" {
+			p.UserPoolGroups = name.String()
+		}
 		if res.Get("service").String() != "Cognito" {
 			return true // userPoolGroups and the like
 		}

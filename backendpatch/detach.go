@@ -1,6 +1,7 @@
 package backendpatch
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -24,13 +25,71 @@ type DetachedEdge struct {
 type DetachRecord struct {
 	Auth  string         `json:"auth"`
 	Edges []DetachedEdge `json:"edges"`
+	// Triggers are the old auth resource's trigger settings (the
+	// cli-inputs.json keys in triggerKeys). `amplify remove auth` deletes
+	// them with the resource, and `amplify add auth --headless` cannot set
+	// them: patch gives them to the new resource.
+	Triggers map[string]json.RawMessage `json:"triggers,omitempty"`
+}
+
+// triggerKeys are the auth settings that wire Lambda triggers to the pool.
+var triggerKeys = []string{"triggers", "dependsOn", "permissions", "authTriggerConnections"}
+
+// readTriggerSettings returns the trigger settings of an auth resource, or
+// nil when it has no triggers.
+func readTriggerSettings(cs *ChangeSet, auth string) (map[string]json.RawMessage, error) {
+	content, ok, err := cs.loadJSON("amplify/backend/auth/" + auth + "/cli-inputs.json")
+	if err != nil || !ok {
+		return nil, err
+	}
+	c := gjson.Get(content, "cognitoConfig")
+	hasFunction := false
+	for _, d := range c.Get("dependsOn").Array() {
+		hasFunction = hasFunction || d.Get("triggerProvider").String() == "Cognito"
+	}
+	if !hasFunction {
+		return nil, nil
+	}
+	out := map[string]json.RawMessage{}
+	for _, k := range triggerKeys {
+		if v := c.Get(k); v.Exists() {
+			out[k] = json.RawMessage(v.Raw)
+		}
+	}
+	return out, nil
+}
+
+// GroupsResource is the name the CLI gives the user pool groups resource
+// (service Cognito-UserPool-Groups). It is an auth resource of its own:
+// `amplify add auth` refuses while it exists, and `amplify remove auth`
+// refuses to remove it while anything depends on it.
+const GroupsResource = "userPoolGroups"
+
+// detachTarget tells whether a dependsOn entry d of resource cat/name must
+// go so that the old auth resource and its groups can be removed: entries
+// naming the auth resource, and entries naming userPoolGroups (storage with
+// group access, functions, APIs). The groups resource's own entry on the
+// auth resource stays: it makes the CLI refuse to remove the auth resource
+// before the groups, the order that works.
+func detachTarget(auth, cat, name string, d gjson.Result) bool {
+	if d.Get("category").String() != "auth" {
+		return false
+	}
+	switch d.Get("resourceName").String() {
+	case auth:
+		return !(cat == "auth" && name == GroupsResource)
+	case GroupsResource:
+		return true
+	}
+	return false
 }
 
 func esc(s string) string { return gjson.Escape(s) }
 
-// Detach removes every dependsOn entry that names the auth resource, in
-// backend-config.json and amplify-meta.json, so that `amplify remove auth`
-// no longer refuses.
+// Detach removes every dependsOn entry that names the auth resource or its
+// userPoolGroups, in backend-config.json and amplify-meta.json, so that
+// `amplify remove auth userPoolGroups` and then `amplify remove auth <auth>`
+// no longer refuse.
 func Detach(root, auth string) (*ChangeSet, DetachRecord, error) {
 	cs := newChangeSet(root)
 	rec := DetachRecord{Auth: auth, Edges: []DetachedEdge{}}
@@ -43,7 +102,7 @@ func Detach(root, auth string) (*ChangeSet, DetachRecord, error) {
 			continue
 		}
 		var hits int
-		var paths []string
+		var targets [][2]string // category, resource
 		gjson.Parse(content).ForEach(func(cat, resources gjson.Result) bool {
 			if !resources.IsObject() {
 				return true
@@ -51,23 +110,25 @@ func Detach(root, auth string) (*ChangeSet, DetachRecord, error) {
 			resources.ForEach(func(name, res gjson.Result) bool {
 				found := false
 				for _, d := range res.Get("dependsOn").Array() {
-					if d.Get("category").String() == "auth" && d.Get("resourceName").String() == auth {
+					if detachTarget(auth, cat.String(), name.String(), d) {
 						rec.Edges = append(rec.Edges, DetachedEdge{File: file, Category: cat.String(), Resource: name.String(), Entry: d.Raw})
 						hits++
 						found = true
 					}
 				}
 				if found {
-					paths = append(paths, esc(cat.String())+"."+esc(name.String())+".dependsOn")
+					targets = append(targets, [2]string{cat.String(), name.String()})
 				}
 				return true
 			})
 			return true
 		})
-		for _, path := range paths {
+		for _, t := range targets {
+			cat, name := t[0], t[1]
+			path := esc(cat) + "." + esc(name) + ".dependsOn"
 			var keep []string
 			for _, d := range gjson.Get(content, path).Array() {
-				if !(d.Get("category").String() == "auth" && d.Get("resourceName").String() == auth) {
+				if !detachTarget(auth, cat, name, d) {
 					keep = append(keep, d.Raw)
 				}
 			}
@@ -76,12 +137,17 @@ func Detach(root, auth string) (*ChangeSet, DetachRecord, error) {
 			}
 		}
 		if hits > 0 {
-			if err := cs.set(file, []byte(content), fmt.Sprintf("remove %d dependsOn entries naming auth %s", hits, auth)); err != nil {
+			if err := cs.set(file, []byte(content), fmt.Sprintf("remove %d dependsOn entries naming auth %s or %s", hits, auth, GroupsResource)); err != nil {
 				return nil, rec, err
 			}
 		}
 	}
-	sort.Slice(rec.Edges, func(i, j int) bool {
+	triggers, err := readTriggerSettings(cs, auth)
+	if err != nil {
+		return nil, rec, err
+	}
+	rec.Triggers = triggers
+	sort.SliceStable(rec.Edges, func(i, j int) bool {
 		a, b := rec.Edges[i], rec.Edges[j]
 		return a.File+a.Category+a.Resource < b.File+b.Category+b.Resource
 	})

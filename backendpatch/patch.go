@@ -1,6 +1,7 @@
 package backendpatch
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -18,6 +19,8 @@ type PatchOptions struct {
 	To   string // the new auth resource
 	// Edges are the dependsOn entries detach removed, to restore for To.
 	Edges []DetachedEdge
+	// Triggers are the old resource's trigger settings (DetachRecord).
+	Triggers map[string]json.RawMessage
 	// NewImported tells whether To is an imported pool, and its id.
 	NewImported bool
 	NewPoolID   string
@@ -42,19 +45,31 @@ func Patch(root string, o PatchOptions) (*ChangeSet, error) {
 		}
 		orig := content
 		root := gjson.Parse(content)
-		// Restore the detached edges for the new resource.
+		// Restore the detached edges: those on the old auth resource now
+		// name the new one; those on userPoolGroups come back only where
+		// the new auth resource has groups again.
 		for _, e := range o.Edges {
 			if e.File != file || !root.Get(esc(e.Category)+"."+esc(e.Resource)).Exists() {
 				continue
 			}
-			entry, err := sjson.Set(e.Entry, "resourceName", o.To)
-			if err != nil {
-				return nil, fmt.Errorf("edit %s: %w", file, err)
+			entry := e.Entry
+			switch gjson.Get(entry, "resourceName").String() {
+			case o.From:
+				if entry, err = sjson.Set(entry, "resourceName", o.To); err != nil {
+					return nil, fmt.Errorf("edit %s: %w", file, err)
+				}
+			case GroupsResource:
+				if !root.Get("auth." + GroupsResource).Exists() {
+					if file == dependsOnFiles[0] {
+						cs.Notes = append(cs.Notes, fmt.Sprintf("%s/%s depended on %s (%s), but the new auth resource has no user pool groups: add them (`amplify update auth`), then run `poolmigrate patch` again", e.Category, e.Resource, GroupsResource, strings.Join(stringsOf(gjson.Get(entry, "attributes")), ", ")))
+					}
+					continue
+				}
 			}
 			path := esc(e.Category) + "." + esc(e.Resource) + ".dependsOn"
 			present := false
 			for _, d := range gjson.Get(content, path).Array() {
-				if d.Get("category").String() == "auth" && d.Get("resourceName").String() == o.To {
+				if sameEdge(d, gjson.Parse(entry)) {
 					present = true
 				}
 			}
@@ -127,6 +142,9 @@ func Patch(root string, o PatchOptions) (*ChangeSet, error) {
 		}
 	}
 	if err := patchFunctions(cs, o); err != nil {
+		return nil, err
+	}
+	if err := carryTriggers(cs, o); err != nil {
 		return nil, err
 	}
 	if err := patchTeamProvider(cs, o); err != nil {
@@ -296,4 +314,26 @@ func listDirs(root, rel string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// sameEdge tells whether two dependsOn entries name the same resource and
+// attributes (the new auth resource's own entries are equal to restored
+// ones when the CLI wrote them already).
+func sameEdge(a, b gjson.Result) bool {
+	if a.Get("category").String() != b.Get("category").String() || a.Get("resourceName").String() != b.Get("resourceName").String() {
+		return false
+	}
+	x, y := stringsOf(a.Get("attributes")), stringsOf(b.Get("attributes"))
+	if gjson.Get(b.Raw, "resourceName").String() != GroupsResource {
+		return true // one edge per resource: attributes follow the new resource
+	}
+	return strings.Join(x, ",") == strings.Join(y, ",")
+}
+
+func stringsOf(v gjson.Result) []string {
+	var out []string
+	for _, e := range v.Array() {
+		out = append(out, e.String())
+	}
+	return out
 }

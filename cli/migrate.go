@@ -47,6 +47,7 @@ type migrateFlags struct {
 	rateScale    float64
 	poll         time.Duration
 	stopAfter    string
+	detachFlags  []string
 }
 
 func migrateCommand(a *App) command {
@@ -65,6 +66,9 @@ func migrateCommand(a *App) command {
 			fs.Float64Var(&f.rateScale, "rate-scale", 1, "multiply the default request rates of import")
 			fs.DurationVar(&f.poll, "poll", 5*time.Second, "how often to poll an import job")
 			fs.StringVar(&f.stopAfter, "stop-after", "", "stop after this step (to run the flow in parts)")
+			signIn := fs.String("sign-in", "", "passed to detach: the new sign-in (email, username, phone, email-and-phone)")
+			newAuth := fs.String("new-auth", "", "passed to detach: the new auth resource's name")
+			pool := fs.String("pool", "", "passed to detach: the env's pool id when amplify-meta.json lacks it")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("migrate takes no arguments")
@@ -72,6 +76,11 @@ func migrateCommand(a *App) command {
 				for name, v := range map[string]string{"--on-duplicate": *onDup, "--on-unverified": *onUnv, "--skip": *skip, "--username-from": *from} {
 					if v != "" {
 						f.exportFlags = append(f.exportFlags, name, v)
+					}
+				}
+				for name, v := range map[string]string{"--sign-in": *signIn, "--new-auth": *newAuth, "--pool": *pool} {
+					if v != "" {
+						f.detachFlags = append(f.detachFlags, name, v)
 					}
 				}
 				if f.stopAfter != "" && !oneOf(f.stopAfter, migrateSteps...) {
@@ -168,32 +177,13 @@ func (a *App) migrateStep(ctx context.Context, g *globals, f *migrateFlags, p *a
 		}
 		return false, sub("backup", "--pool", st.OldPool, "--out", st.Backup)
 	case "detach":
-		return false, sub("detach", "--backup", st.Backup, "--auth", st.OldAuth)
+		return false, sub(append([]string{"detach", "--backup", st.Backup, "--auth", st.OldAuth}, f.detachFlags...)...)
 	case "amplify-auth":
-		if _, still := p.AuthByName(st.OldAuth); still {
-			fmt.Fprintf(out, `
-Now replace the auth resource with the Amplify CLI (the backup %s is verified):
-
-  amplify remove auth
-  amplify add auth          # choose the new sign-in settings (e.g. email), or:
-  amplify import auth       # to use a pool you created yourself
-
-Then run `+"`poolmigrate migrate`"+` again. Before users reset their passwords, mind:
-  - e-mail: Cognito's default sender allows 50 messages a day; configure SES on the new pool;
-  - a post-confirmation trigger runs again when each user confirms a password reset: make it idempotent;
-  - identity pool ids change, and so do S3 private/ and protected/ paths keyed by them.
-`, st.Backup)
-			return true, nil
+		name, waiting, err := a.authReplaced(p, root, state, st)
+		if err != nil || waiting {
+			return waiting, err
 		}
-		var names []string
-		for _, au := range p.Auth {
-			names = append(names, au.Name)
-		}
-		if len(names) != 1 {
-			fmt.Fprintf(out, "The old auth resource %s is gone; now run `amplify add auth` (or `amplify import auth`) and then `poolmigrate migrate` again.\n", st.OldAuth)
-			return true, nil
-		}
-		st.NewAuth = names[0]
+		st.NewAuth = name
 		return false, nil
 	case "patch":
 		return false, sub("patch", "--from", st.OldAuth, "--to", st.NewAuth)

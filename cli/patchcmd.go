@@ -5,31 +5,56 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/tidwall/gjson"
+
 	"github.com/poolmigrate/poolmigrate/amplifyproj"
+	"github.com/poolmigrate/poolmigrate/authplan"
 	"github.com/poolmigrate/poolmigrate/backendpatch"
 	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/statedir"
 )
 
+type detachFlags struct {
+	backup, auth, pool string
+	newAuth, signIn    string
+	aliases            string
+	dry, undo          bool
+}
+
 func detachCommand(a *App) command {
 	return command{
 		name:    "detach",
-		summary: "remove every dependency on the old auth resource so `amplify remove auth` succeeds (needs a verified backup)",
-		usage:   "detach [--backup FILE] [--auth NAME] [--dry-run] | detach --undo",
+		summary: "remove every dependency on the old auth resource and its userPoolGroups so `amplify remove auth` succeeds (needs a verified backup of this env's pool), and write the answers for `amplify add auth`",
+		usage:   "detach [--backup FILE] [--auth NAME] [--pool ID] [--sign-in email|username|phone|email-and-phone] [--new-auth NAME] [--dry-run] | detach --undo",
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
-			backup := fs.String("backup", "", "verified backup of the auth resource's pool (default: the newest in .poolmigrate/backups)")
-			auth := fs.String("auth", "", "the auth resource to detach (default: the project's Cognito auth resource)")
-			dry := fs.Bool("dry-run", false, "print the changes as a diff, write nothing")
-			undo := fs.Bool("undo", false, "restore the files the last detach changed")
+			f := &detachFlags{}
+			fs.StringVar(&f.backup, "backup", "", "verified backup of the auth resource's pool (default: the newest in .poolmigrate/backups)")
+			fs.StringVar(&f.auth, "auth", "", "the auth resource to detach (default: the project's Cognito auth resource)")
+			fs.StringVar(&f.pool, "pool", "", "the env's pool id, when amplify-meta.json lacks it (checked with DescribeUserPool)")
+			fs.StringVar(&f.signIn, "sign-in", "", "the new resource's sign-in: email, username, phone or email-and-phone (default: email when the old signs in by username, else the old)")
+			fs.StringVar(&f.newAuth, "new-auth", "", "the new auth resource's name (default: the old name with a v2 suffix)")
+			fs.StringVar(&f.aliases, "aliases", "", "alias attributes of the new resource (username sign-in only), comma-separated; default: the old ones")
+			fs.BoolVar(&f.dry, "dry-run", false, "print the changes as a diff, write nothing")
+			fs.BoolVar(&f.undo, "undo", false, "restore the files the last detach changed")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("detach takes no arguments")
 				}
-				return a.runDetach(g, *backup, *auth, *dry, *undo)
+				if f.signIn != "" {
+					v, err := authplan.ParseSignIn(f.signIn)
+					if err != nil {
+						return usagef("--sign-in: %v", err)
+					}
+					f.signIn = v
+				}
+				return a.runDetach(ctx, g, f)
 			}
 		},
 	}
@@ -68,15 +93,19 @@ func (a *App) projectState(g *globals) (*amplifyproj.Project, string, string, er
 	return p, root, dir, nil
 }
 
-func (a *App) runDetach(g *globals, backup, auth string, dry, undo bool) error {
+func (a *App) runDetach(ctx context.Context, g *globals, f *detachFlags) error {
 	p, root, state, err := a.projectState(g)
 	if err != nil {
 		return err
 	}
-	if undo {
+	if f.undo {
 		return a.undo(root, state, "detach")
 	}
-	au, err := pickAuth(p, auth)
+	au, err := pickAuth(p, f.auth)
+	if err != nil {
+		return err
+	}
+	plan, err := newAuthPlan(root, au.Name, f)
 	if err != nil {
 		return err
 	}
@@ -84,31 +113,78 @@ func (a *App) runDetach(g *globals, backup, auth string, dry, undo bool) error {
 	if err != nil {
 		return err
 	}
-	if cs.Empty() {
-		fmt.Fprintf(a.Stdout, "Nothing depends on auth %s: `amplify remove auth` will not be blocked by dependencies.\n", au.Name)
-		return nil
-	}
-	if dry {
+	if f.dry {
+		if cs.Empty() {
+			fmt.Fprintf(a.Stdout, "Nothing depends on auth %s or %s.\n", au.Name, backendpatch.GroupsResource)
+		}
 		fmt.Fprint(a.Stdout, cs.Diff())
+		a.printAuthSteps(p, au.Name, plan, filepath.Join(state, addAuthFile))
 		return nil
 	}
-	if backup, err = verifiedBackup(state, au, backup); err != nil {
+	backup, hdr, err := verifiedBackup(state, au, f.backup)
+	if err != nil {
 		return err
 	}
-	if _, err := cs.Apply(state, "detach", rec); err != nil {
+	if err := a.provePool(ctx, p, root, au, f.pool, backup, hdr.PoolID); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.Stdout, "Detached auth %s (backup %s is verified):\n", au.Name, backup)
-	for _, e := range rec.Edges {
-		fmt.Fprintf(a.Stdout, "  %s: %s/%s no longer depends on it\n", e.File, e.Category, e.Resource)
+	if err := writeAuthPlan(state, plan); err != nil {
+		return err
 	}
-	fmt.Fprintf(a.Stdout, "Next: `amplify remove auth`, then `amplify add auth` (or `amplify import auth`), then `poolmigrate patch`.\n`poolmigrate detach --undo` restores the files.\n")
+	if cs.Empty() {
+		fmt.Fprintf(a.Stdout, "Nothing depends on auth %s or %s: `amplify remove auth` will not be blocked by dependencies (backup %s is verified).\n", au.Name, backendpatch.GroupsResource, backup)
+	} else {
+		if _, err := cs.Apply(state, "detach", rec); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.Stdout, "Detached auth %s (backup %s is verified):\n", au.Name, backup)
+		for _, e := range rec.Edges {
+			fmt.Fprintf(a.Stdout, "  %s: %s/%s no longer depends on %s\n", e.File, e.Category, e.Resource, gjson.Get(e.Entry, "resourceName").String())
+		}
+	}
+	a.printAuthSteps(p, au.Name, plan, filepath.Join(state, addAuthFile))
+	fmt.Fprintln(a.Stdout, "`poolmigrate detach --undo` restores the files.")
+	return nil
+}
+
+// provePool refuses unless the backup is of this env's pool: the pool id
+// in amplify-meta.json or, in a clone without it, --pool checked with
+// DescribeUserPool against the name Amplify gives the env's pool
+// (<userPoolName>-<env>).
+func (a *App) provePool(ctx context.Context, p *amplifyproj.Project, root string, au amplifyproj.AuthResource, pool, backup, backupPool string) error {
+	switch {
+	case au.UserPoolID != "" && pool != "" && pool != au.UserPoolID:
+		return fmt.Errorf("--pool %s is not the pool of auth %s in env %s: amplify-meta.json says %s", pool, au.Name, p.Env, au.UserPoolID)
+	case au.UserPoolID != "":
+		if backupPool != au.UserPoolID {
+			return fmt.Errorf("the backup %s is of pool %s, but auth %s in env %s is pool %s: back up %s (`poolmigrate backup`) before detaching", backup, backupPool, au.Name, p.Env, au.UserPoolID, au.UserPoolID)
+		}
+		return nil
+	case pool == "":
+		return fmt.Errorf("the pool id of auth %s in env %s is unknown (amplify-meta.json has none, as in a fresh clone), so the backup %s (pool %s) cannot be proved to be of this env's pool: run `amplify pull`, or pass --pool ID", au.Name, p.Env, backup, backupPool)
+	case pool != backupPool:
+		return fmt.Errorf("the backup %s is of pool %s, but --pool is %s", backup, backupPool, pool)
+	}
+	c, err := a.newAWSClients(ctx, p.Region, p.Profile)
+	if err != nil {
+		return err
+	}
+	out, err := c.cognito.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &pool})
+	if err != nil {
+		return fmt.Errorf("check --pool %s with DescribeUserPool: %w", pool, err)
+	}
+	name := aws.ToString(out.UserPool.Name)
+	inputs, _ := os.ReadFile(filepath.Join(root, "amplify/backend/auth", au.Name, "cli-inputs.json"))
+	base := gjson.GetBytes(inputs, "cognitoConfig.userPoolName").String()
+	if base != "" && name != base+"-"+p.Env && name != base {
+		return fmt.Errorf("--pool %s is named %q, but auth %s in env %s would be named %q: pass the env's pool id (see `amplify status` or the Cognito console)", pool, name, au.Name, p.Env, base+"-"+p.Env)
+	}
 	return nil
 }
 
 // verifiedBackup insists on a whole backup of the auth resource's pool
 // before anything makes `amplify remove auth` possible.
-func verifiedBackup(state string, au amplifyproj.AuthResource, backup string) (string, error) {
+func verifiedBackup(state string, au amplifyproj.AuthResource, backup string) (string, cognito.BackupHeader, error) {
 	if backup == "" {
 		matches, _ := filepath.Glob(filepath.Join(state, "backups", "*.jsonl"))
 		sort.Sort(sort.Reverse(sort.StringSlice(matches)))
@@ -120,17 +196,14 @@ func verifiedBackup(state string, au amplifyproj.AuthResource, backup string) (s
 			break
 		}
 		if backup == "" {
-			return "", fmt.Errorf("no backup of pool %s in %s: run `poolmigrate backup` first; detach refuses without one, because `amplify push` after `amplify remove auth` deletes the pool and its users", au.UserPoolID, filepath.Join(state, "backups"))
+			return "", cognito.BackupHeader{}, fmt.Errorf("no backup of pool %s in %s: run `poolmigrate backup` first; detach refuses without one, because `amplify push` after `amplify remove auth` deletes the pool and its users", au.UserPoolID, filepath.Join(state, "backups"))
 		}
 	}
 	hdr, _, err := cognito.VerifyBackupFile(backup)
 	if err != nil {
-		return "", fmt.Errorf("the backup %s does not verify (%w): run `poolmigrate backup` again before detaching", backup, err)
+		return "", hdr, fmt.Errorf("the backup %s does not verify (%w): run `poolmigrate backup` again before detaching", backup, err)
 	}
-	if au.UserPoolID != "" && hdr.PoolID != au.UserPoolID {
-		return "", fmt.Errorf("the backup %s is of pool %s, but auth %s is pool %s", backup, hdr.PoolID, au.Name, au.UserPoolID)
-	}
-	return backup, nil
+	return backup, hdr, nil
 }
 
 func pickAuth(p *amplifyproj.Project, name string) (amplifyproj.AuthResource, error) {
@@ -197,7 +270,7 @@ func (a *App) runPatch(g *globals, from, to string, dry, undo bool) error {
 	if !ok {
 		return fmt.Errorf("backend-config.json has no Cognito auth resource %q", to)
 	}
-	cs, err := backendpatch.Patch(root, backendpatch.PatchOptions{From: from, To: to, Edges: rec.Edges, NewImported: au.Imported, NewPoolID: au.UserPoolID})
+	cs, err := backendpatch.Patch(root, backendpatch.PatchOptions{From: from, To: to, Edges: rec.Edges, Triggers: rec.Triggers, NewImported: au.Imported, NewPoolID: au.UserPoolID})
 	if err != nil {
 		return err
 	}

@@ -5,15 +5,7 @@
 # the binary with the user's arguments and passes its exit code back.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-CACHE=${POOLMIGRATE_CACHE:-$HOME/.cache/poolmigrate}/amplify-cli-11.1.0
-AMP=$CACHE/node_modules/.bin/amplify
-
-if [ ! -x "$AMP" ]; then
-	echo "plugin test: installing @aws-amplify/cli-internal@11.1.0 into $CACHE (once; about 2 minutes)" >&2
-	mkdir -p "$CACHE"
-	[ -f "$CACHE/package.json" ] || echo '{"name":"poolmigrate-amplify-cli","private":true}' >"$CACHE/package.json"
-	(cd "$CACHE" && npm install @aws-amplify/cli-internal@11.1.0 --no-audit --no-fund --loglevel=error >&2)
-fi
+AMP=${POOLMIGRATE_AMPLIFY_CLI:-$("$ROOT/scripts/amplify-cli.sh")}
 (cd "$ROOT" && go build -o bin/poolmigrate .)
 
 # A private home, so the user's ~/.amplify is not touched; no prompts,

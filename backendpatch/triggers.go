@@ -1,0 +1,179 @@
+package backendpatch
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+)
+
+// carryTriggers gives the old auth resource's Lambda triggers to the new
+// one, as `amplify update auth` would wire them: the trigger settings in the
+// new resource's cli-inputs.json, the function's dependsOn entry (with
+// triggerProvider Cognito) on auth.<new> in backend-config.json and
+// amplify-meta.json, and the function's parentResource. Triggers whose
+// function is gone, or whose event the new resource already has, are
+// reported instead.
+func carryTriggers(cs *ChangeSet, o PatchOptions) error {
+	if len(o.Triggers) == 0 {
+		return nil
+	}
+	backend, _, err := cs.loadJSON(dependsOnFiles[0])
+	if err != nil {
+		return err
+	}
+	file := "amplify/backend/auth/" + o.To + "/cli-inputs.json"
+	inputs, ok, err := cs.loadJSON(file)
+	if err != nil {
+		return err
+	}
+	if !ok || !gjson.Get(inputs, "cognitoConfig").IsObject() {
+		cs.Notes = append(cs.Notes, fmt.Sprintf("the old pool's triggers were not carried: %s is missing (an imported pool keeps its own triggers)", file))
+		return nil
+	}
+	oldTriggers := gjson.ParseBytes(o.Triggers["triggers"])
+	if oldTriggers.Type == gjson.String {
+		oldTriggers = gjson.Parse(oldTriggers.String())
+	}
+	newTriggers := gjson.Get(inputs, "cognitoConfig.triggers")
+	if newTriggers.Type == gjson.String {
+		newTriggers = gjson.Parse(newTriggers.String())
+	}
+	triggers := newTriggers.Raw
+	if !newTriggers.IsObject() {
+		triggers = "{}"
+	}
+	var edges, perms, conns []string
+	edges = rawElems(gjson.Get(inputs, "cognitoConfig.dependsOn"))
+	perms = rawElems(gjson.Get(inputs, "cognitoConfig.permissions"))
+	conns = rawElems(gjson.Get(inputs, "cognitoConfig.authTriggerConnections"))
+	var carried []string
+	for _, d := range gjson.ParseBytes(o.Triggers["dependsOn"]).Array() {
+		if d.Get("triggerProvider").String() != "Cognito" {
+			continue
+		}
+		fn := d.Get("resourceName").String()
+		event := triggerEvent(o, fn)
+		if !gjson.Get(backend, "function."+esc(fn)).Exists() {
+			cs.Notes = append(cs.Notes, fmt.Sprintf("trigger %s: its function %s is gone; add a %s trigger to auth %s with `amplify update auth` if you still need it", event, fn, event, o.To))
+			continue
+		}
+		if newTriggers.Get(esc(event)).Exists() {
+			cs.Notes = append(cs.Notes, fmt.Sprintf("trigger %s: auth %s has its own already; the old function %s is left unattached (remove it with `amplify remove function %s` once its code is moved)", event, o.To, fn, fn))
+			continue
+		}
+		modules := oldTriggers.Get(esc(event))
+		if !modules.Exists() {
+			modules = gjson.Parse("[]")
+		}
+		if triggers, err = sjson.SetRaw(triggers, esc(event), modules.Raw); err != nil {
+			return err
+		}
+		edges = append(edges, d.Raw)
+		for _, p := range gjson.ParseBytes(o.Triggers["permissions"]).Array() {
+			v := p
+			if v.Type == gjson.String {
+				v = gjson.Parse(v.String())
+			}
+			if v.Get("trigger").String() == event {
+				perms = append(perms, p.Raw)
+			}
+		}
+		for _, c := range gjson.ParseBytes(o.Triggers["authTriggerConnections"]).Array() {
+			v := c
+			if v.Type == gjson.String {
+				v = gjson.Parse(v.String())
+			}
+			if v.Get("lambdaFunctionName").String() == fn {
+				conns = append(conns, c.Raw)
+			}
+		}
+		for _, f := range dependsOnFiles {
+			if err := addAuthEdge(cs, f, o.To, d.Raw); err != nil {
+				return err
+			}
+		}
+		if err := reparentFunction(cs, fn, o.From, o.To); err != nil {
+			return err
+		}
+		carried = append(carried, event+" ("+fn+")")
+	}
+	if len(carried) == 0 {
+		return nil
+	}
+	next := inputs
+	for _, kv := range []struct {
+		key   string
+		elems []string
+	}{{"dependsOn", edges}, {"permissions", perms}, {"authTriggerConnections", conns}} {
+		if next, err = setArray(next, "cognitoConfig."+kv.key, kv.elems); err != nil {
+			return fmt.Errorf("edit %s: %w", file, err)
+		}
+	}
+	if gjson.Get(next, "cognitoConfig.triggers").Type == gjson.String {
+		next, err = sjson.Set(next, "cognitoConfig.triggers", triggers)
+	} else {
+		next, err = sjson.SetRaw(next, "cognitoConfig.triggers", triggers)
+	}
+	if err != nil {
+		return fmt.Errorf("edit %s: %w", file, err)
+	}
+	return cs.set(file, []byte(next), "attach the old pool's triggers: "+strings.Join(carried, ", "))
+}
+
+// triggerEvent finds the event a trigger function serves: the CLI names
+// trigger functions <auth resource><event>.
+func triggerEvent(o PatchOptions, fn string) string {
+	for _, c := range gjson.ParseBytes(o.Triggers["authTriggerConnections"]).Array() {
+		v := c
+		if v.Type == gjson.String {
+			v = gjson.Parse(v.String())
+		}
+		if v.Get("lambdaFunctionName").String() == fn {
+			return v.Get("triggerType").String()
+		}
+	}
+	return strings.TrimPrefix(fn, o.From)
+}
+
+// addAuthEdge adds a dependsOn entry to auth.<name> unless it is there.
+func addAuthEdge(cs *ChangeSet, file, auth, entry string) error {
+	content, ok, err := cs.loadJSON(file)
+	if err != nil || !ok {
+		return err
+	}
+	path := "auth." + esc(auth) + ".dependsOn"
+	if !gjson.Get(content, "auth."+esc(auth)).Exists() {
+		return nil
+	}
+	e := gjson.Parse(entry)
+	for _, d := range gjson.Get(content, path).Array() {
+		if d.Get("category").String() == e.Get("category").String() && d.Get("resourceName").String() == e.Get("resourceName").String() {
+			return nil
+		}
+	}
+	next, err := setArray(content, path, append(rawElems(gjson.Get(content, path)), entry))
+	if err != nil {
+		return fmt.Errorf("edit %s at %s: %w", file, path, err)
+	}
+	return cs.set(file, []byte(next), "auth "+auth+" invokes trigger "+e.Get("resourceName").String())
+}
+
+// reparentFunction points a trigger function's parentResource at the new
+// auth resource.
+func reparentFunction(cs *ChangeSet, fn, from, to string) error {
+	file := "amplify/backend/function/" + fn + "/function-parameters.json"
+	content, ok, err := cs.loadJSON(file)
+	if err != nil || !ok {
+		return err
+	}
+	if gjson.Get(content, "parentResource").String() != from {
+		return nil
+	}
+	next, err := sjson.Set(content, "parentResource", to)
+	if err != nil {
+		return fmt.Errorf("edit %s: %w", file, err)
+	}
+	return cs.set(file, []byte(next), "trigger of auth "+to)
+}
