@@ -168,7 +168,11 @@ func (cs *ChangeSet) Apply(stateDir, op string, extra any) (string, error) {
 			if err := os.Remove(full); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return dir, fmt.Errorf("delete %s: %w (undo restores the files changed so far)", p, err)
 			}
+			removeEmptyParents(cs.Root, filepath.Dir(full))
 			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return dir, fmt.Errorf("%w (undo restores the files changed so far)", err)
 		}
 		if err := writeKeepingMode(full, c.New); err != nil {
 			return dir, fmt.Errorf("%w (undo restores the files changed so far)", err)
@@ -176,6 +180,17 @@ func (cs *ChangeSet) Apply(stateDir, op string, extra any) (string, error) {
 	}
 	rec.Applied = true
 	return dir, writeRecord(dir, rec)
+}
+
+// removeEmptyParents removes dir and its parents while they are empty,
+// up to the project root (a moved resource leaves no empty folders).
+func removeEmptyParents(root, dir string) {
+	for dir != root && strings.HasPrefix(dir, root) {
+		if os.Remove(dir) != nil {
+			return
+		}
+		dir = filepath.Dir(dir)
+	}
 }
 
 func writeRecord(dir string, rec record) error {
@@ -246,12 +261,16 @@ func Undo(root, stateDir, op string) ([]string, error) {
 			if err := os.Remove(full); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return restored, fmt.Errorf("undo %s: %w", f.Path, err)
 			}
+			removeEmptyParents(root, filepath.Dir(full))
 			restored = append(restored, f.Path)
 			continue
 		}
 		orig, err := os.ReadFile(filepath.Join(dir, f.Copy))
 		if err != nil {
 			return restored, fmt.Errorf("undo %s: the copy is missing: %w", f.Path, err)
+		}
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return restored, err
 		}
 		if err := writeKeepingMode(full, orig); err != nil {
 			return restored, err

@@ -1,8 +1,14 @@
 package backendpatch
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -70,7 +76,12 @@ func carryTriggers(cs *ChangeSet, o PatchOptions) error {
 		if triggers, err = sjson.SetRaw(triggers, esc(event), modules.Raw); err != nil {
 			return err
 		}
-		edges = append(edges, d.Raw)
+		newFn := o.To + event
+		entry, err := sjson.Set(d.Raw, "resourceName", newFn)
+		if err != nil {
+			return err
+		}
+		edges = append(edges, entry)
 		for _, p := range gjson.ParseBytes(o.Triggers["permissions"]).Array() {
 			v := p
 			if v.Type == gjson.String {
@@ -86,18 +97,26 @@ func carryTriggers(cs *ChangeSet, o PatchOptions) error {
 				v = gjson.Parse(v.String())
 			}
 			if v.Get("lambdaFunctionName").String() == fn {
-				conns = append(conns, c.Raw)
+				conn, err := sjson.Set(v.Raw, "lambdaFunctionName", newFn)
+				if err != nil {
+					return err
+				}
+				if c.Type == gjson.String {
+					conns = append(conns, string(mustJSON(conn)))
+				} else {
+					conns = append(conns, conn)
+				}
 			}
 		}
 		for _, f := range dependsOnFiles {
-			if err := addAuthEdge(cs, f, o.To, d.Raw); err != nil {
+			if err := addAuthEdge(cs, f, o.To, entry); err != nil {
 				return err
 			}
 		}
-		if err := reparentFunction(cs, fn, o.From, o.To); err != nil {
+		if err := moveFunction(cs, fn, newFn, o.From, o.To); err != nil {
 			return err
 		}
-		carried = append(carried, event+" ("+fn+")")
+		carried = append(carried, fmt.Sprintf("%s (function %s, now %s)", event, fn, newFn))
 	}
 	if len(carried) == 0 {
 		return nil
@@ -160,20 +179,104 @@ func addAuthEdge(cs *ChangeSet, file, auth, entry string) error {
 	return cs.set(file, []byte(next), "auth "+auth+" invokes trigger "+e.Get("resourceName").String())
 }
 
-// reparentFunction points a trigger function's parentResource at the new
-// auth resource.
-func reparentFunction(cs *ChangeSet, fn, from, to string) error {
-	file := "amplify/backend/function/" + fn + "/function-parameters.json"
-	content, ok, err := cs.loadJSON(file)
+// moveFunction renames trigger function resource oldFn to newFn, the name
+// the CLI's generated auth stack expects (<auth resource><event>): its
+// folder (node_modules aside, which the build makes again), its name inside
+// its files, its entries in backend-config.json, amplify-meta.json (as a
+// resource to create: the next push replaces the old Lambda) and
+// team-provider-info.json, and its parentResource.
+func moveFunction(cs *ChangeSet, oldFn, newFn, fromAuth, toAuth string) error {
+	if oldFn == newFn {
+		return nil
+	}
+	dir := "amplify/backend/function/" + oldFn
+	var files []string
+	err := filepath.WalkDir(filepath.Join(cs.Root, filepath.FromSlash(dir)), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == "node_modules" {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() {
+			rel, _ := filepath.Rel(cs.Root, p)
+			files = append(files, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read function %s: %w", oldFn, err)
+	}
+	for _, rel := range files {
+		data, ok, err := cs.load(rel)
+		if err != nil || !ok {
+			return err
+		}
+		newRel := "amplify/backend/function/" + newFn + "/" + strings.ReplaceAll(strings.TrimPrefix(rel, dir+"/"), oldFn, newFn)
+		content := data
+		if utf8.Valid(data) && !bytes.ContainsRune(data, 0) {
+			s := strings.ReplaceAll(string(data), oldFn, newFn)
+			if strings.HasSuffix(rel, "/function-parameters.json") && gjson.Get(s, "parentResource").String() == fromAuth {
+				if s, err = sjson.Set(s, "parentResource", toAuth); err != nil {
+					return fmt.Errorf("edit %s: %w", rel, err)
+				}
+			}
+			content = []byte(s)
+		}
+		if err := cs.set(newRel, content, "trigger function "+oldFn+" becomes "+newFn); err != nil {
+			return err
+		}
+		if err := cs.set(rel, nil, "moved to "+newRel); err != nil {
+			return err
+		}
+	}
+	for _, file := range dependsOnFiles {
+		content, ok, err := cs.loadJSON(file)
+		if err != nil || !ok {
+			return err
+		}
+		entry := gjson.Get(content, "function."+esc(oldFn))
+		if !entry.Exists() {
+			continue
+		}
+		raw := entry.Raw
+		for _, k := range []string{"output", "lastPushTimeStamp", "lastPushDirHash", "lastBuildTimeStamp", "lastPackageTimeStamp", "distZipFilename", "s3Bucket", "lastBuildType"} {
+			raw, _ = sjson.Delete(raw, k)
+		}
+		next, err := sjson.Delete(content, "function."+esc(oldFn))
+		if err == nil {
+			next, err = sjson.SetRaw(next, "function."+esc(newFn), raw)
+		}
+		if err != nil {
+			return fmt.Errorf("edit %s: %w", file, err)
+		}
+		if err := cs.set(file, []byte(next), "trigger function "+oldFn+" becomes "+newFn); err != nil {
+			return err
+		}
+	}
+	const tpi = "amplify/team-provider-info.json"
+	content, ok, err := cs.loadJSON(tpi)
 	if err != nil || !ok {
 		return err
 	}
-	if gjson.Get(content, "parentResource").String() != from {
-		return nil
-	}
-	next, err := sjson.Set(content, "parentResource", to)
+	next := content
+	gjson.Parse(content).ForEach(func(env, v gjson.Result) bool {
+		path := esc(env.String()) + ".categories.function." + esc(oldFn)
+		if e := gjson.Get(next, path); e.Exists() {
+			next, err = sjson.Delete(next, path)
+			if err == nil {
+				next, err = sjson.SetRaw(next, esc(env.String())+".categories.function."+esc(newFn), strings.ReplaceAll(e.Raw, oldFn, newFn))
+			}
+		}
+		return err == nil
+	})
 	if err != nil {
-		return fmt.Errorf("edit %s: %w", file, err)
+		return fmt.Errorf("edit %s: %w", tpi, err)
 	}
-	return cs.set(file, []byte(next), "trigger of auth "+to)
+	return cs.set(tpi, []byte(next), "trigger function "+oldFn+" becomes "+newFn)
+}
+
+func mustJSON(v any) []byte {
+	data, _ := json.Marshal(v)
+	return data
 }

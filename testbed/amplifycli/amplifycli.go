@@ -136,7 +136,7 @@ func (c *CLI) Pull(ctx context.Context, root, env string) error {
 
 // PullFiles writes what `amplify pull` leaves that a repository lacks:
 // local-env-info.json with this machine's projectPath, local-aws-info.json
-// naming Profile, amplify-meta.json (built from backend-config.json when
+// (the SDK's default credential chain), amplify-meta.json (built from backend-config.json when
 // missing) with the env's providers block (StackId included) copied from
 // team-provider-info.json, and #current-cloud-backend/, a copy of backend/.
 func PullFiles(root, env string) error {
@@ -158,7 +158,10 @@ func PullFiles(root, env string) error {
 	}
 	local := map[string]any{
 		"local-env-info.json": map[string]string{"projectPath": root, "defaultEditor": "vscode", "envName": env},
-		"local-aws-info.json": map[string]any{env: map[string]any{"configLevel": "project", "useProfile": true, "profileName": Profile}},
+		// "general": credentials from the SDK's default chain, as on a CI
+		// machine, so poolmigrate reaches the test bed through the
+		// AWS_ENDPOINT_URL_* variables rather than a profile.
+		"local-aws-info.json": map[string]any{env: map[string]any{"configLevel": "general"}},
 	}
 	for name, v := range local {
 		data, _ := json.MarshalIndent(v, "", "  ")

@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/poolmigrate/poolmigrate/testbed/amplifycli"
+)
+
+// amplifyOK runs the real Amplify CLI and fails the test when it fails.
+func amplifyOK(t *testing.T, amp *amplifycli.CLI, dir, stdin string, args ...string) string {
+	t.Helper()
+	out, err := amp.Run(context.Background(), dir, stdin, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// checkPatchedOnRealCLI proves a patched project sound with the real CLI:
+// `amplify status` loads it, `amplify api gql-compile` compiles every API
+// into a build/parameters.json whose AuthCognitoUserPoolId is the new
+// resource's pool, and no file outside #current-cloud-backend/ and
+// .poolmigrate/ refers to the old resource any more.
+func checkPatchedOnRealCLI(t *testing.T, amp *amplifycli.CLI, dir, oldAuth, newAuth string) {
+	t.Helper()
+	amplifyOK(t, amp, dir, "", "status")
+	apis, _ := filepath.Glob(filepath.Join(dir, "amplify/backend/api/*/schema.graphql"))
+	folders, _ := filepath.Glob(filepath.Join(dir, "amplify/backend/api/*/schema"))
+	if len(apis)+len(folders) > 0 {
+		amplifyOK(t, amp, dir, "", "api", "gql-compile")
+	}
+	for _, s := range append(apis, folders...) {
+		params, err := os.ReadFile(filepath.Join(filepath.Dir(s), "build", "parameters.json"))
+		if err != nil {
+			t.Errorf("gql-compile wrote no build/parameters.json: %v", err)
+			continue
+		}
+		ref := gjson.GetBytes(params, `AuthCognitoUserPoolId.Fn\:\:GetAtt.0`).String()
+		if gjson.GetBytes(params, "AuthCognitoUserPoolId").Exists() && ref != "auth"+newAuth {
+			t.Errorf("%s: AuthCognitoUserPoolId names %q, want auth%s", s, ref, newAuth)
+		}
+	}
+	if refs := oldAuthRefs(t, dir, oldAuth); len(refs) > 0 {
+		t.Errorf("files still refer to auth %s:\n  %s", oldAuth, strings.Join(refs, "\n  "))
+	}
+}
+
+// oldAuthRefs lists the files under amplify/ (but #current-cloud-backend/,
+// the CLI's record of the last push) that name the old auth resource. A
+// name that merely starts with it (the new resource, or a trigger function
+// named <old>PostConfirmation) is a name of its own, not a reference.
+func oldAuthRefs(t *testing.T, dir, oldAuth string) []string {
+	t.Helper()
+	backend, _ := os.ReadFile(filepath.Join(dir, "amplify/backend/backend-config.json"))
+	var own []string
+	gjson.ParseBytes(backend).ForEach(func(_, resources gjson.Result) bool {
+		resources.ForEach(func(name, _ gjson.Result) bool {
+			if n := name.String(); n != oldAuth && strings.Contains(strings.ToLower(n), strings.ToLower(oldAuth)) {
+				own = append(own, n)
+			}
+			return true
+		})
+		return true
+	})
+	sort.Slice(own, func(i, j int) bool { return len(own[i]) > len(own[j]) })
+	var refs []string
+	old := regexp.MustCompile(`(?i)` + regexp.QuoteMeta(oldAuth))
+	_ = filepath.WalkDir(filepath.Join(dir, "amplify"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "#current-cloud-backend" || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		s := string(data)
+		for _, n := range own {
+			s = regexp.MustCompile(`(?i)`+regexp.QuoteMeta(n)).ReplaceAllString(s, "<resource>")
+		}
+		if loc := old.FindStringIndex(s); loc != nil {
+			rel, _ := filepath.Rel(dir, p)
+			from, to := max(0, loc[0]-40), min(len(s), loc[1]+40)
+			refs = append(refs, rel+": …"+strings.ReplaceAll(s[from:to], "\n", " ")+"…")
+		}
+		return nil
+	})
+	return refs
+}
+
+// checkTriggerCarried proves the old pool's trigger now belongs to the new
+// auth resource, wired as `amplify update auth` wires one: the function is
+// named <new auth><event> (the CLI's generated auth stack takes the
+// parameter function<new auth><event>Arn, which the push fills from the
+// auth resource's dependsOn on that function), and `amplify build`
+// generates that stack offline.
+func checkTriggerCarried(t *testing.T, amp *amplifycli.CLI, dir, newAuth, event, oldFn string) {
+	t.Helper()
+	newFn := newAuth + event
+	inputs, _ := os.ReadFile(filepath.Join(dir, "amplify/backend/auth", newAuth, "cli-inputs.json"))
+	c := gjson.GetBytes(inputs, "cognitoConfig")
+	if !c.Get("triggers." + event).Exists() {
+		t.Errorf("cli-inputs.json of %s has no %s trigger: %s", newAuth, event, c.Get("triggers").Raw)
+	}
+	if !strings.Contains(c.Get("dependsOn").Raw, `"`+newFn+`"`) || !strings.Contains(c.Get("authTriggerConnections").Raw, newFn) {
+		t.Errorf("cli-inputs.json of %s does not wire %s: %s %s", newAuth, newFn, c.Get("dependsOn").Raw, c.Get("authTriggerConnections").Raw)
+	}
+	for _, f := range []string{"backend-config.json", "amplify-meta.json"} {
+		data, _ := os.ReadFile(filepath.Join(dir, "amplify/backend", f))
+		found := false
+		for _, d := range gjson.GetBytes(data, "auth."+newAuth+".dependsOn").Array() {
+			found = found || (d.Get("resourceName").String() == newFn && d.Get("triggerProvider").String() == "Cognito" && strings.Contains(d.Get("attributes").Raw, "Arn"))
+		}
+		if !found {
+			t.Errorf("%s: auth %s does not depend on its trigger %s", f, newAuth, newFn)
+		}
+		if !gjson.GetBytes(data, "function."+newFn).Exists() || gjson.GetBytes(data, "function."+oldFn).Exists() {
+			t.Errorf("%s: function %s should have become %s", f, oldFn, newFn)
+		}
+	}
+	fnDir := filepath.Join(dir, "amplify/backend/function")
+	if _, err := os.Stat(filepath.Join(fnDir, newFn, newFn+"-cloudformation-template.json")); err != nil {
+		t.Errorf("the moved function has no template: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(fnDir, oldFn)); err == nil {
+		t.Errorf("the old function folder %s is still there", oldFn)
+	}
+	params, _ := os.ReadFile(filepath.Join(fnDir, newFn, "function-parameters.json"))
+	if got := gjson.GetBytes(params, "parentResource").String(); got != newAuth {
+		t.Errorf("%s's parentResource is %q, want %s", newFn, got, newAuth)
+	}
+	amplifyOK(t, amp, dir, "", "build")
+	tmpl, _ := os.ReadFile(filepath.Join(dir, "amplify/backend/auth", newAuth, "build", "auth-trigger-cloudformation-template.json"))
+	if !strings.Contains(string(tmpl), `"function`+newFn+`Arn"`) {
+		t.Errorf("amplify build generated no trigger stack taking function%sArn:\n%.400s", newFn, tmpl)
+	}
+	if out := amplifyOK(t, amp, dir, "", "status"); !strings.Contains(out, newFn) {
+		t.Errorf("amplify status does not list %s:\n%s", newFn, out)
+	}
+}
