@@ -58,10 +58,10 @@ type Trigger struct {
 
 // Plan is what `amplify add auth` needs to re-create the auth resource.
 type Plan struct {
-	OldName string `json:"oldName"`
-	NewName string `json:"newName"`
+	OldName   string `json:"oldName"`
+	NewName   string `json:"newName"`
 	OldSignIn string `json:"oldSignIn"`
-	SignIn  string `json:"signIn"`
+	SignIn    string `json:"signIn"`
 	// Payload is the AddAuthRequest (version 2) for `amplify add auth
 	// --headless`, on one line: the CLI reads only the first line.
 	Payload json.RawMessage `json:"payload"`

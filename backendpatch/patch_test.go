@@ -55,7 +55,7 @@ func dependsOnNaming(t *testing.T, root, auth string) []string {
 		gjson.ParseBytes(data).ForEach(func(cat, res gjson.Result) bool {
 			res.ForEach(func(name, r gjson.Result) bool {
 				for _, d := range r.Get("dependsOn").Array() {
-					if d.Get("category").String() == "auth" && d.Get("resourceName").String() == auth {
+					if d.Get("category").String() == "auth" && d.Get("resourceName").String() == auth && !(cat.String() == "auth" && name.String() == GroupsResource) {
 						out = append(out, f+":"+cat.String()+"/"+name.String())
 					}
 				}
@@ -67,8 +67,10 @@ func dependsOnNaming(t *testing.T, root, auth string) []string {
 	return out
 }
 
-// amplifyReplacesAuth does to the files what `amplify remove auth` and
-// `amplify add auth` (with a new resource name) do.
+// amplifyReplacesAuth does to the files what `amplify remove auth
+// userPoolGroups`, `amplify remove auth` and `amplify add auth --headless`
+// (with a new resource name and the same groups) do; the real CLI runs
+// this in cli's TestMigrateWholeFlow.
 func amplifyReplacesAuth(t *testing.T, root, old, newName string) {
 	t.Helper()
 	for _, f := range dependsOnFiles {
@@ -83,6 +85,11 @@ func amplifyReplacesAuth(t *testing.T, root, old, newName string) {
 			t.Fatal(err)
 		}
 		entry, _ = sjson.Delete(entry, "output")
+		entry, _ = sjson.Set(entry, "dependsOn", []any{}) // add auth --headless sets no triggers
+		if g := gjson.Get(s, "auth."+GroupsResource); g.Exists() {
+			raw, _ := sjson.Set(g.Raw, "dependsOn.0.resourceName", newName)
+			s, _ = sjson.SetRaw(s, "auth."+GroupsResource, raw)
+		}
 		if strings.HasSuffix(f, "amplify-meta.json") {
 			entry, _ = sjson.SetRaw(entry, "output", `{"UserPoolId": "us-east-1_NewPool1"}`)
 		}
@@ -95,6 +102,17 @@ func amplifyReplacesAuth(t *testing.T, root, old, newName string) {
 	}
 	if err := os.Rename(filepath.Join(root, "amplify/backend/auth", old), filepath.Join(root, "amplify/backend/auth", newName)); err != nil {
 		t.Fatal(err)
+	}
+	inputs := filepath.Join(root, "amplify/backend/auth", newName, "cli-inputs.json")
+	if data, err := os.ReadFile(inputs); err == nil {
+		s := string(data)
+		for _, k := range []string{"triggers", "dependsOn", "permissions", "authTriggerConnections"} {
+			s, _ = sjson.Delete(s, "cognitoConfig."+k)
+		}
+		s, _ = sjson.Set(s, "cognitoConfig.resourceName", newName)
+		if err := os.WriteFile(inputs, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -113,8 +131,11 @@ func TestDetachAndPatchNotesApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.Golden(t, filepath.Join("testdata", "detach-notes-app.diff"), cs.Diff(), *update)
-	if len(rec.Edges) != 6 {
-		t.Errorf("detached %d edges, want 6 (api, function, userPoolGroups in both files)", len(rec.Edges))
+	if len(rec.Edges) != 10 {
+		t.Errorf("detached %d edges, want 10 (api, function, storage on auth and on two groups, in both files)", len(rec.Edges))
+	}
+	if rec.Triggers == nil || !strings.Contains(string(rec.Triggers["triggers"]), "PostConfirmation") {
+		t.Errorf("the trigger settings were not recorded: %v", rec.Triggers)
 	}
 	if _, err := cs.Apply(state, "detach", rec); err != nil {
 		t.Fatal(err)
@@ -142,7 +163,7 @@ func TestDetachAndPatchNotesApp(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("detach record: %v %v", ok, err)
 	}
-	cs, err = Patch(root, PatchOptions{From: "notesappauth", To: "notesnewauth", Edges: last.Edges})
+	cs, err = Patch(root, PatchOptions{From: "notesappauth", To: "notesnewauth", Edges: last.Edges, Triggers: last.Triggers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,16 +182,19 @@ func TestDetachAndPatchNotesApp(t *testing.T) {
 			continue
 		}
 		if strings.HasSuffix(path, ".json") && strings.Contains(content, "notesappauth") {
-			t.Errorf("%s still names the old auth resource", path)
+			t.Errorf("%s still names the old auth resource: …%s…", path, content[max(0, strings.Index(content, "notesappauth")-80):min(len(content), strings.Index(content, "notesappauth")+40)])
 		}
 	}
 	if _, ok := after["amplify/backend/api/notesapi/build/parameters.json"]; ok {
 		t.Error("the stale build/parameters.json is still there")
 	}
 	if got := len(dependsOnNaming(t, root, "notesnewauth")); got != 6 {
-		t.Errorf("%d dependsOn entries name the new auth, want 6", got)
+		t.Errorf("%d dependsOn entries name the new auth, want 6 (api, function, storage in both files)", got)
 	}
-	if again, err := Patch(root, PatchOptions{From: "notesappauth", To: "notesnewauth", Edges: last.Edges}); err != nil || !again.Empty() {
+	if _, ok := after["amplify/backend/function/notesnewauthPostConfirmation/notesnewauthPostConfirmation-cloudformation-template.json"]; !ok {
+		t.Error("the trigger function was not moved to notesnewauthPostConfirmation")
+	}
+	if again, err := Patch(root, PatchOptions{From: "notesappauth", To: "notesnewauth", Edges: last.Edges, Triggers: last.Triggers}); err != nil || !again.Empty() {
 		t.Errorf("patch twice: %v %v", again.Paths(), err)
 	}
 	if _, err := Undo(root, state, "patch"); err != nil {
@@ -239,7 +263,7 @@ func TestCorpus(t *testing.T) {
 				t.Errorf("after detach: %v", left)
 			}
 			const newName = "zzreplacement1"
-			cs, err = Patch(root, PatchOptions{From: auth, To: newName, Edges: rec.Edges})
+			cs, err = Patch(root, PatchOptions{From: auth, To: newName, Edges: rec.Edges, Triggers: rec.Triggers})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -247,6 +247,11 @@ func moveFunction(cs *ChangeSet, oldFn, newFn, fromAuth, toAuth string) error {
 		if err == nil {
 			next, err = sjson.SetRaw(next, "function."+esc(newFn), raw)
 		}
+		// The CLI's parameters block (AMPLIFY_function_<fn>_s3Key and the
+		// like, with usedBy entries) names the function too.
+		if params := gjson.Get(next, "parameters"); err == nil && params.IsObject() && strings.Contains(params.Raw, oldFn) {
+			next, err = sjson.SetRaw(next, "parameters", strings.ReplaceAll(params.Raw, oldFn, newFn))
+		}
 		if err != nil {
 			return fmt.Errorf("edit %s: %w", file, err)
 		}

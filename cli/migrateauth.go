@@ -107,4 +107,3 @@ Then run `+"`poolmigrate migrate`"+` again: it checks each step happened (the CL
 `)
 	return nil
 }
-
