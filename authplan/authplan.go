@@ -361,8 +361,12 @@ func (p *Plan) oauth(c gjson.Result) (map[string]any, error) {
 		"redirectSignoutURIs": stringList(meta.Get("LogoutURLs")),
 	}
 	if d := c.Get("hostedUIDomainName").String(); d != "" {
-		o["domainPrefix"] = d + "-" + strings.ToLower(p.NewName)
-		p.NotCarried = append(p.NotCarried, fmt.Sprintf("the hosted UI domain becomes %s-%s (the old pool keeps %s until it is deleted): update the domain in your identity providers' settings", d, strings.ToLower(p.NewName), d))
+		domain := d + "-" + strings.ToLower(p.NewName)
+		if strings.Contains(d, p.OldName) {
+			domain = strings.ReplaceAll(d, p.OldName, strings.ToLower(p.NewName))
+		}
+		o["domainPrefix"] = domain
+		p.NotCarried = append(p.NotCarried, fmt.Sprintf("the hosted UI domain becomes %s (the old pool keeps %s until it is deleted): update it in your identity providers' settings", domain, d))
 	}
 	for _, prov := range c.Get("authProvidersUserPool").Array() {
 		p.NotCarried = append(p.NotCarried, fmt.Sprintf("social sign-in with %s: its client secret is not in the project files; add it with `amplify update auth` (\"Add/Edit social providers\")", prov.String()))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/tidwall/gjson"
 )
@@ -43,16 +44,32 @@ func readTriggerSettings(cs *ChangeSet, auth string) (map[string]json.RawMessage
 		return nil, err
 	}
 	c := gjson.Get(content, "cognitoConfig")
-	hasFunction := false
-	for _, d := range c.Get("dependsOn").Array() {
-		hasFunction = hasFunction || d.Get("triggerProvider").String() == "Cognito"
+	// Older CLIs keep the function edges only in backend-config.json.
+	backend, _, err := cs.loadJSON(dependsOnFiles[0])
+	if err != nil {
+		return nil, err
 	}
-	if !hasFunction {
+	var edges []string
+	for _, src := range []gjson.Result{c.Get("dependsOn"), gjson.Get(backend, "auth."+esc(auth)+".dependsOn")} {
+		for _, d := range src.Array() {
+			if d.Get("triggerProvider").String() != "Cognito" {
+				continue
+			}
+			dup := false
+			for _, e := range edges {
+				dup = dup || gjson.Get(e, "resourceName").String() == d.Get("resourceName").String()
+			}
+			if !dup {
+				edges = append(edges, d.Raw)
+			}
+		}
+	}
+	if len(edges) == 0 {
 		return nil, nil
 	}
-	out := map[string]json.RawMessage{}
+	out := map[string]json.RawMessage{"dependsOn": json.RawMessage("[" + strings.Join(edges, ",") + "]")}
 	for _, k := range triggerKeys {
-		if v := c.Get(k); v.Exists() {
+		if v := c.Get(k); v.Exists() && k != "dependsOn" {
 			out[k] = json.RawMessage(v.Raw)
 		}
 	}
