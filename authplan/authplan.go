@@ -321,7 +321,7 @@ func New(oldName string, c gjson.Result, groupPrecedence []byte, o Options) (*Pl
 
 	p.Triggers = ReadTriggers(c)
 	for _, t := range p.Triggers {
-		p.NotCarried = append(p.NotCarried, fmt.Sprintf("trigger %s (function %s): `amplify add auth --headless` has no field for triggers; `poolmigrate patch` attaches the function to the new resource", t.Event, t.Function))
+		p.NotCarried = append(p.NotCarried, fmt.Sprintf("trigger %s (function %s): `amplify add auth --headless` has no field for triggers; `poolmigrate patch` wires it into the new resource and moves the function to %s%s", t.Event, t.Function, p.NewName, t.Event))
 	}
 
 	payload, err := json.Marshal(map[string]any{"version": 2, "resourceName": p.NewName, "serviceConfiguration": svc})
@@ -466,7 +466,7 @@ func (p *Plan) answers(c gjson.Result, required, aliases []string, mfa string, m
 	a = append(a, "Do you want to use an OAuth flow? "+yesNo(oauth))
 	a = append(a, "Do you want to configure Lambda Triggers for Cognito? "+yesNo(len(p.Triggers) > 0))
 	for _, t := range p.Triggers {
-		a = append(a, fmt.Sprintf("  %s: choose \"Create your own module\" and copy the code of amplify/backend/function/%s/src (or let `poolmigrate patch` attach %s)", t.Event, t.Function, t.Function))
+		a = append(a, fmt.Sprintf("  %s: choose \"Create your own module\" and copy the code of amplify/backend/function/%s/src (or answer No and let `poolmigrate patch` move the function to %s%s)", t.Event, t.Function, p.NewName, t.Event))
 	}
 	return a
 }

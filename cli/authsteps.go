@@ -87,7 +87,7 @@ func (a *App) printAuthSteps(p *amplifyproj.Project, oldAuth string, plan *authp
 	if len(plan.Triggers) > 0 {
 		fmt.Fprintf(out, "\nLambda triggers of the old pool (`amplify remove auth` leaves their functions behind):\n")
 		for _, t := range plan.Triggers {
-			fmt.Fprintf(out, "  %s → function %s: `poolmigrate patch` attaches it to auth %s\n", t.Event, t.Function, plan.NewName)
+			fmt.Fprintf(out, "  %s → function %s: `poolmigrate patch` wires it into auth %s and moves the function to %s%s (the name the CLI's auth stack expects)\n", t.Event, t.Function, plan.NewName, plan.NewName, t.Event)
 		}
 	}
 	var other []string

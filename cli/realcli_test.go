@@ -78,13 +78,16 @@ func oldAuthRefs(t *testing.T, dir, oldAuth, newAuth string) []string {
 		})
 		return true
 	})
-	project := gjson.GetBytes(mustRead(t, filepath.Join(dir, "amplify/.config/project-config.json")), "projectName").String()
-	if strings.Contains(strings.ToLower(project), strings.ToLower(oldAuth)) {
-		own = append(own, "amplify-"+project+"-", `"`+project+`"`)
-	}
 	sort.Slice(own, func(i, j int) bool { return len(own[i]) > len(own[j]) })
 	var refs []string
 	old := regexp.MustCompile(`(?i)` + regexp.QuoteMeta(oldAuth))
+	project := gjson.GetBytes(mustRead(t, filepath.Join(dir, "amplify/.config/project-config.json")), "projectName").String()
+	if strings.Contains(strings.ToLower(project), strings.ToLower(oldAuth)) {
+		// The CLI names stacks, roles and buckets after the project: only
+		// the reference forms can tell the auth resource apart.
+		q := regexp.QuoteMeta(oldAuth)
+		old = regexp.MustCompile(`(?i)("auth` + q + `"|auth` + q + `(UserPoolId|AppClient|IdentityPool)|AUTH_` + q + `_|"resourceName": *"` + q + `")`)
+	}
 	_ = filepath.WalkDir(filepath.Join(dir, "amplify"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

@@ -30,10 +30,15 @@ testbed/testbed.sh up
 source .testbed/env
 export POOLMIGRATE_REQUIRE_TESTBED=1
 
+# The real Amplify CLI, which the tests run offline (installed once into a
+# cache outside the clone).
+POOLMIGRATE_AMPLIFY_CLI=$(scripts/amplify-cli.sh)
+export POOLMIGRATE_AMPLIFY_CLI
+
 echo "== tests" >&2
 # -p 1: packages share the test bed, and like AWS the Cognito shim allows
 # one active import job per account, so packages must not run at once.
-go test -count=1 -p 1 "$@" ./...
+go test -count=1 -p 1 -timeout 20m "$@" ./...
 
 # The plugin with the real Amplify CLI (installed once into a cache outside
 # the clone). POOLMIGRATE_SKIP_AMPLIFY_CLI=1 leaves it out of a quick run.

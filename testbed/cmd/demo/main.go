@@ -1,8 +1,9 @@
 // Command demo runs the whole user pool migration of the example Amplify
 // project on the test bed: it plants an "old" pool with realistic users and
-// tables of owner data, then drives `poolmigrate migrate`, doing in between
-// what the user does with the Amplify CLI (simulated on the project's
-// files, the new pool created in the emulator where `amplify push` would).
+// tables of owner data, then drives `poolmigrate migrate`, running in
+// between what the user runs with the real Amplify CLI (offline: remove
+// auth, add auth --headless, status, gql-compile). Only `amplify push` is
+// simulated (it needs AWS): the new pool is created in the emulator.
 // Start the test bed first; scripts/demo.sh does everything.
 package main
 
@@ -23,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/poolmigrate/poolmigrate/testbed/amplifycli"
 	"github.com/poolmigrate/poolmigrate/testbed/amplifysim"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
@@ -32,6 +34,7 @@ const apiID = "d3m0api"
 func main() {
 	bin := flag.String("bin", "bin/poolmigrate", "the poolmigrate binary")
 	example := flag.String("example", "examples/notes-app", "the example project")
+	amplifyBin := flag.String("amplify", "", "the Amplify CLI (scripts/amplify-cli.sh installs it)")
 	work := flag.String("work", ".demo", "where the copy of the project goes")
 	flag.Parse()
 	log.SetFlags(0)
@@ -100,7 +103,14 @@ func main() {
 	meta := filepath.Join(project, "amplify/backend/amplify-meta.json")
 	replace(meta, "us-east-1_NotesOld1", *oldPool)
 	replace(meta, "n0tesapi1d", apiID)
-	_ = os.Remove(filepath.Join(project, "amplify/.config/local-aws-info.json")) // the test bed's credentials, not a profile
+	amp, err := amplifycli.New(*amplifyBin, filepath.Join(*work, "amplify-home"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	// As `amplify pull` leaves it; credentials from the environment (the test bed's).
+	if err := amp.Pull(ctx, project, "dev"); err != nil {
+		log.Fatal(err)
+	}
 
 	step("Creating the API's tables in DynamoDB Local, with items owned by the old users")
 	s := func(v string) dtypes.AttributeValue { return &dtypes.AttributeValueMemberS{Value: v} }
@@ -131,18 +141,38 @@ func main() {
 	flags := []string{"migrate", "--yes", "--role-arn", "arn:aws:iam::000000000000:role/CognitoImportLogs", "--rate-scale", "100", "--poll", "200ms"}
 	run(binPath, project, flags...)
 
-	step("$ amplify remove auth && amplify add auth   (simulated: the new resource signs in by email)")
-	if err := amplifysim.ReplaceAuth(project, "notesappauth", "notesemailauth"); err != nil {
+	payload, err := os.ReadFile(filepath.Join(project, ".poolmigrate", "add-auth.json"))
+	if err != nil {
 		log.Fatal(err)
 	}
+	for _, c := range [][]string{{"remove", "auth", "userPoolGroups", "--yes"}, {"remove", "auth", "notesappauth", "--yes"}, {"add", "auth", "--headless"}} {
+		stdin := ""
+		if c[0] == "add" {
+			stdin = string(payload)
+		}
+		step("$ amplify " + strings.Join(c, " ") + map[bool]string{true: " < .poolmigrate/add-auth.json", false: ""}[stdin != ""] + "   (the real Amplify CLI, offline)")
+		out, err := amp.Run(ctx, project, stdin, c...)
+		fmt.Print(lastLines(out, 3))
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
 	run(binPath, project, flags...)
+	step("$ amplify status && amplify api gql-compile   (the real CLI accepts the patched project)")
+	for _, c := range [][]string{{"status"}, {"api", "gql-compile"}} {
+		out, err := amp.Run(ctx, project, "", c...)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Print(lastLines(out, 2))
+	}
 
 	step("$ amplify push   (simulated: the new pool is created in cognito-local; the old one would be deleted)")
 	newPool := must(idp.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("notes-new"),
 		UsernameAttributes:     []ctypes.UsernameAttributeType{ctypes.UsernameAttributeTypeEmail},
 		AutoVerifiedAttributes: []ctypes.VerifiedAttributeType{ctypes.VerifiedAttributeTypeEmail},
 		UsernameConfiguration:  &ctypes.UsernameConfigurationType{CaseSensitive: aws.Bool(false)}})).UserPool.Id
-	if err := amplifysim.Push(project, "notesemailauth", *newPool); err != nil {
+	if err := amplifysim.Push(project, "notesappauthv2", *newPool); err != nil {
 		log.Fatal(err)
 	}
 	run(binPath, project, flags...)
@@ -150,6 +180,14 @@ func main() {
 	step("The check above blocks on the shared e-mail and the unverified user; deciding with export's policies:")
 	run(binPath, project, append(flags, "--on-duplicate", "keep-newest", "--on-unverified", "skip")...)
 	step("Done. The migrated project is in " + project + "; its state (backup, CSVs, journal) in " + filepath.Join(project, ".poolmigrate"))
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "   " + strings.Join(lines, "\n   ") + "\n"
 }
 
 func step(msg string) { fmt.Printf("\n\033[1m==> %s\033[0m\n", msg) }
