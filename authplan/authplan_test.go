@@ -1,0 +1,85 @@
+package authplan
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+)
+
+const oldInputs = `{"version":"1","cognitoConfig":{"resourceName":"shop","usernameAttributes":[],
+ "aliasAttributes":["preferred_username"],"requiredAttributes":["email","custom:tier"],
+ "autoVerifiedAttributes":["email"],"emailVerificationSubject":"Code","emailVerificationMessage":"It is {####}",
+ "mfaConfiguration":"OPTIONAL","mfaTypes":["SMS Text Message","TOTP"],"smsAuthenticationMessage":"MFA {####}",
+ "passwordPolicyMinLength":"12","passwordPolicyCharacters":["Requires Numbers","Requires Symbols"],
+ "userpoolClientRefreshTokenValidity":60,"userpoolClientReadAttributes":["email","name"],
+ "authSelections":"identityPoolAndUserPool","allowUnauthenticatedIdentities":true,
+ "userPoolGroupList":["Readers","Admins"],"usernameCaseSensitive":true,
+ "triggers":"{\"PreSignup\":[\"custom\"]}",
+ "dependsOn":[{"category":"function","resourceName":"shopPreSignup","triggerProvider":"Cognito","attributes":["Arn","Name"]}]}}`
+
+func TestNewCarriesSettingsAndChangesOnlyTheSignIn(t *testing.T) {
+	c, err := Settings([]byte(oldInputs), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	precedence := []byte(`[{"groupName":"Admins","precedence":1},{"groupName":"Readers","precedence":2}]`)
+	p, err := New("shop", c, precedence, Options{NewName: "shopv2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(p.Payload), "\n") {
+		t.Error("the payload must be one line: the CLI reads only the first")
+	}
+	u := gjson.GetBytes(p.Payload, "serviceConfiguration.userPoolConfiguration")
+	cases := map[string]string{
+		"signinMethod":                                 "EMAIL", // username → email by default
+		"requiredSignupAttributes":                     `["EMAIL"]`,
+		"userPoolGroups.#.groupName":                   `["Admins","Readers"]`, // precedence order
+		"mfa.mode":                                     "OPTIONAL",
+		"mfa.mfaTypes":                                 `["SMS","TOTP"]`,
+		"passwordPolicy.minimumLength":                 "12",
+		"passwordPolicy.additionalConstraints":         `["REQUIRE_DIGIT","REQUIRE_SYMBOL"]`,
+		"refreshTokenPeriod":                           "60",
+		"readAttributes":                               `["EMAIL","NAME"]`,
+		"autoVerifiedAttributes.0.verifiectionSubject": "Code",
+	}
+	for path, want := range cases {
+		got := u.Get(path)
+		if got.String() != want && strings.ReplaceAll(got.Raw, " ", "") != want {
+			t.Errorf("%s = %s, want %s", path, got.Raw, want)
+		}
+	}
+	if u.Get("aliasAttributes").Exists() {
+		t.Error("aliases must be dropped with email sign-in: Cognito allows them only with username sign-in")
+	}
+	if !gjson.GetBytes(p.Payload, "serviceConfiguration.includeIdentityPool").Bool() ||
+		!gjson.GetBytes(p.Payload, "serviceConfiguration.identityPoolConfiguration.unauthenticatedLogin").Bool() {
+		t.Errorf("identity pool not carried: %s", p.Payload)
+	}
+	if len(p.Triggers) != 1 || p.Triggers[0].Event != "PreSignup" || p.Triggers[0].Function != "shopPreSignup" {
+		t.Errorf("triggers: %+v", p.Triggers)
+	}
+	report := strings.Join(p.NotCarried, "\n")
+	for _, want := range []string{"custom:tier", "case-insensitive", "preferred_username", "PreSignup"} {
+		if !strings.Contains(strings.ToLower(report), strings.ToLower(want)) {
+			t.Errorf("not-carried report lacks %q:\n%s", want, report)
+		}
+	}
+}
+
+func TestNewRefusesBadNamesAndKeepsUsernameAliases(t *testing.T) {
+	c, _ := Settings([]byte(oldInputs), nil)
+	for _, name := range []string{"", "shop", "shop-v2"} {
+		if _, err := New("shop", c, nil, Options{NewName: name}); err == nil {
+			t.Errorf("new name %q accepted", name)
+		}
+	}
+	p, err := New("shop", c, nil, Options{NewName: "shopv2", SignIn: SignInUsername})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := gjson.GetBytes(p.Payload, "serviceConfiguration.userPoolConfiguration.aliasAttributes").Raw; got != `["PREFERRED_USERNAME"]` {
+		t.Errorf("aliases with username sign-in: %s", got)
+	}
+}
