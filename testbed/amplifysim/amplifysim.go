@@ -11,8 +11,6 @@ import (
 	"github.com/tidwall/sjson"
 )
 
-var configFiles = []string{"amplify/backend/backend-config.json", "amplify/backend/amplify-meta.json"}
-
 // Push records the new auth resource's pool id in amplify-meta.json, as
 // `amplify push` does after creating the pool.
 func Push(root, auth, poolID string) error {
