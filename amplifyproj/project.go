@@ -37,6 +37,9 @@ type Project struct {
 	Envs    []string // environments listed in team-provider-info.json
 	Region  string
 	Profile string
+	// StackName is the env's root CloudFormation stack
+	// (team-provider-info.json), empty when unknown.
+	StackName string
 
 	// MetaPresent tells whether amplify/backend/amplify-meta.json exists;
 	// without it resource ids (pool id, API id) are unknown.
@@ -143,6 +146,10 @@ func Load(fsys fs.FS, root string, opts Options) (*Project, error) {
 		p.note("META_MISSING", "amplify/backend/amplify-meta.json is missing (it is git-ignored), so the user pool id and API ids are unknown and table names cannot be computed; run `amplify pull` (or `amplify env checkout "+p.Env+"`) first, or use `plan --live`")
 	}
 
+	p.StackName = tpi.Get(key(p.Env) + ".awscloudformation.StackName").String()
+	if p.StackName == "" {
+		p.StackName = meta.Get("providers.awscloudformation.StackName").String()
+	}
 	p.Region = opts.Region
 	if p.Region == "" {
 		p.Region = tpi.Get(key(p.Env) + ".awscloudformation.Region").String()

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -30,6 +31,10 @@ type awsClients struct {
 func (c *awsClients) logs() *cloudwatchlogs.Client { return cloudwatchlogs.NewFromConfig(c.cfg) }
 
 func (c *awsClients) iam() *iam.Client { return iam.NewFromConfig(c.cfg) }
+
+func (c *awsClients) cloudformation() *cloudformation.Client {
+	return cloudformation.NewFromConfig(c.cfg)
+}
 
 func (c *awsClients) account(ctx context.Context) string {
 	id, err := c.accountID(ctx)

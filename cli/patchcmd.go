@@ -148,26 +148,38 @@ func (a *App) runDetach(ctx context.Context, g *globals, f *detachFlags) error {
 }
 
 // provePool refuses unless the backup is of this env's pool: the pool id
-// in amplify-meta.json or, in a clone without it, --pool checked with
-// DescribeUserPool against the name Amplify gives the env's pool
-// (<userPoolName>-<env>).
+// in amplify-meta.json or, in a clone without it, the UserPoolId output of
+// the env's deployed auth stack, or --pool checked with DescribeUserPool
+// against the name Amplify gives the env's pool (<userPoolName>-<env>).
 func (a *App) provePool(ctx context.Context, p *amplifyproj.Project, root string, au amplifyproj.AuthResource, pool, backup, backupPool string) error {
+	mismatch := func(envPool, source string) error {
+		return fmt.Errorf("the backup %s is of pool %s, but auth %s in env %s is pool %s (%s): back up %s (`poolmigrate backup --pool %s`) before detaching", backup, backupPool, au.Name, p.Env, envPool, source, envPool, envPool)
+	}
 	switch {
 	case au.UserPoolID != "" && pool != "" && pool != au.UserPoolID:
 		return fmt.Errorf("--pool %s is not the pool of auth %s in env %s: amplify-meta.json says %s", pool, au.Name, p.Env, au.UserPoolID)
 	case au.UserPoolID != "":
 		if backupPool != au.UserPoolID {
-			return fmt.Errorf("the backup %s is of pool %s, but auth %s in env %s is pool %s: back up %s (`poolmigrate backup`) before detaching", backup, backupPool, au.Name, p.Env, au.UserPoolID, au.UserPoolID)
+			return mismatch(au.UserPoolID, "amplify-meta.json")
 		}
 		return nil
-	case pool == "":
-		return fmt.Errorf("the pool id of auth %s in env %s is unknown (amplify-meta.json has none, as in a fresh clone), so the backup %s (pool %s) cannot be proved to be of this env's pool: run `amplify pull`, or pass --pool ID", au.Name, p.Env, backup, backupPool)
-	case pool != backupPool:
-		return fmt.Errorf("the backup %s is of pool %s, but --pool is %s", backup, backupPool, pool)
 	}
 	c, err := a.newAWSClients(ctx, p.Region, p.Profile)
 	if err != nil {
 		return err
+	}
+	if pool == "" {
+		deployed, err := amplifyproj.DeployedPoolID(ctx, c.cloudformation(), p.StackName, au.Name)
+		if err != nil {
+			return fmt.Errorf("the pool id of auth %s in env %s is unknown: amplify-meta.json has none (as in a fresh clone) and AWS did not tell it (%v), so the backup %s (pool %s) cannot be proved to be of this env's pool: run `amplify pull`, or pass --pool ID", au.Name, p.Env, err, backup, backupPool)
+		}
+		if deployed != backupPool {
+			return mismatch(deployed, "the UserPoolId output of its stack")
+		}
+		return nil
+	}
+	if pool != backupPool {
+		return fmt.Errorf("the backup %s is of pool %s, but --pool is %s", backup, backupPool, pool)
 	}
 	out, err := c.cognito.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &pool})
 	if err != nil {
@@ -177,13 +189,11 @@ func (a *App) provePool(ctx context.Context, p *amplifyproj.Project, root string
 	inputs, _ := os.ReadFile(filepath.Join(root, "amplify/backend/auth", au.Name, "cli-inputs.json"))
 	base := gjson.GetBytes(inputs, "cognitoConfig.userPoolName").String()
 	if base != "" && name != base+"-"+p.Env && name != base {
-		return fmt.Errorf("--pool %s is named %q, but auth %s in env %s would be named %q: pass the env's pool id (see `amplify status` or the Cognito console)", pool, name, au.Name, p.Env, base+"-"+p.Env)
+		return fmt.Errorf("--pool %s is named %q, but auth %s in env %s would be named %q: pass the env's pool id (see the Cognito console or the auth stack's outputs)", pool, name, au.Name, p.Env, base+"-"+p.Env)
 	}
 	return nil
 }
 
-// verifiedBackup insists on a whole backup of the auth resource's pool
-// before anything makes `amplify remove auth` possible.
 func verifiedBackup(state string, au amplifyproj.AuthResource, backup string) (string, cognito.BackupHeader, error) {
 	if backup == "" {
 		matches, _ := filepath.Glob(filepath.Join(state, "backups", "*.jsonl"))

@@ -73,7 +73,9 @@ patch_keeps_tpi() {
 			fs.writeFileSync(p, JSON.stringify(d, null, 2));
 		}' "$app"
 	(cd "$app" && amplify poolmigrate patch --from notesappauth --to newauth >/dev/null 2>&1) || return 1
-	! grep -q notesappauth "$app/amplify/team-provider-info.json" "$app/amplify/backend/api/notesapi/parameters.json" "$app/amplify/backend/backend-config.json"
+	# References to the auth resource: its quoted name or its logical id
+	# (the trigger function notesappauthPostConfirmation is a name of its own).
+	! grep -qE '"notesappauth"|authnotesappauth' "$app/amplify/team-provider-info.json" "$app/amplify/backend/api/notesapi/parameters.json" "$app/amplify/backend/backend-config.json"
 }
 check "amplify poolmigrate patch: the CLI does not undo team-provider-info.json" patch_keeps_tpi
 

@@ -52,6 +52,10 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::%s:user/testbed</Arn><UserId>AIDATESTBED</UserId><Account>%s</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>testbed</RequestId></ResponseMetadata></GetCallerIdentityResponse>`, TestbedAccount, TestbedAccount)
 	case "CreateRole":
 		s.iamCreateRole(w, r)
+	case "DescribeStackResource":
+		s.cfnDescribeStackResource(w, r)
+	case "DescribeStacks":
+		s.cfnDescribeStacks(w, r)
 	case "GetRole":
 		s.mu.Lock()
 		role, ok := s.roles[r.PostForm.Get("RoleName")]

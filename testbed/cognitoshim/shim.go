@@ -46,6 +46,7 @@ type Server struct {
 	// RESET_REQUIRED, which cognito-local cannot store.
 	imported map[string]map[string]bool // pool id -> username
 	roles    map[string]*iamRole
+	stacks   map[string]*cfnStack // by name and by ARN
 }
 
 // Option configures a Server.
@@ -97,6 +98,10 @@ func New(upstream string, opts ...Option) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, uploadPath) {
 		s.serveUpload(w, r)
+		return
+	}
+	if r.URL.Path == stacksPath {
+		s.plantStack(w, r)
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, importLogPath) {

@@ -6,9 +6,12 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"net/http"
 	"os"
 	"testing"
 
@@ -108,4 +111,24 @@ func RandomSuffix() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// PlantStack records a deployed CloudFormation stack in the Cognito shim,
+// which answers DescribeStackResource and DescribeStacks from it (the test
+// bed deploys nothing). resources maps logical ids to physical ids.
+func (e *Env) PlantStack(t testing.TB, name, id string, outputs, resources map[string]string) {
+	t.Helper()
+	endpoint := os.Getenv("AWS_ENDPOINT_URL_CLOUDFORMATION")
+	if endpoint == "" {
+		t.Fatal("AWS_ENDPOINT_URL_CLOUDFORMATION is not set: start the test bed with testbed/testbed.sh")
+	}
+	body, _ := json.Marshal(map[string]any{"name": name, "id": id, "outputs": outputs, "resources": resources})
+	resp, err := http.Post(endpoint+"/_testbed/cloudformation/stacks", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("plant stack %s: %v", name, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("plant stack %s: %s", name, resp.Status)
+	}
 }

@@ -1,0 +1,56 @@
+package amplifyproj
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	cfn "github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/smithy-go"
+)
+
+// StackReader is the part of the CloudFormation API that DeployedPoolID
+// needs; *cloudformation.Client satisfies it.
+type StackReader interface {
+	DescribeStackResource(ctx context.Context, in *cfn.DescribeStackResourceInput, optFns ...func(*cfn.Options)) (*cfn.DescribeStackResourceOutput, error)
+	DescribeStacks(ctx context.Context, in *cfn.DescribeStacksInput, optFns ...func(*cfn.Options)) (*cfn.DescribeStacksOutput, error)
+}
+
+// DeployedPoolID reads the pool id of auth resource auth as the env
+// deployed it, when amplify-meta.json is missing (a fresh clone): the root
+// stack (team-provider-info's StackName) holds the nested stack
+// auth<resource>, whose UserPoolId output is the pool.
+func DeployedPoolID(ctx context.Context, api StackReader, rootStack, auth string) (string, error) {
+	if rootStack == "" {
+		return "", errors.New("the env's root stack is unknown (team-provider-info.json has no StackName)")
+	}
+	logical := authRefPrefix + auth
+	res, err := api.DescribeStackResource(ctx, &cfn.DescribeStackResourceInput{StackName: &rootStack, LogicalResourceId: &logical})
+	if err != nil {
+		return "", fmt.Errorf("find the auth stack %s in stack %s: %w", logical, rootStack, cfnHint(err))
+	}
+	if res.StackResourceDetail == nil || res.StackResourceDetail.PhysicalResourceId == nil {
+		return "", fmt.Errorf("stack %s has no deployed %s yet", rootStack, logical)
+	}
+	nested := *res.StackResourceDetail.PhysicalResourceId
+	out, err := api.DescribeStacks(ctx, &cfn.DescribeStacksInput{StackName: &nested})
+	if err != nil {
+		return "", fmt.Errorf("read the outputs of %s: %w", nested, cfnHint(err))
+	}
+	for _, st := range out.Stacks {
+		for _, o := range st.Outputs {
+			if o.OutputKey != nil && *o.OutputKey == "UserPoolId" && o.OutputValue != nil {
+				return *o.OutputValue, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("the auth stack %s has no UserPoolId output", nested)
+}
+
+func cfnHint(err error) error {
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" {
+		return fmt.Errorf("%s (is the env deployed, in this account and region?)", ae.ErrorMessage())
+	}
+	return err
+}

@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/tidwall/gjson"
+
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
+)
+
+// TestDetachProvesThePool: in a fresh clone (no amplify-meta.json) detach
+// accepts a backup only when it is provably of this env's pool, from the
+// auth stack's UserPoolId output or from --pool checked with
+// DescribeUserPool against Amplify's pool name; it refuses a verified
+// backup of any other pool and names both ids.
+func TestDetachProvesThePool(t *testing.T) {
+	env := testenv.Require(t)
+	ctx := context.Background()
+	dir := copyProject(t, "../examples/notes-app")
+	if err := os.Remove(filepath.Join(dir, "amplify/backend/amplify-meta.json")); err != nil {
+		t.Fatal(err)
+	}
+	stack := "amplify-notesapp-dev-" + testenv.RandomSuffix()
+	replaceInFile(t, filepath.Join(dir, "amplify/team-provider-info.json"), `"StackName": "amplify-notesapp-dev-10101"`, `"StackName": "`+stack+`"`)
+
+	madeUp := env.NewPool(t, testenv.PoolOptions{})
+	// The env's real pool carries the name Amplify gives it: <userPoolName>-<env>.
+	inputs, _ := os.ReadFile(filepath.Join(dir, "amplify/backend/auth/notesappauth/cli-inputs.json"))
+	poolName := gjson.GetBytes(inputs, "cognitoConfig.userPoolName").String() + "-dev"
+	out, err := env.Local.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String(poolName)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := *out.UserPool.Id
+	t.Cleanup(func() {
+		_, _ = env.Local.DeleteUserPool(context.Background(), &cip.DeleteUserPoolInput{UserPoolId: &real})
+	})
+	backup := func(pool string) string {
+		f := filepath.Join(t.TempDir(), pool+".jsonl")
+		if _, stderr, err := runApp(t, dir, nil, "backup", "--pool", pool, "--out", f); err != nil {
+			t.Fatalf("backup %s: %v\n%s", pool, err, stderr)
+		}
+		return f
+	}
+	madeUpBackup, realBackup := backup(madeUp), backup(real)
+	detach := func(args ...string) (string, error) {
+		stdout, stderr, err := runApp(t, dir, nil, append([]string{"detach"}, args...)...)
+		return stdout + stderr, err
+	}
+	refuse := func(name string, want []string, args ...string) {
+		t.Helper()
+		out, err := detach(args...)
+		if err == nil {
+			t.Fatalf("%s: detach accepted it:\n%s", name, out)
+		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: the error does not name %q: %v", name, w, err)
+			}
+		}
+		if data, _ := os.ReadFile(filepath.Join(dir, "amplify/backend/backend-config.json")); !strings.Contains(string(data), `"resourceName": "notesappauth"`) {
+			t.Fatalf("%s: detach changed the files although it refused", name)
+		}
+	}
+
+	// No amplify-meta.json, no deployed stack, no --pool: nothing proves it.
+	refuse("made-up pool, nothing to prove it", []string{madeUp, "cannot be proved", "--pool"}, "--backup", madeUpBackup)
+	// --pool names a pool, but not one Amplify made for this env.
+	refuse("made-up pool named in --pool", []string{madeUp, poolName}, "--backup", madeUpBackup, "--pool", madeUp)
+	refuse("--pool and backup disagree", []string{madeUp, real}, "--backup", madeUpBackup, "--pool", real)
+
+	// The env's deployed auth stack says which pool it is.
+	nested := "arn:aws:cloudformation:us-east-1:000000000000:stack/" + stack + "-authnotesappauth-X/1"
+	env.PlantStack(t, stack, "arn:aws:cloudformation:us-east-1:000000000000:stack/"+stack+"/0", nil, map[string]string{"authnotesappauth": nested})
+	env.PlantStack(t, stack+"-authnotesappauth-X", nested, map[string]string{"UserPoolId": real}, nil)
+	refuse("made-up pool, the stack says otherwise", []string{madeUp, real, "UserPoolId output"}, "--backup", madeUpBackup)
+	if out, err := detach("--backup", realBackup); err != nil || !strings.Contains(out, "Detached auth notesappauth") {
+		t.Fatalf("the stack proves the backup: %v\n%s", err, out)
+	}
+	if _, err := detach("--undo"); err != nil {
+		t.Fatal(err)
+	}
+	// --pool with the env's pool name proves it too.
+	if out, err := detach("--backup", realBackup, "--pool", real); err != nil || !strings.Contains(out, "Detached auth notesappauth") {
+		t.Fatalf("--pool of the env's pool: %v\n%s", err, out)
+	}
+}

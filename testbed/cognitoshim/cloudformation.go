@@ -1,0 +1,98 @@
+package cognitoshim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The shim answers the two CloudFormation calls that find a deployed
+// Amplify env's user pool from its stacks: DescribeStackResource (the
+// root stack's nested auth stack, logical id auth<resource>) and
+// DescribeStacks (that stack's UserPoolId output). Point
+// AWS_ENDPOINT_URL_CLOUDFORMATION at it. Stacks are planted with a POST of
+// a JSON cfnStack to stacksPath: the test bed deploys nothing. Unknown
+// stacks and resources get CloudFormation's ValidationError (HTTP 400),
+// worded as AWS words it.
+
+const stacksPath = "/_testbed/cloudformation/stacks"
+
+type cfnStack struct {
+	Name      string            `json:"name"`
+	ID        string            `json:"id"` // the stack ARN
+	Outputs   map[string]string `json:"outputs"`
+	Resources map[string]string `json:"resources"` // logical id -> physical id (a nested stack's ARN)
+	Created   time.Time         `json:"-"`
+}
+
+func (s *Server) plantStack(w http.ResponseWriter, r *http.Request) {
+	var st cfnStack
+	if r.Method != http.MethodPost || json.NewDecoder(r.Body).Decode(&st) != nil || st.Name == "" || !strings.HasPrefix(st.ID, "arn:aws:cloudformation:") {
+		http.Error(w, `POST {"name", "id" (a stack ARN), "outputs", "resources"}`, http.StatusBadRequest)
+		return
+	}
+	st.Created = time.Now().UTC()
+	s.mu.Lock()
+	if s.stacks == nil {
+		s.stacks = map[string]*cfnStack{}
+	}
+	s.stacks[st.Name], s.stacks[st.ID] = &st, &st
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) stack(nameOrID string) (*cfnStack, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.stacks[nameOrID]
+	return st, ok
+}
+
+const cfnNS = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
+
+func (s *Server) cfnDescribeStackResource(w http.ResponseWriter, r *http.Request) {
+	name, logical := r.PostForm.Get("StackName"), r.PostForm.Get("LogicalResourceId")
+	st, ok := s.stack(name)
+	if !ok {
+		queryError(w, 400, "ValidationError", fmt.Sprintf("Stack '%s' does not exist", name))
+		return
+	}
+	phys, ok := st.Resources[logical]
+	if !ok {
+		queryError(w, 400, "ValidationError", fmt.Sprintf("Resource %s does not exist for stack %s", logical, st.Name))
+		return
+	}
+	typ := "AWS::CloudFormation::Stack"
+	if !strings.HasPrefix(phys, "arn:aws:cloudformation:") {
+		typ = "AWS::CloudFormation::CustomResource"
+	}
+	fmt.Fprintf(w, `<DescribeStackResourceResponse xmlns="%s"><DescribeStackResourceResult><StackResourceDetail><StackId>%s</StackId><StackName>%s</StackName><LogicalResourceId>%s</LogicalResourceId><PhysicalResourceId>%s</PhysicalResourceId><ResourceType>%s</ResourceType><LastUpdatedTimestamp>%s</LastUpdatedTimestamp><ResourceStatus>UPDATE_COMPLETE</ResourceStatus></StackResourceDetail></DescribeStackResourceResult><ResponseMetadata><RequestId>testbed</RequestId></ResponseMetadata></DescribeStackResourceResponse>`,
+		cfnNS, xmlEscape(st.ID), xmlEscape(st.Name), xmlEscape(logical), xmlEscape(phys), typ, st.Created.Format(time.RFC3339))
+}
+
+func (s *Server) cfnDescribeStacks(w http.ResponseWriter, r *http.Request) {
+	name := r.PostForm.Get("StackName")
+	if name == "" {
+		queryError(w, 400, "ValidationError", "the test bed's DescribeStacks needs StackName")
+		return
+	}
+	st, ok := s.stack(name)
+	if !ok {
+		queryError(w, 400, "ValidationError", fmt.Sprintf("Stack with id %s does not exist", name))
+		return
+	}
+	keys := make([]string, 0, len(st.Outputs))
+	for k := range st.Outputs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var outs strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&outs, `<member><OutputKey>%s</OutputKey><OutputValue>%s</OutputValue></member>`, xmlEscape(k), xmlEscape(st.Outputs[k]))
+	}
+	fmt.Fprintf(w, `<DescribeStacksResponse xmlns="%s"><DescribeStacksResult><Stacks><member><StackName>%s</StackName><StackId>%s</StackId><CreationTime>%s</CreationTime><StackStatus>UPDATE_COMPLETE</StackStatus><Outputs>%s</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>testbed</RequestId></ResponseMetadata></DescribeStacksResponse>`,
+		cfnNS, xmlEscape(st.Name), xmlEscape(st.ID), st.Created.Format(time.RFC3339), outs.String())
+}
