@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	cogtypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/tidwall/gjson"
 
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
@@ -33,7 +34,10 @@ func TestDetachProvesThePool(t *testing.T) {
 	// The env's real pool carries the name Amplify gives it: <userPoolName>-<env>.
 	inputs, _ := os.ReadFile(filepath.Join(dir, "amplify/backend/auth/notesappauth/cli-inputs.json"))
 	poolName := gjson.GetBytes(inputs, "cognitoConfig.userPoolName").String() + "-dev"
-	out, err := env.Local.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String(poolName)})
+	out, err := env.Local.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String(poolName), LambdaConfig: &cogtypes.LambdaConfigType{
+		PostConfirmation:   aws.String("arn:aws:lambda:us-east-1:111122223333:function:notesappauthPostConfirmation-dev"),
+		PreTokenGeneration: aws.String("arn:aws:lambda:us-east-1:111122223333:function:addClaimsByHand"),
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,8 +90,13 @@ func TestDetachProvesThePool(t *testing.T) {
 	if _, err := detach("--undo"); err != nil {
 		t.Fatal(err)
 	}
-	// --pool with the env's pool name proves it too.
-	if out, err := detach("--backup", realBackup, "--pool", real); err != nil || !strings.Contains(out, "Detached auth notesappauth") {
-		t.Fatalf("--pool of the env's pool: %v\n%s", err, out)
+	// --pool with the env's pool name proves it too; --live reports the
+	// trigger attached by hand (the declared one is carried by patch).
+	out2, err := detach("--backup", realBackup, "--pool", real, "--live")
+	if err != nil || !strings.Contains(out2, "Detached auth notesappauth") {
+		t.Fatalf("--pool of the env's pool: %v\n%s", err, out2)
+	}
+	if !strings.Contains(out2, "invokes addClaimsByHand for PreTokenGeneration") || strings.Contains(out2, "invokes notesappauthPostConfirmation") {
+		t.Errorf("detach --live should report the hand-attached trigger only:\n%s", out2)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cogtypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -102,7 +103,13 @@ func warningCodes(p planJSON) map[string]string {
 func TestPlanLive(t *testing.T) {
 	env := testenv.Require(t)
 	dir := copyProject(t, "../examples/notes-app")
-	pool := env.NewPool(t, testenv.PoolOptions{Custom: []string{"prev_sub_id"}})
+	// One trigger the project declares (its function, as Amplify deploys
+	// it for env dev), one attached by hand.
+	const fnARN = "arn:aws:lambda:us-east-1:111122223333:function:"
+	pool := env.NewPool(t, testenv.PoolOptions{Custom: []string{"prev_sub_id"}, Lambda: &cogtypes.LambdaConfigType{
+		PostConfirmation:   aws.String(fnARN + "notesappauthPostConfirmation-dev"),
+		PreTokenGeneration: aws.String(fnARN + "addClaimsByHand"),
+	}})
 	apiID := "live" + testenv.RandomSuffix()
 	meta := filepath.Join(dir, "amplify/backend/amplify-meta.json")
 	replaceInFile(t, meta, "us-east-1_NotesOld1", pool)
@@ -147,6 +154,9 @@ func TestPlanLive(t *testing.T) {
 	}
 	if codes["INDEX_NOT_FOUND"] != "" || codes["TABLE_KEY_MISMATCH"] != "" {
 		t.Errorf("unexpected key warnings: %v", codes)
+	}
+	if w := codes["TRIGGER_NOT_IN_PROJECT"]; !strings.Contains(w, "addClaimsByHand") || !strings.Contains(w, "PreTokenGeneration") || strings.Contains(w, "notesappauthPostConfirmation") {
+		t.Errorf("TRIGGER_NOT_IN_PROJECT should name the hand-attached trigger only: %q", w)
 	}
 }
 

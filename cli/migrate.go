@@ -177,7 +177,7 @@ func (a *App) migrateStep(ctx context.Context, g *globals, f *migrateFlags, p *a
 		}
 		return false, sub("backup", "--pool", st.OldPool, "--out", st.Backup)
 	case "detach":
-		return false, sub(append([]string{"detach", "--backup", st.Backup, "--auth", st.OldAuth}, f.detachFlags...)...)
+		return false, sub(append([]string{"detach", "--live", "--backup", st.Backup, "--auth", st.OldAuth}, f.detachFlags...)...)
 	case "amplify-auth":
 		name, waiting, err := a.authReplaced(p, root, state, st)
 		if err != nil || waiting {

@@ -25,7 +25,7 @@ type detachFlags struct {
 	backup, auth, pool string
 	newAuth, signIn    string
 	aliases            string
-	dry, undo          bool
+	dry, undo, live    bool
 }
 
 func detachCommand(a *App) command {
@@ -43,6 +43,7 @@ func detachCommand(a *App) command {
 			fs.StringVar(&f.aliases, "aliases", "", "alias attributes of the new resource (username sign-in only), comma-separated; default: the old ones")
 			fs.BoolVar(&f.dry, "dry-run", false, "print the changes as a diff, write nothing")
 			fs.BoolVar(&f.undo, "undo", false, "restore the files the last detach changed")
+			fs.BoolVar(&f.live, "live", false, "also read the pool's Lambda triggers (DescribeUserPool) and report those the project files do not declare")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("detach takes no arguments")
@@ -128,6 +129,11 @@ func (a *App) runDetach(ctx context.Context, g *globals, f *detachFlags) error {
 	if err := a.provePool(ctx, p, root, au, f.pool, backup, hdr.PoolID); err != nil {
 		return err
 	}
+	if f.live {
+		if err := a.addLiveTriggers(ctx, p, hdr.PoolID, plan); err != nil {
+			return err
+		}
+	}
 	if err := writeAuthPlan(state, plan); err != nil {
 		return err
 	}
@@ -144,6 +150,35 @@ func (a *App) runDetach(ctx context.Context, g *globals, f *detachFlags) error {
 	}
 	a.printAuthSteps(p, au.Name, plan, filepath.Join(state, addAuthFile))
 	fmt.Fprintln(a.Stdout, "`poolmigrate detach --undo` restores the files.")
+	return nil
+}
+
+// addLiveTriggers reports the pool's deployed triggers (LambdaConfig) that
+// the project files do not declare: nothing carries them to the new pool.
+func (a *App) addLiveTriggers(ctx context.Context, p *amplifyproj.Project, poolID string, plan *authplan.Plan) error {
+	c, err := a.newAWSClients(ctx, p.Region, p.Profile)
+	if err != nil {
+		return err
+	}
+	pool, err := cognito.DescribePool(ctx, c.cognito, poolID)
+	if err != nil {
+		return explainAWS(err)
+	}
+	events := make([]string, 0, len(pool.Triggers))
+	for e := range pool.Triggers {
+		events = append(events, e)
+	}
+	sort.Strings(events)
+	for _, event := range events {
+		fn := cognito.TriggerFunction(pool.Triggers[event])
+		declared := false
+		for _, t := range plan.Triggers {
+			declared = declared || fn == t.Function || fn == t.Function+"-"+p.Env
+		}
+		if !declared {
+			plan.NotCarried = append(plan.NotCarried, fmt.Sprintf("pool %s invokes %s for %s, but the project files do not declare it (attached by hand?): after `amplify push`, attach it to the new pool (console, or an `amplify override auth` of the new resource)", poolID, fn, event))
+		}
+	}
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
@@ -30,6 +31,22 @@ type Pool struct {
 	CaseSensitive          *bool       `json:"caseSensitive"`
 	EstimatedUsers         int32       `json:"estimatedNumberOfUsers"`
 	Attributes             []Attribute `json:"attributes"`
+	// Triggers are the pool's Lambda triggers (LambdaConfig): event name
+	// (PostConfirmation, PreSignUp, ...) to function ARN.
+	Triggers map[string]string `json:"triggers,omitempty"`
+}
+
+// TriggerFunction returns the function name of a Lambda ARN (or the value
+// itself when it is not an ARN).
+func TriggerFunction(arn string) string {
+	if i := strings.Index(arn, ":function:"); i >= 0 {
+		name := arn[i+len(":function:"):]
+		if j := strings.IndexByte(name, ':'); j >= 0 {
+			name = name[:j] // a version or alias
+		}
+		return name
+	}
+	return arn
 }
 
 // Attribute is one schema attribute of a pool ("email", "custom:prev_sub_id").
@@ -70,6 +87,27 @@ func DescribePool(ctx context.Context, api PoolDescriber, id string) (Pool, erro
 	if up.UsernameConfiguration != nil && up.UsernameConfiguration.CaseSensitive != nil {
 		cs := *up.UsernameConfiguration.CaseSensitive
 		p.CaseSensitive = &cs
+	}
+	if lc := up.LambdaConfig; lc != nil {
+		for event, arn := range map[string]*string{
+			"PreSignUp": lc.PreSignUp, "PostConfirmation": lc.PostConfirmation, "PreAuthentication": lc.PreAuthentication,
+			"PostAuthentication": lc.PostAuthentication, "CustomMessage": lc.CustomMessage, "DefineAuthChallenge": lc.DefineAuthChallenge,
+			"CreateAuthChallenge": lc.CreateAuthChallenge, "VerifyAuthChallengeResponse": lc.VerifyAuthChallengeResponse,
+			"PreTokenGeneration": lc.PreTokenGeneration, "UserMigration": lc.UserMigration,
+		} {
+			if arn != nil && *arn != "" {
+				if p.Triggers == nil {
+					p.Triggers = map[string]string{}
+				}
+				p.Triggers[event] = *arn
+			}
+		}
+		if lc.CustomEmailSender != nil && lc.CustomEmailSender.LambdaArn != nil {
+			p.Triggers["CustomEmailSender"] = *lc.CustomEmailSender.LambdaArn
+		}
+		if lc.CustomSMSSender != nil && lc.CustomSMSSender.LambdaArn != nil {
+			p.Triggers["CustomSMSSender"] = *lc.CustomSMSSender.LambdaArn
+		}
 	}
 	for _, a := range up.SchemaAttributes {
 		name := deref(a.Name)

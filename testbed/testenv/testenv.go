@@ -75,6 +75,8 @@ type PoolOptions struct {
 	Required []string
 	// CaseInsensitive makes usernames and aliases case-insensitive.
 	CaseInsensitive bool
+	// Lambda are the pool's triggers (LambdaConfig).
+	Lambda *types.LambdaConfigType
 }
 
 // NewPool creates a uniquely named pool and deletes it when the test ends.
@@ -87,6 +89,7 @@ func (e *Env) NewPool(t testing.TB, opts PoolOptions) string {
 		AliasAttributes:        opts.AliasAttributes,
 		AutoVerifiedAttributes: opts.AutoVerified,
 		MfaConfiguration:       opts.MFA,
+		LambdaConfig:           opts.Lambda,
 	}
 	if opts.CaseInsensitive {
 		in.UsernameConfiguration = &types.UsernameConfigurationType{CaseSensitive: aws.Bool(false)}
