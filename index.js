@@ -6,10 +6,52 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 
+// The platform packages that carry the prebuilt binary, one per
+// platform npm can tell apart (package.json os/cpu); npm installs only the
+// one that matches, as an optional dependency.
+const PLATFORM_PACKAGES = {
+  'linux-x64': '@poolmigrate/cli-linux-x64',
+  'linux-arm64': '@poolmigrate/cli-linux-arm64',
+  'darwin-x64': '@poolmigrate/cli-darwin-x64',
+  'darwin-arm64': '@poolmigrate/cli-darwin-arm64',
+  'win32-x64': '@poolmigrate/cli-win32-x64',
+};
+
+// binary finds the poolmigrate executable: the installed platform
+// package's, then a local build in bin/ (building from source), then one
+// on PATH. It throws, saying what to do, when there is none.
 function binary() {
-  const name = process.platform === 'win32' ? 'poolmigrate.exe' : 'poolmigrate';
-  const local = path.join(__dirname, 'bin', name);
-  return fs.existsSync(local) ? local : name; // else the one on PATH
+  const exe = process.platform === 'win32' ? 'poolmigrate.exe' : 'poolmigrate';
+  const platform = process.platform + '-' + process.arch;
+  const pkg = PLATFORM_PACKAGES[platform];
+  if (pkg) {
+    try {
+      const dir = path.dirname(require.resolve(pkg + '/package.json', { paths: [__dirname] }));
+      const bin = path.join(dir, 'bin', exe);
+      if (fs.existsSync(bin)) {
+        return bin;
+      }
+    } catch (e) {
+      // Not installed: optional dependencies were left out, or a local checkout.
+    }
+  }
+  const local = path.join(__dirname, 'bin', exe);
+  if (fs.existsSync(local)) {
+    return local;
+  }
+  for (const dir of (process.env.PATH || '').split(path.delimiter)) {
+    if (dir && fs.existsSync(path.join(dir, exe))) {
+      return path.join(dir, exe);
+    }
+  }
+  const err = new Error(pkg
+    ? `the poolmigrate binary for ${platform} is missing: its package ${pkg} was not installed. ` +
+      'Reinstall with `npm install -g amplify-poolmigrate`, without --omit=optional / --no-optional ' +
+      '(the binary comes as an optional dependency), or build from source: `go build -o bin/poolmigrate .` in ' + __dirname
+    : `poolmigrate has no prebuilt binary for ${platform} (there are: ${Object.keys(PLATFORM_PACKAGES).join(', ')}). ` +
+      'Build it from source with Go: `go build -o bin/poolmigrate .` in ' + __dirname + ', or put poolmigrate on PATH');
+  err.code = 'POOLMIGRATE_NO_BINARY';
+  throw err;
 }
 
 // The words after "poolmigrate" on the command line, so flags keep their
@@ -90,15 +132,20 @@ async function executeAmplifyCommand(context) {
   const root = projectRoot();
   const tpi = root && path.join(root, 'amplify', 'team-provider-info.json');
   const tpiBefore = tpi && readOrNull(tpi);
-  const r = spawnSync(binary(), userArgs(context), { stdio: 'inherit', cwd: process.cwd(), env: projectEnv(context) });
+  let bin;
+  try {
+    bin = binary();
+  } catch (e) {
+    context.print.error('poolmigrate: ' + e.message);
+    process.exitCode = 1;
+    return;
+  }
+  const r = spawnSync(bin, userArgs(context), { stdio: 'inherit', cwd: process.cwd(), env: projectEnv(context) });
   if (tpi) {
     keepTeamProviderInfo(tpiBefore, tpi);
   }
   if (r.error) {
-    const msg = r.error.code === 'ENOENT'
-      ? 'the poolmigrate binary was not found: run `npm run build` in ' + __dirname + ' (needs Go), or put poolmigrate on PATH'
-      : r.error.message;
-    context.print.error('poolmigrate: ' + msg);
+    context.print.error('poolmigrate: run ' + bin + ': ' + r.error.message);
     process.exitCode = 1;
     return;
   }
@@ -109,4 +156,4 @@ async function executeAmplifyCommand(context) {
 
 async function handleAmplifyEvent() {}
 
-module.exports = { executeAmplifyCommand, handleAmplifyEvent };
+module.exports = { executeAmplifyCommand, handleAmplifyEvent, binary, PLATFORM_PACKAGES };

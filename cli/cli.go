@@ -11,12 +11,20 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 )
 
-// Version is set at build time with -ldflags "-X .../cli.Version=...".
-var Version = "dev"
+// Version and Commit are stamped at build time by scripts/package.sh
+// (-ldflags "-X github.com/poolmigrate/poolmigrate/cli.Version=..."); the
+// version comes from package.json. A plain `go build` says "dev" and takes
+// the commit from the build's VCS information when there is some.
+var (
+	Version = "dev"
+	Commit  = ""
+)
 
 // App is one invocation of poolmigrate with its streams and environment, so
 // tests can run commands in-process.
@@ -206,9 +214,28 @@ func versionCommand(a *App) command {
 		usage:   "version",
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			return func(context.Context, []string) error {
-				fmt.Fprintln(a.Stdout, "poolmigrate", Version)
+				commit := Commit
+				if commit == "" {
+					commit = vcsRevision()
+				}
+				if g.json {
+					return writeJSON(a.Stdout, map[string]string{"version": Version, "commit": commit, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH})
+				}
+				fmt.Fprintf(a.Stdout, "poolmigrate %s (commit %s, %s, %s/%s)\n", Version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 				return nil
 			}
 		},
 	}
+}
+
+// vcsRevision is the commit the Go toolchain recorded, or "unknown".
+func vcsRevision() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return s.Value[:12]
+			}
+		}
+	}
+	return "unknown"
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -86,7 +87,22 @@ func oldAuthRefs(t *testing.T, dir, oldAuth, newAuth string) []string {
 		// The CLI names stacks, roles and buckets after the project: only
 		// the reference forms can tell the auth resource apart.
 		q := regexp.QuoteMeta(oldAuth)
-		old = regexp.MustCompile(`(?i)("auth` + q + `"|auth` + q + `(UserPoolId|AppClient|IdentityPool)|AUTH_` + q + `_|"resourceName": *"` + q + `")`)
+		old = regexp.MustCompile(`(?i)("auth` + q + `"|auth` + q + `(UserPoolId|AppClient|IdentityPool)|AUTH_` + q + `_)`)
+	}
+	// dependsOn entries on the auth resource, read as JSON: another
+	// category's resource may have the same name (an API named like it).
+	for _, f := range []string{"backend-config.json", "amplify-meta.json"} {
+		gjson.ParseBytes(mustRead(t, filepath.Join(dir, "amplify/backend", f))).ForEach(func(cat, resources gjson.Result) bool {
+			resources.ForEach(func(name, res gjson.Result) bool {
+				for _, d := range res.Get("dependsOn").Array() {
+					if d.Get("category").String() == "auth" && d.Get("resourceName").String() == oldAuth {
+						refs = append(refs, fmt.Sprintf("amplify/backend/%s: %s/%s depends on auth %s", f, cat, name, oldAuth))
+					}
+				}
+				return true
+			})
+			return true
+		})
 	}
 	_ = filepath.WalkDir(filepath.Join(dir, "amplify"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -105,6 +121,11 @@ func oldAuthRefs(t *testing.T, dir, oldAuth, newAuth string) []string {
 			return err
 		}
 		s := string(data)
+		if strings.Contains(s, `"dependsOn"`) {
+			// Checked above, as JSON; a resource of another category may
+			// share the auth resource's name.
+			s = regexp.MustCompile(`"resourceName": *"[^"]*"`).ReplaceAllString(s, `"resourceName": "<checked>"`)
+		}
 		for _, n := range own {
 			s = regexp.MustCompile(`(?i)`+regexp.QuoteMeta(n)).ReplaceAllString(s, "<resource>")
 		}
