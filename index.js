@@ -17,6 +17,21 @@ const PLATFORM_PACKAGES = {
   'win32-x64': '@poolmigrate/cli-win32-x64',
 };
 
+// isNativeBinary tells a built poolmigrate from a script, such as the
+// `poolmigrate` link npm puts on PATH for bin.js: running that one from
+// here would start this lookup again, for ever.
+function isNativeBinary(file) {
+  try {
+    const fd = fs.openSync(file, 'r');
+    const head = Buffer.alloc(2);
+    fs.readSync(fd, head, 0, 2, 0);
+    fs.closeSync(fd);
+    return head.toString('latin1') !== '#!';
+  } catch (e) {
+    return false;
+  }
+}
+
 // binary finds the poolmigrate executable: the installed platform
 // package's, then a local build in bin/ (building from source), then one
 // on PATH. It throws, saying what to do, when there is none.
@@ -40,7 +55,7 @@ function binary() {
     return local;
   }
   for (const dir of (process.env.PATH || '').split(path.delimiter)) {
-    if (dir && fs.existsSync(path.join(dir, exe))) {
+    if (dir && isNativeBinary(path.join(dir, exe))) {
       return path.join(dir, exe);
     }
   }

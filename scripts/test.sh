@@ -45,4 +45,6 @@ go test -count=1 -p 1 -timeout 20m "$@" ./...
 if [ "${POOLMIGRATE_SKIP_AMPLIFY_CLI:-}" != 1 ]; then
 	echo "== Amplify CLI plugin" >&2
 	scripts/plugin-test.sh
+	echo "== npm install without Go" >&2
+	scripts/npm-install-test.sh
 fi
