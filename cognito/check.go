@@ -229,6 +229,9 @@ type Analysis struct {
 	dropped    map[string][]string
 	dups       map[string]map[string][]dupMember // code -> key -> members
 	losers     map[string]string                 // sub -> code, once a policy chose the winners
+	// open holds the users whose blocking problems no policy decides
+	// (before duplicates are decided): username -> sub and codes.
+	open map[string]openUser
 	// Split caps the export's CSV files.
 	Split SplitLimits
 }
@@ -236,7 +239,7 @@ type Analysis struct {
 // Analyze reads the backup twice: once to count keys that must be unique,
 // once to collect problems and the users behind duplicated keys.
 func Analyze(backupPath string, t Target, p Policies) (*Analysis, error) {
-	a := &Analysis{Target: t, Policies: p, byCode: map[string][]string{}, dropped: map[string][]string{}, dups: map[string]map[string][]dupMember{}}
+	a := &Analysis{Target: t, Policies: p, byCode: map[string][]string{}, dropped: map[string][]string{}, dups: map[string]map[string][]dupMember{}, open: map[string]openUser{}}
 	counts := map[uint64]uint8{}
 	_, _, err := ReadBackupFile(backupPath, BackupVisitor{User: func(u User) error {
 		if u.Status == "EXTERNAL_PROVIDER" {
@@ -258,6 +261,9 @@ func Analyze(backupPath string, t Target, p Policies) (*Analysis, error) {
 		codes, dropped := t.evaluate(u, username, p.markVerified())
 		for _, c := range codes {
 			a.byCode[c] = append(a.byCode[c], u.Username)
+		}
+		if decided, open := a.decide(codes); len(decided) == 0 && len(open) > 0 {
+			a.open[u.Username] = openUser{sub: u.Sub, codes: open}
 		}
 		for _, d := range dropped {
 			a.dropped[d] = append(a.dropped[d], u.Username)
@@ -293,6 +299,34 @@ func Analyze(backupPath string, t Target, p Policies) (*Analysis, error) {
 	}
 	a.chooseWinners()
 	return a, nil
+}
+
+type openUser struct {
+	sub   string
+	codes []string
+}
+
+// decide splits a user's problem codes into those a policy decides (the
+// user is left out of the import for them) and the blocking ones no
+// policy decides. A user left out for one reason is left out whatever
+// else is wrong with it: a user with no e-mail skipped by --on-unverified
+// skip needs no --skip for the username and required attribute it lacks
+// too. mark-verified cannot give a contact to a user that has none, so it
+// leaves such users out as well.
+func (a *Analysis) decide(codes []string) (decided, open []string) {
+	for _, c := range codes {
+		switch {
+		case c == CodeFederatedUser, a.Policies.Skip[c]:
+			decided = append(decided, c)
+		case c == CodeUnverifiedContact && a.Policies.OnUnverified == "skip":
+			decided = append(decided, c)
+		case c == CodeMissingContact && (a.Policies.OnUnverified == "skip" || a.Policies.OnUnverified == "mark-verified"):
+			decided = append(decided, c)
+		case codeInfo[c].blocking:
+			open = append(open, c)
+		}
+	}
+	return decided, open
 }
 
 // chooseWinners applies --on-duplicate: the newest (or oldest) by last

@@ -35,6 +35,10 @@ func (e *UnresolvedError) Error() string {
 	var b strings.Builder
 	b.WriteString("export refused: problems remain that would make the import reject or lose users:")
 	for _, p := range e.Problems {
+		if poolLevel[p.Code] {
+			fmt.Fprintf(&b, "\n  %s: %s; fix with: %s", p.Code, p.Message, p.Fix)
+			continue
+		}
 		fmt.Fprintf(&b, "\n  %s: %d user(s)", p.Code, p.Count)
 		if len(p.Users) > 0 {
 			fmt.Fprintf(&b, " (%s)", sample(p.Users, 5))
@@ -54,48 +58,61 @@ func sample(users []string, n int) string {
 	return strings.Join(users[:n], ", ") + fmt.Sprintf(", and %d more", len(users)-n)
 }
 
-// rejectReason decides, for one user, whether export rejects it and why;
-// unresolved lists the blocking codes no policy decides.
+// rejectReason decides, for one user, whether export rejects it and why:
+// the codes that decide it first, then its other blocking problems;
+// unresolved lists the blocking codes no policy decides for a user that
+// nothing rejects.
 func (a *Analysis) rejectReason(u User, codes []string) (rejected []string, unresolved []string) {
+	decided, open := a.decide(codes)
 	if code, lost := a.losers[u.Sub]; lost {
-		rejected = append(rejected, code)
+		decided = append([]string{code}, decided...)
 	}
-	for _, c := range codes {
-		switch {
-		case c == CodeFederatedUser:
-			rejected = append(rejected, c)
-		case !codeInfo[c].blocking:
-		case a.Policies.Skip[c]:
-			rejected = append(rejected, c)
-		case (c == CodeUnverifiedContact || c == CodeMissingContact) && a.Policies.OnUnverified == "skip":
-			rejected = append(rejected, c)
-		default:
-			unresolved = append(unresolved, c)
-		}
+	if len(decided) == 0 {
+		return nil, open
 	}
-	return rejected, unresolved
+	sort.Strings(decided)
+	sort.Strings(open)
+	return append(dedupe(decided), open...), nil
 }
 
-// Unresolved lists the blocking problems that the policies leave open.
+// poolLevel are problems of the target pool, not of users.
+var poolLevel = map[string]bool{CodePrevAttributesMissing: true, CodeNoAutoVerified: true}
+
+// Unresolved lists the blocking problems that the policies leave open,
+// each with only the users that nothing else leaves out.
 func (a *Analysis) Unresolved() []Problem {
 	var out []Problem
 	for _, p := range a.Report().Problems {
 		if !p.Blocking {
 			continue
 		}
-		switch p.Code {
-		case CodeDuplicateEmail, CodeDuplicatePhone, CodeDuplicateUsername:
+		switch {
+		case p.Code == CodeDuplicateEmail || p.Code == CodeDuplicatePhone || p.Code == CodeDuplicateUsername:
 			if a.Policies.OnDuplicate == "keep-newest" || a.Policies.OnDuplicate == "keep-oldest" {
 				continue
 			}
-		case CodeUnverifiedContact, CodeMissingContact:
-			if a.Policies.OnUnverified == "skip" || a.Policies.Skip[p.Code] {
-				continue
-			}
-		default:
+		case poolLevel[p.Code]:
 			if a.Policies.Skip[p.Code] {
 				continue
 			}
+		default:
+			var users []string
+			for name, ou := range a.open {
+				if _, lost := a.losers[ou.sub]; lost {
+					continue
+				}
+				for _, c := range ou.codes {
+					if c == p.Code {
+						users = append(users, name)
+						break
+					}
+				}
+			}
+			if len(users) == 0 {
+				continue
+			}
+			sort.Strings(users)
+			p.Users, p.Count = users, len(users)
 		}
 		out = append(out, p)
 	}
@@ -139,8 +156,6 @@ func (a *Analysis) Export(backupPath, outDir string) (ExportResult, error) {
 			return fmt.Errorf("user %s: %s is not decided (the backup changed since it was analysed?)", u.Username, strings.Join(unresolved, ", "))
 		}
 		if len(rejected) > 0 {
-			sort.Strings(rejected)
-			rejected = dedupe(rejected)
 			res.Rejected++
 			for _, c := range rejected {
 				res.RejectedBy[c]++

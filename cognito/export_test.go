@@ -247,3 +247,94 @@ func readLines(t *testing.T, path string) []string {
 	}
 	return out
 }
+
+// TestPoliciesDecideTheWholeUser: a user left out for one reason is left
+// out whatever else is wrong with it. A user with no e-mail in an e-mail
+// sign-in pool also lacks the username and the required attribute; the
+// --on-unverified policy decides it without --skip for those, and
+// mark-verified, which has nothing to mark, leaves it out and says why.
+func TestPoliciesDecideTheWholeUser(t *testing.T) {
+	dir := t.TempDir()
+	users := []User{
+		user("0001", "ok", "email", "ok@example.com", "email_verified", "true"),
+		user("0002", "unverified", "email", "u@example.com", "email_verified", "false"),
+		user("0003", "nocontact", "name", "Nobody"),
+	}
+	path := writeBackup(t, dir, users, nil, nil)
+	cases := map[string]struct {
+		policy                     string
+		exported                   int64
+		nocontact, unverifiedCodes string
+	}{
+		"skip":          {"skip", 1, "MISSING_CONTACT,INVALID_USERNAME,MISSING_REQUIRED", CodeUnverifiedContact},
+		"mark-verified": {"mark-verified", 2, "MISSING_CONTACT,INVALID_USERNAME,MISSING_REQUIRED", ""},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			an, err := Analyze(path, emailTarget(), Policies{OnDuplicate: "keep-newest", OnUnverified: c.policy})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if un := an.Unresolved(); len(un) > 0 {
+				t.Fatalf("unresolved: %+v", un)
+			}
+			res, err := an.Export(path, filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Exported != c.exported || res.Exported+res.Rejected != 3 {
+				t.Errorf("result: %+v", res)
+			}
+			got := map[string]string{}
+			reason := map[string]string{}
+			for _, l := range readLines(t, res.Rejects) {
+				var r struct {
+					Username string
+					Codes    []string
+					Reason   string
+				}
+				if err := json.Unmarshal([]byte(l), &r); err != nil {
+					t.Fatal(err)
+				}
+				got[r.Username], reason[r.Username] = strings.Join(r.Codes, ","), r.Reason
+			}
+			if got["nocontact"] != c.nocontact || !strings.Contains(reason["nocontact"], "none of the contacts") {
+				t.Errorf("nocontact: codes %q reason %q, want %q", got["nocontact"], reason["nocontact"], c.nocontact)
+			}
+			if got["unverified"] != c.unverifiedCodes {
+				t.Errorf("unverified: %q, want %q", got["unverified"], c.unverifiedCodes)
+			}
+		})
+	}
+	// Without a policy for contacts, the other problems of the same user
+	// are still reported: nothing decides them.
+	an, err := Analyze(path, emailTarget(), Policies{OnDuplicate: "keep-newest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]string{}
+	for _, p := range an.Unresolved() {
+		codes[p.Code] = strings.Join(p.Users, ",")
+	}
+	if codes[CodeMissingContact] != "nocontact" || codes[CodeInvalidUsername] != "nocontact" || codes[CodeUnverifiedContact] != "unverified" {
+		t.Errorf("unresolved without a contact policy: %v", codes)
+	}
+}
+
+// TestRefusalNamesPoolProblemsWithoutUserCounts: a problem of the target
+// pool is not "0 user(s)".
+func TestRefusalNamesPoolProblemsWithoutUserCounts(t *testing.T) {
+	dir := t.TempDir()
+	path := writeBackup(t, dir, []User{user("0001", "ok", "email", "ok@example.com", "email_verified", "true")}, nil, nil)
+	tg := emailTarget()
+	tg.Pool.Attributes = tg.Pool.Attributes[:1] // no custom:prev_* attributes
+	tg.Header = []string{"name", "email", "email_verified", "updated_at", "cognito:mfa_enabled", "cognito:username"}
+	an, err := Analyze(path, tg, Policies{OnDuplicate: "keep-newest", OnUnverified: "skip"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = an.Export(path, filepath.Join(dir, "out"))
+	if err == nil || !strings.Contains(err.Error(), CodePrevAttributesMissing+": custom:prev_sub_id") || strings.Contains(err.Error(), "0 user(s)") || !strings.Contains(err.Error(), "check --fix") {
+		t.Errorf("refusal: %v", err)
+	}
+}
