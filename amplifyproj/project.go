@@ -26,6 +26,10 @@ type Options struct {
 	Env     string
 	Region  string
 	Profile string
+	// AllowUnknownEnv reads a project whose env cannot be told (a fresh
+	// clone before `amplify pull`) with Env empty and an ENV_UNKNOWN note,
+	// instead of failing: for `plan`, which shows what it can.
+	AllowUnknownEnv bool
 }
 
 // Project is what poolmigrate knows about an Amplify project after reading its
@@ -134,7 +138,10 @@ func Load(fsys fs.FS, root string, opts Options) (*Project, error) {
 	sort.Strings(p.Envs)
 
 	if err := p.resolveEnv(fsys, opts.Env, tpiOK); err != nil {
-		return nil, err
+		if !opts.AllowUnknownEnv {
+			return nil, err
+		}
+		p.note("ENV_UNKNOWN", strings.TrimPrefix(err.Error(), "determine the Amplify environment: ")+"; table names, the region and the pool id stay unknown until then (run `amplify pull`, which writes local-env-info.json)")
 	}
 
 	meta, metaOK, err := readJSON(fsys, amplifyMetaPath)
@@ -142,7 +149,7 @@ func Load(fsys fs.FS, root string, opts Options) (*Project, error) {
 		return nil, err
 	}
 	p.MetaPresent = metaOK
-	if !metaOK {
+	if !metaOK && p.Env != "" {
 		p.note("META_MISSING", "amplify/backend/amplify-meta.json is missing (it is git-ignored), so the user pool id and API ids are unknown and table names cannot be computed; run `amplify pull` (or `amplify env checkout "+p.Env+"`) first, or use `plan --live`")
 	}
 

@@ -31,9 +31,12 @@ func planCommand(a *App) command {
 }
 
 func (a *App) runPlan(ctx context.Context, g *globals, live bool) error {
-	p, root, err := a.loadProject(g)
+	p, root, err := a.loadProjectWith(g, true)
 	if err != nil {
 		return err
+	}
+	if live && p.Env == "" {
+		return usagef("plan --live needs the Amplify environment: pass --env NAME (or run `amplify pull`)")
 	}
 	pl, err := migration.BuildPlan(os.DirFS(root), p)
 	if err != nil {
@@ -71,7 +74,7 @@ func printPlan(w io.Writer, pl *migration.Plan) {
 		return s
 	}
 	fmt.Fprintf(tw, "Project\t%s\t%s\n", pl.ProjectName, pl.ProjectRoot)
-	fmt.Fprintf(tw, "Environment\t%s\tregion %s, profile %s\n", pl.Env, orUnknown(pl.Region), orDefault(pl.Profile))
+	fmt.Fprintf(tw, "Environment\t%s\tregion %s, profile %s\n", orUnknown(pl.Env), orUnknown(pl.Region), orDefault(pl.Profile))
 	for _, au := range pl.Auth {
 		kind := "Cognito user pool"
 		if au.Imported {

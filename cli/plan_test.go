@@ -255,3 +255,44 @@ func TestPlanProjectFlagAcceptsSubfolder(t *testing.T) {
 func decodeInto(out string, v any) error {
 	return json.NewDecoder(strings.NewReader(out)).Decode(v)
 }
+
+// TestPlanInAFreshClone: before `amplify pull` (no local-env-info.json, no
+// team-provider-info.json, no amplify-meta.json) plan shows everything the
+// committed files hold, tables unknown, warns ENV_UNKNOWN and exits 0;
+// commands that need the env keep their error.
+func TestPlanInAFreshClone(t *testing.T) {
+	dir := copyProject(t, "../examples/notes-app")
+	for _, f := range []string{"amplify/.config/local-env-info.json", "amplify/team-provider-info.json", "amplify/backend/amplify-meta.json"} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, stderr, err := runApp(t, dir, nil, "plan", "--json")
+	if err != nil {
+		t.Fatalf("plan in a fresh clone: %v\n%s", err, stderr)
+	}
+	p := decodePlan(t, out)
+	if p.Env != "" || len(p.Auth) != 1 || p.Auth[0].Resource != "notesappauth" || len(p.APIs) != 1 || len(p.APIs[0].Models) < 5 {
+		t.Errorf("plan: env %q auth %+v apis %d", p.Env, p.Auth, len(p.APIs))
+	}
+	owners := 0
+	for _, m := range p.APIs[0].Models {
+		if m.Table != "" {
+			t.Errorf("model %s: table %q, want unknown", m.Type, m.Table)
+		}
+		owners += len(m.OwnerFields)
+	}
+	if owners < 5 {
+		t.Errorf("%d owner fields found, want the example's", owners)
+	}
+	codes := warningCodes(p)
+	if !strings.Contains(codes["ENV_UNKNOWN"], "amplify pull") || codes["REGION_UNKNOWN"] != "" {
+		t.Errorf("warnings: %v", codes)
+	}
+	if _, _, err := runApp(t, dir, nil, "backup"); err == nil || !strings.Contains(err.Error(), "pass --env") {
+		t.Errorf("backup without an env: %v", err)
+	}
+	if _, _, err := runApp(t, dir, nil, "plan", "--live"); err == nil || !strings.Contains(err.Error(), "--env") {
+		t.Errorf("plan --live without an env: %v", err)
+	}
+}

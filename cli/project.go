@@ -10,6 +10,12 @@ import (
 
 // loadProject finds and reads the Amplify project the globals point at.
 func (a *App) loadProject(g *globals) (*amplifyproj.Project, string, error) {
+	return a.loadProjectWith(g, false)
+}
+
+// loadProjectWith reads the project; allowUnknownEnv lets a fresh clone
+// without env files load (for plan).
+func (a *App) loadProjectWith(g *globals, allowUnknownEnv bool) (*amplifyproj.Project, string, error) {
 	var root string
 	if g.project != "" {
 		abs := g.project
@@ -36,7 +42,7 @@ func (a *App) loadProject(g *globals) (*amplifyproj.Project, string, error) {
 			return nil, "", err
 		}
 	}
-	p, err := amplifyproj.Load(os.DirFS(root), root, amplifyproj.Options{Env: g.env, Region: g.region, Profile: g.profile})
+	p, err := amplifyproj.Load(os.DirFS(root), root, amplifyproj.Options{Env: g.env, Region: g.region, Profile: g.profile, AllowUnknownEnv: allowUnknownEnv})
 	if err != nil {
 		return nil, "", err
 	}

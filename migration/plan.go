@@ -123,7 +123,7 @@ func BuildPlan(fsys fs.FS, p *amplifyproj.Project) (*Plan, error) {
 	for _, n := range p.Notes {
 		pl.warn(n.Code, n.Message)
 	}
-	if pl.Region == "" {
+	if pl.Region == "" && p.Env != "" { // an unknown env is reported already
 		pl.warn("REGION_UNKNOWN", "no region in amplify/team-provider-info.json or amplify-meta.json for env "+quote(p.Env)+"; AWS calls will use the SDK's default (AWS_REGION or the profile's region): pass --region to be sure")
 	}
 	for _, a := range p.Auth {
@@ -227,7 +227,7 @@ func (pl *Plan) buildModel(p *amplifyproj.Project, a amplifyproj.API, m schema.M
 		Indexes:     []Index{},
 		OwnerFields: []OwnerField{},
 	}
-	if a.ID != "" {
+	if a.ID != "" && p.Env != "" {
 		pm.Table = TableName(m.TableBase, a.ID, p.Env)
 	}
 	for _, ix := range m.Indexes {

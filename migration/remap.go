@@ -69,7 +69,7 @@ func (pl *Plan) RemapTargets(extra []ExtraField) ([]RemapTarget, error) {
 				continue
 			}
 			if m.Table == "" {
-				return nil, fmt.Errorf("the table of model %s (API %s) is unknown because the API id is: run `amplify pull`, or pass --live to find it from the table names", m.Type, api.Name)
+				return nil, fmt.Errorf("the table of model %s (API %s) is unknown because the API id is unknown (amplify-meta.json is missing): run `amplify pull`, or pass --live to find it from the table names", m.Type, api.Name)
 			}
 			spec := dynamo.Spec{Table: m.Table, Owners: owners}
 			for _, k := range append([]Key{m.PrimaryKey}, indexKeys(m.Indexes)...) {
