@@ -317,6 +317,11 @@ func TestRemapEveryFormat(t *testing.T) {
 	if got := snapshot(t, env, f.tables()); !reflect.DeepEqual(got, f.original) {
 		t.Fatal("the dry run changed the tables")
 	}
+	for _, tb := range dry.Tables {
+		if tb.Table == f.table("UserProfile") && tb.Moved != int64(mapped) {
+			t.Errorf("dry run: UserProfile would move %d items, it says %d", mapped, tb.Moved)
+		}
+	}
 	noteChanged := int64(0)
 	for i := 0; i < noteItems-1; i++ {
 		if i%remapUsers < mapped {

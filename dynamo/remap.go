@@ -377,6 +377,9 @@ func (r *remapRun) item(ctx context.Context, it Item) error {
 	}
 	if r.o.DryRun {
 		r.changed.Add(1)
+		if c.move {
+			r.moved.Add(1) // what the real run would move
+		}
 		r.example(it, c)
 		return nil
 	}
