@@ -139,8 +139,7 @@ func (a *App) runBackup(ctx context.Context, g *globals, f *backupFlags) error {
 	if err != nil {
 		return err
 	}
-	pr := a.newProgress()
-	started := time.Now()
+	pr := a.newProgress("backup "+t.poolID, "users", 0)
 	hdr, footer, err := cognito.Backup(ctx, c.cognito, cognito.BackupOptions{
 		PoolID:  t.poolID,
 		Region:  c.cfg.Region,
@@ -150,11 +149,11 @@ func (a *App) runBackup(ctx context.Context, g *globals, f *backupFlags) error {
 		Workers: f.workers,
 		Limiter: rate.NewLimiter(rate.Limit(f.rps), 1),
 		Progress: func(p cognito.BackupProgress) {
-			pr.update(p.Phase != "users", "backup %s: %s, %s users, %d/%d shards, about %s in the pool, %s elapsed",
-				t.poolID, p.Phase, thousands(p.Users), p.ShardsDone, p.Shards, thousands(int64(p.Estimated)), time.Since(started).Round(time.Second))
+			// The total is the pool's estimate of its users.
+			pr.set(p.Users, int64(p.Estimated), fmt.Sprintf("%s, %d/%d shards", p.Phase, p.ShardsDone, p.Shards))
 		},
 	})
-	pr.done()
+	pr.done("")
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("backup interrupted; finished shards are kept in %s.parts: run `poolmigrate backup --resume` to complete it: %w", out, err)

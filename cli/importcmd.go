@@ -89,7 +89,8 @@ func (a *App) runImport(ctx context.Context, g *globals, f *importFlags) error {
 	if err != nil {
 		return err
 	}
-	pr := a.newProgress()
+	pr := a.newProgress("import", "users", 0)
+	phase := "import"
 	var prepareRole func(context.Context) (string, error)
 	if f.createRole {
 		prepareRole = func(ctx context.Context) (string, error) {
@@ -102,7 +103,7 @@ func (a *App) runImport(ctx context.Context, g *globals, f *importFlags) error {
 				return "", explainAWS(err)
 			}
 			if created {
-				fmt.Fprintf(a.Stderr, "Created IAM role %s; waiting %s for IAM to let Cognito use it.\n", arn, f.roleWait)
+				pr.say("Created IAM role %s; waiting %s for IAM to let Cognito use it.", arn, f.roleWait)
 				select {
 				case <-time.After(f.roleWait):
 				case <-ctx.Done():
@@ -124,10 +125,20 @@ func (a *App) runImport(ctx context.Context, g *globals, f *importFlags) error {
 			return a.confirm(g, fmt.Sprintf("Import into AWS account %s, region %s, user pool %s (%s), by %s:\n  %d users (%d already there), groups to create: %s, %d memberships, %d disabled users.%s",
 				c.account(ctx), c.cfg.Region, p.Pool.ID, p.Pool.Name, f.method, p.Rows, p.AlreadyThere, listOrNone(p.GroupsToCreate), p.Memberships, p.Disabled, role))
 		},
-		Notify:   func(format string, args ...any) { pr.done(); fmt.Fprintf(a.Stderr, format+"\n", args...) },
-		Progress: func(format string, args ...any) { pr.update(false, format, args...) },
+		Notify: func(format string, args ...any) { pr.say(format, args...) },
+		Progress: func(p migration.ImportProgress) {
+			if p.Phase != phase {
+				phase = p.Phase
+				unit := "users"
+				if p.Total == 0 && p.Done == 0 {
+					unit = ""
+				}
+				pr.phase(p.Phase, unit, p.Total)
+			}
+			pr.set(p.Done, p.Total, p.Detail)
+		},
 	})
-	pr.done()
+	pr.done("")
 	var partial *migration.PartialError
 	if err != nil && !errors.As(err, &partial) {
 		return explainAWS(err)

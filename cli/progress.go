@@ -6,57 +6,157 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/schollz/progressbar/v3"
 )
 
-// progress prints a status line on stderr: rewritten in place on a
-// terminal, every few seconds otherwise (so logs stay readable).
+// progress shows how far a long step is, on stderr (never stdout, which
+// holds --json output). On a terminal it is a progressbar bar: percentage,
+// count, rate and the time left when the total is known, a spinner with
+// the count when not. Elsewhere (CI, a log file) it prints one line when
+// a step ends, so a log holds one line per step. A run may go through
+// several steps (phase).
 type progress struct {
-	mu    sync.Mutex
-	w     io.Writer
-	tty   bool
-	last  time.Time
-	every time.Duration
-	shown bool
+	mu      sync.Mutex
+	w       io.Writer
+	tty     bool
+	bar     *progressbar.ProgressBar
+	step    string
+	unit    string
+	started time.Time
+	n       int64
+	total   int64
+	detail  string
+	// throttle bounds how often the bar is drawn (10k updates a second
+	// must not mean 10k redraws).
+	throttle time.Duration
 }
 
-func (a *App) newProgress() *progress {
-	tty := false
-	if f, ok := a.Stderr.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			tty = true
+func (a *App) newProgress(step, unit string, total int64) *progress {
+	return newProgressOn(a.Stderr, isTerminal(a.Stderr), step, unit, total)
+}
+
+func newProgressOn(w io.Writer, tty bool, step, unit string, total int64) *progress {
+	p := &progress{w: w, tty: tty, throttle: 100 * time.Millisecond}
+	p.phase(step, unit, total)
+	return p
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// phase ends the current step (if any) and starts the next.
+func (p *progress) phase(step, unit string, total int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.endLocked("")
+	p.step, p.unit, p.total, p.n, p.detail, p.started = step, unit, total, 0, "", time.Now()
+	if !p.tty {
+		return
+	}
+	max := total
+	if max <= 0 {
+		max = -1 // unknown: a spinner with the count
+	}
+	p.bar = progressbar.NewOptions64(max,
+		progressbar.OptionSetWriter(p.w),
+		progressbar.OptionSetDescription(step),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString(unit),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionThrottle(p.throttle),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.w) }),
+	)
+}
+
+// set reports n done of total (total <= 0 keeps the one known so far);
+// detail is a short note shown with the step.
+func (p *progress) set(n, total int64, detail string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n, p.detail = n, detail
+	if total > 0 && total != p.total {
+		p.total = total
+		if p.bar != nil {
+			p.bar.ChangeMax64(total)
 		}
 	}
-	every := 5 * time.Second
-	if tty {
-		every = 200 * time.Millisecond
+	if p.total > 0 && n > p.total {
+		// Totals are estimates (a pool's estimated users, a table's
+		// item count updated every few hours): never show over 100%.
+		p.total = n
+		if p.bar != nil {
+			p.bar.ChangeMax64(n)
+		}
 	}
-	return &progress{w: a.Stderr, tty: tty, every: every}
+	if p.bar != nil {
+		desc := p.step
+		if detail != "" {
+			desc += " (" + detail + ")"
+		}
+		p.bar.Describe(desc) // both draw, within the bar's throttle
+		_ = p.bar.Set64(n)
+	}
 }
 
-// update shows msg unless the last update was too recent; force shows it
-// anyway.
-func (p *progress) update(force bool, format string, args ...any) {
+// say prints a message line; on a terminal the bar is cleared first and
+// drawn again on the next set.
+func (p *progress) say(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !force && time.Since(p.last) < p.every {
-		return
+	if p.bar != nil {
+		_ = p.bar.Clear()
 	}
-	p.last = time.Now()
-	msg := fmt.Sprintf(format, args...)
-	if p.tty {
-		fmt.Fprintf(p.w, "\r\033[K%s", msg)
-		p.shown = true
-		return
-	}
-	fmt.Fprintln(p.w, msg)
+	fmt.Fprintf(p.w, format+"\n", args...)
 }
 
-// done ends the in-place line.
-func (p *progress) done() {
+// done ends the last step with a summary.
+func (p *progress) done(summary string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.tty && p.shown {
-		fmt.Fprintln(p.w)
-		p.shown = false
+	p.endLocked(summary)
+	p.step = ""
+}
+
+func (p *progress) endLocked(summary string) {
+	if p.step == "" {
+		return
 	}
+	elapsed := time.Since(p.started).Round(time.Second)
+	if p.bar != nil {
+		if p.total > 0 {
+			_ = p.bar.Finish()
+		} else {
+			_ = p.bar.Exit()
+			fmt.Fprintln(p.w)
+		}
+		p.bar = nil
+		if summary != "" {
+			fmt.Fprintf(p.w, "%s: %s\n", p.step, summary)
+		}
+		return
+	}
+	line := fmt.Sprintf("%s: %s %s", p.step, thousands(p.n), p.unit)
+	if p.total > 0 {
+		line = fmt.Sprintf("%s: %s of %s %s (%d%%)", p.step, thousands(p.n), thousands(p.total), p.unit, p.n*100/p.total)
+	}
+	if p.unit == "" {
+		line = p.step
+	}
+	line += ", " + elapsed.String()
+	if summary != "" {
+		line += "; " + summary
+	} else if p.detail != "" {
+		line += "; " + p.detail
+	}
+	fmt.Fprintln(p.w, line)
 }

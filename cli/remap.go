@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
+	"sync"
 
 	"golang.org/x/time/rate"
 
@@ -192,13 +192,33 @@ func (a *App) runRemap(ctx context.Context, g *globals, f *remapFlags) error {
 		defer j.Close()
 		o.Journal = j
 	}
-	pr := a.newProgress()
-	started := time.Now()
+	// The total is the tables' item counts (DescribeTable; AWS updates
+	// them every few hours, so they are estimates).
+	var total int64
+	for _, t := range s.targets {
+		if d, err := dynamo.DescribeTable(ctx, s.clients.dynamo, t.Spec.Table); err == nil {
+			total += d.ItemCount
+		}
+	}
+	step := "remap"
+	if f.dryRun {
+		step = "remap (dry run)"
+	}
+	pr := a.newProgress(step, "items", total)
+	var pmu sync.Mutex
+	scanned, changed := map[string]int64{}, map[string]int64{}
 	o.Progress = func(p dynamo.TableProgress) {
-		pr.update(false, "remap %s: %s items scanned, %s changed, %s elapsed", p.Table, thousands(p.Scanned), thousands(p.Changed), time.Since(started).Round(time.Second))
+		pmu.Lock()
+		scanned[p.Table], changed[p.Table] = p.Scanned, p.Changed
+		var n, c int64
+		for t, v := range scanned {
+			n, c = n+v, c+changed[t]
+		}
+		pmu.Unlock()
+		pr.set(n, 0, thousands(c)+" changed")
 	}
 	sum, err := migration.Remap(ctx, s.clients.dynamo, s.targets, s.subMap, o)
-	pr.done()
+	pr.done("")
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("remap interrupted; every write made is in the journal %s: run remap again to finish (done items are recognised), or rollback to undo: %w", sum.Journal, err)
@@ -362,9 +382,9 @@ func (a *App) runRollback(ctx context.Context, g *globals, journal string) error
 	if err := a.confirm(g, fmt.Sprintf("Roll back %d journaled writes of %s in AWS account %s, region %s, tables:\n  %s", records, journal, c.account(ctx), c.cfg.Region, strings.Join(names, "\n  "))); err != nil {
 		return err
 	}
-	pr := a.newProgress()
-	res, err := dynamo.Rollback(ctx, c.dynamo, journal, func(done, total int) { pr.update(false, "rollback: %d of %d", done, total) })
-	pr.done()
+	pr := a.newProgress("rollback", "writes", int64(records))
+	res, err := dynamo.Rollback(ctx, c.dynamo, journal, func(done, total int) { pr.set(int64(done), int64(total), "") })
+	pr.done("")
 	if err != nil {
 		return explainAWS(err)
 	}

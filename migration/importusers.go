@@ -48,8 +48,17 @@ type ImportOptions struct {
 	// lines; nil (or no permission) leaves the reasons at "see the log".
 	Logs cognito.LogReader
 	// Notify tells the user something worth knowing (stderr).
-	Notify   func(format string, args ...any)
-	Progress func(format string, args ...any)
+	Notify func(format string, args ...any)
+	// Progress reports how far the current phase is.
+	Progress func(ImportProgress)
+}
+
+// ImportProgress is how far an import is: Done of Total (0 when unknown)
+// in the current phase.
+type ImportProgress struct {
+	Phase       string
+	Done, Total int64
+	Detail      string
 }
 
 // ImportPreview is what an import is about to do.
@@ -118,7 +127,7 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 		o.Notify = func(string, ...any) {}
 	}
 	if o.Progress == nil {
-		o.Progress = func(string, ...any) {}
+		o.Progress = func(ImportProgress) {}
 	}
 	m, err := cognito.ReadExportManifest(o.CSVDir)
 	if err != nil {
@@ -197,7 +206,7 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 	switch o.Method {
 	case MethodAdmin:
 		res, err := cognito.AdminImport(ctx, api, o.TargetPool, files, migrated, o.Limits, o.Workers, func(n int64) {
-			o.Progress("import: %d of %d users", n, m.Exported)
+			o.Progress(ImportProgress{Phase: "create users", Done: n, Total: m.Exported})
 		})
 		sum.Imported, sum.Skipped = res.Imported, res.Skipped
 		for _, f := range res.Failed {
@@ -211,7 +220,8 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 			jr, err := cognito.RunImportJob(ctx, api, cognito.JobOptions{
 				PoolID: o.TargetPool, PoolName: target.Pool.Name, RoleARN: o.RoleARN, HTTP: o.HTTP, Poll: o.Poll,
 				Progress: func(p cognito.JobProgress) {
-					o.Progress("import job %s (%s, file %d of %d): %s, %d imported, %d skipped, %d failed of %d", p.JobID, filepath.Base(p.File), i+1, len(files), p.Status, p.Imported, p.Skipped, p.Failed, p.Rows)
+					o.Progress(ImportProgress{Phase: fmt.Sprintf("import job %d of %d", i+1, len(files)), Done: int64(p.Imported + p.Skipped + p.Failed), Total: int64(p.Rows),
+						Detail: fmt.Sprintf("%s %s: %d imported, %d skipped, %d failed", p.JobID, p.Status, p.Imported, p.Skipped, p.Failed)})
 				},
 			}, f, m.Files[i].Rows)
 			if jr.JobID != "" {
@@ -275,7 +285,7 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 	sort.Slice(sum.FailedUsers, func(i, j int) bool { return sum.FailedUsers[i].Username < sum.FailedUsers[j].Username })
 	sum.Failed = int64(len(sum.FailedUsers))
 
-	o.Progress("restoring groups, memberships and disabled users")
+	o.Progress(ImportProgress{Phase: "restore", Detail: "groups, memberships and disabled users"})
 	rp, err = cognito.PlanRestore(ctx, api, o.TargetPool, extras, migrated, o.Limits)
 	if err != nil {
 		return sum, err
