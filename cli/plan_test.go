@@ -191,9 +191,6 @@ func TestPlanErrors(t *testing.T) {
 		code    int
 	}{
 		"no project": {dir: "../testdata", wantErr: "no Amplify project found", code: 1},
-		"several envs, none chosen": {
-			dir: "../testdata/projects/multi-env", wantErr: "lists 2 environments (dev, prod); pass --env NAME", code: 1,
-		},
 		"malformed JSON names the file": {
 			dir: "../testdata/projects/broken-json", args: []string{"--env", "dev"},
 			wantErr: "amplify/backend/backend-config.json: invalid character", code: 1,
@@ -254,6 +251,22 @@ func TestPlanProjectFlagAcceptsSubfolder(t *testing.T) {
 
 func decodeInto(out string, v any) error {
 	return json.NewDecoder(strings.NewReader(out)).Decode(v)
+}
+
+// With several envs and none chosen, plan shows what it can and says how
+// to choose; commands that need the env refuse with the same words.
+func TestPlanSeveralEnvsNoneChosen(t *testing.T) {
+	out, stderr, err := runApp(t, "../testdata/projects/multi-env", nil, "plan", "--json")
+	if err != nil {
+		t.Fatalf("plan: %v\n%s", err, stderr)
+	}
+	if w := warningCodes(decodePlan(t, out))["ENV_UNKNOWN"]; !strings.Contains(w, "lists 2 environments (dev, prod); pass --env NAME") {
+		t.Errorf("ENV_UNKNOWN: %q", w)
+	}
+	_, _, err = runApp(t, "../testdata/projects/multi-env", nil, "backup")
+	if err == nil || !strings.Contains(err.Error(), "lists 2 environments (dev, prod); pass --env NAME") || ExitCode(err) != 1 {
+		t.Errorf("backup: %v", err)
+	}
 }
 
 // TestPlanInAFreshClone: before `amplify pull` (no local-env-info.json, no

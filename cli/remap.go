@@ -101,7 +101,7 @@ func (f *remapFlags) validate(args []string) error {
 type remapSetup struct {
 	targets  []migration.RemapTarget
 	subMap   *migration.SubMap
-	migrated map[string]cognito.TargetUser
+	migrated *cognito.MigratedUsers
 	clients  *awsClients
 	stateDir string
 	region   string
@@ -141,7 +141,7 @@ func (a *App) prepareRemap(ctx context.Context, g *globals, f *remapFlags) (*rem
 	if err != nil {
 		return nil, err
 	}
-	migrated, err := cognito.ListMigratedUsers(ctx, c.cognito, f.target, rate.NewLimiter(10, 1))
+	migrated, err := cognito.ListMigrated(ctx, c.cognito, f.target, rate.NewLimiter(10, 1))
 	if err != nil {
 		return nil, explainAWS(err)
 	}

@@ -43,7 +43,7 @@ type AdminResult struct {
 // users, lets each one choose a password. Users already in the target
 // (recognised by custom:prev_sub_id) are skipped, and one an earlier run
 // left without a password gets it now, so a re-run finishes the job.
-func AdminImport(ctx context.Context, api AdminImportAPI, pool string, files []string, migrated map[string]TargetUser, l Limits, workers int, progress func(done int64)) (AdminResult, error) {
+func AdminImport(ctx context.Context, api AdminImportAPI, pool string, files []string, migrated *MigratedUsers, l Limits, workers int, progress func(done int64)) (AdminResult, error) {
 	var (
 		res  AdminResult
 		mu   sync.Mutex
@@ -117,9 +117,9 @@ func AdminImport(ctx context.Context, api AdminImportAPI, pool string, files []s
 
 // adminImportRow brings one user over. Per-user refusals are "failed";
 // errors that would fail every user (no permission, no pool) are returned.
-func adminImportRow(ctx context.Context, api AdminImportAPI, pool string, r Row, migrated map[string]TargetUser, l Limits) (string, FailedUser, error) {
+func adminImportRow(ctx context.Context, api AdminImportAPI, pool string, r Row, migrated *MigratedUsers, l Limits) (string, FailedUser, error) {
 	fu := FailedUser{Username: r[PrevUsernameAttr], Sub: r[PrevSubAttr]}
-	if tu, ok := migrated[fu.Sub]; ok {
+	if tu, ok := migrated.Get(fu.Sub); ok {
 		if tu.Status != string(types.UserStatusTypeForceChangePassword) {
 			return "skipped", fu, nil
 		}

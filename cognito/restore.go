@@ -55,33 +55,6 @@ type TargetUser struct {
 	Status   string
 }
 
-// ListMigratedUsers maps old sub → user of the target pool, through the
-// custom:prev_sub_id attribute the import wrote (custom attributes cannot be
-// filtered on, so the whole pool is listed once).
-func ListMigratedUsers(ctx context.Context, api RestoreAPI, pool string, limit *rate.Limiter) (map[string]TargetUser, error) {
-	out := map[string]TargetUser{}
-	in := &cip.ListUsersInput{UserPoolId: &pool, Limit: ptr(int32(pageSize))}
-	for {
-		if err := limit.Wait(ctx); err != nil {
-			return nil, err
-		}
-		page, err := api.ListUsers(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("list users of pool %s: %w", pool, err)
-		}
-		for _, u := range page.Users {
-			user := userFromSDK(u)
-			if prev := user.Attributes[PrevSubAttr]; prev != "" {
-				out[prev] = TargetUser{Username: user.Username, Sub: user.Sub, Enabled: user.Enabled, Status: user.Status}
-			}
-		}
-		if page.PaginationToken == nil || *page.PaginationToken == "" {
-			return out, nil
-		}
-		in.PaginationToken = page.PaginationToken
-	}
-}
-
 // BackupExtras are the parts of a backup the import job does not carry.
 type BackupExtras struct {
 	Header      BackupHeader
@@ -122,7 +95,7 @@ type RestorePlan struct {
 
 // PlanRestore compares the backup's groups, memberships and disabled users
 // with the target pool.
-func PlanRestore(ctx context.Context, api RestoreAPI, pool string, x BackupExtras, migrated map[string]TargetUser, l Limits) (RestorePlan, error) {
+func PlanRestore(ctx context.Context, api RestoreAPI, pool string, x BackupExtras, migrated *MigratedUsers, l Limits) (RestorePlan, error) {
 	var p RestorePlan
 	existing := map[string]bool{}
 	gin := &cip.ListGroupsInput{UserPoolId: &pool, Limit: ptr(int32(pageSize))}
@@ -171,7 +144,7 @@ func PlanRestore(ctx context.Context, api RestoreAPI, pool string, x BackupExtra
 		}
 	}
 	for _, m := range x.Memberships {
-		tu, ok := migrated[m.Sub]
+		tu, ok := migrated.Get(m.Sub)
 		switch {
 		case !ok:
 			p.MembershipsMissed = append(p.MembershipsMissed, m)
@@ -187,7 +160,7 @@ func PlanRestore(ctx context.Context, api RestoreAPI, pool string, x BackupExtra
 	}
 	sort.Strings(subs)
 	for _, s := range subs {
-		tu, ok := migrated[s]
+		tu, ok := migrated.Get(s)
 		switch {
 		case !ok:
 			p.DisabledMissed = append(p.DisabledMissed, x.Disabled[s])

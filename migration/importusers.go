@@ -158,13 +158,13 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 	}
 	preview.Files = files
 
-	migrated, err := cognito.ListMigratedUsers(ctx, api, o.TargetPool, o.Limits.UserList)
+	migrated, err := cognito.ListMigrated(ctx, api, o.TargetPool, o.Limits.UserList)
 	if err != nil {
 		return sum, err
 	}
 	for _, lm := range maps {
 		if err := cognito.ReadLineMap(lm, func(e cognito.LineMapEntry) error {
-			if _, ok := migrated[e.OldSub]; ok {
+			if _, ok := migrated.Get(e.OldSub); ok {
 				preview.AlreadyThere++
 			}
 			return nil
@@ -255,13 +255,13 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 	}
 
 	// Whatever the method said, the target decides who is there.
-	migrated, err = cognito.ListMigratedUsers(ctx, api, o.TargetPool, o.Limits.UserList)
+	migrated, err = cognito.ListMigrated(ctx, api, o.TargetPool, o.Limits.UserList)
 	if err != nil {
 		return sum, err
 	}
 	for fi, lm := range maps {
 		if err := cognito.ReadLineMap(lm, func(e cognito.LineMapEntry) error {
-			if _, ok := migrated[e.OldSub]; ok {
+			if _, ok := migrated.Get(e.OldSub); ok {
 				return nil
 			}
 			reason := failedReason[e.OldSub]

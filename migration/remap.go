@@ -179,7 +179,7 @@ type VerifyValue struct {
 }
 
 // Verify compares backup, target pool and tables.
-func Verify(ctx context.Context, ddb dynamo.TableAPI, cog cognito.RestoreAPI, pool string, targets []RemapTarget, m *SubMap, x cognito.BackupExtras, migrated map[string]cognito.TargetUser, l cognito.Limits, strict bool) (VerifyReport, error) {
+func Verify(ctx context.Context, ddb dynamo.TableAPI, cog cognito.RestoreAPI, pool string, targets []RemapTarget, m *SubMap, x cognito.BackupExtras, migrated *cognito.MigratedUsers, l cognito.Limits, strict bool) (VerifyReport, error) {
 	rep := VerifyReport{Tables: []VerifyTable{}, GroupsMissing: []string{}, MembershipsMissing: []string{}, DisabledMismatch: []string{}, UnmatchedUsers: []string{}, Strict: strict}
 	for _, t := range targets {
 		vt := VerifyTable{Table: t.Spec.Table, OldValues: []VerifyValue{}, Orphaned: []VerifyValue{}}
@@ -216,11 +216,11 @@ func Verify(ctx context.Context, ddb dynamo.TableAPI, cog cognito.RestoreAPI, po
 	for _, u := range rp.UsersToDisable {
 		rep.DisabledMismatch = append(rep.DisabledMismatch, u.Username+" should be disabled")
 	}
-	for oldSub, tu := range migrated {
+	migrated.Each(func(oldSub string, tu cognito.TargetUser) {
 		if _, wasDisabled := x.Disabled[oldSub]; !wasDisabled && !tu.Enabled {
 			rep.DisabledMismatch = append(rep.DisabledMismatch, tu.Username+" should be enabled")
 		}
-	}
+	})
 	sort.Strings(rep.DisabledMismatch)
 	for _, u := range m.Unmatched {
 		rep.UnmatchedUsers = append(rep.UnmatchedUsers, u.OldUsername)

@@ -1,6 +1,7 @@
 package migration
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/poolmigrate/poolmigrate/cognito"
@@ -15,39 +16,130 @@ type Identity struct {
 }
 
 // SubMap maps old identities to new ones: the backup gives each old sub and
-// username, the target pool (through custom:prev_sub_id) the new ones.
+// username, the target pool (through custom:prev_sub_id) the new ones. It
+// holds every user of the pool while remap and verify run, so it is
+// compact: subs as 16-byte UUIDs, usernames in one arena, sorted slices
+// instead of maps (measured in BENCHMARKS.md).
 type SubMap struct {
-	byOldSub      map[string]*Identity
-	byOldUsername map[string]*Identity
-	newSubs       map[string]bool
-	newUsernames  map[string]bool
-	Mapped        int
-	Unmatched     []Identity // in the backup, not in the target
+	migrated *cognito.MigratedUsers
+	olds     []oldIdentity // sorted by sub
+	odd      []oldIdentity // old subs that are not canonical UUIDs
+	oddSubs  []string
+	oddBySub map[string]int32
+	byUser   []cognito.HashSlot // old usernames (olds, then odd), by hash
+	arena    cognito.Arena
+	// Mapped counts the backup's users found in the target.
+	Mapped    int
+	Unmatched []Identity // in the backup, not in the target
+}
+
+type oldIdentity struct {
+	sub    cognito.UUIDKey
+	user   cognito.StrRef
+	target int32 // index in migrated, or -1
 }
 
 // BuildSubMap joins the backup's users with the target's migrated users.
-func BuildSubMap(backup string, migrated map[string]cognito.TargetUser) (*SubMap, error) {
-	m := &SubMap{byOldSub: map[string]*Identity{}, byOldUsername: map[string]*Identity{}, newSubs: map[string]bool{}, newUsernames: map[string]bool{}}
-	for _, tu := range migrated {
-		m.newSubs[tu.Sub] = true
-		m.newUsernames[tu.Username] = true
-	}
+func BuildSubMap(backup string, migrated *cognito.MigratedUsers) (*SubMap, error) {
+	m := &SubMap{migrated: migrated, oddBySub: map[string]int32{}}
 	_, _, err := cognito.ReadBackupFile(backup, cognito.BackupVisitor{User: func(u cognito.User) error {
-		id := &Identity{OldSub: u.Sub, OldUsername: u.Username}
-		if tu, ok := migrated[u.Sub]; ok {
-			id.NewSub, id.NewUsername = tu.Sub, tu.Username
-			m.Mapped++
-		} else {
-			m.Unmatched = append(m.Unmatched, *id)
-		}
-		m.byOldSub[u.Sub] = id
-		m.byOldUsername[u.Username] = id
+		m.add(u.Sub, u.Username)
 		return nil
 	}})
 	if err != nil {
 		return nil, err
 	}
+	m.build()
 	return m, nil
+}
+
+func (m *SubMap) add(sub, username string) {
+	id := oldIdentity{user: m.arena.Add(username), target: -1}
+	if i, ok := m.migrated.Index(sub); ok {
+		id.target = i
+		m.Mapped++
+	} else {
+		m.Unmatched = append(m.Unmatched, Identity{OldSub: sub, OldUsername: username})
+	}
+	if k, ok := cognito.ParseUUID(sub); ok {
+		id.sub = k
+		m.olds = append(m.olds, id)
+		return
+	}
+	m.oddBySub[sub] = int32(len(m.odd))
+	m.odd = append(m.odd, id)
+	m.oddSubs = append(m.oddSubs, sub)
+}
+
+func (m *SubMap) build() {
+	sort.Slice(m.olds, func(i, j int) bool { return m.olds[i].sub.Less(m.olds[j].sub) })
+	m.olds = append([]oldIdentity(nil), m.olds...)
+	m.arena.Shrink()
+	m.byUser = make([]cognito.HashSlot, 0, len(m.olds)+len(m.odd))
+	for i := range m.olds {
+		m.byUser = append(m.byUser, cognito.HashSlot{Hash: cognito.HashString(m.arena.Get(m.olds[i].user)), Idx: int32(i)})
+	}
+	for i := range m.odd {
+		m.byUser = append(m.byUser, cognito.HashSlot{Hash: cognito.HashString(m.arena.Get(m.odd[i].user)), Idx: int32(len(m.olds) + i)})
+	}
+	sort.Slice(m.byUser, func(i, j int) bool { return m.byUser[i].Hash < m.byUser[j].Hash })
+}
+
+// at returns old identity i (olds, then odd).
+func (m *SubMap) at(i int32) *oldIdentity {
+	if int(i) >= len(m.olds) {
+		return &m.odd[int(i)-len(m.olds)]
+	}
+	return &m.olds[i]
+}
+
+func (m *SubMap) bySub(sub string) (int32, bool) {
+	if k, ok := cognito.ParseUUID(sub); ok {
+		i := sort.Search(len(m.olds), func(i int) bool { return !m.olds[i].sub.Less(k) })
+		if i < len(m.olds) && m.olds[i].sub == k {
+			return int32(i), true
+		}
+		return 0, false
+	}
+	if i, ok := m.oddBySub[sub]; ok {
+		return int32(len(m.olds)) + i, true
+	}
+	return 0, false
+}
+
+func (m *SubMap) byUsername(name string) (int32, bool) {
+	h := cognito.HashString(name)
+	for i := cognito.SearchHash(m.byUser, h); i < len(m.byUser) && m.byUser[i].Hash == h; i++ {
+		if m.arena.Equal(m.at(m.byUser[i].Idx).user, name) {
+			return m.byUser[i].Idx, true
+		}
+	}
+	return 0, false
+}
+
+// identity spells out old identity i.
+func (m *SubMap) identity(i int32) *Identity {
+	id := m.at(i)
+	out := &Identity{OldUsername: m.arena.Get(id.user)}
+	if int(i) < len(m.olds) {
+		out.OldSub = id.sub.String()
+	} else {
+		out.OldSub = m.oddSubs[int(i)-len(m.olds)]
+	}
+	if id.target >= 0 {
+		tu := m.migrated.At(id.target)
+		out.NewSub, out.NewUsername = tu.Sub, tu.Username
+	}
+	return out
+}
+
+// Lookup returns the identity of an old sub.
+func (m *SubMap) Lookup(oldSub string) (Identity, bool) {
+	i, ok := m.bySub(oldSub)
+	if !ok {
+		return Identity{}, false
+	}
+	return *m.identity(i), true
 }
 
 // Rewrite maps one stored owner value, keeping the form it has: v2 accepts
@@ -67,13 +159,14 @@ func (m *SubMap) classify(claim, v string) (string, dynamo.ValueStatus, *Identit
 	case "sub::username":
 		if i := strings.Index(v, "::"); i >= 0 {
 			sub := v[:i]
-			if id := m.byOldSub[sub]; id != nil {
-				if id.NewSub == "" {
-					return v, dynamo.ValueUnmapped, id
+			if i, ok := m.bySub(sub); ok {
+				if t := m.at(i).target; t >= 0 {
+					tu := m.migrated.At(t)
+					return tu.Sub + "::" + tu.Username, dynamo.ValueChanged, m.identity(i)
 				}
-				return id.NewSub + "::" + id.NewUsername, dynamo.ValueChanged, id
+				return v, dynamo.ValueUnmapped, m.identity(i)
 			}
-			if m.newSubs[sub] {
+			if m.migrated.HasSub(sub) {
 				return v, dynamo.ValueNew, nil
 			}
 			return v, dynamo.ValueUnmapped, nil
@@ -87,13 +180,13 @@ func (m *SubMap) classify(claim, v string) (string, dynamo.ValueStatus, *Identit
 }
 
 func (m *SubMap) sub(v string) (string, dynamo.ValueStatus, *Identity) {
-	if id := m.byOldSub[v]; id != nil {
-		if id.NewSub == "" {
-			return v, dynamo.ValueUnmapped, id
+	if i, ok := m.bySub(v); ok {
+		if t := m.at(i).target; t >= 0 {
+			return m.migrated.At(t).Sub, dynamo.ValueChanged, m.identity(i)
 		}
-		return id.NewSub, dynamo.ValueChanged, id
+		return v, dynamo.ValueUnmapped, m.identity(i)
 	}
-	if m.newSubs[v] {
+	if m.migrated.HasSub(v) {
 		return v, dynamo.ValueNew, nil
 	}
 	return v, dynamo.ValueUnmapped, nil
@@ -102,16 +195,16 @@ func (m *SubMap) sub(v string) (string, dynamo.ValueStatus, *Identity) {
 // username maps an old username; when the new pool kept usernames the old
 // and new values are the same, which the caller sees as already new.
 func (m *SubMap) username(v string) (string, dynamo.ValueStatus, *Identity) {
-	if id := m.byOldUsername[v]; id != nil {
-		if id.NewUsername == "" {
-			if m.newUsernames[v] {
-				return v, dynamo.ValueNew, nil
-			}
-			return v, dynamo.ValueUnmapped, id
+	if i, ok := m.byUsername(v); ok {
+		if t := m.at(i).target; t >= 0 {
+			return m.migrated.At(t).Username, dynamo.ValueChanged, m.identity(i)
 		}
-		return id.NewUsername, dynamo.ValueChanged, id
+		if m.migrated.HasUsername(v) {
+			return v, dynamo.ValueNew, nil
+		}
+		return v, dynamo.ValueUnmapped, m.identity(i)
 	}
-	if m.newUsernames[v] {
+	if m.migrated.HasUsername(v) {
 		return v, dynamo.ValueNew, nil
 	}
 	return v, dynamo.ValueUnmapped, nil

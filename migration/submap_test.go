@@ -1,29 +1,48 @@
 package migration
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/dynamo"
 )
 
 // subMap has alice and bob in the new pool (bob kept his username), and
-// carol, who was not brought over.
-func subMap() *SubMap {
-	m := &SubMap{byOldSub: map[string]*Identity{}, byOldUsername: map[string]*Identity{}, newSubs: map[string]bool{}, newUsernames: map[string]bool{}}
-	for _, id := range []*Identity{
-		{OldSub: "old-a", OldUsername: "alice", NewSub: "new-a", NewUsername: "uuid-a"},
-		{OldSub: "old-b", OldUsername: "bob", NewSub: "new-b", NewUsername: "bob"},
-		{OldSub: "old-c", OldUsername: "carol"},
-	} {
-		m.byOldSub[id.OldSub], m.byOldUsername[id.OldUsername] = id, id
-		if id.NewSub != "" {
-			m.newSubs[id.NewSub], m.newUsernames[id.NewUsername] = true, true
-		}
-	}
+// carol, who was not brought over. id maps the test's names to the subs
+// used: as they are (not UUIDs: the fallback path) or as canonical UUIDs
+// (the compact path Cognito's subs take).
+func subMap(id func(string) string) *SubMap {
+	b := cognito.NewMigratedBuilder()
+	b.Add(id("old-a"), cognito.TargetUser{Sub: id("new-a"), Username: "uuid-a", Enabled: true})
+	b.Add(id("old-b"), cognito.TargetUser{Sub: id("new-b"), Username: "bob", Enabled: true})
+	m := &SubMap{migrated: b.Build(), oddBySub: map[string]int32{}}
+	m.add(id("old-a"), "alice")
+	m.add(id("old-b"), "bob")
+	m.add(id("old-c"), "carol")
+	m.build()
 	return m
 }
 
+func asIs(s string) string { return s }
+
+// asUUID turns a test name into a canonical UUID, the same one every time.
+func asUUID(s string) string {
+	var n uint64
+	for _, c := range s {
+		n = n*131 + uint64(c)
+	}
+	return fmt.Sprintf("%08x-0000-4000-8000-%012x", n&0xffffffff, n&0xffffffffffff)
+}
+
 func TestRewrite(t *testing.T) {
+	for name, id := range map[string]func(string) string{"non-UUID ids": asIs, "UUID subs": asUUID} {
+		t.Run(name, func(t *testing.T) { testRewrite(t, id) })
+	}
+}
+
+func testRewrite(t *testing.T, id func(string) string) {
 	cases := []struct {
 		claim, in, out string
 		st             dynamo.ValueStatus
@@ -49,12 +68,29 @@ func TestRewrite(t *testing.T) {
 		{"sub::username", "new-a", "new-a", dynamo.ValueNew},
 		{"custom:tenant", "old-a", "old-a", dynamo.ValueUnmapped},
 	}
-	m := subMap()
-	for _, c := range cases {
-		out, st := m.Rewrite(c.claim, c.in)
-		if out != c.out || st != c.st {
-			t.Errorf("Rewrite(%q, %q) = %q, %v; want %q, %v", c.claim, c.in, out, st, c.out, c.st)
+	// Names that are subs become the id; usernames stay.
+	conv := func(v string) string {
+		if strings.HasPrefix(v, "old-") || strings.HasPrefix(v, "new-") {
+			if i := strings.Index(v, "::"); i >= 0 {
+				return id(v[:i]) + v[i:]
+			}
+			return id(v)
 		}
+		return v
+	}
+	m := subMap(id)
+	for _, c := range cases {
+		in, want := conv(c.in), conv(c.out)
+		out, st := m.Rewrite(c.claim, in)
+		if out != want || st != c.st {
+			t.Errorf("Rewrite(%q, %q) = %q, %v; want %q, %v", c.claim, in, out, st, want, c.st)
+		}
+	}
+	if m.Mapped != 2 || len(m.Unmatched) != 1 || m.Unmatched[0].OldUsername != "carol" || m.Unmatched[0].OldSub != id("old-c") {
+		t.Errorf("mapped %d, unmatched %+v", m.Mapped, m.Unmatched)
+	}
+	if got, ok := m.Lookup(id("old-a")); !ok || got != (Identity{OldSub: id("old-a"), OldUsername: "alice", NewSub: id("new-a"), NewUsername: "uuid-a"}) {
+		t.Errorf("Lookup(old-a) = %+v %v", got, ok)
 	}
 }
 

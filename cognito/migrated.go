@@ -1,0 +1,262 @@
+package cognito
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"sort"
+
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"golang.org/x/time/rate"
+)
+
+// MigratedUsers are the target pool's users that came from the old pool,
+// keyed by their old sub (custom:prev_sub_id). A migration of millions of
+// users holds them all while it remaps, so they are kept compact: subs
+// (canonical UUIDs, as Cognito makes them) as 16 bytes, strings back to
+// back in one arena, sorted slices searched in O(log n) instead of maps —
+// about 60 bytes a user instead of some 250. Ids that are not canonical
+// UUIDs (never Cognito's own) take a slower map.
+type MigratedUsers struct {
+	entries  []migratedEntry // sorted by prev
+	odd      []TargetUser    // entries whose prev or sub is not a canonical UUID
+	oddPrev  []string
+	oddByKey map[string]int32 // prev -> index in odd
+	oddSubs  map[string]bool
+	bySub    []int32    // indexes into entries, sorted by sub
+	byUser   []HashSlot // every user (entries, then odd), sorted by username hash
+	arena    Arena
+	statuses []string
+}
+
+type migratedEntry struct {
+	prev, sub UUIDKey
+	user      StrRef // the username, unless userIsSub
+	status    uint8
+	flags     uint8
+}
+
+const (
+	flagEnabled   = 1
+	flagUserIsSub = 2 // in e-mail sign-in pools the username is the sub
+)
+
+// HashSlot is one entry of a hash index: a 32-bit hash of the key and the
+// index of the entry that has it; equal hashes are told apart by reading
+// the key back.
+type HashSlot struct {
+	Hash uint32
+	Idx  int32
+}
+
+// HashString is the index hash of a string.
+func HashString(s string) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(s))
+	return h.Sum32()
+}
+
+// SearchHash returns the first position of hash in sorted slots.
+func SearchHash(slots []HashSlot, hash uint32) int {
+	return sort.Search(len(slots), func(i int) bool { return slots[i].Hash >= hash })
+}
+
+// ListMigrated lists the target pool once and keeps its users that carry
+// custom:prev_sub_id (custom attributes cannot be filtered on).
+func ListMigrated(ctx context.Context, api RestoreAPI, pool string, limit *rate.Limiter) (*MigratedUsers, error) {
+	b := NewMigratedBuilder()
+	in := &cip.ListUsersInput{UserPoolId: &pool, Limit: ptr(int32(pageSize))}
+	for {
+		if err := limit.Wait(ctx); err != nil {
+			return nil, err
+		}
+		page, err := api.ListUsers(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("list users of pool %s: %w", pool, err)
+		}
+		for _, u := range page.Users {
+			user := userFromSDK(u)
+			if prev := user.Attributes[PrevSubAttr]; prev != "" {
+				b.Add(prev, TargetUser{Username: user.Username, Sub: user.Sub, Enabled: user.Enabled, Status: user.Status})
+			}
+		}
+		if page.PaginationToken == nil || *page.PaginationToken == "" {
+			return b.Build(), nil
+		}
+		in.PaginationToken = page.PaginationToken
+	}
+}
+
+// MigratedBuilder collects migrated users; Build makes the index.
+type MigratedBuilder struct{ m *MigratedUsers }
+
+// NewMigratedBuilder starts an empty set.
+func NewMigratedBuilder() *MigratedBuilder {
+	return &MigratedBuilder{m: &MigratedUsers{oddByKey: map[string]int32{}, oddSubs: map[string]bool{}}}
+}
+
+// Add records the target user that came from old sub prev.
+func (b *MigratedBuilder) Add(prev string, tu TargetUser) {
+	m := b.m
+	pk, ok1 := ParseUUID(prev)
+	sk, ok2 := ParseUUID(tu.Sub)
+	if !ok1 || !ok2 {
+		if i, ok := m.oddByKey[prev]; ok {
+			m.odd[i] = tu
+			return
+		}
+		m.oddByKey[prev] = int32(len(m.odd))
+		m.odd = append(m.odd, tu)
+		m.oddPrev = append(m.oddPrev, prev)
+		m.oddSubs[tu.Sub] = true
+		return
+	}
+	e := migratedEntry{prev: pk, sub: sk, status: m.status(tu.Status)}
+	if tu.Enabled {
+		e.flags |= flagEnabled
+	}
+	if tu.Username == tu.Sub {
+		e.flags |= flagUserIsSub
+	} else {
+		e.user = m.arena.Add(tu.Username)
+	}
+	m.entries = append(m.entries, e)
+}
+
+func (m *MigratedUsers) status(s string) uint8 {
+	for i, v := range m.statuses {
+		if v == s {
+			return uint8(i)
+		}
+	}
+	m.statuses = append(m.statuses, s)
+	return uint8(len(m.statuses) - 1)
+}
+
+// Build sorts and indexes what was added; the builder is spent.
+func (b *MigratedBuilder) Build() *MigratedUsers {
+	m := b.m
+	sort.Slice(m.entries, func(i, j int) bool { return m.entries[i].prev.Less(m.entries[j].prev) })
+	// A user listed twice (a page boundary moving under us) keeps the last.
+	w := 0
+	for i := range m.entries {
+		if w > 0 && m.entries[w-1].prev == m.entries[i].prev {
+			m.entries[w-1] = m.entries[i]
+			continue
+		}
+		m.entries[w] = m.entries[i]
+		w++
+	}
+	m.entries = append([]migratedEntry(nil), m.entries[:w]...) // exact size
+	m.arena.Shrink()
+	m.bySub = make([]int32, len(m.entries))
+	for i := range m.bySub {
+		m.bySub[i] = int32(i)
+	}
+	sort.Slice(m.bySub, func(i, j int) bool { return m.entries[m.bySub[i]].sub.Less(m.entries[m.bySub[j]].sub) })
+	m.byUser = make([]HashSlot, 0, m.Len())
+	for i := 0; i < m.Len(); i++ {
+		m.byUser = append(m.byUser, HashSlot{HashString(m.At(int32(i)).Username), int32(i)})
+	}
+	sort.Slice(m.byUser, func(i, j int) bool { return m.byUser[i].Hash < m.byUser[j].Hash })
+	return m
+}
+
+// MigratedFromMap builds the set from a map of old sub to target user.
+func MigratedFromMap(users map[string]TargetUser) *MigratedUsers {
+	b := NewMigratedBuilder()
+	for prev, tu := range users {
+		b.Add(prev, tu)
+	}
+	return b.Build()
+}
+
+// Len is the number of migrated users.
+func (m *MigratedUsers) Len() int { return len(m.entries) + len(m.odd) }
+
+// Index finds the user that came from old sub prev.
+func (m *MigratedUsers) Index(prev string) (int32, bool) {
+	if k, ok := ParseUUID(prev); ok {
+		i := sort.Search(len(m.entries), func(i int) bool { return !m.entries[i].prev.Less(k) })
+		if i < len(m.entries) && m.entries[i].prev == k {
+			return int32(i), true
+		}
+	}
+	if i, ok := m.oddByKey[prev]; ok {
+		return int32(len(m.entries)) + i, true
+	}
+	return 0, false
+}
+
+// Get returns the user that came from old sub prev.
+func (m *MigratedUsers) Get(prev string) (TargetUser, bool) {
+	i, ok := m.Index(prev)
+	if !ok {
+		return TargetUser{}, false
+	}
+	return m.At(i), true
+}
+
+// At returns user i (0 <= i < Len).
+func (m *MigratedUsers) At(i int32) TargetUser {
+	if int(i) >= len(m.entries) {
+		return m.odd[int(i)-len(m.entries)]
+	}
+	e := &m.entries[i]
+	tu := TargetUser{Sub: e.sub.String(), Enabled: e.flags&flagEnabled != 0, Status: m.statuses[e.status]}
+	if e.flags&flagUserIsSub != 0 {
+		tu.Username = tu.Sub
+	} else {
+		tu.Username = m.arena.Get(e.user)
+	}
+	return tu
+}
+
+// PrevAt returns the old sub of user i.
+func (m *MigratedUsers) PrevAt(i int32) string {
+	if int(i) >= len(m.entries) {
+		return m.oddPrev[int(i)-len(m.entries)]
+	}
+	return m.entries[i].prev.String()
+}
+
+// Each calls fn for every migrated user with its old sub.
+func (m *MigratedUsers) Each(fn func(prev string, tu TargetUser)) {
+	for i := 0; i < m.Len(); i++ {
+		fn(m.PrevAt(int32(i)), m.At(int32(i)))
+	}
+}
+
+// HasSub tells whether sub is the sub of a migrated user.
+func (m *MigratedUsers) HasSub(sub string) bool {
+	if k, ok := ParseUUID(sub); ok {
+		i := sort.Search(len(m.bySub), func(i int) bool { return !m.entries[m.bySub[i]].sub.Less(k) })
+		if i < len(m.bySub) && m.entries[m.bySub[i]].sub == k {
+			return true
+		}
+	}
+	return m.oddSubs[sub]
+}
+
+// HasUsername tells whether name is the username of a migrated user.
+func (m *MigratedUsers) HasUsername(name string) bool {
+	h := HashString(name)
+	for i := SearchHash(m.byUser, h); i < len(m.byUser) && m.byUser[i].Hash == h; i++ {
+		if m.usernameIs(m.byUser[i].Idx, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *MigratedUsers) usernameIs(i int32, name string) bool {
+	if int(i) >= len(m.entries) {
+		return m.odd[int(i)-len(m.entries)].Username == name
+	}
+	e := &m.entries[i]
+	if e.flags&flagUserIsSub != 0 {
+		k, ok := ParseUUID(name)
+		return ok && k == e.sub
+	}
+	return m.arena.Equal(e.user, name)
+}

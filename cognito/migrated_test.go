@@ -1,0 +1,58 @@
+package cognito
+
+import "testing"
+
+func TestMigratedUsers(t *testing.T) {
+	const (
+		a  = "0a1b2c3d-0000-4000-8000-00000000000a"
+		b  = "0a1b2c3d-0000-4000-8000-00000000000b"
+		na = "1a1b2c3d-0000-4000-8000-00000000000a"
+		nb = "1a1b2c3d-0000-4000-8000-00000000000b"
+	)
+	bld := NewMigratedBuilder()
+	bld.Add(b, TargetUser{Sub: nb, Username: nb, Enabled: false, Status: "RESET_REQUIRED"}) // e-mail pool: username = sub
+	bld.Add(a, TargetUser{Sub: na, Username: "alice@example.com", Enabled: true, Status: "CONFIRMED"})
+	bld.Add("legacy-7", TargetUser{Sub: "not-a-uuid", Username: "seven", Enabled: true, Status: "CONFIRMED"})
+	bld.Add(a, TargetUser{Sub: na, Username: "alice@example.com", Enabled: true, Status: "RESET_REQUIRED"}) // listed twice: the last wins
+	m := bld.Build()
+	if m.Len() != 3 {
+		t.Fatalf("Len = %d, want 3", m.Len())
+	}
+	cases := map[string]TargetUser{
+		a:          {Sub: na, Username: "alice@example.com", Enabled: true, Status: "RESET_REQUIRED"},
+		b:          {Sub: nb, Username: nb, Enabled: false, Status: "RESET_REQUIRED"},
+		"legacy-7": {Sub: "not-a-uuid", Username: "seven", Enabled: true, Status: "CONFIRMED"},
+	}
+	for prev, want := range cases {
+		if got, ok := m.Get(prev); !ok || got != want {
+			t.Errorf("Get(%s) = %+v %v, want %+v", prev, got, ok, want)
+		}
+	}
+	if _, ok := m.Get(na); ok {
+		t.Error("a new sub found as an old one")
+	}
+	for _, s := range []string{na, nb, "not-a-uuid"} {
+		if !m.HasSub(s) {
+			t.Errorf("HasSub(%s) = false", s)
+		}
+	}
+	for _, u := range []string{"alice@example.com", nb, "seven"} {
+		if !m.HasUsername(u) {
+			t.Errorf("HasUsername(%s) = false", u)
+		}
+	}
+	if m.HasSub(a) || m.HasUsername("bob") || m.HasUsername(a) {
+		t.Error("found what is not there")
+	}
+	seen := map[string]bool{}
+	m.Each(func(prev string, tu TargetUser) { seen[prev] = cases[prev] == tu })
+	if len(seen) != 3 || !seen[a] || !seen[b] || !seen["legacy-7"] {
+		t.Errorf("Each: %v", seen)
+	}
+	for _, s := range []string{a, "A0000000-0000-4000-8000-000000000000", "{" + a[1:] + "}"} {
+		k, ok := ParseUUID(s)
+		if ok != (s == a) || (ok && k.String() != s) {
+			t.Errorf("ParseUUID(%q) = %v, %v", s, k, ok)
+		}
+	}
+}
