@@ -30,6 +30,7 @@ type remapFlags struct {
 	fields         fieldList
 	segments       int
 	workers        int
+	batch          int
 	wps            float64
 	dryRun, live   bool
 	strict         bool
@@ -51,7 +52,8 @@ func remapCommand(a *App) command {
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &remapFlags{}
 			f.register(fs)
-			fs.IntVar(&f.workers, "workers", 32, "concurrent writes per table")
+			fs.IntVar(&f.workers, "workers", 32, "write calls in flight, shared by the tables (a call is a batch of updates or one move)")
+			fs.IntVar(&f.batch, "batch", dynamo.BatchSize, "in-place updates per BatchExecuteStatement call, 1 to 25 (1: one UpdateItem per item)")
 			fs.Float64Var(&f.wps, "wps", 0, "writes per second per table (0: as fast as the table takes them)")
 			fs.BoolVar(&f.dryRun, "dry-run", false, "scan everything and show what would change; write nothing")
 			return func(ctx context.Context, args []string) error {
@@ -176,7 +178,10 @@ func (a *App) runRemap(ctx context.Context, g *globals, f *remapFlags) error {
 	if len(tables) == 0 {
 		return fmt.Errorf("no table holds an owner field to remap (see `poolmigrate plan`); name other identity fields with --field Type.field:claim")
 	}
-	o := dynamo.RemapOptions{Segments: f.segments, Workers: f.workers, DryRun: f.dryRun, Examples: 3}
+	if f.batch < 1 || f.batch > dynamo.BatchSize {
+		return usagef("--batch must be between 1 and %d", dynamo.BatchSize)
+	}
+	o := dynamo.RemapOptions{Segments: f.segments, Workers: f.workers, DryRun: f.dryRun, Examples: 3, Batch: f.batch}
 	if f.wps > 0 {
 		o.Limiter = rate.NewLimiter(rate.Limit(f.wps), 1)
 	}

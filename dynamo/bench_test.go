@@ -3,10 +3,15 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -14,25 +19,53 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
 
-// BenchmarkRemap remaps 100,000 items spread over four tables on DynamoDB
-// Local, after a plain concurrent UpdateItem loop over the same items (the
-// emulator's ceiling for one conditional write per item), both with 32
-// writes in flight, and prints both rates, their ratio and the remap's peak
-// heap. POOLMIGRATE_BENCH_ITEMS
-// changes the size. Needs the test bed: scripts/bench.sh.
+// BenchmarkRemap compares the remap with a plain loop of one conditional
+// UpdateItem per item over the same items, both with the same number of
+// calls in flight, in one run:
+//
+//   - local: on DynamoDB Local directly, 32 calls in flight; 100,000 items
+//     in four tables (POOLMIGRATE_BENCH_ITEMS changes it). Besides the
+//     rates it prints the tool's own CPU per item for both loops and
+//     DynamoDB Local's (its process's CPU, from /proc), so the server's
+//     share is visible.
+//   - latency5ms: through a proxy that holds every request 5 ms (what a
+//     call to AWS costs from a laptop), 4 calls in flight for both, 20,000
+//     items: the plain loop is bound by latency, as it is against AWS.
+//
+// The plain loop runs before and after the remap and the two are
+// averaged (the 2-core machine drifts). Needs the test bed: scripts/bench.sh.
 func BenchmarkRemap(b *testing.B) {
 	env := testenv.Require(b)
-	ctx := context.Background()
 	total := 100000
 	if s := os.Getenv("POOLMIGRATE_BENCH_ITEMS"); s != "" {
 		total, _ = strconv.Atoi(s)
 	}
+	b.Run("local", func(b *testing.B) {
+		remapBench(b, env, env.Dynamo, total, 32, true)
+	})
+	b.Run("latency5ms", func(b *testing.B) {
+		remapBench(b, env, latencyClient(b, 5*time.Millisecond), 20000, 4, true)
+	})
+}
+
+// BenchmarkRemapMemory remaps 100,000 and 1,000,000 items (remap only)
+// and prints the peak heap: it must not grow with the tables.
+func BenchmarkRemapMemory(b *testing.B) {
+	env := testenv.Require(b)
+	for _, n := range []int{100000, 1000000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) { remapBench(b, env, env.Dynamo, n, 32, false) })
+	}
+}
+
+func remapBench(b *testing.B, env *testenv.Env, api TableAPI, total, inflight int, plainLoop bool) {
+	ctx := context.Background()
 	const tables = 4
 	per := total / tables
 	rw := mapRewriter{}
@@ -45,21 +78,19 @@ func BenchmarkRemap(b *testing.B) {
 		names = append(names, name)
 		fillTable(b, env, name, per)
 	}
-	const workers = 32
 
-	// The ceiling: one conditional UpdateItem per item, as many at a time
-	// as the remap runs, measured before and after the remap (the machine's
-	// 2 cores drift) and averaged.
+	// The plain loop: one conditional UpdateItem per item, inflight at a
+	// time.
 	plainPass := func(mark string) time.Duration {
 		start := time.Now()
 		var wg sync.WaitGroup
 		jobs := make(chan [2]string, 1024)
-		for w := 0; w < workers; w++ {
+		for w := 0; w < inflight; w++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				for j := range jobs {
-					_, err := env.Dynamo.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(j[0]), Key: Item{"id": &types.AttributeValueMemberS{Value: j[1]}},
+					_, err := api.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(j[0]), Key: Item{"id": &types.AttributeValueMemberS{Value: j[1]}},
 						UpdateExpression: aws.String("SET touched = :t"), ConditionExpression: aws.String("attribute_exists(id)"),
 						ExpressionAttributeValues: Item{":t": &types.AttributeValueMemberN{Value: mark}}})
 					if err != nil {
@@ -77,9 +108,12 @@ func BenchmarkRemap(b *testing.B) {
 		wg.Wait()
 		return time.Since(start)
 	}
-	cpu0 := cpuTime()
-	before := plainPass("1")
-	plainCPU := cpuTime() - cpu0
+	var before, plainCPU, plainServer time.Duration
+	if plainLoop {
+		cpu0, srv0 := cpuTime(), serverCPU()
+		before = plainPass("1")
+		plainCPU, plainServer = cpuTime()-cpu0, serverCPU()-srv0
+	}
 
 	jdir := b.TempDir()
 	if d := os.Getenv("POOLMIGRATE_BENCH_JOURNAL_DIR"); d != "" {
@@ -94,17 +128,17 @@ func BenchmarkRemap(b *testing.B) {
 	stop := make(chan struct{})
 	peak := testenv.PeakHeap(stop)
 	start := time.Now()
-	cpu1 := cpuTime()
-	// As `poolmigrate remap` does: the tables at once, sharing 32 writes
+	cpu1, srv1 := cpuTime(), serverCPU()
+	// As `poolmigrate remap` does: the tables at once, sharing the calls
 	// in flight.
 	var changed atomic.Int64
 	var twg sync.WaitGroup
-	slots := make(chan struct{}, workers)
+	slots := make(chan struct{}, inflight)
 	for _, name := range names {
 		twg.Add(1)
 		go func(name string) {
 			defer twg.Done()
-			res, err := RemapTable(ctx, env.Dynamo, Spec{Table: name, Owners: []OwnerAttr{{Attr: "userID", Claim: "sub"}}}, rw, RemapOptions{Journal: j, Workers: workers, Segments: 4, Slots: slots})
+			res, err := RemapTable(ctx, api, Spec{Table: name, Owners: []OwnerAttr{{Attr: "userID", Claim: "sub"}}}, rw, RemapOptions{Journal: j, Workers: 32, Segments: 4, Slots: slots})
 			if err != nil {
 				b.Error(err)
 			}
@@ -113,22 +147,95 @@ func BenchmarkRemap(b *testing.B) {
 	}
 	twg.Wait()
 	elapsed := time.Since(start)
-	remapCPU := cpuTime() - cpu1
+	remapCPU, remapServer := cpuTime()-cpu1, serverCPU()-srv1
 	close(stop)
 	if changed.Load() != int64(per*tables) {
 		b.Fatalf("remapped %d of %d items", changed.Load(), per*tables)
 	}
-	after := plainPass("2")
-	plain := float64(per*tables) / ((before + after) / 2).Seconds()
+	n := float64(per * tables)
 	remap := float64(changed.Load()) / elapsed.Seconds()
 	b.ReportMetric(remap, "remap-items/s")
+	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(remapCPU.Microseconds())/n, "remap-cpu-µs/item")
+	if srv := remapServer.Microseconds(); srv > 0 {
+		b.ReportMetric(float64(srv)/n, "remap-ddblocal-cpu-µs/item")
+	}
+	if !plainLoop {
+		return
+	}
+	after := plainPass("2")
+	plain := n / ((before + after) / 2).Seconds()
 	b.ReportMetric(plain, "plain-updates/s")
 	b.ReportMetric(remap/plain, "ratio")
-	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
-	// The tool's own CPU per item: on a 2-core machine it is taken from
-	// DynamoDB Local.
-	b.ReportMetric(float64(plainCPU.Microseconds())/float64(per*tables), "plain-cpu-µs/item")
-	b.ReportMetric(float64(remapCPU.Microseconds())/float64(changed.Load()), "remap-cpu-µs/item")
+	b.ReportMetric(float64(plainCPU.Microseconds())/n, "plain-cpu-µs/item")
+	if srv := plainServer.Microseconds(); srv > 0 {
+		b.ReportMetric(float64(srv)/n, "plain-ddblocal-cpu-µs/item")
+	}
+}
+
+// serverCPU is DynamoDB Local's CPU time so far (user + system, from
+// /proc/<pid>/stat; the pid is in the test bed's state folder), or 0 where
+// that cannot be read.
+func serverCPU() time.Duration {
+	dir := os.Getenv("POOLMIGRATE_TESTBED_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", ".testbed")
+	}
+	pid, err := os.ReadFile(filepath.Join(dir, "dynamodb-local.pid"))
+	if err != nil {
+		return 0
+	}
+	// The pid is the launcher's; the JVM may be its child: sum both.
+	var total time.Duration
+	for _, p := range append([]string{strings.TrimSpace(string(pid))}, children(strings.TrimSpace(string(pid)))...) {
+		stat, err := os.ReadFile("/proc/" + p + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the command (which may hold spaces): utime is the
+		// 14th field, stime the 15th, in clock ticks (100 a second here).
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+		if len(f) < 13 {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		total += time.Duration(ut+st) * 10 * time.Millisecond
+	}
+	return total
+}
+
+func children(pid string) []string {
+	data, err := os.ReadFile("/proc/" + pid + "/task/" + pid + "/children")
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(data))
+}
+
+// latencyClient talks to DynamoDB Local through a proxy on loopback that
+// holds each request for d before passing it on.
+func latencyClient(b *testing.B, d time.Duration) *dynamodb.Client {
+	target, err := url.Parse(os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(d)
+		proxy.ServeHTTP(w, r)
+	}))
+	b.Cleanup(srv.Close)
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(srv.URL)
+		o.DisableValidateResponseChecksum = true
+		// Enough connections for the calls in flight.
+		o.HTTPClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	})
 }
 
 // cpuTime is the process's user and system CPU time so far.

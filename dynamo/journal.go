@@ -100,6 +100,30 @@ func (j *Journal) Append(rec JournalRecord) (int64, error) {
 	return rec.Seq, <-ack
 }
 
+// AppendBatch writes records together and returns their sequence numbers
+// once all are durable: they share one fsync.
+func (j *Journal) AppendBatch(recs []JournalRecord) ([]int64, error) {
+	seqs := make([]int64, len(recs))
+	acks := make([]chan error, len(recs))
+	j.mu.Lock()
+	for i := range recs {
+		j.seq++
+		recs[i].Seq, seqs[i] = j.seq, j.seq
+	}
+	j.mu.Unlock()
+	for i := range recs {
+		acks[i] = make(chan error, 1)
+		j.reqs <- journalReq{rec: recs[i], ack: acks[i]}
+	}
+	var first error
+	for _, ack := range acks {
+		if err := <-ack; err != nil && first == nil {
+			first = err
+		}
+	}
+	return seqs, first
+}
+
 // commit writes whatever records are waiting, fsyncs once, and
 // acknowledges them all.
 func (j *Journal) commit() {

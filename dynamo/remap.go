@@ -24,6 +24,7 @@ type TableAPI interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	BatchAPI
 }
 
 // ValueStatus is what a Rewriter found for one owner value.
@@ -70,11 +71,15 @@ type RemapOptions struct {
 	Segments int
 	Workers  int
 	DryRun   bool
+	// Batch is how many in-place updates share one BatchExecuteStatement
+	// call (0: BatchSize, the most DynamoDB takes); 1 writes each with its
+	// own UpdateItem.
+	Batch int
 	// Limiter paces writes (nil: as fast as the table takes them).
 	Limiter *rate.Limiter
 	// Slots, when set, is shared by tables remapped at the same time: a
-	// write holds a slot, so all of them together keep at most cap(Slots)
-	// writes in flight, and a large table can use the whole budget once the
+	// write call (a batch, a transaction) holds a slot, so all of them
+	// together keep at most cap(Slots) calls in flight, and a large table can use the whole budget once the
 	// small ones are done.
 	Slots    chan struct{}
 	Journal  *Journal
@@ -136,6 +141,9 @@ func RemapTable(ctx context.Context, api TableAPI, spec Spec, rw Rewriter, o Rem
 	if r.o.Workers <= 0 {
 		r.o.Workers = 32
 	}
+	if r.o.Batch <= 0 || r.o.Batch > BatchSize {
+		r.o.Batch = BatchSize
+	}
 	if r.o.Now == nil {
 		r.o.Now = time.Now
 	}
@@ -156,6 +164,10 @@ type remapRun struct {
 	// an item may move (then it is copied whole).
 	projection *string
 	names      map[string]string
+
+	// pending are in-place updates waiting to fill a batch.
+	bmu     sync.Mutex
+	pending []pendingUpdate
 
 	mu sync.Mutex
 	// movedTo holds the keys this run moved items to: a scan still going
@@ -225,6 +237,11 @@ func (r *remapRun) run(ctx context.Context) error {
 	scanners.Wait()
 	close(items)
 	writers.Wait()
+	if firstErr == nil && ctx.Err() == nil {
+		if err := r.flushRest(ctx); err != nil {
+			fail(err)
+		}
+	}
 	if firstErr != nil {
 		return firstErr
 	}
@@ -388,6 +405,9 @@ func (r *remapRun) item(ctx context.Context, it Item) error {
 			return err
 		}
 	}
+	if !c.move && r.o.Batch > 1 {
+		return r.enqueue(ctx, it, c) // counted when its batch is settled
+	}
 	if r.o.Slots != nil {
 		select {
 		case r.o.Slots <- struct{}{}:
@@ -524,8 +544,8 @@ func condition(it Item, attrs map[string]types.AttributeValue, names map[string]
 	return strings.Join(parts, " AND ")
 }
 
-func (r *remapRun) update(ctx context.Context, it Item, c change) error {
-	r.versionBump(it, c)
+// updateRecord is the journal record of an in-place update.
+func (r *remapRun) updateRecord(it Item, c change) (JournalRecord, error) {
 	before, after := Item{}, Item{}
 	var changed, absent []string
 	for a, nv := range c.attrs {
@@ -539,10 +559,24 @@ func (r *remapRun) update(ctx context.Context, it Item, c change) error {
 	}
 	sort.Strings(changed)
 	sort.Strings(absent)
-	seq, err := r.journal("update", it, nil, before, after, changed, absent)
+	return r.record("update", it, nil, before, after, changed, absent)
+}
+
+func (r *remapRun) update(ctx context.Context, it Item, c change) error {
+	r.versionBump(it, c)
+	rec, err := r.updateRecord(it, c)
 	if err != nil {
 		return err
 	}
+	seq, err := r.append(rec)
+	if err != nil {
+		return err
+	}
+	var changed []string
+	for a := range c.attrs {
+		changed = append(changed, a)
+	}
+	sort.Strings(changed)
 	names, values := map[string]string{}, map[string]types.AttributeValue{}
 	cond := condition(it, c.attrs, names, values)
 	var sets []string
@@ -574,7 +608,11 @@ func (r *remapRun) move(ctx context.Context, it Item, c change) error {
 	}
 	sort.Strings(changed)
 	newKey := r.key(newItem)
-	seq, err := r.journal("move", it, newKey, it, newItem, changed, nil)
+	rec, err := r.record("move", it, newKey, it, newItem, changed, nil)
+	if err != nil {
+		return err
+	}
+	seq, err := r.append(rec)
 	if err != nil {
 		return err
 	}
@@ -591,25 +629,31 @@ func (r *remapRun) move(ctx context.Context, it Item, c change) error {
 	return r.settle(seq, conditionalError(err))
 }
 
-func (r *remapRun) journal(kind string, it, newKey, before, after Item, changed, absent []string) (int64, error) {
-	if r.o.Journal == nil {
-		return 0, fmt.Errorf("%w: no journal to write to", errJournal)
-	}
+// record builds a journal record.
+func (r *remapRun) record(kind string, it, newKey, before, after Item, changed, absent []string) (JournalRecord, error) {
 	rec := JournalRecord{Table: r.spec.Table, Kind: kind, Changed: changed, AbsentBefore: absent}
 	var err error
 	if rec.Key, err = EncodeItem(r.key(it)); err != nil {
-		return 0, err
+		return rec, err
 	}
 	if newKey != nil {
 		if rec.NewKey, err = EncodeItem(newKey); err != nil {
-			return 0, err
+			return rec, err
 		}
 	}
 	if rec.Before, err = EncodeItem(before); err != nil {
-		return 0, err
+		return rec, err
 	}
 	if rec.After, err = EncodeItem(after); err != nil {
-		return 0, err
+		return rec, err
+	}
+	return rec, nil
+}
+
+// append makes a record durable before its write is sent.
+func (r *remapRun) append(rec JournalRecord) (int64, error) {
+	if r.o.Journal == nil {
+		return 0, fmt.Errorf("%w: no journal to write to", errJournal)
 	}
 	seq, err := r.o.Journal.Append(rec)
 	if err != nil {

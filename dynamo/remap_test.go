@@ -43,6 +43,11 @@ func (a *appBeforeWrite) UpdateItem(ctx context.Context, in *dynamodb.UpdateItem
 	return a.TableAPI.UpdateItem(ctx, in, optFns...)
 }
 
+func (a *appBeforeWrite) BatchExecuteStatement(ctx context.Context, in *dynamodb.BatchExecuteStatementInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchExecuteStatementOutput, error) {
+	a.once.Do(a.change)
+	return a.TableAPI.BatchExecuteStatement(ctx, in, optFns...)
+}
+
 func makeTable(t testing.TB, env *testenv.Env) string {
 	t.Helper()
 	name := "Conflict-" + testenv.RandomSuffix()
@@ -60,7 +65,14 @@ func makeTable(t testing.TB, env *testenv.Env) string {
 	return name
 }
 
+// Both write paths: batches of PartiQL updates, and one UpdateItem a call.
 func TestRemapLeavesItemsTheAppChanged(t *testing.T) {
+	for _, batch := range []int{BatchSize, 1} {
+		t.Run(fmt.Sprintf("batch %d", batch), func(t *testing.T) { testRemapLeavesItemsTheAppChanged(t, batch) })
+	}
+}
+
+func testRemapLeavesItemsTheAppChanged(t *testing.T, batch int) {
 	env := testenv.Require(t)
 	ctx := context.Background()
 	table := makeTable(t, env)
@@ -85,7 +97,7 @@ func TestRemapLeavesItemsTheAppChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	res, err := RemapTable(ctx, api, Spec{Table: table, Owners: []OwnerAttr{{Attr: "userID", Claim: "sub"}}}, rw, RemapOptions{Journal: j, Workers: 1, Segments: 1})
+	res, err := RemapTable(ctx, api, Spec{Table: table, Owners: []OwnerAttr{{Attr: "userID", Claim: "sub"}}}, rw, RemapOptions{Journal: j, Workers: 1, Segments: 1, Batch: batch})
 	if err != nil {
 		t.Fatal(err)
 	}
