@@ -1,15 +1,23 @@
 package cognito
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"golang.org/x/time/rate"
 
@@ -60,5 +68,122 @@ func BenchmarkBackupRPS(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkBackupQuota backs up a pool of 100,000 users (POOLMIGRATE_BENCH_USERS
+// changes it) in 256 shards through the Cognito shim, which answers
+// TooManyRequestsException above 30 ListUsers requests a second, at --rps
+// 10 and 30, and prints users/s against the ceiling rps × 60. cognito-local
+// loads pools only when it starts and rewrites a pool's file on every
+// change, so the benchmark starts its own cognito-local on a free loopback
+// port with the pool planted as a file.
+func BenchmarkBackupQuota(b *testing.B) {
+	users := 100000
+	if s := os.Getenv("POOLMIGRATE_BENCH_USERS"); s != "" {
+		users, _ = strconv.Atoi(s)
+	}
+	start, err := filepath.Abs(filepath.Join("..", "testbed", "emulators", "node_modules", "cognito-local", "lib", "bin", "start.js"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := os.Stat(start); err != nil {
+		b.Skip("cognito-local is not installed: run testbed/testbed.sh up")
+	}
+	dir := b.TempDir()
+	const pool = "local_quota100k"
+	plantPoolFile(b, filepath.Join(dir, ".cognito", "db", pool+".json"), pool, users)
+	if err := os.WriteFile(filepath.Join(dir, ".cognito", "config.json"), []byte(`{"UserPoolDefaults":{"UsernameAttributes":[]}}`), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command("node", start)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port))
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	local := fmt.Sprintf("http://127.0.0.1:%d", port)
+	for i := 0; ; i++ {
+		if resp, err := http.Get(local + "/health"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if i > 300 {
+			b.Fatalf("cognito-local did not start:\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	srv := httptest.NewServer(cognitoshim.New(local, cognitoshim.WithUserListRPS(30), cognitoshim.WithLogger(func(string, ...any) {})))
+	b.Cleanup(srv.Close)
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	api := cip.NewFromConfig(cfg, func(o *cip.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	for _, rps := range []float64{10, 30} {
+		b.Run(fmt.Sprintf("rps=%g/shards=256", rps), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				out := filepath.Join(b.TempDir(), "b.jsonl")
+				began := time.Now()
+				_, footer, err := Backup(context.Background(), api, BackupOptions{PoolID: pool, Out: out, Shards: 256, Limiter: rate.NewLimiter(rate.Limit(rps), 1)})
+				elapsed := time.Since(began)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if footer.Users != int64(users) {
+					b.Fatalf("backed up %d of %d users", footer.Users, users)
+				}
+				got := float64(users) / elapsed.Seconds()
+				b.ReportMetric(got, "users/s")
+				b.ReportMetric(rps*pageSize, "ceiling-users/s")
+				b.ReportMetric(100*got/(rps*pageSize), "%-of-ceiling")
+			}
+		})
+	}
+}
+
+// plantPoolFile writes a cognito-local pool file with n users.
+func plantPoolFile(b *testing.B, path, id string, n int) {
+	b.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	type attr struct{ Name, Value string }
+	type user struct {
+		Username             string
+		Attributes           []attr
+		Enabled              bool
+		UserStatus           string
+		UserCreateDate       string
+		UserLastModifiedDate string
+		RefreshTokens        []string
+	}
+	pool := testenv.SynthPool{N: n}
+	users := make(map[string]user, n)
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("user%07d", i)
+		users[name] = user{Username: name, Enabled: true, UserStatus: "CONFIRMED", UserCreateDate: "2026-01-02T03:04:05.000Z", UserLastModifiedDate: "2026-01-02T03:04:05.000Z", RefreshTokens: []string{},
+			Attributes: []attr{{"sub", pool.Sub(i)}, {"email", name + "@example.com"}, {"email_verified", "true"}}}
+	}
+	data, err := json.Marshal(map[string]any{
+		"Users":  users,
+		"Groups": map[string]any{},
+		"Options": map[string]any{"Id": id, "Name": "quota", "UsernameAttributes": []string{}, "EstimatedNumberOfUsers": n, "MfaConfiguration": "OFF",
+			"SchemaAttributes": []map[string]any{{"Name": "sub", "AttributeDataType": "String", "Mutable": false, "Required": true}, {"Name": "email", "AttributeDataType": "String", "Mutable": true, "Required": false}}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
 	}
 }
