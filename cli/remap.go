@@ -101,6 +101,8 @@ func (f *remapFlags) validate(args []string) error {
 // remapSetup is what remap and verify share: the tables, the identity map,
 // the clients.
 type remapSetup struct {
+	// close frees the identity map's files.
+	close func()
 	targets  []migration.RemapTarget
 	subMap   *migration.SubMap
 	migrated *cognito.MigratedUsers
@@ -143,15 +145,20 @@ func (a *App) prepareRemap(ctx context.Context, g *globals, f *remapFlags) (*rem
 	if err != nil {
 		return nil, err
 	}
-	migrated, err := cognito.ListMigrated(ctx, c.cognito, f.target, rate.NewLimiter(10, 1))
+	// The identity map's records go to files in the state folder, mapped
+	// into memory: the heap stays small however large the pool.
+	spill := filepath.Join(stateDir, "tmp")
+	migrated, err := cognito.ListMigrated(ctx, c.cognito, f.target, rate.NewLimiter(10, 1), spill)
 	if err != nil {
 		return nil, explainAWS(err)
 	}
-	m, err := migration.BuildSubMap(f.backup, migrated)
+	m, err := migration.BuildSubMap(f.backup, migrated, spill)
 	if err != nil {
+		migrated.Close()
 		return nil, err
 	}
-	return &remapSetup{targets: targets, subMap: m, migrated: migrated, clients: c, stateDir: stateDir, region: c.cfg.Region}, nil
+	return &remapSetup{targets: targets, subMap: m, migrated: migrated, clients: c, stateDir: stateDir, region: c.cfg.Region,
+		close: func() { m.Close(); migrated.Close() }}, nil
 }
 
 func journalPath(stateDir, pool string) string {
@@ -171,6 +178,7 @@ func (a *App) runRemap(ctx context.Context, g *globals, f *remapFlags) error {
 	if err != nil {
 		return err
 	}
+	defer s.close()
 	var tables []string
 	for _, t := range s.targets {
 		tables = append(tables, t.Spec.Table)
@@ -282,6 +290,7 @@ func (a *App) runVerify(ctx context.Context, g *globals, f *remapFlags) error {
 	if err != nil {
 		return err
 	}
+	defer s.close()
 	x, err := cognito.ReadBackupExtras(f.backup)
 	if err != nil {
 		return err

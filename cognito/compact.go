@@ -61,10 +61,23 @@ func (k UUIDKey) String() string {
 // Less orders keys bytewise.
 func (k UUIDKey) Less(o UUIDKey) bool { return bytes.Compare(k[:], o[:]) < 0 }
 
-// Arena keeps strings back to back in one byte slice, so a million
-// usernames cost their bytes, not a million string headers and
-// allocations.
-type Arena struct{ b []byte }
+// Arena keeps strings back to back in one byte slice (or a spill file),
+// so a million usernames cost their bytes, not a million string headers
+// and allocations. Strings are added, then the arena is sealed and read.
+type Arena struct {
+	st *store[byte]
+	b  []byte
+	n  uint32
+}
+
+// NewArena starts an arena in the heap (dir "") or in a file of dir.
+func NewArena(dir string) (*Arena, error) {
+	st, err := newStore[byte](dir, "strings")
+	if err != nil {
+		return nil, err
+	}
+	return &Arena{st: st}, nil
+}
 
 // StrRef finds a string in an Arena.
 type StrRef struct {
@@ -73,13 +86,33 @@ type StrRef struct {
 }
 
 // Add stores s (at most 65,535 bytes; Cognito usernames have 128).
-func (a *Arena) Add(s string) StrRef {
+func (a *Arena) Add(s string) (StrRef, error) {
 	if len(s) > 0xffff {
 		s = s[:0xffff]
 	}
-	r := StrRef{Off: uint32(len(a.b)), Len: uint16(len(s))}
-	a.b = append(a.b, s...)
-	return r
+	r := StrRef{Off: a.n, Len: uint16(len(s))}
+	a.n += uint32(len(s))
+	var err error
+	if a.st.sp != nil {
+		err = a.st.sp.addBytes([]byte(s))
+	} else {
+		a.st.mem = append(a.st.mem, s...)
+	}
+	return r, err
+}
+
+// Seal ends adding; the strings can be read from then on.
+func (a *Arena) Seal() error {
+	b, err := a.st.seal()
+	a.b = b
+	return err
+}
+
+// Close frees the arena's file.
+func (a *Arena) Close() {
+	if a != nil {
+		a.st.close()
+	}
 }
 
 // Get returns the string r refers to.
@@ -89,6 +122,3 @@ func (a *Arena) Get(r StrRef) string { return string(a.b[r.Off : r.Off+uint32(r.
 func (a *Arena) Equal(r StrRef, s string) bool {
 	return int(r.Len) == len(s) && string(a.b[r.Off:r.Off+uint32(r.Len)]) == s
 }
-
-// Shrink drops the spare capacity appending left.
-func (a *Arena) Shrink() { a.b = append([]byte(nil), a.b...) }

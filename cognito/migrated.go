@@ -17,6 +17,10 @@ import (
 // back in one arena, sorted slices searched in O(log n) instead of maps —
 // about 60 bytes a user instead of some 250. Ids that are not canonical
 // UUIDs (never Cognito's own) take a slower map.
+//
+// Given a folder, the records and strings go to files there, mapped into
+// memory (page cache) rather than held in the heap: the heap then stays
+// the same size however large the pool. Close removes the files.
 type MigratedUsers struct {
 	entries  []migratedEntry // sorted by prev
 	odd      []TargetUser    // entries whose prev or sub is not a canonical UUID
@@ -25,8 +29,24 @@ type MigratedUsers struct {
 	oddSubs  map[string]bool
 	bySub    []int32    // indexes into entries, sorted by sub
 	byUser   []HashSlot // every user (entries, then odd), sorted by username hash
-	arena    Arena
+	arena    *Arena
 	statuses []string
+
+	entryStore *store[migratedEntry]
+	subStore   *store[int32]
+	userStore  *store[HashSlot]
+}
+
+// Close frees the files a folder-backed set uses.
+func (m *MigratedUsers) Close() {
+	if m == nil {
+		return
+	}
+	m.entryStore.close()
+	m.subStore.close()
+	m.userStore.close()
+	m.arena.Close()
+	m.entries, m.bySub, m.byUser = nil, nil, nil
 }
 
 type migratedEntry struct {
@@ -62,54 +82,78 @@ func SearchHash(slots []HashSlot, hash uint32) int {
 }
 
 // ListMigrated lists the target pool once and keeps its users that carry
-// custom:prev_sub_id (custom attributes cannot be filtered on).
-func ListMigrated(ctx context.Context, api RestoreAPI, pool string, limit *rate.Limiter) (*MigratedUsers, error) {
-	b := NewMigratedBuilder()
+// custom:prev_sub_id (custom attributes cannot be filtered on); dir, when
+// set, is where their records go (see MigratedUsers).
+func ListMigrated(ctx context.Context, api RestoreAPI, pool string, limit *rate.Limiter, dir string) (*MigratedUsers, error) {
+	b, err := NewMigratedBuilder(dir)
+	if err != nil {
+		return nil, err
+	}
 	in := &cip.ListUsersInput{UserPoolId: &pool, Limit: ptr(int32(pageSize))}
 	for {
 		if err := limit.Wait(ctx); err != nil {
+			b.abort()
 			return nil, err
 		}
 		page, err := api.ListUsers(ctx, in)
 		if err != nil {
+			b.abort()
 			return nil, fmt.Errorf("list users of pool %s: %w", pool, err)
 		}
 		for _, u := range page.Users {
 			user := userFromSDK(u)
 			if prev := user.Attributes[PrevSubAttr]; prev != "" {
-				b.Add(prev, TargetUser{Username: user.Username, Sub: user.Sub, Enabled: user.Enabled, Status: user.Status})
+				if err := b.Add(prev, TargetUser{Username: user.Username, Sub: user.Sub, Enabled: user.Enabled, Status: user.Status}); err != nil {
+					b.abort()
+					return nil, err
+				}
 			}
 		}
 		if page.PaginationToken == nil || *page.PaginationToken == "" {
-			return b.Build(), nil
+			return b.Build()
 		}
 		in.PaginationToken = page.PaginationToken
 	}
 }
 
 // MigratedBuilder collects migrated users; Build makes the index.
-type MigratedBuilder struct{ m *MigratedUsers }
-
-// NewMigratedBuilder starts an empty set.
-func NewMigratedBuilder() *MigratedBuilder {
-	return &MigratedBuilder{m: &MigratedUsers{oddByKey: map[string]int32{}, oddSubs: map[string]bool{}}}
+type MigratedBuilder struct {
+	m   *MigratedUsers
+	dir string
 }
 
+// NewMigratedBuilder starts an empty set, in the heap (dir "") or in files
+// of dir.
+func NewMigratedBuilder(dir string) (*MigratedBuilder, error) {
+	m := &MigratedUsers{oddByKey: map[string]int32{}, oddSubs: map[string]bool{}}
+	var err error
+	if m.entryStore, err = newStore[migratedEntry](dir, "migrated"); err != nil {
+		return nil, err
+	}
+	if m.arena, err = NewArena(dir); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return &MigratedBuilder{m: m, dir: dir}, nil
+}
+
+func (b *MigratedBuilder) abort() { b.m.Close() }
+
 // Add records the target user that came from old sub prev.
-func (b *MigratedBuilder) Add(prev string, tu TargetUser) {
+func (b *MigratedBuilder) Add(prev string, tu TargetUser) error {
 	m := b.m
 	pk, ok1 := ParseUUID(prev)
 	sk, ok2 := ParseUUID(tu.Sub)
 	if !ok1 || !ok2 {
 		if i, ok := m.oddByKey[prev]; ok {
 			m.odd[i] = tu
-			return
+			return nil
 		}
 		m.oddByKey[prev] = int32(len(m.odd))
 		m.odd = append(m.odd, tu)
 		m.oddPrev = append(m.oddPrev, prev)
 		m.oddSubs[tu.Sub] = true
-		return
+		return nil
 	}
 	e := migratedEntry{prev: pk, sub: sk, status: m.status(tu.Status)}
 	if tu.Enabled {
@@ -118,9 +162,12 @@ func (b *MigratedBuilder) Add(prev string, tu TargetUser) {
 	if tu.Username == tu.Sub {
 		e.flags |= flagUserIsSub
 	} else {
-		e.user = m.arena.Add(tu.Username)
+		var err error
+		if e.user, err = m.arena.Add(tu.Username); err != nil {
+			return err
+		}
 	}
-	m.entries = append(m.entries, e)
+	return m.entryStore.add(e)
 }
 
 func (m *MigratedUsers) status(s string) uint8 {
@@ -134,41 +181,67 @@ func (m *MigratedUsers) status(s string) uint8 {
 }
 
 // Build sorts and indexes what was added; the builder is spent.
-func (b *MigratedBuilder) Build() *MigratedUsers {
+func (b *MigratedBuilder) Build() (*MigratedUsers, error) {
 	m := b.m
-	sort.Slice(m.entries, func(i, j int) bool { return m.entries[i].prev.Less(m.entries[j].prev) })
+	fail := func(err error) (*MigratedUsers, error) {
+		m.Close()
+		return nil, err
+	}
+	entries, err := m.entryStore.seal()
+	if err != nil {
+		return fail(err)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].prev.Less(entries[j].prev) })
 	// A user listed twice (a page boundary moving under us) keeps the last.
 	w := 0
-	for i := range m.entries {
-		if w > 0 && m.entries[w-1].prev == m.entries[i].prev {
-			m.entries[w-1] = m.entries[i]
+	for i := range entries {
+		if w > 0 && entries[w-1].prev == entries[i].prev {
+			entries[w-1] = entries[i]
 			continue
 		}
-		m.entries[w] = m.entries[i]
+		entries[w] = entries[i]
 		w++
 	}
-	m.entries = append([]migratedEntry(nil), m.entries[:w]...) // exact size
-	m.arena.Shrink()
-	m.bySub = make([]int32, len(m.entries))
-	for i := range m.bySub {
-		m.bySub[i] = int32(i)
+	m.entries = entries[:w]
+	if err := m.arena.Seal(); err != nil {
+		return fail(err)
+	}
+	if m.subStore, err = newStore[int32](b.dir, "migrated-subs"); err != nil {
+		return fail(err)
+	}
+	for i := range m.entries {
+		if err := m.subStore.add(int32(i)); err != nil {
+			return fail(err)
+		}
+	}
+	if m.bySub, err = m.subStore.seal(); err != nil {
+		return fail(err)
 	}
 	sort.Slice(m.bySub, func(i, j int) bool { return m.entries[m.bySub[i]].sub.Less(m.entries[m.bySub[j]].sub) })
-	m.byUser = make([]HashSlot, 0, m.Len())
+	if m.userStore, err = newStore[HashSlot](b.dir, "migrated-users"); err != nil {
+		return fail(err)
+	}
 	for i := 0; i < m.Len(); i++ {
-		m.byUser = append(m.byUser, HashSlot{HashString(m.At(int32(i)).Username), int32(i)})
+		if err := m.userStore.add(HashSlot{HashString(m.At(int32(i)).Username), int32(i)}); err != nil {
+			return fail(err)
+		}
+	}
+	if m.byUser, err = m.userStore.seal(); err != nil {
+		return fail(err)
 	}
 	sort.Slice(m.byUser, func(i, j int) bool { return m.byUser[i].Hash < m.byUser[j].Hash })
-	return m
+	return m, nil
 }
 
-// MigratedFromMap builds the set from a map of old sub to target user.
+// MigratedFromMap builds the set, in the heap, from a map of old sub to
+// target user.
 func MigratedFromMap(users map[string]TargetUser) *MigratedUsers {
-	b := NewMigratedBuilder()
+	b, _ := NewMigratedBuilder("")
 	for prev, tu := range users {
-		b.Add(prev, tu)
+		_ = b.Add(prev, tu)
 	}
-	return b.Build()
+	m, _ := b.Build() // the heap cannot fail
+	return m
 }
 
 // Len is the number of migrated users.

@@ -1,20 +1,54 @@
 package cognito
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
 
+// In the heap, and in files of a folder (mapped into memory).
 func TestMigratedUsers(t *testing.T) {
+	t.Run("heap", func(t *testing.T) { testMigratedUsers(t, "") })
+	t.Run("files", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "tmp")
+		testMigratedUsers(t, dir)
+		if left, _ := os.ReadDir(dir); len(left) != 0 {
+			t.Errorf("Close left %d files in %s", len(left), dir)
+		}
+	})
+}
+
+func testMigratedUsers(t *testing.T, dir string) {
 	const (
 		a  = "0a1b2c3d-0000-4000-8000-00000000000a"
 		b  = "0a1b2c3d-0000-4000-8000-00000000000b"
 		na = "1a1b2c3d-0000-4000-8000-00000000000a"
 		nb = "1a1b2c3d-0000-4000-8000-00000000000b"
 	)
-	bld := NewMigratedBuilder()
+	bld, err := NewMigratedBuilder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	bld.Add(b, TargetUser{Sub: nb, Username: nb, Enabled: false, Status: "RESET_REQUIRED"}) // e-mail pool: username = sub
 	bld.Add(a, TargetUser{Sub: na, Username: "alice@example.com", Enabled: true, Status: "CONFIRMED"})
 	bld.Add("legacy-7", TargetUser{Sub: "not-a-uuid", Username: "seven", Enabled: true, Status: "CONFIRMED"})
 	bld.Add(a, TargetUser{Sub: na, Username: "alice@example.com", Enabled: true, Status: "RESET_REQUIRED"}) // listed twice: the last wins
-	m := bld.Build()
+	m, err := bld.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if dir != "" {
+		files, _ := os.ReadDir(dir)
+		if len(files) == 0 {
+			t.Fatal("no spill files in the folder")
+		}
+		for _, f := range files {
+			if fi, _ := f.Info(); fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s is %v, want 0600 (personal data)", f.Name(), fi.Mode().Perm())
+			}
+		}
+	}
 	if m.Len() != 3 {
 		t.Fatalf("Len = %d, want 3", m.Len())
 	}

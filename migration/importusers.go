@@ -158,7 +158,7 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 	}
 	preview.Files = files
 
-	migrated, err := cognito.ListMigrated(ctx, api, o.TargetPool, o.Limits.UserList)
+	migrated, err := cognito.ListMigrated(ctx, api, o.TargetPool, o.Limits.UserList, "")
 	if err != nil {
 		return sum, err
 	}
@@ -255,7 +255,7 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 	}
 
 	// Whatever the method said, the target decides who is there.
-	migrated, err = cognito.ListMigrated(ctx, api, o.TargetPool, o.Limits.UserList)
+	migrated, err = cognito.ListMigrated(ctx, api, o.TargetPool, o.Limits.UserList, "")
 	if err != nil {
 		return sum, err
 	}

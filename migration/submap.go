@@ -19,7 +19,9 @@ type Identity struct {
 // username, the target pool (through custom:prev_sub_id) the new ones. It
 // holds every user of the pool while remap and verify run, so it is
 // compact: subs as 16-byte UUIDs, usernames in one arena, sorted slices
-// instead of maps (measured in BENCHMARKS.md).
+// instead of maps; given a folder, these live in files mapped into memory,
+// so the heap does not grow with the pool (measured in BENCHMARKS.md).
+// Close removes the files.
 type SubMap struct {
 	migrated *cognito.MigratedUsers
 	olds     []oldIdentity // sorted by sub
@@ -27,7 +29,10 @@ type SubMap struct {
 	oddSubs  []string
 	oddBySub map[string]int32
 	byUser   []cognito.HashSlot // old usernames (olds, then odd), by hash
-	arena    cognito.Arena
+	arena    *cognito.Arena
+	dir      string
+	oldStore *cognito.Store[oldIdentity]
+	usrStore *cognito.Store[cognito.HashSlot]
 	// Mapped counts the backup's users found in the target.
 	Mapped    int
 	Unmatched []Identity // in the backup, not in the target
@@ -39,22 +44,45 @@ type oldIdentity struct {
 	target int32 // index in migrated, or -1
 }
 
-// BuildSubMap joins the backup's users with the target's migrated users.
-func BuildSubMap(backup string, migrated *cognito.MigratedUsers) (*SubMap, error) {
-	m := &SubMap{migrated: migrated, oddBySub: map[string]int32{}}
-	_, _, err := cognito.ReadBackupFile(backup, cognito.BackupVisitor{User: func(u cognito.User) error {
-		m.add(u.Sub, u.Username)
-		return nil
-	}})
-	if err != nil {
+// BuildSubMap joins the backup's users with the target's migrated users;
+// dir, when set, is where its records go (see SubMap).
+func BuildSubMap(backup string, migrated *cognito.MigratedUsers, dir string) (*SubMap, error) {
+	m := &SubMap{migrated: migrated, oddBySub: map[string]int32{}, dir: dir}
+	var err error
+	if m.arena, err = cognito.NewArena(dir); err != nil {
 		return nil, err
 	}
-	m.build()
+	if m.oldStore, err = cognito.NewStore[oldIdentity](dir, "identities"); err != nil {
+		m.Close()
+		return nil, err
+	}
+	_, _, err = cognito.ReadBackupFile(backup, cognito.BackupVisitor{User: func(u cognito.User) error {
+		return m.add(u.Sub, u.Username)
+	}})
+	if err == nil {
+		err = m.build()
+	}
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
 	return m, nil
 }
 
-func (m *SubMap) add(sub, username string) {
-	id := oldIdentity{user: m.arena.Add(username), target: -1}
+// Close frees the files a folder-backed map uses (not the migrated users').
+func (m *SubMap) Close() {
+	m.oldStore.Close()
+	m.usrStore.Close()
+	m.arena.Close()
+	m.olds, m.byUser = nil, nil
+}
+
+func (m *SubMap) add(sub, username string) error {
+	ref, err := m.arena.Add(username)
+	if err != nil {
+		return err
+	}
+	id := oldIdentity{user: ref, target: -1}
 	if i, ok := m.migrated.Index(sub); ok {
 		id.target = i
 		m.Mapped++
@@ -63,26 +91,42 @@ func (m *SubMap) add(sub, username string) {
 	}
 	if k, ok := cognito.ParseUUID(sub); ok {
 		id.sub = k
-		m.olds = append(m.olds, id)
-		return
+		return m.oldStore.Add(id)
 	}
 	m.oddBySub[sub] = int32(len(m.odd))
 	m.odd = append(m.odd, id)
 	m.oddSubs = append(m.oddSubs, sub)
+	return nil
 }
 
-func (m *SubMap) build() {
-	sort.Slice(m.olds, func(i, j int) bool { return m.olds[i].sub.Less(m.olds[j].sub) })
-	m.olds = append([]oldIdentity(nil), m.olds...)
-	m.arena.Shrink()
-	m.byUser = make([]cognito.HashSlot, 0, len(m.olds)+len(m.odd))
+func (m *SubMap) build() error {
+	olds, err := m.oldStore.Seal()
+	if err != nil {
+		return err
+	}
+	sort.Slice(olds, func(i, j int) bool { return olds[i].sub.Less(olds[j].sub) })
+	m.olds = olds
+	if err := m.arena.Seal(); err != nil {
+		return err
+	}
+	if m.usrStore, err = cognito.NewStore[cognito.HashSlot](m.dir, "identity-users"); err != nil {
+		return err
+	}
 	for i := range m.olds {
-		m.byUser = append(m.byUser, cognito.HashSlot{Hash: cognito.HashString(m.arena.Get(m.olds[i].user)), Idx: int32(i)})
+		if err := m.usrStore.Add(cognito.HashSlot{Hash: cognito.HashString(m.arena.Get(m.olds[i].user)), Idx: int32(i)}); err != nil {
+			return err
+		}
 	}
 	for i := range m.odd {
-		m.byUser = append(m.byUser, cognito.HashSlot{Hash: cognito.HashString(m.arena.Get(m.odd[i].user)), Idx: int32(len(m.olds) + i)})
+		if err := m.usrStore.Add(cognito.HashSlot{Hash: cognito.HashString(m.arena.Get(m.odd[i].user)), Idx: int32(len(m.olds) + i)}); err != nil {
+			return err
+		}
+	}
+	if m.byUser, err = m.usrStore.Seal(); err != nil {
+		return err
 	}
 	sort.Slice(m.byUser, func(i, j int) bool { return m.byUser[i].Hash < m.byUser[j].Hash })
+	return nil
 }
 
 // at returns old identity i (olds, then odd).

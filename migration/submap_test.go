@@ -13,15 +13,31 @@ import (
 // carol, who was not brought over. id maps the test's names to the subs
 // used: as they are (not UUIDs: the fallback path) or as canonical UUIDs
 // (the compact path Cognito's subs take).
-func subMap(id func(string) string) *SubMap {
-	b := cognito.NewMigratedBuilder()
-	b.Add(id("old-a"), cognito.TargetUser{Sub: id("new-a"), Username: "uuid-a", Enabled: true})
-	b.Add(id("old-b"), cognito.TargetUser{Sub: id("new-b"), Username: "bob", Enabled: true})
-	m := &SubMap{migrated: b.Build(), oddBySub: map[string]int32{}}
-	m.add(id("old-a"), "alice")
-	m.add(id("old-b"), "bob")
-	m.add(id("old-c"), "carol")
-	m.build()
+func subMap(t *testing.T, id func(string) string, dir string) *SubMap {
+	b, err := cognito.NewMigratedBuilder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(b.Add(id("old-a"), cognito.TargetUser{Sub: id("new-a"), Username: "uuid-a", Enabled: true}))
+	must(b.Add(id("old-b"), cognito.TargetUser{Sub: id("new-b"), Username: "bob", Enabled: true}))
+	migrated, err := b.Build()
+	must(err)
+	t.Cleanup(migrated.Close)
+	m := &SubMap{migrated: migrated, oddBySub: map[string]int32{}, dir: dir}
+	m.arena, err = cognito.NewArena(dir)
+	must(err)
+	m.oldStore, err = cognito.NewStore[oldIdentity](dir, "identities")
+	must(err)
+	must(m.add(id("old-a"), "alice"))
+	must(m.add(id("old-b"), "bob"))
+	must(m.add(id("old-c"), "carol"))
+	must(m.build())
+	t.Cleanup(m.Close)
 	return m
 }
 
@@ -38,11 +54,12 @@ func asUUID(s string) string {
 
 func TestRewrite(t *testing.T) {
 	for name, id := range map[string]func(string) string{"non-UUID ids": asIs, "UUID subs": asUUID} {
-		t.Run(name, func(t *testing.T) { testRewrite(t, id) })
+		t.Run(name+" in the heap", func(t *testing.T) { testRewrite(t, id, "") })
+		t.Run(name+" in files", func(t *testing.T) { testRewrite(t, id, t.TempDir()) })
 	}
 }
 
-func testRewrite(t *testing.T, id func(string) string) {
+func testRewrite(t *testing.T, id func(string) string, dir string) {
 	cases := []struct {
 		claim, in, out string
 		st             dynamo.ValueStatus
@@ -78,7 +95,7 @@ func testRewrite(t *testing.T, id func(string) string) {
 		}
 		return v
 	}
-	m := subMap(id)
+	m := subMap(t, id, dir)
 	for _, c := range cases {
 		in, want := conv(c.in), conv(c.out)
 		out, st := m.Rewrite(c.claim, in)
