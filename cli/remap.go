@@ -102,7 +102,7 @@ func (f *remapFlags) validate(args []string) error {
 // the clients.
 type remapSetup struct {
 	// close frees the identity map's files.
-	close func()
+	close    func()
 	targets  []migration.RemapTarget
 	subMap   *migration.SubMap
 	migrated *cognito.MigratedUsers
