@@ -1,15 +1,11 @@
 package cognito
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -77,51 +73,14 @@ func BenchmarkBackupRPS(b *testing.B) {
 // 10 and 30, and prints users/s against the ceiling rps × 60. cognito-local
 // loads pools only when it starts and rewrites a pool's file on every
 // change, so the benchmark starts its own cognito-local on a free loopback
-// port with the pool planted as a file.
+// port with the pool planted as a file (testenv.StartCognitoLocal).
 func BenchmarkBackupQuota(b *testing.B) {
 	users := 100000
 	if s := os.Getenv("POOLMIGRATE_BENCH_USERS"); s != "" {
 		users, _ = strconv.Atoi(s)
 	}
-	start, err := filepath.Abs(filepath.Join("..", "testbed", "emulators", "node_modules", "cognito-local", "lib", "bin", "start.js"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := os.Stat(start); err != nil {
-		b.Skip("cognito-local is not installed: run testbed/testbed.sh up")
-	}
-	dir := b.TempDir()
 	const pool = "local_quota100k"
-	plantPoolFile(b, filepath.Join(dir, ".cognito", "db", pool+".json"), pool, users)
-	if err := os.WriteFile(filepath.Join(dir, ".cognito", "config.json"), []byte(`{"UserPoolDefaults":{"UsernameAttributes":[]}}`), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command("node", start)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port))
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	local := fmt.Sprintf("http://127.0.0.1:%d", port)
-	for i := 0; ; i++ {
-		if resp, err := http.Get(local + "/health"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if i > 300 {
-			b.Fatalf("cognito-local did not start:\n%s", logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	local := testenv.StartCognitoLocal(b, nil, map[string][]byte{pool: poolFile(b, pool, users)})
 	srv := httptest.NewServer(cognitoshim.New(local, cognitoshim.WithUserListRPS(30), cognitoshim.WithLogger(func(string, ...any) {})))
 	b.Cleanup(srv.Close)
 	cfg, err := config.LoadDefaultConfig(context.Background())
@@ -151,12 +110,9 @@ func BenchmarkBackupQuota(b *testing.B) {
 	}
 }
 
-// plantPoolFile writes a cognito-local pool file with n users.
-func plantPoolFile(b *testing.B, path, id string, n int) {
+// poolFile is a cognito-local pool file with n users.
+func poolFile(b *testing.B, id string, n int) []byte {
 	b.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		b.Fatal(err)
-	}
 	type attr struct{ Name, Value string }
 	type user struct {
 		Username             string
@@ -183,7 +139,5 @@ func plantPoolFile(b *testing.B, path, id string, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		b.Fatal(err)
-	}
+	return data
 }

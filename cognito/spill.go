@@ -134,13 +134,6 @@ func (s *store[T]) add(v T) error {
 	return nil
 }
 
-func (s *store[T]) len() int {
-	if s.sp != nil {
-		return s.sp.n
-	}
-	return len(s.mem)
-}
-
 // seal returns the records, ready to be sorted in place and read.
 func (s *store[T]) seal() ([]T, error) {
 	if s.sp != nil {

@@ -16,6 +16,7 @@ DDB_PORT=${POOLMIGRATE_TESTBED_DYNAMODB_PORT:-8000}
 COGNITO_LOCAL_PORT=${POOLMIGRATE_TESTBED_COGNITO_LOCAL_PORT:-9229}
 SHIM_PORT=${POOLMIGRATE_TESTBED_COGNITO_PORT:-9230}
 DDB_SIMULATOR=amplify-dynamodb-simulator@2.9.30
+RIE_MODULE=github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 EMULATORS=$ROOT/testbed/emulators
 DDB_DIR=$ROOT/testbed/ddblocal
 
@@ -51,6 +52,12 @@ install() {
 	fi
 	mkdir -p "$STATE/bin"
 	(cd "$ROOT" && go build -o "$STATE/bin/cognito-shim" ./testbed/cmd/cognito-shim)
+	# The AWS Lambda Runtime Interface Emulator, built from its Go module,
+	# runs the user migration trigger for cognito-local.
+	if [ ! -x "$STATE/bin/aws-lambda-rie" ]; then
+		log "building the AWS Lambda Runtime Interface Emulator ($RIE_MODULE)"
+		GOBIN="$STATE/bin" go install "$RIE_MODULE"
+	fi
 }
 
 # wait_ready NAME PID URL SECONDS: poll URL until any HTTP answer.
@@ -129,6 +136,7 @@ export AWS_ENDPOINT_URL_STS=http://127.0.0.1:$SHIM_PORT
 export AWS_ENDPOINT_URL_IAM=http://127.0.0.1:$SHIM_PORT
 export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=http://127.0.0.1:$SHIM_PORT
 export AWS_ENDPOINT_URL_CLOUDFORMATION=http://127.0.0.1:$SHIM_PORT
+export POOLMIGRATE_TESTBED_RIE=$STATE/bin/aws-lambda-rie
 export POOLMIGRATE_TESTBED_COGNITO_LOCAL=http://127.0.0.1:$COGNITO_LOCAL_PORT
 export AWS_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=testbed

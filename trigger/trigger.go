@@ -78,7 +78,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 // ErrRefused is the one answer for every sign-in the trigger does not
 // migrate. Cognito turns it into NotAuthorizedException or
 // UserNotFoundException for the app.
-var ErrRefused = errors.New("Incorrect username or password.")
+var ErrRefused = errors.New("incorrect username or password")
 
 // Handler answers Cognito's user migration events.
 type Handler struct {
