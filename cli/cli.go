@@ -63,6 +63,7 @@ func (a *App) commands() []command {
 		detachCommand(a),
 		patchCommand(a),
 		migrateCommand(a),
+		triggerCommand(a),
 		versionCommand(a),
 	}
 }

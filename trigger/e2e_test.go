@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -49,12 +49,17 @@ func TestSignInWithTheOldPassword(t *testing.T) {
 	}()
 	ctx := context.Background()
 	dir := t.TempDir()
-	bootstrap := filepath.Join(dir, "bootstrap")
-	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bootstrap, "../cmd/migration-trigger")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the trigger: %v\n%s", err, out)
+	// What `poolmigrate trigger build` makes, for this machine's
+	// architecture (the emulator runs it here).
+	src, err := FindSource(".")
+	if err != nil {
+		t.Fatal(err)
 	}
+	built, err := Build(ctx, src, dir, runtime.GOARCH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bootstrap := built.Bootstrap
 
 	// cognito-local, with its UserMigration trigger at the emulator.
 	riePort, apiPort := testenv.FreePort(t), testenv.FreePort(t)

@@ -1,0 +1,106 @@
+package trigger
+
+import (
+	"archive/zip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Module is the Go module the trigger is built from.
+const Module = "github.com/poolmigrate/poolmigrate"
+
+// Built is what Build wrote.
+type Built struct {
+	Bootstrap string `json:"bootstrap"`
+	Zip       string `json:"zip"`
+	SHA256    string `json:"sha256"` // of the zip, as Lambda reports CodeSha256 (base64 there)
+	Arch      string `json:"arch"`
+}
+
+// FindSource returns the root of the poolmigrate module at or above dir.
+func FindSource(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		data, err := os.ReadFile(filepath.Join(d, "go.mod"))
+		if err == nil && strings.HasPrefix(strings.TrimSpace(string(data)), "module "+Module) {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no %s source at or above %s", Module, dir)
+		}
+	}
+}
+
+// Build compiles the trigger as the `bootstrap` of Lambda's provided.al2023
+// runtime for arch (arm64 or amd64) from the source at src, with Go, and
+// zips it (bootstrap at the root, executable), into out.
+func Build(ctx context.Context, src, out, arch string) (Built, error) {
+	b := Built{Arch: arch}
+	if arch != "arm64" && arch != "amd64" {
+		return b, fmt.Errorf("architecture %q: Lambda runs arm64 or amd64 (x86_64)", arch)
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		return b, errors.New("building the trigger needs Go (https://go.dev/dl/)")
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return b, err
+	}
+	b.Bootstrap = filepath.Join(out, "bootstrap")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", b.Bootstrap, "./cmd/migration-trigger")
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return b, fmt.Errorf("go build the trigger: %w\n%s", err, msg)
+	}
+	b.Zip = filepath.Join(out, "migration-trigger.zip")
+	if err := zipBootstrap(b.Bootstrap, b.Zip); err != nil {
+		return b, err
+	}
+	data, err := os.ReadFile(b.Zip)
+	if err != nil {
+		return b, err
+	}
+	sum := sha256.Sum256(data)
+	b.SHA256 = hex.EncodeToString(sum[:])
+	return b, nil
+}
+
+func zipBootstrap(bootstrap, out string) error {
+	in, err := os.Open(bootstrap)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	zw := zip.NewWriter(f)
+	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
+	h.SetMode(0o755) // Lambda runs bootstrap: it must be executable
+	w, err := zw.CreateHeader(h)
+	if err == nil {
+		_, err = io.Copy(w, in)
+	}
+	if cerr := zw.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("zip %s: %w", out, err)
+	}
+	return nil
+}
