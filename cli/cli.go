@@ -64,6 +64,7 @@ func (a *App) commands() []command {
 		patchCommand(a),
 		migrateCommand(a),
 		triggerCommand(a),
+		retainCommand(a),
 		versionCommand(a),
 	}
 }

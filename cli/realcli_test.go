@@ -192,3 +192,45 @@ func checkTriggerCarried(t *testing.T, amp *amplifycli.CLI, dir, newAuth, event,
 		t.Errorf("amplify status does not list %s:\n%s", newFn, out)
 	}
 }
+
+// TestRetainPoolOnRealCLI: the override retain-pool writes is what the
+// real CLI builds into the auth stack: the UserPool resource gets
+// DeletionPolicy and UpdateReplacePolicy Retain (`amplify build` runs npm
+// install and tsc in amplify/backend).
+func TestRetainPoolOnRealCLI(t *testing.T) {
+	amp := amplifycli.Require(t)
+	ctx := context.Background()
+	dir := copyProject(t, "../examples/notes-app")
+	if err := amp.Pull(ctx, dir, "dev"); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := runApp(t, dir, nil, "retain-pool")
+	if err != nil || !strings.Contains(out, "amplify push") {
+		t.Fatalf("retain-pool: %v\n%s%s", err, out, stderr)
+	}
+	if out, _, err := runApp(t, dir, nil, "retain-pool"); err != nil || !strings.Contains(out, "already keeps the pool") {
+		t.Errorf("retain-pool twice: %v %s", err, out)
+	}
+	if _, err := amp.RunWithOverrides(ctx, dir, "", "build"); err != nil {
+		t.Fatal(err)
+	}
+	tmpl := mustRead(t, filepath.Join(dir, "amplify/backend/auth/notesappauth/build/notesappauth-cloudformation-template.json"))
+	pool := gjson.GetBytes(tmpl, "Resources.UserPool")
+	if pool.Get("DeletionPolicy").String() != "Retain" || pool.Get("UpdateReplacePolicy").String() != "Retain" {
+		t.Errorf("the built UserPool: DeletionPolicy %q, UpdateReplacePolicy %q", pool.Get("DeletionPolicy"), pool.Get("UpdateReplacePolicy"))
+	}
+	// An override of the user's own is not rewritten.
+	own := filepath.Join(dir, "amplify/backend/auth/notesappauth/override.ts")
+	if _, _, err := runApp(t, dir, nil, "retain-pool", "--undo"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(own); err == nil {
+		t.Fatal("--undo left override.ts")
+	}
+	if err := os.WriteFile(own, []byte("export function override(resources: any) { resources.userPool.userPoolName = 'x'; }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runApp(t, dir, nil, "retain-pool"); err == nil || !strings.Contains(err.Error(), "deletionPolicy = 'Retain'") {
+		t.Errorf("an override of the user's own: %v", err)
+	}
+}

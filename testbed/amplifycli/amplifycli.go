@@ -100,6 +100,17 @@ func New(bin, home string) (*CLI, error) {
 // output. Note that the CLI exits 0 for several refusals ("Auth has
 // already been added"): callers check the files, not only the error.
 func (c *CLI) Run(ctx context.Context, dir, stdin string, args ...string) (string, error) {
+	return c.run(ctx, dir, stdin, false, args...)
+}
+
+// RunWithOverrides is Run with the CLI's scripting features on, which
+// building an override needs (it runs npm install and tsc in
+// amplify/backend).
+func (c *CLI) RunWithOverrides(ctx context.Context, dir, stdin string, args ...string) (string, error) {
+	return c.run(ctx, dir, stdin, true, args...)
+}
+
+func (c *CLI) run(ctx context.Context, dir, stdin string, scripts bool, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.Bin, args...)
@@ -109,8 +120,10 @@ func (c *CLI) Run(ctx context.Context, dir, stdin string, args ...string) (strin
 		"CI=true",
 		"NO_UPDATE_NOTIFIER=1",
 		"AMPLIFY_CLI_ENABLE_USAGE_DATA=false",
-		"AMPLIFY_CLI_DISABLE_SCRIPTING_FEATURES=1",
 	)
+	if !scripts {
+		cmd.Env = append(cmd.Env, "AMPLIFY_CLI_DISABLE_SCRIPTING_FEATURES=1")
+	}
 	cmd.Stdin = strings.NewReader(stdin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/poolmigrate/poolmigrate/backendpatch"
+)
+
+func retainCommand(a *App) command {
+	return command{
+		name:    "retain-pool",
+		summary: "keep the old user pool through `amplify remove auth` and push (an auth override with Retain), for the user migration trigger",
+		usage:   "retain-pool [--auth NAME] [--dry-run] | retain-pool --undo",
+		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+			auth := fs.String("auth", "", "the auth resource whose pool to keep (default: the project's Cognito auth resource)")
+			dry := fs.Bool("dry-run", false, "print the files as a diff, write nothing")
+			undo := fs.Bool("undo", false, "remove what the last retain-pool wrote")
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("retain-pool takes no arguments")
+				}
+				return a.runRetain(g, *auth, *dry, *undo)
+			}
+		},
+	}
+}
+
+func (a *App) runRetain(g *globals, auth string, dry, undo bool) error {
+	p, root, state, err := a.projectState(g)
+	if err != nil {
+		return err
+	}
+	if undo {
+		return a.undo(root, state, "retain-pool")
+	}
+	au, err := pickAuth(p, auth)
+	if err != nil {
+		return err
+	}
+	cs, err := backendpatch.RetainPool(root, au.Name)
+	if err != nil {
+		return err
+	}
+	if cs.Empty() {
+		fmt.Fprintf(a.Stdout, "amplify/backend/auth/%s/override.ts already keeps the pool (Retain).\n", au.Name)
+		return nil
+	}
+	if dry {
+		fmt.Fprint(a.Stdout, cs.Diff())
+		return nil
+	}
+	if _, err := cs.Apply(state, "retain-pool", nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Stdout, "Wrote an override that keeps the user pool of auth %s:\n  %s\n", au.Name, joinLines(cs.Paths()))
+	fmt.Fprintf(a.Stdout, `Next:
+  amplify build    # compiles the override (npm install in amplify/backend, then tsc)
+  amplify push     # deploys only the policy: the pool and its users stay as they are
+After that push, removing the auth resource leaves the pool in place (and its
+users able to sign in through the migration trigger) until you delete it.
+`+"`poolmigrate retain-pool --undo`"+` removes the files again.
+`)
+	return nil
+}
+
+func joinLines(s []string) string {
+	out := ""
+	for i, v := range s {
+		if i > 0 {
+			out += "\n  "
+		}
+		out += v
+	}
+	return out
+}
