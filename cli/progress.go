@@ -135,15 +135,16 @@ func (p *progress) endLocked(summary string) {
 	if p.bar != nil {
 		if p.total > 0 {
 			_ = p.bar.Finish()
-		} else {
-			_ = p.bar.Exit()
-			fmt.Fprintln(p.w)
+			p.bar = nil
+			if summary != "" {
+				fmt.Fprintf(p.w, "%s: %s\n", p.step, summary)
+			}
+			return
 		}
+		// A spinner's last frame may be behind (drawing is throttled):
+		// clear it and end with the line a log would get.
+		_ = p.bar.Clear()
 		p.bar = nil
-		if summary != "" {
-			fmt.Fprintf(p.w, "%s: %s\n", p.step, summary)
-		}
-		return
 	}
 	line := fmt.Sprintf("%s: %s %s", p.step, thousands(p.n), p.unit)
 	if p.total > 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Off a terminal (CI, a log file): nothing while a step runs, one line
@@ -44,5 +45,21 @@ func TestProgressBarOnATerminal(t *testing.T) {
 	p.done("")
 	if strings.Contains(buf.String(), "125%") || !strings.Contains(buf.String(), "100%") || !strings.Contains(buf.String(), "(250/250") {
 		t.Errorf("past the estimate: %q", buf.String())
+	}
+}
+
+// Without a total, a terminal gets a spinner, and the step ends with the
+// count line a log gets, never a stale frame.
+func TestProgressSpinnerEndsWithTheCount(t *testing.T) {
+	var buf bytes.Buffer
+	p := &progress{w: &buf, tty: true, throttle: time.Hour} // draws only when it must
+	p.phase("backup X", "users", 0)
+	for n := int64(1); n <= 1500; n++ {
+		p.set(n, 0, "")
+	}
+	p.done("")
+	out := buf.String()
+	if !strings.HasSuffix(out, "\n") || !strings.Contains(out[strings.LastIndex(strings.TrimSuffix(out, "\n"), "\n")+1:], "backup X: 1,500 users") {
+		t.Errorf("last line: %q", out)
 	}
 }
