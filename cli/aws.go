@@ -14,6 +14,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -31,6 +32,8 @@ type awsClients struct {
 func (c *awsClients) logs() *cloudwatchlogs.Client { return cloudwatchlogs.NewFromConfig(c.cfg) }
 
 func (c *awsClients) iam() *iam.Client { return iam.NewFromConfig(c.cfg) }
+
+func (c *awsClients) lambda() *lambda.Client { return lambda.NewFromConfig(c.cfg) }
 
 func (c *awsClients) cloudformation() *cloudformation.Client {
 	return cloudformation.NewFromConfig(c.cfg)

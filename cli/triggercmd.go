@@ -4,24 +4,53 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/poolmigrate/poolmigrate/trigger"
+	"github.com/poolmigrate/poolmigrate/trigger/deploy"
 )
+
+type triggerFlags struct {
+	out, arch, source string
+	oldPool, target   string
+	function, role    string
+	zip, carry        string
+	dry               bool
+}
 
 func triggerCommand(a *App) command {
 	return command{
 		name:    "trigger",
-		summary: "the new pool's user migration Lambda trigger (users keep their passwords): trigger build",
-		usage:   "trigger build [--out DIR] [--arch arm64|amd64] [--source DIR]",
+		summary: "the new pool's user migration Lambda trigger (users keep their passwords): build, deploy, status, remove",
+		usage:   "trigger build [--out DIR] [--arch arm64|amd64] | trigger deploy|status|remove --old-pool ID --target-pool ID [--function NAME] [--role NAME] [--zip FILE] [--dry-run] [--yes]",
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
-			out := fs.String("out", "migration-trigger", "where bootstrap and migration-trigger.zip go")
-			arch := fs.String("arch", "arm64", "Lambda architecture: arm64 or amd64")
-			source := fs.String("source", "", "the poolmigrate source to build from (default: the module at or above the working folder)")
+			f := &triggerFlags{}
+			fs.StringVar(&f.out, "out", "migration-trigger", "build: where bootstrap and migration-trigger.zip go")
+			fs.StringVar(&f.arch, "arch", "arm64", "Lambda architecture: arm64 or amd64")
+			fs.StringVar(&f.source, "source", "", "build: the poolmigrate source (default: the module at or above the working folder)")
+			fs.StringVar(&f.oldPool, "old-pool", "", "the old user pool (kept alive: see retain-pool)")
+			fs.StringVar(&f.target, "target-pool", "", "the new user pool")
+			fs.StringVar(&f.function, "function", "", "the function's name (default poolmigrate-migration-<target pool>)")
+			fs.StringVar(&f.role, "role", "", "the function's IAM role (default: the function's name)")
+			fs.StringVar(&f.zip, "zip", "", "deploy: the package to upload (default: build it now, which needs Go and the source)")
+			fs.StringVar(&f.carry, "carry", "", "deploy: attributes to carry, comma-separated (default: the standard ones)")
+			fs.BoolVar(&f.dry, "dry-run", false, "deploy, remove: say what would be done, change nothing")
 			return func(ctx context.Context, args []string) error {
-				if len(args) != 1 || args[0] != "build" {
-					return usagef("usage: poolmigrate trigger build [--out DIR] [--arch arm64|amd64]")
+				if len(args) != 1 {
+					return usagef("usage: poolmigrate trigger build|deploy|status|remove")
 				}
-				return a.runTriggerBuild(ctx, g, *out, *arch, *source)
+				switch args[0] {
+				case "build":
+					return a.runTriggerBuild(ctx, g, f.out, f.arch, f.source)
+				case "deploy", "status", "remove":
+					if f.oldPool == "" || f.target == "" {
+						return usagef("trigger %s needs --old-pool and --target-pool", args[0])
+					}
+					return a.runTriggerAWS(ctx, g, args[0], f)
+				}
+				return usagef("unknown trigger command %q: build, deploy, status or remove", args[0])
 			}
 		},
 	}
@@ -47,4 +76,116 @@ func (a *App) runTriggerBuild(ctx context.Context, g *globals, out, arch, source
 	fmt.Fprintf(a.Stdout, "Built the user migration trigger for provided.al2023 (%s):\n  %s\n  %s (sha256 %s)\n", b.Arch, b.Bootstrap, b.Zip, b.SHA256)
 	fmt.Fprintln(a.Stdout, "Its settings come from the environment: OLD_USER_POOL_ID, OLD_APP_CLIENT_ID, CARRY_ATTRIBUTES (optional).")
 	return nil
+}
+
+func (a *App) runTriggerAWS(ctx context.Context, g *globals, op string, f *triggerFlags) error {
+	region, profile := g.region, g.profile
+	if p, _, err := a.loadProject(g); err == nil {
+		region, profile = firstNonEmpty(region, p.Region), firstNonEmpty(profile, p.Profile)
+	}
+	c, err := a.newAWSClients(ctx, region, profile)
+	if err != nil {
+		return err
+	}
+	account, err := c.accountID(ctx)
+	if err != nil {
+		return explainAWS(err)
+	}
+	o := deploy.Options{OldPool: f.oldPool, TargetPool: f.target, Region: c.cfg.Region, Account: account, Function: f.function, Role: f.role, Arch: f.arch,
+		Logf: func(format string, args ...any) { fmt.Fprintf(a.Stderr, format+"\n", args...) }}
+	if f.carry != "" {
+		o.CarryAttributes = splitList(f.carry)
+	}
+	o.Names()
+	switch op {
+	case "status":
+		st, err := deploy.Check(ctx, c.cognito, c.lambda(), o)
+		if err != nil {
+			return explainAWS(err)
+		}
+		if g.json {
+			if err := writeJSON(a.Stdout, st); err != nil {
+				return err
+			}
+		} else if st.OK() {
+			fmt.Fprintf(a.Stdout, "The user migration trigger %s is in place: pool %s migrates users from %s.\n", st.FunctionArn, f.target, f.oldPool)
+		} else {
+			for _, p := range st.Problems {
+				fmt.Fprintln(a.Stdout, "problem:", p)
+			}
+		}
+		if !st.OK() {
+			return blockedError{}
+		}
+		return nil
+	case "remove":
+		if f.dry {
+			fmt.Fprintf(a.Stdout, "Would remove: the user migration trigger of %s (every other setting kept), Cognito's permission on %s, the function, and the app client %s of %s.\n", f.target, o.Function, deploy.ClientName, f.oldPool)
+			return nil
+		}
+		if err := a.confirm(g, fmt.Sprintf("Remove the user migration trigger from pool %s in AWS account %s, region %s, and delete function %s?", f.target, account, c.cfg.Region, o.Function)); err != nil {
+			return err
+		}
+		res, err := deploy.Remove(ctx, c.cognito, c.lambda(), o)
+		if err != nil {
+			return explainAWS(err)
+		}
+		if g.json {
+			return writeJSON(a.Stdout, res)
+		}
+		fmt.Fprintf(a.Stdout, "Removed the user migration trigger of %s.\n", f.target)
+		return nil
+	}
+	if f.dry {
+		fmt.Fprintf(a.Stdout, `Would deploy, in AWS account %s, region %s:
+  - an app client %q on the old pool %s allowing ADMIN_USER_PASSWORD_AUTH (created if missing);
+  - IAM role %s, trusted by Lambda, with this policy:
+      %s
+  - function %s (provided.al2023, %s) with OLD_USER_POOL_ID=%s;
+  - a permission for cognito-idp.amazonaws.com to invoke it from %s only;
+  - the new pool %s's LambdaConfig.UserMigration, every other setting sent back unchanged.
+`, account, c.cfg.Region, deploy.ClientName, f.oldPool, o.Role, o.RolePolicy(), o.Function, o.Arch, f.oldPool, f.target, f.target)
+		return nil
+	}
+	zip := f.zip
+	if zip == "" {
+		_, _, state, err := a.projectState(g)
+		if err != nil {
+			state = filepath.Join(os.TempDir(), "poolmigrate-trigger")
+		}
+		wd, _ := a.Getwd()
+		src, err := trigger.FindSource(wd)
+		if err != nil {
+			return fmt.Errorf("no --zip given and %w: build the package with `poolmigrate trigger build` in a poolmigrate clone, then pass --zip", err)
+		}
+		b, err := trigger.Build(ctx, src, filepath.Join(state, "trigger"), o.Arch)
+		if err != nil {
+			return err
+		}
+		zip = b.Zip
+	}
+	data, err := os.ReadFile(zip)
+	if err != nil {
+		return fmt.Errorf("read the package: %w", err)
+	}
+	o.Zip = data
+	if err := a.confirm(g, fmt.Sprintf("Deploy the user migration trigger in AWS account %s, region %s: users of the old pool %s who sign in to the new pool %s will be migrated with their passwords.", account, c.cfg.Region, f.oldPool, f.target)); err != nil {
+		return err
+	}
+	res, err := deploy.Deploy(ctx, c.cognito, c.lambda(), c.iam(), o)
+	if err != nil {
+		return explainAWS(err)
+	}
+	if g.json {
+		return writeJSON(a.Stdout, res)
+	}
+	fmt.Fprintf(a.Stdout, "Deployed: %s\n  %s\nAn `amplify push` of the auth stack rewrites the pool's triggers: check with `poolmigrate trigger status` after each push.\n", res.FunctionArn, strings.Join(res.Steps, "\n  "))
+	return nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

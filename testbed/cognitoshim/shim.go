@@ -44,9 +44,10 @@ type Server struct {
 	jobOrder []string
 	// imported remembers users created by import jobs: AWS shows them as
 	// RESET_REQUIRED, which cognito-local cannot store.
-	imported map[string]map[string]bool // pool id -> username
-	roles    map[string]*iamRole
-	stacks   map[string]*cfnStack // by name and by ARN
+	imported  map[string]map[string]bool // pool id -> username
+	roles     map[string]*iamRole
+	stacks    map[string]*cfnStack // by name and by ARN
+	functions map[string]*lambdaFunction
 }
 
 // Option configures a Server.
@@ -98,6 +99,10 @@ func New(upstream string, opts ...Option) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, uploadPath) {
 		s.serveUpload(w, r)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, lambdaPrefix) {
+		s.serveLambda(w, r)
 		return
 	}
 	if r.URL.Path == stacksPath {
@@ -174,6 +179,7 @@ func (s *Server) handlers() map[string]handler {
 		"DescribeUserImportJob":     s.describeUserImportJob,
 		"ListUserImportJobs":        s.listUserImportJobs,
 		"StopUserImportJob":         s.stopUserImportJob,
+		"UpdateUserPool":            s.updateUserPool,
 	}
 }
 

@@ -1,6 +1,7 @@
 package cognitoshim_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,8 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/poolmigrate/poolmigrate/testbed/cognitoshim"
@@ -595,5 +599,66 @@ func TestIAMRolesAreCheckedWhenAJobStarts(t *testing.T) {
 	}
 	if j := run(); j.Status != types.UserImportJobStatusTypeSucceeded {
 		t.Errorf("role with log permissions: %s %q", j.Status, aws.ToString(j.CompletionMessage))
+	}
+}
+
+// The shim's Lambda refuses what Lambda refuses when deploying a trigger.
+func TestLambdaRefusesWhatLambdaRefuses(t *testing.T) {
+	env := testenv.Require(t)
+	c, _ := inProcess(t, env)
+	srvURL := *c.Options().BaseEndpoint
+	iamc := iam.NewFromConfig(env.Config, func(o *iam.Options) { o.BaseEndpoint = aws.String(srvURL) })
+	lc := lambda.NewFromConfig(env.Config, func(o *lambda.Options) { o.BaseEndpoint = aws.String(srvURL) })
+	role := func(service string) string {
+		out, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("fn-" + testenv.RandomSuffix()),
+			AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"` + service + `"},"Action":"sts:AssumeRole"}]}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *out.Role.Arn
+	}
+	zipWith := func(name string, mode os.FileMode) []byte {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		h := &zip.FileHeader{Name: name}
+		h.SetMode(mode)
+		w, _ := zw.CreateHeader(h)
+		_, _ = w.Write([]byte("x"))
+		_ = zw.Close()
+		return buf.Bytes()
+	}
+	create := func(roleArn string, code []byte) error {
+		_, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("f-" + testenv.RandomSuffix()), Runtime: ltypes.RuntimeProvidedal2023,
+			Handler: aws.String("bootstrap"), Role: aws.String(roleArn), Code: &ltypes.FunctionCode{ZipFile: code}})
+		return err
+	}
+	good := role("lambda.amazonaws.com")
+	if err := create(role("cognito-idp.amazonaws.com"), zipWith("bootstrap", 0o755)); apiCode(err) != "InvalidParameterValueException" {
+		t.Errorf("a role Lambda cannot assume: %v", err)
+	}
+	if err := create(good, zipWith("bootstrap", 0o644)); apiCode(err) != "InvalidParameterValueException" {
+		t.Errorf("a bootstrap that is not executable: %v", err)
+	}
+	if err := create(good, zipWith("main", 0o755)); apiCode(err) != "InvalidParameterValueException" {
+		t.Errorf("no bootstrap: %v", err)
+	}
+	name := "ok-" + testenv.RandomSuffix()
+	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: &name, Runtime: ltypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		Role: &good, Code: &ltypes.FunctionCode{ZipFile: zipWith("bootstrap", 0o755)}}); err != nil {
+		t.Fatal(err)
+	}
+	perm := func(sid, source string) error {
+		_, err := lc.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: &name, StatementId: aws.String(sid), Action: aws.String("lambda:InvokeFunction"),
+			Principal: aws.String("cognito-idp.amazonaws.com"), SourceArn: aws.String(source)})
+		return err
+	}
+	if err := perm("a", "arn:aws:s3:::bucket"); apiCode(err) != "InvalidParameterValueException" {
+		t.Errorf("Cognito with a source that is not a user pool: %v", err)
+	}
+	if err := perm("b", "arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_Abc123"); err != nil {
+		t.Fatal(err)
+	}
+	if err := perm("b", "arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_Abc123"); apiCode(err) != "ResourceConflictException" {
+		t.Errorf("a duplicate statement id: %v", err)
 	}
 }
