@@ -6,6 +6,8 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +17,8 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+
+	"github.com/poolmigrate/poolmigrate/trigger/prebuilt"
 )
 
 // Version and Commit are stamped at build time by scripts/package.sh
@@ -220,10 +224,15 @@ func versionCommand(a *App) command {
 				if commit == "" {
 					commit = vcsRevision()
 				}
-				if g.json {
-					return writeJSON(a.Stdout, map[string]string{"version": Version, "commit": commit, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH})
+				trig := "built from source when deployed"
+				if len(prebuilt.Zip) > 0 {
+					sum := sha256.Sum256(prebuilt.Zip)
+					trig = "prebuilt (linux/arm64, sha256 " + hex.EncodeToString(sum[:8]) + "…)"
 				}
-				fmt.Fprintf(a.Stdout, "poolmigrate %s (commit %s, %s, %s/%s)\n", Version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+				if g.json {
+					return writeJSON(a.Stdout, map[string]string{"version": Version, "commit": commit, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH, "trigger": trig})
+				}
+				fmt.Fprintf(a.Stdout, "poolmigrate %s (commit %s, %s, %s/%s)\nuser migration trigger: %s\n", Version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH, trig)
 				return nil
 			}
 		},

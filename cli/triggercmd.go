@@ -10,6 +10,7 @@ import (
 
 	"github.com/poolmigrate/poolmigrate/trigger"
 	"github.com/poolmigrate/poolmigrate/trigger/deploy"
+	"github.com/poolmigrate/poolmigrate/trigger/prebuilt"
 )
 
 type triggerFlags struct {
@@ -148,7 +149,10 @@ func (a *App) runTriggerAWS(ctx context.Context, g *globals, op string, f *trigg
 		return nil
 	}
 	zip := f.zip
-	if zip == "" {
+	var data []byte
+	if zip == "" && len(prebuilt.Zip) > 0 && (o.Arch == "arm64") {
+		data = prebuilt.Zip // the release's own, built with it
+	} else if zip == "" {
 		_, _, state, err := a.projectState(g)
 		if err != nil {
 			state = filepath.Join(os.TempDir(), "poolmigrate-trigger")
@@ -156,7 +160,7 @@ func (a *App) runTriggerAWS(ctx context.Context, g *globals, op string, f *trigg
 		wd, _ := a.Getwd()
 		src, err := trigger.FindSource(wd)
 		if err != nil {
-			return fmt.Errorf("no --zip given and %w: build the package with `poolmigrate trigger build` in a poolmigrate clone, then pass --zip", err)
+			return fmt.Errorf("no --zip given, this build of poolmigrate carries no prebuilt trigger, and %w: install a release (npm install -g amplify-poolmigrate), or build the package with `poolmigrate trigger build` in a poolmigrate clone and pass --zip", err)
 		}
 		b, err := trigger.Build(ctx, src, filepath.Join(state, "trigger"), o.Arch)
 		if err != nil {
@@ -164,9 +168,11 @@ func (a *App) runTriggerAWS(ctx context.Context, g *globals, op string, f *trigg
 		}
 		zip = b.Zip
 	}
-	data, err := os.ReadFile(zip)
-	if err != nil {
-		return fmt.Errorf("read the package: %w", err)
+	if data == nil {
+		var err error
+		if data, err = os.ReadFile(zip); err != nil {
+			return fmt.Errorf("read the package: %w", err)
+		}
 	}
 	o.Zip = data
 	if err := a.confirm(g, fmt.Sprintf("Deploy the user migration trigger in AWS account %s, region %s: users of the old pool %s who sign in to the new pool %s will be migrated with their passwords.", account, c.cfg.Region, f.oldPool, f.target)); err != nil {

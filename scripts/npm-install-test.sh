@@ -55,7 +55,9 @@ check "darwin-x64 is an x86_64 Mach-O" binary_is darwin-x64 "Mach-O 64-bit x86_6
 check "darwin-arm64 is an arm64 Mach-O" binary_is darwin-arm64 "Mach-O 64-bit arm64 executable"
 check "win32-x64 is an x86-64 PE" binary_is win32-x64 "PE32+ executable (console) x86-64"
 sums_ok() { (cd "$WORK/dist" && sha256sum --quiet -c SHA256SUMS); }
-check "SHA256SUMS matches the tarballs" sums_ok
+check "SHA256SUMS matches the tarballs and the trigger" sums_ok
+trigger_zip_ok() { grep -aq bootstrap "$WORK/dist/migration-trigger-$VERSION-linux-arm64.zip"; } # its layout is tested in Go (trigger.TestBuild)
+check "the release carries the trigger's arm64 deployment package" trigger_zip_ok
 no_install_scripts() {
 	tar xzf "$WORK/dist/amplify-poolmigrate-$VERSION.tgz" -C "$WORK" package/package.json
 	node -e '
@@ -84,6 +86,7 @@ packages:
     access: \$all
     publish: \$authenticated
 listen: 127.0.0.1:$PORT
+max_body_size: 200mb
 log: { type: stdout, format: pretty, level: warn }
 YAML
 "$REGISTRY_DIR/node_modules/.bin/verdaccio" --config "$WORK/registry/config.yaml" >"$WORK/registry/log" 2>&1 &
@@ -122,7 +125,8 @@ version_runs() {
 	local out
 	out=$(as_user poolmigrate version) || return 1
 	echo "  $out" >&2
-	[[ "$out" == "poolmigrate $VERSION (commit "* ]] && [[ "$out" == *"linux/amd64"* || "$out" == *"linux/arm64"* ]]
+	[[ "$out" == "poolmigrate $VERSION (commit "* ]] && [[ "$out" == *"linux/amd64"* || "$out" == *"linux/arm64"* ]] &&
+		[[ "$out" == *"user migration trigger: prebuilt (linux/arm64"* ]] # trigger deploy needs no Go
 }
 check "poolmigrate version through npm's bin link" version_runs
 only_this_platform() {

@@ -23,6 +23,14 @@ STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 LDFLAGS="-s -w -X github.com/poolmigrate/poolmigrate/cli.Version=$VERSION -X github.com/poolmigrate/poolmigrate/cli.Commit=$COMMIT"
 
+# The user migration trigger, prebuilt for Lambda (provided.al2023, arm64)
+# and carried inside every binary, so `trigger deploy` needs no Go.
+PREBUILT=$ROOT/trigger/prebuilt/migration-trigger.zip
+trap 'rm -rf "$STAGE" "$PREBUILT"' EXIT
+(cd "$ROOT" && go run . trigger build --out "$STAGE/trigger" --arch arm64 >/dev/null)
+cp "$STAGE/trigger/migration-trigger.zip" "$PREBUILT"
+cp "$PREBUILT" "$OUT/migration-trigger-$VERSION-linux-arm64.zip"
+
 # npm platform (os-cpu) -> Go GOOS/GOARCH
 TARGETS="linux-x64:linux/amd64 linux-arm64:linux/arm64 darwin-x64:darwin/amd64 darwin-arm64:darwin/arm64 win32-x64:windows/amd64"
 OPTIONAL="{}"
@@ -35,7 +43,7 @@ for t in $TARGETS; do
 	dir=$STAGE/cli-$plat
 	mkdir -p "$dir/bin"
 	echo "package: $plat (GOOS=$goos GOARCH=$goarch)" >&2
-	(cd "$ROOT" && CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -trimpath -ldflags "$LDFLAGS" -o "$dir/bin/$exe" .)
+	(cd "$ROOT" && CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -tags prebuilt_trigger -trimpath -ldflags "$LDFLAGS" -o "$dir/bin/$exe" .)
 	name=@poolmigrate/cli-$plat
 	node -e '
 		const [name, version, os, cpu, out] = process.argv.slice(1);
@@ -60,6 +68,6 @@ node -e '
 ' "$ROOT/package.json" "$main/package.json" "$OPTIONAL"
 (cd "$main" && npm pack --silent --pack-destination "$OUT" >/dev/null)
 
-(cd "$OUT" && sha256sum -- *.tgz >SHA256SUMS)
+(cd "$OUT" && sha256sum -- *.tgz *.zip >SHA256SUMS)
 echo "package: amplify-poolmigrate $VERSION ($COMMIT) in $OUT:" >&2
-(cd "$OUT" && ls -1 -- *.tgz SHA256SUMS) >&2
+(cd "$OUT" && ls -1 -- *.tgz *.zip SHA256SUMS) >&2
