@@ -69,6 +69,8 @@ func (a *App) commands() []command {
 		migrateCommand(a),
 		triggerCommand(a),
 		retainCommand(a),
+		syncCommand(a),
+		retireCommand(a),
 		versionCommand(a),
 	}
 }

@@ -31,6 +31,7 @@ type remapFlags struct {
 	segments       int
 	workers        int
 	batch          int
+	progress       bool
 	wps            float64
 	dryRun, live   bool
 	strict         bool
@@ -75,6 +76,7 @@ func verifyCommand(a *App) command {
 			f := &remapFlags{}
 			f.register(fs)
 			fs.BoolVar(&f.strict, "strict", false, "also fail on items of backup users who are not in the new pool")
+			fs.BoolVar(&f.progress, "progress", false, "during a migration window: how many users have migrated, how many items still name old users (never fails)")
 			return func(ctx context.Context, args []string) error {
 				if err := f.validate(args); err != nil {
 					return err
@@ -179,28 +181,60 @@ func (a *App) runRemap(ctx context.Context, g *globals, f *remapFlags) error {
 		return err
 	}
 	defer s.close()
+	sum, err := a.remapWith(ctx, g, f, s, false)
+	if err != nil {
+		return err
+	}
+	if g.json {
+		if err := writeJSON(a.Stdout, sum); err != nil {
+			return err
+		}
+	} else {
+		printRemap(a, sum)
+	}
+	return remapOutcome(sum)
+}
+
+// remapOutcome makes a remap with failed or conflicting items exit 1.
+func remapOutcome(sum migration.RemapSummary) error {
+	var failed, conflicts int64
+	for _, t := range sum.Tables {
+		failed += t.Failed
+		conflicts += t.Conflicts
+	}
+	if failed+conflicts > 0 {
+		return remapIncomplete{failed, conflicts}
+	}
+	return nil
+}
+
+// remapWith remaps the prepared tables, asking first unless the caller
+// did (confirmed).
+func (a *App) remapWith(ctx context.Context, g *globals, f *remapFlags, s *remapSetup, confirmed bool) (migration.RemapSummary, error) {
 	var tables []string
 	for _, t := range s.targets {
 		tables = append(tables, t.Spec.Table)
 	}
 	if len(tables) == 0 {
-		return fmt.Errorf("no table holds an owner field to remap (see `poolmigrate plan`); name other identity fields with --field Type.field:claim")
+		return migration.RemapSummary{}, fmt.Errorf("no table holds an owner field to remap (see `poolmigrate plan`); name other identity fields with --field Type.field:claim")
 	}
 	if f.batch < 1 || f.batch > dynamo.BatchSize {
-		return usagef("--batch must be between 1 and %d", dynamo.BatchSize)
+		return migration.RemapSummary{}, usagef("--batch must be between 1 and %d", dynamo.BatchSize)
 	}
 	o := dynamo.RemapOptions{Segments: f.segments, Workers: f.workers, DryRun: f.dryRun, Examples: 3, Batch: f.batch}
 	if f.wps > 0 {
 		o.Limiter = rate.NewLimiter(rate.Limit(f.wps), 1)
 	}
 	if !f.dryRun {
-		if err := a.confirm(g, fmt.Sprintf("Remap owner fields in AWS account %s, region %s, from the users of %s to pool %s (%d users mapped, %d not in the new pool), in tables:\n  %s",
-			s.clients.account(ctx), s.region, f.backup, f.target, s.subMap.Mapped, len(s.subMap.Unmatched), strings.Join(tables, "\n  "))); err != nil {
-			return err
+		if !confirmed {
+			if err := a.confirm(g, fmt.Sprintf("Remap owner fields in AWS account %s, region %s, from the users of %s to pool %s (%d users mapped, %d not in the new pool), in tables:\n  %s",
+				s.clients.account(ctx), s.region, f.backup, f.target, s.subMap.Mapped, len(s.subMap.Unmatched), strings.Join(tables, "\n  "))); err != nil {
+				return migration.RemapSummary{}, err
+			}
 		}
 		j, err := dynamo.OpenJournal(journalPath(s.stateDir, f.target))
 		if err != nil {
-			return err
+			return migration.RemapSummary{}, err
 		}
 		defer j.Close()
 		o.Journal = j
@@ -234,26 +268,11 @@ func (a *App) runRemap(ctx context.Context, g *globals, f *remapFlags) error {
 	pr.done("")
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("remap interrupted; every write made is in the journal %s: run remap again to finish (done items are recognised), or rollback to undo: %w", sum.Journal, err)
+			return sum, fmt.Errorf("remap interrupted; every write made is in the journal %s: run remap again to finish (done items are recognised), or rollback to undo: %w", sum.Journal, err)
 		}
-		return explainAWS(err)
+		return sum, explainAWS(err)
 	}
-	if g.json {
-		if err := writeJSON(a.Stdout, sum); err != nil {
-			return err
-		}
-	} else {
-		printRemap(a, sum)
-	}
-	var failed, conflicts int64
-	for _, t := range sum.Tables {
-		failed += t.Failed
-		conflicts += t.Conflicts
-	}
-	if failed+conflicts > 0 {
-		return remapIncomplete{failed, conflicts}
-	}
-	return nil
+	return sum, nil
 }
 
 func printRemap(a *App, s migration.RemapSummary) {
@@ -298,6 +317,9 @@ func (a *App) runVerify(ctx context.Context, g *globals, f *remapFlags) error {
 	rep, err := migration.Verify(ctx, s.clients.dynamo, s.clients.cognito, f.target, s.targets, s.subMap, x, s.migrated, cognito.DefaultLimits(), f.strict)
 	if err != nil {
 		return explainAWS(err)
+	}
+	if f.progress {
+		return a.runVerifyProgress(ctx, g, f, s, x, rep)
 	}
 	if g.json {
 		if err := writeJSON(a.Stdout, rep); err != nil {
