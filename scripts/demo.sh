@@ -6,6 +6,9 @@
 # .demo/, running the real Amplify CLI offline in between (installed once
 # into ~/.cache/poolmigrate; only `amplify push` is simulated), up to the
 # verify report. Then it stops the test bed.
+#
+#   scripts/demo.sh                    the whole migration (users reset their passwords)
+#   scripts/demo.sh --keep-passwords   the user migration trigger: users sign in with their old passwords
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 mkdir -p bin
@@ -16,4 +19,10 @@ trap 'testbed/testbed.sh down' EXIT
 testbed/testbed.sh up
 # shellcheck disable=SC1091
 source .testbed/env
+if [ "${1:-}" = --keep-passwords ]; then
+	# Users keep their passwords: the user migration trigger, run by the
+	# Lambda Runtime Interface Emulator for a cognito-local of the demo's own.
+	go run ./testbed/cmd/demo -keep-passwords -bin bin/poolmigrate -example examples/notes-app -work .demo-keep
+	exit
+fi
 go run ./testbed/cmd/demo -bin bin/poolmigrate -amplify "$AMPLIFY" -example examples/notes-app -work .demo

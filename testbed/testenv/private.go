@@ -39,15 +39,28 @@ func repoRoot() string {
 // with the test.
 func StartCognitoLocal(t testing.TB, config map[string]any, pools map[string][]byte) string {
 	t.Helper()
-	start := filepath.Join(repoRoot(), "testbed", "emulators", "node_modules", "cognito-local", "lib", "bin", "start.js")
-	if _, err := os.Stat(start); err != nil {
+	if _, err := os.Stat(cognitoLocalStart()); err != nil {
 		msg := "cognito-local is not installed: run testbed/testbed.sh up"
 		if os.Getenv("CI") == "true" || os.Getenv("POOLMIGRATE_REQUIRE_TESTBED") == "1" {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)
 	}
-	dir := t.TempDir()
+	endpoint, stop, err := StartCognitoLocalProcess(t.TempDir(), config, pools)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return endpoint
+}
+
+func cognitoLocalStart() string {
+	return filepath.Join(repoRoot(), "testbed", "emulators", "node_modules", "cognito-local", "lib", "bin", "start.js")
+}
+
+// StartCognitoLocalProcess is StartCognitoLocal for programs (the demo):
+// dir holds its data; stop ends it.
+func StartCognitoLocalProcess(dir string, config map[string]any, pools map[string][]byte) (string, func(), error) {
 	if config == nil {
 		config = map[string]any{}
 	}
@@ -56,43 +69,57 @@ func StartCognitoLocal(t testing.TB, config map[string]any, pools map[string][]b
 	}
 	cfg, _ := json.Marshal(config)
 	if err := os.MkdirAll(filepath.Join(dir, ".cognito", "db"), 0o755); err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, ".cognito", "config.json"), cfg, 0o644); err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	for id, data := range pools {
 		if err := os.WriteFile(filepath.Join(dir, ".cognito", "db", id+".json"), data, 0o644); err != nil {
-			t.Fatal(err)
+			return "", nil, err
 		}
 	}
-	port := FreePort(t)
-	cmd := exec.Command("node", start)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command("node", cognitoLocalStart())
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port))
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
 	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
-	WaitHTTP(t, endpoint+"/health", 30*time.Second, func() string { return logs.String() })
-	return endpoint
+	if err := waitHTTP(endpoint+"/health", 30*time.Second); err != nil {
+		stop()
+		return "", nil, fmt.Errorf("%w:\n%s", err, logs.String())
+	}
+	return endpoint, stop, nil
+}
+
+func waitHTTP(url string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not answer within %s", url, limit)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // WaitHTTP waits until url answers anything.
 func WaitHTTP(t testing.TB, url string, limit time.Duration, logs func() string) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not answer within %s:\n%s", url, limit, logs())
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := waitHTTP(url, limit); err != nil {
+		t.Fatalf("%v:\n%s", err, logs())
 	}
 }

@@ -35,6 +35,8 @@ func main() {
 	bin := flag.String("bin", "bin/poolmigrate", "the poolmigrate binary")
 	example := flag.String("example", "examples/notes-app", "the example project")
 	amplifyBin := flag.String("amplify", "", "the Amplify CLI (scripts/amplify-cli.sh installs it)")
+	keep := flag.Bool("keep-passwords", false, "the demo of the user migration trigger: users keep their passwords")
+	rie := flag.String("rie", os.Getenv("POOLMIGRATE_TESTBED_RIE"), "the Lambda Runtime Interface Emulator (the test bed builds it)")
 	work := flag.String("work", ".demo", "where the copy of the project goes")
 	flag.Parse()
 	log.SetFlags(0)
@@ -50,6 +52,10 @@ func main() {
 	idp := cip.NewFromConfig(cfg, func(o *cip.Options) { o.BaseEndpoint = aws.String(local) })
 	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true })
 	binPath, _ := filepath.Abs(*bin)
+	if *keep {
+		keepPasswords(ctx, binPath, *example, *work, *rie, ddb)
+		return
+	}
 
 	step("Planting the old user pool: username sign-in, 12 users, 2 groups, a disabled user, a shared e-mail, an unverified user")
 	oldPool := must(idp.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("notes-old"), AutoVerifiedAttributes: []ctypes.VerifiedAttributeType{ctypes.VerifiedAttributeTypeEmail}})).UserPool.Id

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/poolmigrate/poolmigrate/testbed/cognitoshim"
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
+)
+
+// keepPasswords is the demo of the user migration trigger: users sign in
+// to the new pool with their old passwords. A cognito-local of its own
+// has its UserMigration trigger at the AWS Lambda Runtime Interface
+// Emulator, which runs the trigger as `poolmigrate trigger deploy` deployed
+// it (its environment read back through the Lambda API of the project's
+// Cognito shim, which runs in this process in front of that cognito-local).
+func keepPasswords(ctx context.Context, bin, example, work, rie string, ddb *dynamodb.Client) {
+	if rie == "" {
+		log.Fatal("demo: the Lambda Runtime Interface Emulator is missing: run scripts/demo.sh --keep-passwords (the test bed builds it)")
+	}
+	if err := os.RemoveAll(work); err != nil {
+		log.Fatal(err)
+	}
+	riePort, apiPort := freePort(), freePort()
+	rieURL := fmt.Sprintf("http://127.0.0.1:%d", riePort)
+	local, stop, err := testenv.StartCognitoLocalProcess(filepath.Join(work, "cognito-local"), map[string]any{
+		"TriggerFunctions": map[string]string{"UserMigration": "function"},
+		"LambdaClient":     map[string]any{"endpoint": rieURL, "region": "us-east-1", "credentials": map[string]string{"accessKeyId": "local", "secretAccessKey": "local"}},
+	}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer stop()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	shim := "http://" + ln.Addr().String()
+	go func() { _ = http.Serve(ln, cognitoshim.New(local, cognitoshim.WithLogger(func(string, ...any) {}))) }()
+	env := []string{"AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=" + shim, "AWS_ENDPOINT_URL_LAMBDA=" + shim, "AWS_ENDPOINT_URL_IAM=" + shim, "AWS_ENDPOINT_URL_STS=" + shim}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	idp := cip.NewFromConfig(cfg, func(o *cip.Options) { o.BaseEndpoint = aws.String(local) })
+
+	step("Planting the old user pool (username sign-in): alice, bob and carol with their passwords, dave disabled")
+	oldPool := *must(idp.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("notes-old"), AutoVerifiedAttributes: []ctypes.VerifiedAttributeType{ctypes.VerifiedAttributeTypeEmail}})).UserPool.Id
+	passwords := map[string]string{"alice": "Alice-Old-Pass1!", "bob": "Bob-Old-Pass1!", "carol": "Carol-Old-Pass1!", "dave": "Dave-Old-Pass1!"}
+	subs := map[string]string{}
+	for _, name := range []string{"alice", "bob", "carol", "dave"} {
+		out := must(idp.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &oldPool, Username: aws.String(name), MessageAction: ctypes.MessageActionTypeSuppress,
+			UserAttributes: []ctypes.AttributeType{{Name: aws.String("email"), Value: aws.String(name + "@example.com")}, {Name: aws.String("email_verified"), Value: aws.String("true")}}}))
+		for _, a := range out.User.Attributes {
+			if *a.Name == "sub" {
+				subs[name] = *a.Value
+			}
+		}
+		must(idp.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: &oldPool, Username: aws.String(name), Password: aws.String(passwords[name]), Permanent: true}))
+	}
+	must(idp.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: &oldPool, Username: aws.String("dave")}))
+
+	step("Copying " + example + " to " + work + ", with a table of notes owned by the old users")
+	project := filepath.Join(work, "notes-app")
+	if err := testenv.CopyTree(example, project); err != nil {
+		log.Fatal(err)
+	}
+	apiID := "keepapi"
+	meta := filepath.Join(project, "amplify/backend/amplify-meta.json")
+	replace(meta, "us-east-1_NotesOld1", oldPool)
+	replace(meta, "n0tesapi1d", apiID)
+	_ = os.Remove(filepath.Join(project, "amplify/.config/local-aws-info.json"))
+	table := "Note-" + apiID + "-dev"
+	createTable(ctx, ddb, table, "id", nil)
+	for _, model := range []string{"Vehicle", "Notebook", "Task"} {
+		createTable(ctx, ddb, model+"-"+apiID+"-dev", "id", nil)
+	}
+	createTable(ctx, ddb, "UserProfile-"+apiID+"-dev", "userId", nil)
+	for name, sub := range subs {
+		must(ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: map[string]dtypes.AttributeValue{
+			"id": &dtypes.AttributeValueMemberS{Value: "note-" + name}, "owner": &dtypes.AttributeValueMemberS{Value: sub + "::" + name}}}))
+	}
+	backup := filepath.Join(project, ".poolmigrate", "backups", oldPool+".jsonl")
+	runEnv(bin, project, env, "backup", "--pool", oldPool, "--out", backup)
+
+	step("Keeping the old pool through `amplify remove auth` and `amplify push`")
+	runEnv(bin, project, env, "retain-pool")
+
+	step("$ amplify push   (simulated: the new pool, signing in by e-mail; the old one is retained)")
+	newPool := *must(idp.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("notes-new"),
+		UsernameAttributes:     []ctypes.UsernameAttributeType{ctypes.UsernameAttributeTypeEmail},
+		AutoVerifiedAttributes: []ctypes.VerifiedAttributeType{ctypes.VerifiedAttributeTypeEmail}})).UserPool.Id
+	appClient := *must(idp.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &newPool, ClientName: aws.String("notes-web"),
+		ExplicitAuthFlows: []ctypes.ExplicitAuthFlowsType{ctypes.ExplicitAuthFlowsTypeAllowUserPasswordAuth}})).UserPoolClient.ClientId
+	runEnvMay(bin, project, env, "check", "--backup", backup, "--target-pool", newPool, "--fix")
+
+	step("Building and deploying the user migration trigger")
+	arch := runtime.GOARCH // the emulator runs it on this machine
+	wd, _ := os.Getwd()
+	runEnv(bin, wd, env, "trigger", "build", "--arch", arch, "--out", filepath.Join(work, "trigger"))
+	runEnv(bin, project, env, "trigger", "deploy", "--old-pool", oldPool, "--target-pool", newPool, "--zip", filepath.Join(work, "trigger", "migration-trigger.zip"), "--arch", arch, "--yes")
+	runEnv(bin, project, env, "trigger", "status", "--old-pool", oldPool, "--target-pool", newPool)
+
+	// The function as deployed, under the emulator.
+	lc := lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = aws.String(shim) })
+	fn := must(lc.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("poolmigrate-migration-" + strings.ReplaceAll(newPool, "_", "-"))}))
+	rieCmd := exec.Command(rie, "--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", riePort), "--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", apiPort), filepath.Join(work, "trigger", "bootstrap"))
+	rieCmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER="+local)
+	for k, v := range fn.Configuration.Environment.Variables {
+		rieCmd.Env = append(rieCmd.Env, k+"="+v)
+	}
+	if err := rieCmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer func() { _ = rieCmd.Process.Kill(); _ = rieCmd.Wait() }()
+
+	signIn := func(user, password string) {
+		out, err := idp.InitiateAuth(ctx, &cip.InitiateAuthInput{ClientId: &appClient, AuthFlow: ctypes.AuthFlowTypeUserPasswordAuth,
+			AuthParameters: map[string]string{"USERNAME": user, "PASSWORD": password}})
+		if err != nil {
+			// cognito-local answers a trigger's refusal with HTTP 500;
+			// AWS answers NotAuthorizedException.
+			fmt.Printf("   refused (cognito-local says %s; AWS says NotAuthorizedException)\n", shortErr(err))
+			return
+		}
+		fmt.Printf("   signed in: the new pool issued tokens (access token %d bytes)\n", len(aws.ToString(out.AuthenticationResult.AccessToken)))
+	}
+	step("bob signs in to the NEW pool, by e-mail, with his OLD password")
+	signIn("bob@example.com", passwords["bob"])
+	step("carol tries a wrong password; dave is disabled in the old pool")
+	signIn("carol@example.com", "not-her-password")
+	signIn("dave@example.com", passwords["dave"])
+
+	step("While the window is open: sync the users migrated so far, see how far it is")
+	runEnv(bin, project, env, "sync", "--backup", backup, "--target-pool", newPool, "--yes")
+	runEnv(bin, project, env, "verify", "--backup", backup, "--target-pool", newPool, "--progress")
+
+	step("alice signs in to the NEW pool with her OLD password")
+	signIn("alice@example.com", passwords["alice"])
+	fmt.Printf("\nTo close the window: export and import the users who never signed in, sync, verify, `poolmigrate trigger remove`, then `poolmigrate retire-old-pool` (see the README). The project is in %s.\n", project)
+}
+
+func runEnv(bin, dir string, env []string, args ...string) {
+	if err := runEnvErr(bin, dir, env, args...); err != nil {
+		log.Fatalf("demo: poolmigrate %s: %v", args[0], err)
+	}
+}
+
+// runEnvMay runs a command whose exit 1 reports problems (check).
+func runEnvMay(bin, dir string, env []string, args ...string) {
+	_ = runEnvErr(bin, dir, env, args...)
+}
+
+func runEnvErr(bin, dir string, env []string, args ...string) error {
+	fmt.Printf("\n$ poolmigrate %s\n", strings.Join(args, " "))
+	cmd := exec.Command(bin, args...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), env...)
+	return cmd.Run()
+}
+
+func freePort() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func shortErr(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		return s[i+2:]
+	}
+	return s
+}
