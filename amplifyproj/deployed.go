@@ -2,6 +2,7 @@ package amplifyproj
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -14,6 +15,7 @@ import (
 type StackReader interface {
 	DescribeStackResource(ctx context.Context, in *cfn.DescribeStackResourceInput, optFns ...func(*cfn.Options)) (*cfn.DescribeStackResourceOutput, error)
 	DescribeStacks(ctx context.Context, in *cfn.DescribeStacksInput, optFns ...func(*cfn.Options)) (*cfn.DescribeStacksOutput, error)
+	GetTemplate(ctx context.Context, in *cfn.GetTemplateInput, optFns ...func(*cfn.Options)) (*cfn.GetTemplateOutput, error)
 }
 
 // DeployedPoolID reads the pool id of auth resource auth as the env
@@ -45,6 +47,43 @@ func DeployedPoolID(ctx context.Context, api StackReader, rootStack, auth string
 		}
 	}
 	return "", fmt.Errorf("the auth stack %s has no UserPoolId output", nested)
+}
+
+// DeployedPoolRetained tells whether the env's deployed auth stack keeps
+// its user pool when the stack goes: the UserPool resource of the
+// template CloudFormation holds has DeletionPolicy Retain (what the
+// override `poolmigrate retain-pool` writes puts there, once pushed).
+func DeployedPoolRetained(ctx context.Context, api StackReader, rootStack, auth string) (bool, error) {
+	if rootStack == "" {
+		return false, errors.New("the env's root stack is unknown (team-provider-info.json has no StackName)")
+	}
+	logical := authRefPrefix + auth
+	res, err := api.DescribeStackResource(ctx, &cfn.DescribeStackResourceInput{StackName: &rootStack, LogicalResourceId: &logical})
+	if err != nil {
+		return false, fmt.Errorf("find the auth stack %s in stack %s: %w", logical, rootStack, cfnHint(err))
+	}
+	if res.StackResourceDetail == nil || res.StackResourceDetail.PhysicalResourceId == nil {
+		return false, fmt.Errorf("stack %s has no deployed %s yet", rootStack, logical)
+	}
+	out, err := api.GetTemplate(ctx, &cfn.GetTemplateInput{StackName: res.StackResourceDetail.PhysicalResourceId})
+	if err != nil {
+		return false, fmt.Errorf("read the template of %s: %w", *res.StackResourceDetail.PhysicalResourceId, cfnHint(err))
+	}
+	var tmpl struct {
+		Resources map[string]struct {
+			Type           string
+			DeletionPolicy string
+		}
+	}
+	if out.TemplateBody == nil || json.Unmarshal([]byte(*out.TemplateBody), &tmpl) != nil {
+		return false, fmt.Errorf("the template of %s is not JSON", *res.StackResourceDetail.PhysicalResourceId)
+	}
+	for _, r := range tmpl.Resources {
+		if r.Type == "AWS::Cognito::UserPool" {
+			return r.DeletionPolicy == "Retain", nil
+		}
+	}
+	return false, fmt.Errorf("the auth stack %s has no AWS::Cognito::UserPool", *res.StackResourceDetail.PhysicalResourceId)
 }
 
 func cfnHint(err error) error {

@@ -100,3 +100,26 @@ func TestDetachProvesThePool(t *testing.T) {
 		t.Errorf("detach --live should report the hand-attached trigger only:\n%s", out2)
 	}
 }
+
+// TestRetainPoolCheck reads the deployed auth stack's template: the flow
+// that keeps passwords goes on only once the old pool is retained.
+func TestRetainPoolCheck(t *testing.T) {
+	env := testenv.Require(t)
+	dir := copyProject(t, "../examples/notes-app")
+	stack := "amplify-notesapp-dev-" + testenv.RandomSuffix()
+	replaceInFile(t, filepath.Join(dir, "amplify/team-provider-info.json"), `"StackName": "amplify-notesapp-dev-10101"`, `"StackName": "`+stack+`"`)
+	arn := func(s string) string { return "arn:aws:cloudformation:us-east-1:000000000000:stack/" + s + "/1" }
+	plant := func(template string) {
+		env.PlantStack(t, stack, arn(stack), nil, map[string]string{"authnotesappauth": arn(stack + "-auth")})
+		env.PlantStackTemplate(t, stack+"-auth", arn(stack+"-auth"), nil, nil, template)
+	}
+	plant(`{"Resources":{"UserPool":{"Type":"AWS::Cognito::UserPool","Properties":{}}}}`)
+	out, _, err := runApp(t, dir, nil, "retain-pool", "--check")
+	if err == nil || ExitCode(err) != 1 || !strings.Contains(out, "does not keep its user pool yet") {
+		t.Errorf("before the push: %v %s", err, out)
+	}
+	plant(`{"Resources":{"UserPool":{"Type":"AWS::Cognito::UserPool","DeletionPolicy":"Retain","UpdateReplacePolicy":"Retain","Properties":{}}}}`)
+	if out, _, err := runApp(t, dir, nil, "retain-pool", "--check"); err != nil || !strings.Contains(out, "keeps its user pool") {
+		t.Errorf("after the push: %v %s", err, out)
+	}
+}

@@ -21,3 +21,9 @@ func explainAWS(err error) error {
 	}
 	return err
 }
+
+// notReady is a check that found something not (yet) so: exit 1, with why.
+type notReady struct{ msg string }
+
+func (e notReady) Error() string { return e.msg }
+func (e notReady) ExitCode() int { return 1 }

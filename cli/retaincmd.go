@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/poolmigrate/poolmigrate/amplifyproj"
 	"github.com/poolmigrate/poolmigrate/backendpatch"
 )
 
@@ -12,14 +13,18 @@ func retainCommand(a *App) command {
 	return command{
 		name:    "retain-pool",
 		summary: "keep the old user pool through `amplify remove auth` and push (an auth override with Retain), for the user migration trigger",
-		usage:   "retain-pool [--auth NAME] [--dry-run] | retain-pool --undo",
+		usage:   "retain-pool [--auth NAME] [--dry-run] | retain-pool --check | retain-pool --undo",
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			auth := fs.String("auth", "", "the auth resource whose pool to keep (default: the project's Cognito auth resource)")
 			dry := fs.Bool("dry-run", false, "print the files as a diff, write nothing")
 			undo := fs.Bool("undo", false, "remove what the last retain-pool wrote")
+			check := fs.Bool("check", false, "ask AWS whether the deployed auth stack keeps the pool (exit 1 if not)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("retain-pool takes no arguments")
+				}
+				if *check {
+					return a.runRetainCheck(ctx, g, *auth)
 				}
 				return a.runRetain(g, *auth, *dry, *undo)
 			}
@@ -62,6 +67,34 @@ After that push, removing the auth resource leaves the pool in place (and its
 users able to sign in through the migration trigger) until you delete it.
 `+"`poolmigrate retain-pool --undo`"+` removes the files again.
 `)
+	return nil
+}
+
+// runRetainCheck asks CloudFormation whether the env's deployed auth stack
+// keeps its pool: until it does, removing the auth resource and pushing
+// deletes the pool the migration trigger signs users in against.
+func (a *App) runRetainCheck(ctx context.Context, g *globals, auth string) error {
+	p, _, err := a.loadProject(g)
+	if err != nil {
+		return err
+	}
+	au, err := pickAuth(p, auth)
+	if err != nil {
+		return err
+	}
+	c, err := a.newAWSClients(ctx, p.Region, p.Profile)
+	if err != nil {
+		return err
+	}
+	retained, err := amplifyproj.DeployedPoolRetained(ctx, c.cloudformation(), p.StackName, au.Name)
+	if err != nil {
+		return explainAWS(err)
+	}
+	if !retained {
+		fmt.Fprintf(a.Stdout, "The deployed auth stack of %s in env %s does not keep its user pool yet: run `poolmigrate retain-pool`, `amplify build` and `amplify push`, then check again.\n", au.Name, p.Env)
+		return notReady{"the deployed old pool is not retained yet"}
+	}
+	fmt.Fprintf(a.Stdout, "The deployed auth stack of %s in env %s keeps its user pool (DeletionPolicy Retain): removing the auth resource and pushing leaves the pool and its users in place.\n", au.Name, p.Env)
 	return nil
 }
 

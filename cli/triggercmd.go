@@ -116,7 +116,7 @@ func (a *App) runTriggerAWS(ctx context.Context, g *globals, op string, f *trigg
 			}
 		}
 		if !st.OK() {
-			return blockedError{}
+			return notReady{"the user migration trigger is not in place"}
 		}
 		return nil
 	case "remove":

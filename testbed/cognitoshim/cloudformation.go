@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// The shim answers the two CloudFormation calls that find a deployed
-// Amplify env's user pool from its stacks: DescribeStackResource (the
-// root stack's nested auth stack, logical id auth<resource>) and
-// DescribeStacks (that stack's UserPoolId output). Point
+// The shim answers the CloudFormation calls that find a deployed Amplify
+// env's user pool from its stacks: DescribeStackResource (the root stack's
+// nested auth stack, logical id auth<resource>), DescribeStacks (that
+// stack's UserPoolId output) and GetTemplate (is the pool retained?). Point
 // AWS_ENDPOINT_URL_CLOUDFORMATION at it. Stacks are planted with a POST of
 // a JSON cfnStack to stacksPath: the test bed deploys nothing. Unknown
 // stacks and resources get CloudFormation's ValidationError (HTTP 400),
@@ -25,6 +25,7 @@ type cfnStack struct {
 	ID        string            `json:"id"` // the stack ARN
 	Outputs   map[string]string `json:"outputs"`
 	Resources map[string]string `json:"resources"` // logical id -> physical id (a nested stack's ARN)
+	Template  string            `json:"template"`  // the deployed template's body
 	Created   time.Time         `json:"-"`
 }
 
@@ -95,4 +96,15 @@ func (s *Server) cfnDescribeStacks(w http.ResponseWriter, r *http.Request) {
 	}
 	fmt.Fprintf(w, `<DescribeStacksResponse xmlns="%s"><DescribeStacksResult><Stacks><member><StackName>%s</StackName><StackId>%s</StackId><CreationTime>%s</CreationTime><StackStatus>UPDATE_COMPLETE</StackStatus><Outputs>%s</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>testbed</RequestId></ResponseMetadata></DescribeStacksResponse>`,
 		cfnNS, xmlEscape(st.Name), xmlEscape(st.ID), st.Created.Format(time.RFC3339), outs.String())
+}
+
+func (s *Server) cfnGetTemplate(w http.ResponseWriter, r *http.Request) {
+	name := r.PostForm.Get("StackName")
+	st, ok := s.stack(name)
+	if !ok {
+		queryError(w, 400, "ValidationError", fmt.Sprintf("Stack with id %s does not exist", name))
+		return
+	}
+	fmt.Fprintf(w, `<GetTemplateResponse xmlns="%s"><GetTemplateResult><TemplateBody>%s</TemplateBody><StagesAvailable><member>Original</member><member>Processed</member></StagesAvailable></GetTemplateResult><ResponseMetadata><RequestId>testbed</RequestId></ResponseMetadata></GetTemplateResponse>`,
+		cfnNS, xmlEscape(st.Template))
 }

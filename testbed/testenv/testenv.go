@@ -121,11 +121,18 @@ func RandomSuffix() string {
 // bed deploys nothing). resources maps logical ids to physical ids.
 func (e *Env) PlantStack(t testing.TB, name, id string, outputs, resources map[string]string) {
 	t.Helper()
+	e.PlantStackTemplate(t, name, id, outputs, resources, "")
+}
+
+// PlantStackTemplate is PlantStack with the deployed template's body,
+// which GetTemplate answers.
+func (e *Env) PlantStackTemplate(t testing.TB, name, id string, outputs, resources map[string]string, template string) {
+	t.Helper()
 	endpoint := os.Getenv("AWS_ENDPOINT_URL_CLOUDFORMATION")
 	if endpoint == "" {
 		t.Fatal("AWS_ENDPOINT_URL_CLOUDFORMATION is not set: start the test bed with testbed/testbed.sh")
 	}
-	body, _ := json.Marshal(map[string]any{"name": name, "id": id, "outputs": outputs, "resources": resources})
+	body, _ := json.Marshal(map[string]any{"name": name, "id": id, "outputs": outputs, "resources": resources, "template": template})
 	resp, err := http.Post(endpoint+"/_testbed/cloudformation/stacks", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatalf("plant stack %s: %v", name, err)
