@@ -26,6 +26,10 @@ type migrateState struct {
 	NewAuth    string   `json:"newAuth"`
 	TargetPool string   `json:"targetPool"`
 	CSV        string   `json:"csv"`
+	// KeepPasswords is the flow with the user migration trigger, chosen
+	// when the flow starts.
+	KeepPasswords bool `json:"keepPasswords,omitempty"`
+	RetainWritten bool `json:"retainWritten,omitempty"`
 }
 
 func (s *migrateState) done(step string) bool {
@@ -41,6 +45,21 @@ func (s *migrateState) done(step string) bool {
 // Amplify CLI commands.
 var migrateSteps = []string{"plan", "backup", "detach", "amplify-auth", "patch", "amplify-push", "check", "export", "import", "remap", "verify"}
 
+// keepPasswordSteps is the flow with the user migration trigger: the old
+// pool is kept (retain) through the push, the trigger brings users over
+// as they sign in (window), and once the window closes the rest are
+// imported, everything synced and verified, the trigger removed and the
+// old pool retired.
+var keepPasswordSteps = []string{"plan", "backup", "retain", "detach", "amplify-auth", "patch", "amplify-push", "check", "trigger", "window",
+	"export", "import", "sync", "verify", "trigger-remove", "retire"}
+
+func (s *migrateState) steps() []string {
+	if s.KeepPasswords {
+		return keepPasswordSteps
+	}
+	return migrateSteps
+}
+
 type migrateFlags struct {
 	exportFlags  []string
 	method, role string
@@ -48,6 +67,10 @@ type migrateFlags struct {
 	poll         time.Duration
 	stopAfter    string
 	detachFlags  []string
+	keep         bool
+	closeWindow  bool
+	zip          string
+	confirmID    string
 }
 
 func migrateCommand(a *App) command {
@@ -66,6 +89,10 @@ func migrateCommand(a *App) command {
 			fs.Float64Var(&f.rateScale, "rate-scale", 1, "multiply the default request rates of import")
 			fs.DurationVar(&f.poll, "poll", 5*time.Second, "how often to poll an import job")
 			fs.StringVar(&f.stopAfter, "stop-after", "", "stop after this step (to run the flow in parts)")
+			fs.BoolVar(&f.keep, "keep-passwords", false, "the flow with the user migration trigger: users who sign in during a window keep their passwords (choose it when starting)")
+			fs.BoolVar(&f.closeWindow, "close-window", false, "keep-passwords: end the window: import the rest, sync, verify, remove the trigger, retire the old pool")
+			fs.StringVar(&f.zip, "zip", "", "keep-passwords: the trigger's deployment package (default: the release's own, or built from source)")
+			fs.StringVar(&f.confirmID, "confirm-pool-id", "", "keep-passwords: the old pool's id, typed, to retire it without a terminal")
 			signIn := fs.String("sign-in", "", "passed to detach: the new sign-in (email, username, phone, email-and-phone)")
 			newAuth := fs.String("new-auth", "", "passed to detach: the new auth resource's name")
 			pool := fs.String("pool", "", "passed to detach: the env's pool id when amplify-meta.json lacks it")
@@ -83,8 +110,8 @@ func migrateCommand(a *App) command {
 						f.detachFlags = append(f.detachFlags, name, v)
 					}
 				}
-				if f.stopAfter != "" && !oneOf(f.stopAfter, migrateSteps...) {
-					return usagef("--stop-after must be one of %s", strings.Join(migrateSteps, ", "))
+				if f.stopAfter != "" && !oneOf(f.stopAfter, keepPasswordSteps...) {
+					return usagef("--stop-after must be one of %s", strings.Join(keepPasswordSteps, ", "))
 				}
 				return a.runMigrate(ctx, g, f)
 			}
@@ -108,7 +135,13 @@ func (a *App) runMigrate(ctx context.Context, g *globals, f *migrateFlags) error
 		data, _ := json.MarshalIndent(st, "", "  ")
 		return statedir.WriteFile(statePath, data)
 	}
-	for _, step := range migrateSteps {
+	if f.keep && !st.KeepPasswords {
+		if st.done("detach") {
+			return usagef("--keep-passwords must be chosen before detach (the old pool must be retained before its auth resource goes); this migration is past it")
+		}
+		st.KeepPasswords = true
+	}
+	for _, step := range st.steps() {
 		if st.done(step) {
 			continue
 		}
@@ -224,6 +257,51 @@ func (a *App) migrateStep(ctx context.Context, g *globals, f *migrateFlags, p *a
 		return false, sub(args...)
 	case "remap":
 		return false, sub("remap", "--backup", st.Backup, "--target-pool", st.TargetPool)
+	case "retain":
+		if !st.RetainWritten {
+			if err := sub("retain-pool", "--auth", st.OldAuth); err != nil {
+				return false, err
+			}
+			st.RetainWritten = true
+			fmt.Fprintf(out, "\nNow run `amplify build` and `amplify push` (it deploys only the Retain policy), then `poolmigrate migrate` again: it checks the deployed stack keeps the pool before going on.\n")
+			return true, nil
+		}
+		err := sub("retain-pool", "--check", "--auth", st.OldAuth)
+		var nr notReady
+		if errors.As(err, &nr) {
+			return true, nil // the message says what to do
+		}
+		return false, err
+	case "trigger":
+		args := []string{"trigger", "deploy", "--old-pool", st.OldPool, "--target-pool", st.TargetPool}
+		if f.zip != "" {
+			args = append(args, "--zip", f.zip)
+		}
+		return false, sub(args...)
+	case "window":
+		if !f.closeWindow {
+			fmt.Fprintf(out, `
+The migration window is open: users who sign in to the new pool with their old
+passwords are brought over by the trigger and keep them. Meanwhile:
+  poolmigrate sync --backup %[1]s --target-pool %[2]s --yes      # from cron: their groups, memberships and items
+  poolmigrate verify --backup %[1]s --target-pool %[2]s --progress
+  poolmigrate trigger status --old-pool %[3]s --target-pool %[2]s   # after each amplify push
+When enough have come, close it: `+"`poolmigrate migrate --close-window`"+` imports the rest (they
+reset their passwords), syncs, verifies, removes the trigger and retires the old pool.
+`, st.Backup, st.TargetPool, st.OldPool)
+			return true, nil
+		}
+		return false, nil
+	case "sync":
+		return false, sub("sync", "--backup", st.Backup, "--target-pool", st.TargetPool)
+	case "trigger-remove":
+		return false, sub("trigger", "remove", "--old-pool", st.OldPool, "--target-pool", st.TargetPool)
+	case "retire":
+		args := []string{"retire-old-pool", "--old-pool", st.OldPool, "--backup", st.Backup, "--target-pool", st.TargetPool}
+		if f.confirmID != "" {
+			args = append(args, "--confirm-pool-id", f.confirmID)
+		}
+		return false, sub(args...)
 	case "verify":
 		return false, sub("verify", "--backup", st.Backup, "--target-pool", st.TargetPool)
 	}
