@@ -3,6 +3,8 @@ package backendpatch
 import (
 	"fmt"
 	"regexp"
+
+	"github.com/tidwall/gjson"
 )
 
 // RetainOverride is the override.ts that keeps the old user pool when its
@@ -72,6 +74,69 @@ func RetainPool(root, auth string) (*ChangeSet, error) {
 		return nil, fmt.Errorf("%s is an override of your own: add these lines inside its override function, then run `amplify build` to check it compiles:\n  resources.userPool.cfnOptions.deletionPolicy = 'Retain' as any;\n  resources.userPool.cfnOptions.updateReplacePolicy = 'Retain' as any;", file)
 	}
 	if err := cs.set(file, []byte(RetainOverride), "keep the old user pool when its auth resource goes (DeletionPolicy and UpdateReplacePolicy Retain)"); err != nil {
+		return nil, err
+	}
+	for name, content := range map[string]string{"amplify/backend/package.json": overridePackageJSON, "amplify/backend/tsconfig.json": overrideTSConfig} {
+		if _, exists, err := cs.load(name); err != nil {
+			return nil, err
+		} else if !exists {
+			if err := cs.set(name, []byte(content), "the override project `amplify override` sets up"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return cs, nil
+}
+
+// TriggerOverride is the override.ts that keeps the user migration trigger
+// on the new pool through every push of its auth resource.
+func TriggerOverride(functionArn string) string {
+	return `import { AmplifyAuthCognitoStackTemplate, AmplifyProjectInfo } from '@aws-amplify/cli-extensibility-helper';
+
+// Written by poolmigrate: the pool's user migration trigger stays through
+// every ` + "`amplify push`" + ` of this auth resource. After ` + "`poolmigrate trigger remove`" + `,
+// run ` + "`poolmigrate trigger override --undo`" + ` (or delete this file) and push.
+export function override(resources: AmplifyAuthCognitoStackTemplate, amplifyProjectInfo: AmplifyProjectInfo) {
+  resources.userPool.lambdaConfig = {
+    ...((resources.userPool.lambdaConfig as any) || {}),
+    userMigration: '` + functionArn + `',
+  };
+}
+`
+}
+
+var triggerOverrideRE = regexp.MustCompile(`userMigration\s*:`)
+
+// WireTrigger writes the override that sets the new auth resource's
+// LambdaConfig.UserMigration. It refuses when the resource has triggers
+// of its own: the CLI attaches those with a custom resource that replaces
+// the pool's whole LambdaConfig after each push, which would drop the
+// user migration trigger (check with `trigger status` after each push
+// and deploy again instead).
+func WireTrigger(root, auth, functionArn string) (*ChangeSet, error) {
+	cs := newChangeSet(root)
+	inputs, ok, err := cs.loadJSON("amplify/backend/auth/" + auth + "/cli-inputs.json")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("amplify/backend/auth/%s/cli-inputs.json is missing: the override route needs an auth resource the CLI created (an imported pool keeps its own settings: deploy the trigger to it directly)", auth)
+	}
+	if tr := gjson.Get(inputs, "cognitoConfig.triggers"); (tr.IsObject() && len(tr.Map()) > 0) || (tr.Type == gjson.String && tr.String() != "" && tr.String() != "{}") {
+		return nil, fmt.Errorf("auth %s has Lambda triggers of its own, which the CLI attaches with a custom resource that replaces the pool's whole LambdaConfig after each push: an override cannot keep the user migration trigger there. Run `poolmigrate trigger status` after each push (and `trigger deploy` again when it reports the trigger detached)", auth)
+	}
+	file := "amplify/backend/auth/" + auth + "/override.ts"
+	cur, exists, err := cs.load(file)
+	if err != nil {
+		return nil, err
+	}
+	if exists {
+		if triggerOverrideRE.Match(cur) {
+			return cs, nil
+		}
+		return nil, fmt.Errorf("%s is an override of your own: add this inside its override function, then run `amplify build`:\n  resources.userPool.lambdaConfig = { ...((resources.userPool.lambdaConfig as any) || {}), userMigration: '%s' };", file, functionArn)
+	}
+	if err := cs.set(file, []byte(TriggerOverride(functionArn)), "keep the user migration trigger on the pool through pushes"); err != nil {
 		return nil, err
 	}
 	for name, content := range map[string]string{"amplify/backend/package.json": overridePackageJSON, "amplify/backend/tsconfig.json": overrideTSConfig} {

@@ -71,6 +71,7 @@ type migrateFlags struct {
 	closeWindow  bool
 	zip          string
 	confirmID    string
+	retained     bool
 }
 
 func migrateCommand(a *App) command {
@@ -92,6 +93,7 @@ func migrateCommand(a *App) command {
 			fs.BoolVar(&f.keep, "keep-passwords", false, "the flow with the user migration trigger: users who sign in during a window keep their passwords (choose it when starting)")
 			fs.BoolVar(&f.closeWindow, "close-window", false, "keep-passwords: end the window: import the rest, sync, verify, remove the trigger, retire the old pool")
 			fs.StringVar(&f.zip, "zip", "", "keep-passwords: the trigger's deployment package (default: the release's own, or built from source)")
+			fs.BoolVar(&f.retained, "retained", false, "keep-passwords: you checked yourself that the deployed old pool is retained (skips retain-pool --check)")
 			fs.StringVar(&f.confirmID, "confirm-pool-id", "", "keep-passwords: the old pool's id, typed, to retire it without a terminal")
 			signIn := fs.String("sign-in", "", "passed to detach: the new sign-in (email, username, phone, email-and-phone)")
 			newAuth := fs.String("new-auth", "", "passed to detach: the new auth resource's name")
@@ -265,6 +267,10 @@ func (a *App) migrateStep(ctx context.Context, g *globals, f *migrateFlags, p *a
 			st.RetainWritten = true
 			fmt.Fprintf(out, "\nNow run `amplify build` and `amplify push` (it deploys only the Retain policy), then `poolmigrate migrate` again: it checks the deployed stack keeps the pool before going on.\n")
 			return true, nil
+		}
+		if f.retained {
+			fmt.Fprintln(out, "Taking your word that the deployed old pool is retained (--retained).")
+			return false, nil
 		}
 		err := sub("retain-pool", "--check", "--auth", st.OldAuth)
 		var nr notReady

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -232,5 +233,52 @@ func TestRetainPoolOnRealCLI(t *testing.T) {
 	}
 	if _, _, err := runApp(t, dir, nil, "retain-pool"); err == nil || !strings.Contains(err.Error(), "deletionPolicy = 'Retain'") {
 		t.Errorf("an override of the user's own: %v", err)
+	}
+}
+
+// TestTriggerOverrideOnRealCLI: the override route keeps the user
+// migration trigger through pushes: the real CLI's `amplify build` puts
+// it in the pool's LambdaConfig. A resource with triggers of its own is
+// refused (the CLI's trigger custom resource would replace LambdaConfig).
+func TestTriggerOverrideOnRealCLI(t *testing.T) {
+	amp := amplifycli.Require(t)
+	ctx := context.Background()
+	const arn = "arn:aws:lambda:us-east-1:111122223333:function:poolmigrate-migration-us-east-1-New"
+	withTriggers := copyProject(t, "../examples/notes-app")
+	if _, _, err := runApp(t, withTriggers, nil, "trigger", "override", "--function-arn", arn); err == nil || !strings.Contains(err.Error(), "custom resource") {
+		t.Errorf("an auth resource with triggers of its own: %v", err)
+	}
+
+	dir := copyProject(t, "../examples/notes-app")
+	// The same project without its PostConfirmation trigger.
+	inputs := filepath.Join(dir, "amplify/backend/auth/notesappauth/cli-inputs.json")
+	data := mustRead(t, inputs)
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	c := doc["cognitoConfig"].(map[string]any)
+	for _, k := range []string{"triggers", "dependsOn", "permissions", "authTriggerConnections"} {
+		delete(c, k)
+	}
+	out, _ := json.MarshalIndent(doc, "", "  ")
+	if err := os.WriteFile(inputs, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"amplify/backend/backend-config.json", "amplify/backend/amplify-meta.json"} {
+		replaceInFile(t, filepath.Join(dir, f), `"triggerProvider": "Cognito"`, `"triggerProvider": "none"`)
+	}
+	if err := amp.Pull(ctx, dir, "dev"); err != nil {
+		t.Fatal(err)
+	}
+	if stdout, stderr, err := runApp(t, dir, nil, "trigger", "override", "--function-arn", arn); err != nil {
+		t.Fatalf("trigger override: %v\n%s%s", err, stdout, stderr)
+	}
+	if _, err := amp.RunWithOverrides(ctx, dir, "", "build"); err != nil {
+		t.Fatal(err)
+	}
+	tmpl := mustRead(t, filepath.Join(dir, "amplify/backend/auth/notesappauth/build/notesappauth-cloudformation-template.json"))
+	if got := gjson.GetBytes(tmpl, "Resources.UserPool.Properties.LambdaConfig.UserMigration").String(); got != arn {
+		t.Errorf("the built pool's UserMigration: %q, want %s", got, arn)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/poolmigrate/poolmigrate/backendpatch"
 	"github.com/poolmigrate/poolmigrate/trigger"
 	"github.com/poolmigrate/poolmigrate/trigger/deploy"
 	"github.com/poolmigrate/poolmigrate/trigger/prebuilt"
@@ -18,14 +19,15 @@ type triggerFlags struct {
 	oldPool, target   string
 	function, role    string
 	zip, carry        string
-	dry               bool
+	dry, undo         bool
+	auth, arn         string
 }
 
 func triggerCommand(a *App) command {
 	return command{
 		name:    "trigger",
 		summary: "the new pool's user migration Lambda trigger (users keep their passwords): build, deploy, status, remove",
-		usage:   "trigger build [--out DIR] [--arch arm64|amd64] | trigger deploy|status|remove --old-pool ID --target-pool ID [--function NAME] [--role NAME] [--zip FILE] [--dry-run] [--yes]",
+		usage:   "trigger build [--out DIR] [--arch arm64|amd64] | trigger deploy|status|remove --old-pool ID --target-pool ID [--function NAME] [--role NAME] [--zip FILE] [--dry-run] [--yes] | trigger override --function-arn ARN [--auth NAME] [--undo]",
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &triggerFlags{}
 			fs.StringVar(&f.out, "out", "migration-trigger", "build: where bootstrap and migration-trigger.zip go")
@@ -37,7 +39,10 @@ func triggerCommand(a *App) command {
 			fs.StringVar(&f.role, "role", "", "the function's IAM role (default: the function's name)")
 			fs.StringVar(&f.zip, "zip", "", "deploy: the package to upload (default: build it now, which needs Go and the source)")
 			fs.StringVar(&f.carry, "carry", "", "deploy: attributes to carry, comma-separated (default: the standard ones)")
-			fs.BoolVar(&f.dry, "dry-run", false, "deploy, remove: say what would be done, change nothing")
+			fs.BoolVar(&f.dry, "dry-run", false, "deploy, remove, override: say what would be done, change nothing")
+			fs.BoolVar(&f.undo, "undo", false, "override: remove what the last trigger override wrote")
+			fs.StringVar(&f.auth, "auth", "", "override: the new auth resource (default: the project's Cognito auth resource)")
+			fs.StringVar(&f.arn, "function-arn", "", "override: the trigger's ARN (trigger deploy prints it)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) != 1 {
 					return usagef("usage: poolmigrate trigger build|deploy|status|remove")
@@ -45,13 +50,15 @@ func triggerCommand(a *App) command {
 				switch args[0] {
 				case "build":
 					return a.runTriggerBuild(ctx, g, f.out, f.arch, f.source)
+				case "override":
+					return a.runTriggerOverride(g, f)
 				case "deploy", "status", "remove":
 					if f.oldPool == "" || f.target == "" {
 						return usagef("trigger %s needs --old-pool and --target-pool", args[0])
 					}
 					return a.runTriggerAWS(ctx, g, args[0], f)
 				}
-				return usagef("unknown trigger command %q: build, deploy, status or remove", args[0])
+				return usagef("unknown trigger command %q: build, deploy, status, remove or override", args[0])
 			}
 		},
 	}
@@ -186,6 +193,42 @@ func (a *App) runTriggerAWS(ctx context.Context, g *globals, op string, f *trigg
 		return writeJSON(a.Stdout, res)
 	}
 	fmt.Fprintf(a.Stdout, "Deployed: %s\n  %s\nAn `amplify push` of the auth stack rewrites the pool's triggers: check with `poolmigrate trigger status` after each push.\n", res.FunctionArn, strings.Join(res.Steps, "\n  "))
+	return nil
+}
+
+// runTriggerOverride writes the new auth resource's override that keeps
+// the trigger on its pool through every push.
+func (a *App) runTriggerOverride(g *globals, f *triggerFlags) error {
+	p, root, state, err := a.projectState(g)
+	if err != nil {
+		return err
+	}
+	if f.undo {
+		return a.undo(root, state, "trigger-override")
+	}
+	if f.arn == "" {
+		return usagef("trigger override needs --function-arn ARN (trigger deploy prints it)")
+	}
+	au, err := pickAuth(p, f.auth)
+	if err != nil {
+		return err
+	}
+	cs, err := backendpatch.WireTrigger(root, au.Name, f.arn)
+	if err != nil {
+		return err
+	}
+	if cs.Empty() {
+		fmt.Fprintf(a.Stdout, "amplify/backend/auth/%s/override.ts already sets the user migration trigger.\n", au.Name)
+		return nil
+	}
+	if f.dry {
+		fmt.Fprint(a.Stdout, cs.Diff())
+		return nil
+	}
+	if _, err := cs.Apply(state, "trigger-override", nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Stdout, "Wrote an override that keeps %s as the user migration trigger of auth %s:\n  %s\nNext: `amplify build`, then `amplify push`.\n", f.arn, au.Name, joinLines(cs.Paths()))
 	return nil
 }
 
