@@ -76,14 +76,8 @@ func RetainPool(root, auth string) (*ChangeSet, error) {
 	if err := cs.set(file, []byte(RetainOverride), "keep the old user pool when its auth resource goes (DeletionPolicy and UpdateReplacePolicy Retain)"); err != nil {
 		return nil, err
 	}
-	for name, content := range map[string]string{"amplify/backend/package.json": overridePackageJSON, "amplify/backend/tsconfig.json": overrideTSConfig} {
-		if _, exists, err := cs.load(name); err != nil {
-			return nil, err
-		} else if !exists {
-			if err := cs.set(name, []byte(content), "the override project `amplify override` sets up"); err != nil {
-				return nil, err
-			}
-		}
+	if err := addOverrideProject(cs); err != nil {
+		return nil, err
 	}
 	return cs, nil
 }
@@ -139,14 +133,23 @@ func WireTrigger(root, auth, functionArn string) (*ChangeSet, error) {
 	if err := cs.set(file, []byte(TriggerOverride(functionArn)), "keep the user migration trigger on the pool through pushes"); err != nil {
 		return nil, err
 	}
+	if err := addOverrideProject(cs); err != nil {
+		return nil, err
+	}
+	return cs, nil
+}
+
+// addOverrideProject adds, where missing, the package.json and
+// tsconfig.json `amplify override` puts in amplify/backend.
+func addOverrideProject(cs *ChangeSet) error {
 	for name, content := range map[string]string{"amplify/backend/package.json": overridePackageJSON, "amplify/backend/tsconfig.json": overrideTSConfig} {
 		if _, exists, err := cs.load(name); err != nil {
-			return nil, err
+			return err
 		} else if !exists {
 			if err := cs.set(name, []byte(content), "the override project `amplify override` sets up"); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	return cs, nil
+	return nil
 }

@@ -164,20 +164,12 @@ func (a *App) addLiveTriggers(ctx context.Context, p *amplifyproj.Project, poolI
 	if err != nil {
 		return explainAWS(err)
 	}
-	events := make([]string, 0, len(pool.Triggers))
-	for e := range pool.Triggers {
-		events = append(events, e)
+	var declared []string
+	for _, t := range plan.Triggers {
+		declared = append(declared, t.Function)
 	}
-	sort.Strings(events)
-	for _, event := range events {
-		fn := cognito.TriggerFunction(pool.Triggers[event])
-		declared := false
-		for _, t := range plan.Triggers {
-			declared = declared || fn == t.Function || fn == t.Function+"-"+p.Env
-		}
-		if !declared {
-			plan.NotCarried = append(plan.NotCarried, fmt.Sprintf("pool %s invokes %s for %s, but the project files do not declare it (attached by hand?): after `amplify push`, attach it to the new pool (console, or an `amplify override auth` of the new resource)", poolID, fn, event))
-		}
+	for _, t := range pool.UndeclaredTriggers(declared, p.Env) {
+		plan.NotCarried = append(plan.NotCarried, fmt.Sprintf("pool %s invokes %s for %s, but the project files do not declare it (attached by hand?): after `amplify push`, attach it to the new pool (console, or an `amplify override auth` of the new resource)", poolID, t.Function, t.Event))
 	}
 	return nil
 }

@@ -304,19 +304,28 @@ type verifyFailed struct{}
 func (verifyFailed) Error() string { return "verify failed: see the report" }
 func (verifyFailed) ExitCode() int { return 1 }
 
+// verifyWith runs verify on a prepared remap setup.
+func (a *App) verifyWith(ctx context.Context, f *remapFlags, s *remapSetup) (cognito.BackupExtras, migration.VerifyReport, error) {
+	x, err := cognito.ReadBackupExtras(f.backup)
+	if err != nil {
+		return x, migration.VerifyReport{}, err
+	}
+	rep, err := migration.Verify(ctx, s.clients.dynamo, s.clients.cognito, f.target, s.targets, s.subMap, x, s.migrated, cognito.DefaultLimits(), f.strict)
+	if err != nil {
+		return x, rep, explainAWS(err)
+	}
+	return x, rep, nil
+}
+
 func (a *App) runVerify(ctx context.Context, g *globals, f *remapFlags) error {
 	s, err := a.prepareRemap(ctx, g, f)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	x, err := cognito.ReadBackupExtras(f.backup)
+	x, rep, err := a.verifyWith(ctx, f, s)
 	if err != nil {
 		return err
-	}
-	rep, err := migration.Verify(ctx, s.clients.dynamo, s.clients.cognito, f.target, s.targets, s.subMap, x, s.migrated, cognito.DefaultLimits(), f.strict)
-	if err != nil {
-		return explainAWS(err)
 	}
 	if f.progress {
 		return a.runVerifyProgress(ctx, g, f, s, x, rep)

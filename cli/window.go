@@ -180,13 +180,9 @@ func (a *App) runRetire(ctx context.Context, g *globals, f *remapFlags, oldPool,
 		return err
 	}
 	defer s.close()
-	x, err := cognito.ReadBackupExtras(f.backup)
+	_, rep, err := a.verifyWith(ctx, f, s)
 	if err != nil {
 		return err
-	}
-	rep, err := migration.Verify(ctx, s.clients.dynamo, s.clients.cognito, f.target, s.targets, s.subMap, x, s.migrated, cognito.DefaultLimits(), f.strict)
-	if err != nil {
-		return explainAWS(err)
 	}
 	if !rep.OK {
 		printVerify(a, rep)

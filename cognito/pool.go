@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -144,4 +145,33 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// TriggerRef is one of a pool's triggers.
+type TriggerRef struct {
+	Event    string
+	Function string
+}
+
+// UndeclaredTriggers lists the pool's triggers whose function is none of
+// declared (function resource names; Amplify deploys <name>-<env>): ones
+// attached by hand, which nothing carries to a new pool.
+func (p Pool) UndeclaredTriggers(declared []string, env string) []TriggerRef {
+	events := make([]string, 0, len(p.Triggers))
+	for e := range p.Triggers {
+		events = append(events, e)
+	}
+	sort.Strings(events)
+	var out []TriggerRef
+	for _, event := range events {
+		fn := TriggerFunction(p.Triggers[event])
+		known := false
+		for _, d := range declared {
+			known = known || fn == d || fn == d+"-"+env
+		}
+		if !known {
+			out = append(out, TriggerRef{Event: event, Function: fn})
+		}
+	}
+	return out
 }

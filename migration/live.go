@@ -138,19 +138,7 @@ func (pl *Plan) checkTable(api string, m Model, t dynamo.Table) {
 // is not in the files, so neither `amplify add auth` nor `poolmigrate
 // patch` gives it to the new pool.
 func (pl *Plan) checkTriggers(a Auth, p cognito.Pool) {
-	events := make([]string, 0, len(p.Triggers))
-	for e := range p.Triggers {
-		events = append(events, e)
-	}
-	sort.Strings(events)
-	for _, event := range events {
-		fn := cognito.TriggerFunction(p.Triggers[event])
-		known := false
-		for _, t := range a.Triggers {
-			known = known || fn == t || fn == t+"-"+pl.Env
-		}
-		if !known {
-			pl.warn("TRIGGER_NOT_IN_PROJECT", fmt.Sprintf("pool %s invokes %s for %s, which the project files do not declare (attached by hand?): the new pool will not get it; add it to the new auth resource (`amplify update auth`, or an override) or attach it again after `amplify push`", p.ID, fn, event))
-		}
+	for _, t := range p.UndeclaredTriggers(a.Triggers, pl.Env) {
+		pl.warn("TRIGGER_NOT_IN_PROJECT", fmt.Sprintf("pool %s invokes %s for %s, which the project files do not declare (attached by hand?): the new pool will not get it; add it to the new auth resource (`amplify update auth`, or an override) or attach it again after `amplify push`", p.ID, t.Function, t.Event))
 	}
 }
