@@ -53,6 +53,17 @@ var migrateSteps = []string{"plan", "backup", "detach", "amplify-auth", "patch",
 var keepPasswordSteps = []string{"plan", "backup", "retain", "detach", "amplify-auth", "patch", "amplify-push", "check", "trigger", "window",
 	"export", "import", "sync", "verify", "trigger-remove", "retire"}
 
+// allMigrateSteps are the steps of both flows, each once.
+func allMigrateSteps() []string {
+	out := append([]string{}, migrateSteps...)
+	for _, st := range keepPasswordSteps {
+		if !oneOf(st, out...) {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
 func (s *migrateState) steps() []string {
 	if s.KeepPasswords {
 		return keepPasswordSteps
@@ -112,8 +123,8 @@ func migrateCommand(a *App) command {
 						f.detachFlags = append(f.detachFlags, name, v)
 					}
 				}
-				if f.stopAfter != "" && !oneOf(f.stopAfter, keepPasswordSteps...) {
-					return usagef("--stop-after must be one of %s", strings.Join(keepPasswordSteps, ", "))
+				if all := allMigrateSteps(); f.stopAfter != "" && !oneOf(f.stopAfter, all...) {
+					return usagef("--stop-after must be one of %s", strings.Join(all, ", "))
 				}
 				return a.runMigrate(ctx, g, f)
 			}
