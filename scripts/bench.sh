@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Benchmarks that print figures (see BENCHMARKS.md): backup memory on
 # generated pools up to 1M users, backup throughput through the Cognito
-# shim at several --rps, and remap throughput on DynamoDB Local against a
-# plain UpdateItem loop. Starts and stops the test bed.
+# shim at several --rps and at the quota with 256 shards (100k users),
+# remap against a plain UpdateItem loop (on DynamoDB Local, and through a
+# 5 ms latency proxy), remap memory up to 1M items, and the identity map's
+# heap up to 1M users (POOLMIGRATE_BENCH_USERS=10000000 adds 10M). Starts
+# and stops the test bed. About 25 minutes.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 testbed/testbed.sh down
@@ -10,4 +13,4 @@ trap 'testbed/testbed.sh down' EXIT
 testbed/testbed.sh up
 # shellcheck disable=SC1091
 source .testbed/env
-go test ./cognito ./dynamo -p 1 -run '^$' -bench 'Backup|Remap' -benchtime 1x -timeout 60m "$@"
+POOLMIGRATE_TESTBED_DIR=$PWD/.testbed go test ./cognito ./dynamo ./migration -p 1 -run '^$' -bench 'Backup|Remap|IdentityMap' -benchtime 1x -timeout 120m "$@"
