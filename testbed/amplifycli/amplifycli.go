@@ -129,9 +129,27 @@ func (c *CLI) run(ctx context.Context, dir, stdin string, scripts bool, args ...
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	if err != nil {
-		return out.String(), fmt.Errorf("amplify %s: %w\n%s", strings.Join(args, " "), err, out.String())
+		return out.String(), fmt.Errorf("amplify %s: %w\n%s%s", strings.Join(args, " "), err, out.String(), c.logTail())
 	}
 	return out.String(), nil
+}
+
+// logTail is the end of the CLI's newest log (~/.amplify/logs), where it
+// records the causes it does not print (npm and tsc output of overrides).
+func (c *CLI) logTail() string {
+	logs, _ := filepath.Glob(filepath.Join(c.Home, ".amplify", "logs", "*.log"))
+	if len(logs) == 0 {
+		return ""
+	}
+	newest := logs[len(logs)-1]
+	data, err := os.ReadFile(newest)
+	if err != nil {
+		return ""
+	}
+	if len(data) > 4000 {
+		data = data[len(data)-4000:]
+	}
+	return "\n--- " + newest + " (end):\n" + string(data)
 }
 
 // Pull makes the project at root look as `amplify pull` leaves it for env,
