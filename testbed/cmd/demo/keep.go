@@ -34,6 +34,11 @@ func keepPasswords(ctx context.Context, bin, example, work, rie string, ddb *dyn
 	if rie == "" {
 		log.Fatal("demo: the Lambda Runtime Interface Emulator is missing: run scripts/demo.sh --keep-passwords (the test bed builds it)")
 	}
+	// Commands run in the project's folder: every path must be absolute.
+	work, err := filepath.Abs(work)
+	if err != nil {
+		log.Fatal(err)
+	}
 	if err := os.RemoveAll(work); err != nil {
 		log.Fatal(err)
 	}
