@@ -23,18 +23,7 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
-passed=0 failed=0
-check() { # name, then a command that must succeed
-	local name=$1
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "ok   $name" >&2
-	else
-		failed=$((failed + 1))
-		echo "FAIL $name" >&2
-	fi
-}
+. "$ROOT/scripts/checks.sh"
 
 command -v file >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq file >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq file >/dev/null; }; }
 
@@ -173,5 +162,4 @@ plan_same() {
 }
 check "amplify poolmigrate plan --json in the example project" plan_same
 
-echo "npm install: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+checks_done "npm install"

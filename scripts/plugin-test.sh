@@ -22,18 +22,7 @@ amplify() {
 		timeout 300 "$AMP" "$@" </dev/null
 }
 
-passed=0 failed=0
-check() { # name, then a command that must succeed
-	local name=$1
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "ok   $name" >&2
-	else
-		failed=$((failed + 1))
-		echo "FAIL $name" >&2
-	fi
-}
+. "$ROOT/scripts/checks.sh"
 
 add_output=$(cd "$ROOT" && amplify plugin add "$ROOT" 2>&1 || true)
 # `amplify plugin add` exits 0 even when it fails: read what it says.
@@ -79,5 +68,4 @@ patch_keeps_tpi() {
 }
 check "amplify poolmigrate patch: the CLI does not undo team-provider-info.json" patch_keeps_tpi
 
-echo "plugin: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+checks_done "plugin"
