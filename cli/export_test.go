@@ -50,11 +50,7 @@ func TestUsersOut(t *testing.T) {
 	if _, stderr, err := runApp(t, dir, nil, "backup", "--pool", sp.id, "--out", backup, "--rps", "1000"); err != nil {
 		t.Fatalf("backup: %v\n%s", err, stderr)
 	}
-	target := env.NewPool(t, testenv.PoolOptions{
-		UsernameAttributes: []types.UsernameAttributeType{types.UsernameAttributeTypeEmail},
-		AutoVerified:       []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail},
-		CaseInsensitive:    true,
-	})
+	target := env.NewPool(t, emailSignInPool())
 
 	// Before --fix the old-identity attributes are missing, and check says so.
 	out, _, err := runApp(t, dir, nil, "check", "--backup", backup, "--target-pool", target, "--json")
@@ -181,4 +177,14 @@ func importCSV(t *testing.T, env *testenv.Env, pool, file string) *types.UserImp
 	}
 	t.Fatal("import job did not finish")
 	return nil
+}
+
+// emailSignInPool is the new pool the migration tests move to: sign-in by
+// e-mail, e-mail verified automatically, usernames case-insensitive.
+func emailSignInPool() testenv.PoolOptions {
+	return testenv.PoolOptions{
+		UsernameAttributes: []types.UsernameAttributeType{types.UsernameAttributeTypeEmail},
+		AutoVerified:       []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail},
+		CaseInsensitive:    true,
+	}
 }

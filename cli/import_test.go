@@ -165,11 +165,7 @@ func (m *migrationSetup) verifyTarget(t *testing.T, env *testenv.Env, wantStatus
 
 func TestImportJobMethod(t *testing.T) {
 	env := testenv.Require(t)
-	m := setupExport(t, env, testenv.PoolOptions{
-		UsernameAttributes: []types.UsernameAttributeType{types.UsernameAttributeTypeEmail},
-		AutoVerified:       []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail},
-		CaseInsensitive:    true,
-	}, "--on-duplicate", "keep-newest", "--on-unverified", "skip", "--skip", "INVALID_PHONE,INVALID_USERNAME")
+	m := setupExport(t, env, emailSignInPool(), "--on-duplicate", "keep-newest", "--on-unverified", "skip", "--skip", "INVALID_PHONE,INVALID_USERNAME")
 
 	// A dry run writes nothing.
 	dry, err := m.runImport(t, "--role-arn", importRole, "--dry-run")
@@ -232,11 +228,7 @@ func TestImportAdminMethod(t *testing.T) {
 
 func TestImportFailures(t *testing.T) {
 	env := testenv.Require(t)
-	m := setupExport(t, env, testenv.PoolOptions{
-		UsernameAttributes: []types.UsernameAttributeType{types.UsernameAttributeTypeEmail},
-		AutoVerified:       []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail},
-		CaseInsensitive:    true,
-	}, "--on-duplicate", "keep-oldest", "--on-unverified", "skip", "--skip", "INVALID_PHONE,INVALID_USERNAME")
+	m := setupExport(t, env, emailSignInPool(), "--on-duplicate", "keep-oldest", "--on-unverified", "skip", "--skip", "INVALID_PHONE,INVALID_USERNAME")
 
 	// A role Cognito cannot assume fails the job before any user: a clear
 	// message naming the role, and nothing imported.

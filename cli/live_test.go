@@ -92,6 +92,18 @@ func notesTables(t *testing.T, env *testenv.Env, apiID string) {
 	createTable(t, env, "Task-"+apiID+"-dev", "id", "", map[string][2]string{"byProject": {"project", "status#owner"}})
 }
 
+// deployedNotesApp makes the example project copied to dir look deployed
+// on the test bed: its amplify-meta.json names pool and a fresh API id
+// starting with prefix, whose tables it creates. It returns the API id.
+func deployedNotesApp(t *testing.T, env *testenv.Env, dir, pool, prefix string) string {
+	apiID := prefix + testenv.RandomSuffix()
+	meta := filepath.Join(dir, "amplify/backend/amplify-meta.json")
+	replaceInFile(t, meta, "us-east-1_NotesOld1", pool)
+	replaceInFile(t, meta, "n0tesapi1d", apiID)
+	notesTables(t, env, apiID)
+	return apiID
+}
+
 func warningCodes(p planJSON) map[string]string {
 	codes := map[string]string{}
 	for _, w := range p.Warnings {
@@ -110,11 +122,7 @@ func TestPlanLive(t *testing.T) {
 		PostConfirmation:   aws.String(fnARN + "notesappauthPostConfirmation-dev"),
 		PreTokenGeneration: aws.String(fnARN + "addClaimsByHand"),
 	}})
-	apiID := "live" + testenv.RandomSuffix()
-	meta := filepath.Join(dir, "amplify/backend/amplify-meta.json")
-	replaceInFile(t, meta, "us-east-1_NotesOld1", pool)
-	replaceInFile(t, meta, "n0tesapi1d", apiID)
-	notesTables(t, env, apiID)
+	apiID := deployedNotesApp(t, env, dir, pool, "live")
 
 	out, stderr, err := runApp(t, dir, nil, "plan", "--live", "--json")
 	if err != nil {

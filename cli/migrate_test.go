@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	cogtypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/testbed/amplifycli"
@@ -26,11 +25,7 @@ func TestMigrateWholeFlow(t *testing.T) {
 	ctx := context.Background()
 	dir := copyProject(t, "../examples/notes-app")
 	sp := plantSourcePool(t, env)
-	apiID := "mg" + testenv.RandomSuffix()
-	meta := filepath.Join(dir, "amplify/backend/amplify-meta.json")
-	replaceInFile(t, meta, "us-east-1_NotesOld1", sp.id)
-	replaceInFile(t, meta, "n0tesapi1d", apiID)
-	notesTables(t, env, apiID)
+	apiID := deployedNotesApp(t, env, dir, sp.id, "mg")
 	var owners []cognito.User
 	p := cip.NewListUsersPaginator(env.Local, &cip.ListUsersInput{UserPoolId: &sp.id})
 	for p.HasMorePages() {
@@ -102,11 +97,7 @@ func TestMigrateWholeFlow(t *testing.T) {
 	if err != nil || !strings.Contains(out, "amplify push") {
 		t.Fatalf("waiting for push: %v\n%s", err, out)
 	}
-	target := env.NewPool(t, testenv.PoolOptions{
-		UsernameAttributes: []cogtypes.UsernameAttributeType{cogtypes.UsernameAttributeTypeEmail},
-		AutoVerified:       []cogtypes.VerifiedAttributeType{cogtypes.VerifiedAttributeTypeEmail},
-		CaseInsensitive:    true,
-	})
+	target := env.NewPool(t, emailSignInPool())
 	if err := amplifysim.Push(dir, "notesappauthv2", target); err != nil {
 		t.Fatal(err)
 	}

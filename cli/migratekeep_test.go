@@ -31,13 +31,9 @@ func TestMigrateKeepPasswords(t *testing.T) {
 	ctx := context.Background()
 	dir := copyProject(t, "../examples/notes-app")
 	sp := plantSourcePool(t, env)
-	apiID := "kp" + testenv.RandomSuffix()
-	meta := filepath.Join(dir, "amplify/backend/amplify-meta.json")
-	replaceInFile(t, meta, "us-east-1_NotesOld1", sp.id)
-	replaceInFile(t, meta, "n0tesapi1d", apiID)
+	deployedNotesApp(t, env, dir, sp.id, "kp")
 	stack := "amplify-notesapp-dev-" + testenv.RandomSuffix()
 	replaceInFile(t, filepath.Join(dir, "amplify/team-provider-info.json"), `"StackName": "amplify-notesapp-dev-10101"`, `"StackName": "`+stack+`"`)
-	notesTables(t, env, apiID)
 	if err := amp.Pull(ctx, dir, "dev"); err != nil {
 		t.Fatal(err)
 	}
@@ -81,11 +77,7 @@ func TestMigrateKeepPasswords(t *testing.T) {
 	if out, err := migrate(); err != nil || !strings.Contains(out, "amplify push") {
 		t.Fatalf("patch, then the push: %v\n%s", err, out)
 	}
-	target := env.NewPool(t, testenv.PoolOptions{
-		UsernameAttributes: []cogtypes.UsernameAttributeType{cogtypes.UsernameAttributeTypeEmail},
-		AutoVerified:       []cogtypes.VerifiedAttributeType{cogtypes.VerifiedAttributeTypeEmail},
-		CaseInsensitive:    true,
-	})
+	target := env.NewPool(t, emailSignInPool())
 	if err := amplifysim.Push(dir, "notesappauthv2", target); err != nil {
 		t.Fatal(err)
 	}

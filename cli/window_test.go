@@ -51,10 +51,7 @@ func TestMigrationWindow(t *testing.T) {
 		}
 	}
 	dir := copyProject(t, "../examples/notes-app")
-	apiID := "win" + testenv.RandomSuffix()
-	replaceInFile(t, filepath.Join(dir, "amplify/backend/amplify-meta.json"), "us-east-1_NotesOld1", oldPool)
-	replaceInFile(t, filepath.Join(dir, "amplify/backend/amplify-meta.json"), "n0tesapi1d", apiID)
-	notesTables(t, env, apiID)
+	apiID := deployedNotesApp(t, env, dir, oldPool, "win")
 	note := "Note-" + apiID + "-dev"
 	for name, sub := range old {
 		if _, err := env.Dynamo.PutItem(ctx, &dynamodb.PutItemInput{TableName: &note, Item: map[string]dtypes.AttributeValue{
