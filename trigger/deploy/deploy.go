@@ -286,21 +286,12 @@ func hasAttribute(p *ctypes.UserPoolType, name string) bool {
 }
 
 func ensureClient(ctx context.Context, c Cognito, pool string) (string, error) {
-	in := &cip.ListUserPoolClientsInput{UserPoolId: &pool, MaxResults: ptr(int32(60))}
-	for {
-		out, err := c.ListUserPoolClients(ctx, in)
-		if err != nil {
-			return "", fmt.Errorf("list the app clients of %s: %w", pool, err)
-		}
-		for _, cl := range out.UserPoolClients {
-			if cl.ClientName != nil && *cl.ClientName == ClientName {
-				return *cl.ClientId, nil
-			}
-		}
-		if out.NextToken == nil || *out.NextToken == "" {
-			break
-		}
-		in.NextToken = out.NextToken
+	ids, err := ourClients(ctx, c, pool)
+	if err != nil {
+		return "", fmt.Errorf("list the app clients of %s: %w", pool, err)
+	}
+	if len(ids) > 0 {
+		return ids[0], nil
 	}
 	out, err := c.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &pool, ClientName: ptr(ClientName), GenerateSecret: false,
 		ExplicitAuthFlows: []ctypes.ExplicitAuthFlowsType{ctypes.ExplicitAuthFlowsTypeAllowAdminUserPasswordAuth, ctypes.ExplicitAuthFlowsTypeAllowRefreshTokenAuth}})
@@ -308,6 +299,24 @@ func ensureClient(ctx context.Context, c Cognito, pool string) (string, error) {
 		return "", fmt.Errorf("create an app client on the old pool %s: %w", pool, err)
 	}
 	return *out.UserPoolClient.ClientId, nil
+}
+
+// ourClients lists the ids of the pool's app clients named ClientName.
+func ourClients(ctx context.Context, c Cognito, pool string) ([]string, error) {
+	var ids []string
+	p := cip.NewListUserPoolClientsPaginator(c, &cip.ListUserPoolClientsInput{UserPoolId: &pool, MaxResults: ptr(int32(60))})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, cl := range out.UserPoolClients {
+			if deref(cl.ClientName) == ClientName {
+				ids = append(ids, deref(cl.ClientId))
+			}
+		}
+	}
+	return ids, nil
 }
 
 var sourceArnRE = regexp.MustCompile(`"AWS:SourceArn"\s*:\s*"([^"]+)"`)
@@ -483,28 +492,16 @@ func Remove(ctx context.Context, c Cognito, l Lambda, o Options) (Result, error)
 	} else if !errors.As(err, &rnf) {
 		return res, fmt.Errorf("delete function %s: %w", o.Function, err)
 	}
-	in := &cip.ListUserPoolClientsInput{UserPoolId: &o.OldPool, MaxResults: ptr(int32(60))}
-	for {
-		out, err := c.ListUserPoolClients(ctx, in)
-		if err != nil {
-			var nf *ctypes.ResourceNotFoundException
-			if errors.As(err, &nf) {
-				break // the old pool is gone already
-			}
-			return res, fmt.Errorf("list the app clients of %s: %w", o.OldPool, err)
+	ids, err := ourClients(ctx, c, o.OldPool)
+	var nf *ctypes.ResourceNotFoundException
+	if err != nil && !errors.As(err, &nf) { // not found: the old pool is gone already
+		return res, fmt.Errorf("list the app clients of %s: %w", o.OldPool, err)
+	}
+	for _, id := range ids {
+		if _, err := c.DeleteUserPoolClient(ctx, &cip.DeleteUserPoolClientInput{UserPoolId: &o.OldPool, ClientId: &id}); err != nil {
+			return res, fmt.Errorf("delete app client %s of %s: %w", id, o.OldPool, err)
 		}
-		for _, cl := range out.UserPoolClients {
-			if deref(cl.ClientName) == ClientName {
-				if _, err := c.DeleteUserPoolClient(ctx, &cip.DeleteUserPoolClientInput{UserPoolId: &o.OldPool, ClientId: cl.ClientId}); err != nil {
-					return res, fmt.Errorf("delete app client %s of %s: %w", deref(cl.ClientId), o.OldPool, err)
-				}
-				step("deleted the app client %s of the old pool", deref(cl.ClientId))
-			}
-		}
-		if out.NextToken == nil || *out.NextToken == "" {
-			break
-		}
-		in.NextToken = out.NextToken
+		step("deleted the app client %s of the old pool", id)
 	}
 	step("the IAM role %s stays; delete it when you like", o.Role)
 	return res, nil
