@@ -83,6 +83,7 @@ type migrateFlags struct {
 	zip          string
 	confirmID    string
 	retained     bool
+	retireFlags  []string // --accept-unmigrated, --confirm-unmigrated
 }
 
 func migrateCommand(a *App) command {
@@ -106,6 +107,8 @@ func migrateCommand(a *App) command {
 			fs.StringVar(&f.zip, "zip", "", "keep-passwords: the trigger's deployment package (default: the release's own, or built from source)")
 			fs.BoolVar(&f.retained, "retained", false, "keep-passwords: you checked yourself that the deployed old pool is retained (skips retain-pool --check)")
 			fs.StringVar(&f.confirmID, "confirm-pool-id", "", "keep-passwords: the old pool's id, typed, to retire it without a terminal")
+			accept := fs.String("accept-unmigrated", "", "keep-passwords: passed to retire-old-pool: the number of old users not in the new pool you accept to lose")
+			typedN := fs.String("confirm-unmigrated", "", "keep-passwords: passed to retire-old-pool: that number typed again, without a terminal")
 			signIn := fs.String("sign-in", "", "passed to detach: the new sign-in (email, username, phone, email-and-phone)")
 			newAuth := fs.String("new-auth", "", "passed to detach: the new auth resource's name")
 			pool := fs.String("pool", "", "passed to detach: the env's pool id when amplify-meta.json lacks it")
@@ -121,6 +124,11 @@ func migrateCommand(a *App) command {
 				for name, v := range map[string]string{"--sign-in": *signIn, "--new-auth": *newAuth, "--pool": *pool} {
 					if v != "" {
 						f.detachFlags = append(f.detachFlags, name, v)
+					}
+				}
+				for _, kv := range [][2]string{{"--accept-unmigrated", *accept}, {"--confirm-unmigrated", *typedN}} {
+					if kv[1] != "" {
+						f.retireFlags = append(f.retireFlags, kv[0], kv[1])
 					}
 				}
 				if all := allMigrateSteps(); f.stopAfter != "" && !oneOf(f.stopAfter, all...) {
@@ -318,7 +326,7 @@ reset their passwords), syncs, verifies, removes the trigger and retires the old
 		if f.confirmID != "" {
 			args = append(args, "--confirm-pool-id", f.confirmID)
 		}
-		return false, sub(args...)
+		return false, sub(append(args, f.retireFlags...)...)
 	case "verify":
 		return false, sub("verify", "--backup", st.Backup, "--target-pool", st.TargetPool)
 	}

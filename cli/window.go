@@ -1,20 +1,13 @@
 package cli
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"strings"
-
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/dynamo"
 	"github.com/poolmigrate/poolmigrate/migration"
-	"github.com/poolmigrate/poolmigrate/trigger/deploy"
 )
 
 // The commands of the migration window, while the user migration trigger
@@ -142,89 +135,4 @@ func (a *App) runVerifyProgress(ctx context.Context, g *globals, f *remapFlags, 
 	fmt.Fprintf(a.Stdout, "%d of %d users migrated (%d%%), %d not yet.\n", p.Migrated, p.BackupUsers, pct, p.Remaining)
 	fmt.Fprintf(a.Stdout, "%d items still name migrated users by their old identity (`poolmigrate sync` fixes them); %d items belong to users not migrated yet.\n", p.OldValues, p.WaitingValues)
 	return nil
-}
-
-func retireCommand(a *App) command {
-	return command{
-		name:    "retire-old-pool",
-		summary: "delete the old user pool kept for the migration window, once the migration is verified and the trigger removed (asks for the pool id typed)",
-		usage:   "retire-old-pool --old-pool ID --backup FILE --target-pool ID [--confirm-pool-id ID]",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
-			f := &remapFlags{}
-			f.register(fs)
-			old := fs.String("old-pool", "", "the old user pool to delete")
-			typed := fs.String("confirm-pool-id", "", "the old pool's id, typed, for runs without a terminal")
-			return func(ctx context.Context, args []string) error {
-				if err := f.validate(args); err != nil {
-					return err
-				}
-				if *old == "" {
-					return usagef("retire-old-pool needs --old-pool ID")
-				}
-				return a.runRetire(ctx, g, f, *old, *typed)
-			}
-		},
-	}
-}
-
-func (a *App) runRetire(ctx context.Context, g *globals, f *remapFlags, oldPool, typed string) error {
-	hdr, _, err := cognito.VerifyBackupFile(f.backup)
-	if err != nil {
-		return fmt.Errorf("the backup %s does not verify (%w): the old pool is deleted only with a whole backup of it", f.backup, err)
-	}
-	if hdr.PoolID != oldPool {
-		return fmt.Errorf("the backup %s is of pool %s, not of %s", f.backup, hdr.PoolID, oldPool)
-	}
-	s, err := a.prepareRemap(ctx, g, f)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	_, rep, err := a.verifyWith(ctx, f, s)
-	if err != nil {
-		return err
-	}
-	if !rep.OK {
-		printVerify(a, rep)
-		return errors.New("verify is not clean: finish the migration (import, sync or remap) before deleting the old pool")
-	}
-	account, err := s.clients.accountID(ctx)
-	if err != nil {
-		return explainAWS(err)
-	}
-	o := deploy.Options{OldPool: oldPool, TargetPool: f.target, Region: s.region, Account: account}
-	if st, err := deploy.Check(ctx, s.clients.cognito, s.clients.lambda(), o); err == nil && st.Attached {
-		return fmt.Errorf("the new pool %s still migrates users through %s, which signs them in against %s: run `poolmigrate trigger remove` first", f.target, st.FunctionArn, oldPool)
-	}
-	pool, err := s.clients.cognito.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &oldPool})
-	if err != nil {
-		return explainAWS(err)
-	}
-	if pool.UserPool.DeletionProtection == ctypes.DeletionProtectionTypeActive {
-		return fmt.Errorf("pool %s has deletion protection on: turn it off in the Cognito console (or UpdateUserPool DeletionProtection INACTIVE) and run this again", oldPool)
-	}
-	if len(rep.UnmatchedUsers) > 0 {
-		fmt.Fprintf(a.Stdout, "Note: %d users of the backup never came to the new pool (%s); after this they exist only in the backup %s.\n", len(rep.UnmatchedUsers), sampleNames(rep.UnmatchedUsers, 5), f.backup)
-	}
-	fmt.Fprintf(a.Stdout, "Delete user pool %s (%s, %d users) in AWS account %s, region %s? This cannot be undone.\n", oldPool, deref(pool.UserPool.Name), pool.UserPool.EstimatedNumberOfUsers, account, s.region)
-	if typed == "" {
-		fmt.Fprint(a.Stdout, "Type the pool id to delete it: ")
-		line, _ := bufio.NewReader(a.Stdin).ReadString('\n')
-		typed = strings.TrimSpace(line)
-	}
-	if typed != oldPool {
-		return errors.New("the id typed is not the pool's: nothing was deleted")
-	}
-	if _, err := s.clients.cognito.DeleteUserPool(ctx, &cip.DeleteUserPoolInput{UserPoolId: &oldPool}); err != nil {
-		return explainAWS(err)
-	}
-	fmt.Fprintf(a.Stdout, "Deleted the old user pool %s. Its users remain in the backup %s.\n", oldPool, f.backup)
-	return nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -2,11 +2,9 @@ package cognito
 
 import (
 	"context"
-	"fmt"
 	"hash/fnv"
 	"sort"
 
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"golang.org/x/time/rate"
 )
 
@@ -89,31 +87,17 @@ func ListMigrated(ctx context.Context, api RestoreAPI, pool string, limit *rate.
 	if err != nil {
 		return nil, err
 	}
-	in := &cip.ListUsersInput{UserPoolId: &pool, Limit: ptr(int32(pageSize))}
-	for {
-		if err := limit.Wait(ctx); err != nil {
-			b.abort()
-			return nil, err
+	err = EachUser(ctx, api, pool, limit, func(user User) error {
+		if prev := user.Attributes[PrevSubAttr]; prev != "" {
+			return b.Add(prev, TargetUser{Username: user.Username, Sub: user.Sub, Enabled: user.Enabled, Status: user.Status})
 		}
-		page, err := api.ListUsers(ctx, in)
-		if err != nil {
-			b.abort()
-			return nil, fmt.Errorf("list users of pool %s: %w", pool, err)
-		}
-		for _, u := range page.Users {
-			user := userFromSDK(u)
-			if prev := user.Attributes[PrevSubAttr]; prev != "" {
-				if err := b.Add(prev, TargetUser{Username: user.Username, Sub: user.Sub, Enabled: user.Enabled, Status: user.Status}); err != nil {
-					b.abort()
-					return nil, err
-				}
-			}
-		}
-		if page.PaginationToken == nil || *page.PaginationToken == "" {
-			return b.Build()
-		}
-		in.PaginationToken = page.PaginationToken
+		return nil
+	})
+	if err != nil {
+		b.abort()
+		return nil, err
 	}
+	return b.Build()
 }
 
 // MigratedBuilder collects migrated users; Build makes the index.
