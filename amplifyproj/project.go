@@ -177,7 +177,17 @@ func Load(fsys fs.FS, root string, opts Options) (*Project, error) {
 		return nil, fmt.Errorf("read %s: file is missing; this Amplify project has no backend (run `amplify pull` if it should have one)", backendConfigPath)
 	}
 
+	if err := checkNames(backend); err != nil {
+		return nil, err
+	}
 	p.readAuth(backend, meta, tpi)
+	for _, a := range p.Auth {
+		if a.UserPoolID != "" {
+			if err := CheckPoolID("the user pool id of auth "+a.Name+" (amplify-meta.json or team-provider-info.json)", a.UserPoolID); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if err := p.readAPIs(fsys, backend, meta); err != nil {
 		return nil, err
 	}
@@ -239,6 +249,38 @@ func (p *Project) resolveProfile(fsys fs.FS, flagProfile string) error {
 		p.note("AWS_CONFIG_FILE_UNUSED", fmt.Sprintf("env %q uses access keys from %s; poolmigrate takes credentials from the AWS SDK's default chain only: pass --profile or set AWS_PROFILE / AWS_ACCESS_KEY_ID", p.Env, env.Get("awsConfigFilePath").String()))
 	}
 	return nil
+}
+
+// checkNames refuses the names in backend-config.json that poolmigrate
+// turns into paths (auth, function and api resources, and the auth and
+// function resources dependsOn entries name) unless they are names the
+// Amplify CLI makes.
+func checkNames(backend gjson.Result) error {
+	var err error
+	backend.ForEach(func(cat, resources gjson.Result) bool {
+		if !resources.IsObject() {
+			return true
+		}
+		resources.ForEach(func(name, res gjson.Result) bool {
+			switch cat.String() {
+			case "auth", "function", "api":
+				if err = CheckResourceName(cat.String()+" resource in "+backendConfigPath, name.String()); err != nil {
+					return false
+				}
+			}
+			for _, d := range res.Get("dependsOn").Array() {
+				if c := d.Get("category").String(); c == "auth" || c == "function" {
+					what := fmt.Sprintf("the %s resource that %s/%s depends on in %s", c, cat.String(), name.String(), backendConfigPath)
+					if err = CheckResourceName(what, d.Get("resourceName").String()); err != nil {
+						return false
+					}
+				}
+			}
+			return true
+		})
+		return err == nil
+	})
+	return err
 }
 
 func (p *Project) readAuth(backend, meta, tpi gjson.Result) {

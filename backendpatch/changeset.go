@@ -50,7 +50,11 @@ func (cs *ChangeSet) load(rel string) ([]byte, bool, error) {
 	if c, ok := cs.Changes[rel]; ok {
 		return c.New, c.New != nil, nil
 	}
-	data, err := os.ReadFile(filepath.Join(cs.Root, filepath.FromSlash(rel)))
+	full, err := cs.path(rel)
+	if err != nil {
+		return nil, false, err
+	}
+	data, err := os.ReadFile(full)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}
@@ -58,6 +62,12 @@ func (cs *ChangeSet) load(rel string) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("read %s: %w", rel, err)
 	}
 	return data, true, nil
+}
+
+// path is rel's place in the project; a path that leads outside the root
+// (a resource name with "../", a folder linked elsewhere) is refused.
+func (cs *ChangeSet) path(rel string) (string, error) {
+	return statedir.PathIn(cs.Root, rel)
 }
 
 // loadJSON is load for a JSON file, refusing malformed JSON by name.
@@ -137,6 +147,15 @@ type recordFile struct {
 // <stateDir>/patches/<time>-<op>/, then writes the changes atomically. A
 // crash in between leaves the copies, so Undo can restore them.
 func (cs *ChangeSet) Apply(stateDir, op string, extra any) (string, error) {
+	// Every path is checked before anything is written.
+	full := map[string]string{}
+	for _, p := range cs.Paths() {
+		f, err := cs.path(p)
+		if err != nil {
+			return "", err
+		}
+		full[p] = f
+	}
 	now := time.Now().UTC()
 	dir := filepath.Join(stateDir, "patches", now.Format("20060102T150405.000000000Z")+"-"+op)
 	rec := record{Op: op, Time: now}
@@ -163,7 +182,7 @@ func (cs *ChangeSet) Apply(stateDir, op string, extra any) (string, error) {
 	}
 	for _, p := range cs.Paths() {
 		c := cs.Changes[p]
-		full := filepath.Join(cs.Root, filepath.FromSlash(p))
+		full := full[p]
 		if c.New == nil {
 			if err := os.Remove(full); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return dir, fmt.Errorf("delete %s: %w (undo restores the files changed so far)", p, err)
@@ -254,9 +273,22 @@ func Undo(root, stateDir, op string) ([]string, error) {
 	if !ok {
 		return nil, fmt.Errorf("nothing to undo: no %s recorded in %s", op, filepath.Join(stateDir, "patches"))
 	}
+	// The record is a file like any other: its paths are checked, all of
+	// them before anything is restored.
+	full, copies := map[string]string{}, map[string]string{}
+	for _, f := range rec.Files {
+		if full[f.Path], err = statedir.PathIn(root, f.Path); err != nil {
+			return nil, fmt.Errorf("undo %s: %w", dir, err)
+		}
+		if f.Existed {
+			if copies[f.Path], err = statedir.PathIn(dir, f.Copy); err != nil {
+				return nil, fmt.Errorf("undo %s: %w", dir, err)
+			}
+		}
+	}
 	var restored []string
 	for _, f := range rec.Files {
-		full := filepath.Join(root, filepath.FromSlash(f.Path))
+		full := full[f.Path]
 		if !f.Existed {
 			if err := os.Remove(full); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return restored, fmt.Errorf("undo %s: %w", f.Path, err)
@@ -265,7 +297,7 @@ func Undo(root, stateDir, op string) ([]string, error) {
 			restored = append(restored, f.Path)
 			continue
 		}
-		orig, err := os.ReadFile(filepath.Join(dir, f.Copy))
+		orig, err := os.ReadFile(copies[f.Path])
 		if err != nil {
 			return restored, fmt.Errorf("undo %s: the copy is missing: %w", f.Path, err)
 		}

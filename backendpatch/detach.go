@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/poolmigrate/poolmigrate/amplifyproj"
 )
 
 // Files that list dependsOn edges. The CLI builds push parameters from
@@ -110,6 +112,9 @@ func esc(s string) string { return gjson.Escape(s) }
 func Detach(root, auth string) (*ChangeSet, DetachRecord, error) {
 	cs := newChangeSet(root)
 	rec := DetachRecord{Auth: auth, Edges: []DetachedEdge{}}
+	if err := amplifyproj.CheckResourceName("the auth resource to detach", auth); err != nil {
+		return nil, rec, err
+	}
 	for _, file := range dependsOnFiles {
 		content, ok, err := cs.loadJSON(file)
 		if err != nil || !ok {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
+
+	"github.com/poolmigrate/poolmigrate/amplifyproj"
 )
 
 // PatchOptions say what to re-point.
@@ -33,6 +35,12 @@ type PatchOptions struct {
 // parameters, team-provider-info.json, and the stale build/parameters.json,
 // which the CLI would read in preference at push.
 func Patch(root string, o PatchOptions) (*ChangeSet, error) {
+	if err := amplifyproj.CheckResourceName("the old auth resource", o.From); err != nil {
+		return nil, err
+	}
+	if err := amplifyproj.CheckResourceName("the new auth resource", o.To); err != nil {
+		return nil, err
+	}
 	cs := newChangeSet(root)
 	oldRef, newRef := "auth"+o.From, "auth"+o.To
 	for _, file := range dependsOnFiles {
@@ -248,7 +256,10 @@ func patchFunctions(cs *ChangeSet, o PatchOptions) error {
 				}
 			}
 		}
-		src := filepath.Join(cs.Root, filepath.FromSlash(dir), "src")
+		src, err := cs.path(dir + "/src")
+		if err != nil {
+			return err
+		}
 		_ = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				if d != nil && d.IsDir() && d.Name() == "node_modules" {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
+
+	"github.com/poolmigrate/poolmigrate/amplifyproj"
 )
 
 // carryTriggers gives the old auth resource's Lambda triggers to the new
@@ -61,6 +63,14 @@ func carryTriggers(cs *ChangeSet, o PatchOptions) error {
 		}
 		fn := d.Get("resourceName").String()
 		event := triggerEvent(o, fn)
+		// Both names become folders: they come from the detach record
+		// (the old resource's cli-inputs.json), which may be damaged.
+		if err := amplifyproj.CheckResourceName("the trigger function", fn); err != nil {
+			return err
+		}
+		if err := amplifyproj.CheckResourceName("the trigger function's new name", o.To+event); err != nil {
+			return err
+		}
 		if !gjson.Get(backend, "function."+esc(fn)).Exists() {
 			cs.Notes = append(cs.Notes, fmt.Sprintf("trigger %s: its function %s is gone; add a %s trigger to auth %s with `amplify update auth` if you still need it", event, fn, event, o.To))
 			continue
@@ -191,7 +201,11 @@ func moveFunction(cs *ChangeSet, oldFn, newFn, fromAuth, toAuth string) error {
 	}
 	dir := "amplify/backend/function/" + oldFn
 	var files []string
-	err := filepath.WalkDir(filepath.Join(cs.Root, filepath.FromSlash(dir)), func(p string, d fs.DirEntry, err error) error {
+	full, err := cs.path(dir)
+	if err != nil {
+		return err
+	}
+	err = filepath.WalkDir(full, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

@@ -78,6 +78,12 @@ type poolTarget struct {
 // Commands given a pool id work outside an Amplify project too; their state
 // then goes to ./.poolmigrate.
 func (a *App) resolvePool(g *globals, poolFlag string) (*poolTarget, error) {
+	if poolFlag != "" {
+		// Pool ids name state files (backups, exports).
+		if err := amplifyproj.CheckPoolID("the pool id", poolFlag); err != nil {
+			return nil, usagef("%v", err)
+		}
+	}
 	t := &poolTarget{poolID: poolFlag, region: g.region, profile: g.profile}
 	p, root, err := a.loadProject(g)
 	switch {

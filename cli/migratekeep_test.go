@@ -109,8 +109,22 @@ func TestMigrateKeepPasswords(t *testing.T) {
 		t.Fatalf("the window stays open without --close-window: %v\n%s", err, out)
 	}
 	// Closing it: import the rest, sync, verify, remove the trigger,
-	// retire the old pool (its id typed).
+	// retire the old pool (its id typed). The export's policies left five
+	// users out: retire names them and deletes nothing until their number
+	// is accepted and typed.
 	out, err = migrate(append(policies, "--close-window", "--confirm-pool-id", sp.id)...)
+	if err == nil || !strings.Contains(err.Error(), "--accept-unmigrated 5") {
+		t.Fatalf("closing the window with five users left out: %v\n%s", err, out)
+	}
+	for _, name := range []string{"badphone", "dup.b", "nocontact", "signedup", "unverified"} {
+		if !strings.Contains(out, "  "+name+"  sub ") {
+			t.Errorf("retire does not name %s, whom the export left out:\n%s", name, out)
+		}
+	}
+	if _, err := env.Local.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &sp.id}); err != nil {
+		t.Fatalf("the old pool went with five users not accepted: %v", err)
+	}
+	out, err = migrate(append(policies, "--close-window", "--confirm-pool-id", sp.id, "--accept-unmigrated", "5", "--confirm-unmigrated", "5")...)
 	if err != nil || !strings.Contains(out, "Migration complete") || !strings.Contains(out, "Deleted the old user pool") {
 		t.Fatalf("closing the window: %v\n%s", err, out)
 	}

@@ -48,6 +48,12 @@ func detachCommand(a *App) command {
 				if len(args) > 0 {
 					return usagef("detach takes no arguments")
 				}
+				if f.newAuth != "" {
+					// It becomes amplify/backend/auth/<name>.
+					if err := amplifyproj.CheckResourceName("--new-auth", f.newAuth); err != nil {
+						return usagef("%v", err)
+					}
+				}
 				if f.signIn != "" {
 					v, err := authplan.ParseSignIn(f.signIn)
 					if err != nil {
@@ -74,6 +80,13 @@ func patchCommand(a *App) command {
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("patch takes no arguments")
+				}
+				for flag, v := range map[string]string{"--to": *to, "--from": *from} {
+					if v != "" {
+						if err := amplifyproj.CheckResourceName(flag, v); err != nil {
+							return usagef("%v", err)
+						}
+					}
 				}
 				return a.runPatch(g, *from, *to, *dry, *undo)
 			}

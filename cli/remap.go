@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/poolmigrate/poolmigrate/amplifyproj"
 	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/dynamo"
 	"github.com/poolmigrate/poolmigrate/migration"
@@ -93,6 +94,9 @@ func (f *remapFlags) validate(args []string) error {
 	}
 	if f.backup == "" || f.target == "" {
 		return usagef("needs --backup FILE and --target-pool ID")
+	}
+	if err := amplifyproj.CheckPoolID("--target-pool", f.target); err != nil {
+		return usagef("%v", err) // it names the remap journal
 	}
 	if f.segments < 1 || f.segments > 1000 {
 		return usagef("--segments must be between 1 and 1000")

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/poolmigrate/poolmigrate/amplifyproj"
 	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/migration"
 	"github.com/poolmigrate/poolmigrate/trigger/deploy"
@@ -51,6 +52,9 @@ func retireCommand(a *App) command {
 				}
 				if r.old == "" {
 					return usagef("retire-old-pool needs --old-pool ID")
+				}
+				if err := amplifyproj.CheckPoolID("--old-pool", r.old); err != nil {
+					return usagef("%v", err) // it names the fresh backup
 				}
 				if r.accept < -1 || r.typedN < -1 {
 					return usagef("--accept-unmigrated and --confirm-unmigrated take a number of users, 0 or more")

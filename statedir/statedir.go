@@ -3,7 +3,8 @@
 // personal data. Files are created 0600 in folders 0700 and committed
 // atomically, so a crash never leaves a half-written file under its final
 // name. The folder is kept out of git and out of amplify/, whose backend/ the
-// Amplify CLI uploads on every push.
+// Amplify CLI uploads on every push. PathIn keeps every file poolmigrate
+// writes or removes inside the project root.
 package statedir
 
 import (
@@ -23,6 +24,12 @@ const Name = ".poolmigrate"
 // .gitignore ignores it. It returns the folder's path.
 func Ensure(root string) (string, error) {
 	dir := filepath.Join(root, Name)
+	// A link would send backups (personal data) wherever it points: into
+	// amplify/backend, which every push uploads, or to another user's
+	// folder. The state folder must be a real folder in the root.
+	if fi, err := os.Lstat(dir); err == nil && !fi.IsDir() {
+		return "", fmt.Errorf("%s is not a folder (a symbolic link or a file): poolmigrate keeps backups and journals, which hold personal data, only in a real folder of the project; remove it (or move it aside) and run again", dir)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("create state folder %s: %w", dir, err)
 	}
@@ -38,7 +45,10 @@ func Ensure(root string) (string, error) {
 // ignore appends "/.poolmigrate/" to root/.gitignore unless a line already
 // ignores it.
 func ignore(root string) error {
-	path := filepath.Join(root, ".gitignore")
+	path, err := PathIn(root, ".gitignore")
+	if err != nil {
+		return err
+	}
 	data, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("read %s: %w", path, err)
