@@ -1,11 +1,19 @@
 // Package trigger is the new pool's user migration Lambda trigger: when
 // someone who is not yet in the new pool signs in (or asks to reset a
-// password), it finds them in the old pool, checks the password there
-// (AdminInitiateAuth), and gives Cognito the attributes to create them
-// with — so users who sign in during the migration window keep their
-// passwords. It never logs a password or a token, and it refuses the
-// same way whatever went wrong, so a caller cannot tell a wrong password
-// from an unknown, disabled or ambiguous user.
+// password), it finds them in the old pool, has the old pool check the
+// password (AdminInitiateAuth), and gives Cognito the attributes to create
+// them with — so users who sign in during the migration window keep their
+// passwords.
+//
+// It fails closed. A user is created CONFIRMED only when the old pool
+// answered the password with tokens: any challenge (MFA, a temporary
+// password) is a refusal, and those users arrive through the bulk import.
+// Look-ups by e-mail consider only verified addresses of users in a status
+// the trigger may migrate. Every refusal gives Cognito the same answer, so a
+// caller cannot tell a wrong password from an unknown, disabled or ambiguous
+// user; the log says why with a stable reason code, and never holds a
+// password, a token, what was typed, or an AWS error message (which may
+// echo what was typed).
 package trigger
 
 import (
@@ -14,10 +22,10 @@ import (
 	"fmt"
 	"log"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 )
 
 // Trigger sources Cognito sends to a user migration trigger.
@@ -33,6 +41,16 @@ const (
 	PrevUsernameAttr = "custom:prev_username"
 )
 
+// DefaultBudget bounds one invocation's work. Cognito waits 5 seconds for
+// the trigger and then retries it (repeating the old pool's sign-in), and
+// a cold start spends part of those 5 seconds before the handler runs; an
+// answer within 4 seconds leaves that margin.
+const DefaultBudget = 4 * time.Second
+
+// lambdaMargin is kept free before the function's own deadline, so the
+// handler answers (a refusal) instead of being killed mid-call.
+const lambdaMargin = 250 * time.Millisecond
+
 // OldPool is the part of the Cognito API the trigger calls on the old
 // pool; *cognitoidentityprovider.Client satisfies it.
 type OldPool interface {
@@ -47,7 +65,8 @@ type Config struct {
 	OldClientID string // OLD_APP_CLIENT_ID: an app client of the old pool allowing ADMIN_USER_PASSWORD_AUTH
 	// Attributes are the user attributes carried to the new pool
 	// (CARRY_ATTRIBUTES, comma-separated; default: the standard ones).
-	// The old identity attributes are always added.
+	// The old identity attributes are always added; CheckCarried names
+	// those that are never carried.
 	Attributes []string
 }
 
@@ -58,13 +77,18 @@ var DefaultAttributes = []string{
 	"zoneinfo", "locale", "address", "updated_at",
 }
 
-// ConfigFromEnv reads the trigger's settings.
+// ConfigFromEnv reads the trigger's settings. A carried attribute that
+// CheckCarried refuses is an error: the function then fails to start and
+// every sign-in it would have migrated is refused.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{OldPoolID: getenv("OLD_USER_POOL_ID"), OldClientID: getenv("OLD_APP_CLIENT_ID"), Attributes: DefaultAttributes}
 	if v := getenv("CARRY_ATTRIBUTES"); v != "" {
 		c.Attributes = nil
 		for _, a := range strings.Split(v, ",") {
 			if a = strings.TrimSpace(a); a != "" {
+				if err := CheckCarried(a); err != nil {
+					return c, fmt.Errorf("CARRY_ATTRIBUTES: %w", err)
+				}
 				c.Attributes = append(c.Attributes, a)
 			}
 		}
@@ -73,6 +97,18 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return c, errors.New("OLD_USER_POOL_ID and OLD_APP_CLIENT_ID must be set")
 	}
 	return c, nil
+}
+
+// CheckCarried refuses an attribute the trigger must never hand to
+// Cognito: sub (the new pool makes its own), identities and cognito:*
+// (Cognito's own, which make every migration fail), and custom:prev_*
+// (the trigger sets those from the old identity).
+func CheckCarried(name string) error {
+	switch {
+	case name == "sub", name == "identities", strings.HasPrefix(name, "cognito:"), strings.HasPrefix(name, "custom:prev_"):
+		return fmt.Errorf("attribute %q cannot be carried to the new pool", name)
+	}
+	return nil
 }
 
 // ErrRefused is the one answer for every sign-in the trigger does not
@@ -84,121 +120,118 @@ var ErrRefused = errors.New("incorrect username or password")
 type Handler struct {
 	Pool   OldPool
 	Config Config
+	// Budget bounds one invocation (default DefaultBudget); the function's
+	// own deadline, less a margin, bounds it too.
+	Budget time.Duration
 	// Logf reports what happened, without secrets (default: log.Printf).
 	Logf func(format string, args ...any)
 }
 
 // Handle migrates one user, or refuses.
 func (h *Handler) Handle(ctx context.Context, ev events.CognitoEventUserPoolsMigrateUser) (events.CognitoEventUserPoolsMigrateUser, error) {
+	ctx, cancel := h.bound(ctx)
+	defer cancel()
 	logf := h.Logf
 	if logf == nil {
 		logf = log.Printf
 	}
-	switch ev.TriggerSource {
-	case SourceAuthentication, SourceForgotPassword:
-	default:
-		logf("refused: trigger source %q is not a user migration", ev.TriggerSource)
+	source := strings.TrimPrefix(ev.TriggerSource, "UserMigration_")
+	refuse := func(reason string, u *oldUser) (events.CognitoEventUserPoolsMigrateUser, error) {
+		if u != nil && u.Attributes["sub"] != "" {
+			logf("refused source=%s reason=%s old_sub=%s", source, reason, safe(u.Attributes["sub"]))
+		} else {
+			logf("refused source=%s reason=%s", source, reason)
+		}
+		ev.CognitoEventUserPoolsMigrateUserResponse = events.CognitoEventUserPoolsMigrateUserResponse{}
 		return ev, ErrRefused
 	}
-	user, why := h.find(ctx, ev.UserName)
-	if user == nil {
-		logf("refused %s: %s", ev.TriggerSource, why)
-		return ev, ErrRefused
+	if ev.TriggerSource != SourceAuthentication && ev.TriggerSource != SourceForgotPassword {
+		source = "other"
+		return refuse("not_migration", nil)
 	}
-	if !user.Enabled {
-		logf("refused %s: the old user is disabled", ev.TriggerSource)
-		return ev, ErrRefused
+	user, why := h.find(ctx, ev.UserName, ev.TriggerSource)
+	if why != "" {
+		return refuse(why, user)
+	}
+	if ev.TriggerSource == SourceForgotPassword {
+		// No password proves anything here: the trigger reads the user
+		// itself and refuses one with a second factor, which a reset by
+		// e-mail would otherwise leave behind.
+		if user, why = h.reread(ctx, user, ev.UserName, ev.TriggerSource); why != "" {
+			return refuse(why, user)
+		}
 	}
 	if ev.TriggerSource == SourceAuthentication {
-		if err := h.checkPassword(ctx, user.Username, ev.CognitoEventUserPoolsMigrateUserRequest.Password); err != nil {
-			logf("refused %s: %v", ev.TriggerSource, err)
-			return ev, ErrRefused
+		if why := h.checkPassword(ctx, user.Username, ev.CognitoEventUserPoolsMigrateUserRequest.Password); why != "" {
+			return refuse(why, user)
 		}
 		ev.CognitoEventUserPoolsMigrateUserResponse.FinalUserStatus = "CONFIRMED"
 	}
-	attrs := map[string]string{}
-	for _, name := range h.Config.Attributes {
-		if v, ok := user.Attributes[name]; ok && v != "" {
-			attrs[name] = v
-		}
+	attrs, why := h.carried(user)
+	if why != "" {
+		return refuse(why, user)
 	}
-	attrs[PrevSubAttr] = user.Attributes["sub"]
-	attrs[PrevUsernameAttr] = user.Username
 	ev.CognitoEventUserPoolsMigrateUserResponse.UserAttributes = attrs
 	ev.CognitoEventUserPoolsMigrateUserResponse.MessageAction = "SUPPRESS"
-	logf("migrated %s by %s", user.Attributes["sub"], ev.TriggerSource)
+	logf("migrated source=%s old_sub=%s", source, safe(user.Attributes["sub"]))
 	return ev, nil
 }
 
-// oldUser is a user of the old pool.
-type oldUser struct {
-	Username   string
-	Enabled    bool
-	Attributes map[string]string
+// bound gives the invocation its deadline: the budget, or the function's
+// own deadline less a margin when that comes first.
+func (h *Handler) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	budget := h.Budget
+	if budget <= 0 {
+		budget = DefaultBudget
+	}
+	deadline := time.Now().Add(budget)
+	if d, ok := ctx.Deadline(); ok && d.Add(-lambdaMargin).Before(deadline) {
+		deadline = d.Add(-lambdaMargin)
+	}
+	return context.WithDeadline(ctx, deadline)
 }
 
-// find looks the user up in the old pool by what they typed: the username
-// (AdminGetUser also resolves an alias, as sign-in does), else, when it
-// looks like an e-mail address (the new pool signs in by e-mail and the
-// old did not), the one user with that e-mail. Two users with one e-mail
-// are ambiguous: nobody is migrated.
-func (h *Handler) find(ctx context.Context, typed string) (*oldUser, string) {
-	if typed == "" {
-		return nil, "no username"
+// carried is what Cognito creates the user with: the configured
+// attributes the old user has, never one CheckCarried refuses, plus the
+// old identity.
+func (h *Handler) carried(u *oldUser) (map[string]string, string) {
+	if u.Attributes["sub"] == "" || u.Username == "" {
+		return nil, "no_old_identity"
 	}
-	out, err := h.Pool.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &h.Config.OldPoolID, Username: &typed})
-	if err == nil {
-		u := &oldUser{Username: deref(out.Username), Enabled: out.Enabled, Attributes: map[string]string{}}
-		for _, a := range out.UserAttributes {
-			u.Attributes[deref(a.Name)] = deref(a.Value)
+	attrs := map[string]string{}
+	for _, name := range h.Config.Attributes {
+		if CheckCarried(name) != nil {
+			continue
 		}
-		return u, ""
-	}
-	var nf *types.UserNotFoundException
-	if !errors.As(err, &nf) {
-		return nil, fmt.Sprintf("look up the user: %v", err)
-	}
-	if !strings.Contains(typed, "@") || strings.ContainsAny(typed, `"\`) {
-		return nil, "no such user in the old pool"
-	}
-	lu, err := h.Pool.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: &h.Config.OldPoolID, Filter: ptr(`email = "` + typed + `"`), Limit: ptr(int32(2))})
-	if err != nil {
-		return nil, fmt.Sprintf("look up the e-mail: %v", err)
-	}
-	switch len(lu.Users) {
-	case 0:
-		return nil, "no such user in the old pool"
-	case 1:
-		t := lu.Users[0]
-		u := &oldUser{Username: deref(t.Username), Enabled: t.Enabled, Attributes: map[string]string{}}
-		for _, a := range t.Attributes {
-			u.Attributes[deref(a.Name)] = deref(a.Value)
+		if v := u.Attributes[name]; v != "" {
+			attrs[name] = v
 		}
-		return u, ""
 	}
-	return nil, "two or more old users share the e-mail"
+	attrs[PrevSubAttr] = u.Attributes["sub"]
+	attrs[PrevUsernameAttr] = u.Username
+	// The last look before Cognito sees it, whatever changes above.
+	for name := range attrs {
+		if name != PrevSubAttr && name != PrevUsernameAttr && CheckCarried(name) != nil {
+			return nil, "invalid_attribute"
+		}
+	}
+	return attrs, ""
 }
 
-// checkPassword signs the user in to the old pool with the password they
-// typed. A challenge (MFA, a new password required) means the password
-// was right.
-func (h *Handler) checkPassword(ctx context.Context, username, password string) error {
-	if password == "" {
-		return errors.New("no password")
+// safe keeps what a log line may show of a value from AWS (an error code,
+// a status, a challenge name, a sub) to letters, digits and _.:-, so
+// nothing else can ride along into the log.
+func safe(s string) string {
+	if len(s) > 64 {
+		s = s[:64]
 	}
-	_, err := h.Pool.AdminInitiateAuth(ctx, &cip.AdminInitiateAuthInput{
-		UserPoolId: &h.Config.OldPoolID, ClientId: &h.Config.OldClientID,
-		AuthFlow:       types.AuthFlowTypeAdminUserPasswordAuth,
-		AuthParameters: map[string]string{"USERNAME": username, "PASSWORD": password},
-	})
-	if err != nil {
-		var ae interface{ ErrorCode() string }
-		if errors.As(err, &ae) {
-			return fmt.Errorf("the old pool refused the sign-in: %s", ae.ErrorCode()) // never the message: it may echo input
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '.', r == ':', r == '-':
+			return r
 		}
-		return errors.New("the old pool could not be asked")
-	}
-	return nil
+		return '?'
+	}, s)
 }
 
 func deref(s *string) string {

@@ -23,7 +23,10 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	aws, err := config.LoadDefaultConfig(context.Background())
+	// At most one retry per call: the handler has 4 seconds in all
+	// (trigger.DefaultBudget), not room for the SDK's default three
+	// attempts with backoff.
+	aws, err := config.LoadDefaultConfig(context.Background(), config.WithRetryMaxAttempts(2))
 	if err != nil {
 		log.Fatal(err)
 	}

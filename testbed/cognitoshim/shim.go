@@ -48,6 +48,7 @@ type Server struct {
 	roles     map[string]*iamRole
 	stacks    map[string]*cfnStack // by name and by ARN
 	functions map[string]*lambdaFunction
+	mfa       mfaStore // MFA preferences (AdminSetUserMFAPreference), which cognito-local lacks
 }
 
 // Option configures a Server.
@@ -180,6 +181,8 @@ func (s *Server) handlers() map[string]handler {
 		"ListUserImportJobs":        s.listUserImportJobs,
 		"StopUserImportJob":         s.stopUserImportJob,
 		"UpdateUserPool":            s.updateUserPool,
+		"AdminInitiateAuth":         s.adminInitiateAuth,
+		"AdminSetUserMFAPreference": s.adminSetUserMFAPreference,
 	}
 }
 

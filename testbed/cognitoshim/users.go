@@ -111,6 +111,7 @@ func (s *Server) adminGetUser(r *http.Request, body []byte) (any, *apiError) {
 	if imported && status == "FORCE_CHANGE_PASSWORD" {
 		out["UserStatus"] = json.RawMessage(`"RESET_REQUIRED"`)
 	}
+	s.mfa.present(in.UserPoolId, out)
 	return out, nil
 }
 
