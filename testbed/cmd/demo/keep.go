@@ -126,7 +126,10 @@ func keepPasswords(ctx context.Context, bin, example, work, rie string, ddb *dyn
 	lc := lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = aws.String(shim) })
 	fn := must(lc.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("poolmigrate-migration-" + strings.ReplaceAll(newPool, "_", "-"))}))
 	rieCmd := exec.Command(rie, "--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", riePort), "--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", apiPort), filepath.Join(work, "trigger", "bootstrap"))
-	rieCmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER="+local)
+	// The trigger reaches the old pool through the shim, which answers
+	// AdminInitiateAuth as AWS does (challenges for MFA and temporary
+	// passwords), not through cognito-local, which hands out tokens.
+	rieCmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER="+shim)
 	for k, v := range fn.Configuration.Environment.Variables {
 		rieCmd.Env = append(rieCmd.Env, k+"="+v)
 	}
