@@ -48,6 +48,7 @@ type Server struct {
 	roles     map[string]*iamRole
 	stacks    map[string]*cfnStack // by name and by ARN
 	functions map[string]*lambdaFunction
+	appsync   map[string]*appsyncAPI // by API id
 }
 
 // Option configures a Server.
@@ -103,6 +104,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.HasPrefix(r.URL.Path, lambdaPrefix) {
 		s.serveLambda(w, r)
+		return
+	}
+	if r.URL.Path == appsyncPlantPath {
+		s.plantAppSyncAPI(w, r)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, appsyncPrefix) {
+		s.serveAppSync(w, r)
 		return
 	}
 	if r.URL.Path == stacksPath {
