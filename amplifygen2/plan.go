@@ -76,12 +76,12 @@ func BuildPlan(p *Project, opts Options) *migration.Plan {
 		}
 	}
 	if p.Data != nil {
-		pl.APIs = append(pl.APIs, buildAPI(p.Data, opts, warn))
+		pl.APIs = append(pl.APIs, buildAPI(p.Data, o.DataURL, opts, warn))
 	}
 	return pl
 }
 
-func buildAPI(d *Data, opts Options, warn func(string, string, ...any)) migration.API {
+func buildAPI(d *Data, endpoint string, opts Options, warn func(string, string, ...any)) migration.API {
 	api := migration.API{
 		Name:               d.Name,
 		APIID:              opts.APIID,
@@ -89,6 +89,7 @@ func buildAPI(d *Data, opts Options, warn func(string, string, ...any)) migratio
 		AuthResource:       AuthResource,
 		DefaultClaim:       amplifyproj.ClaimSubUsername,
 		SchemaFiles:        []string{DataPath},
+		Endpoint:           endpoint,
 		Models:             []migration.Model{},
 	}
 	mapping := pickMapping(d.TableMappings, opts.Branch, warn)

@@ -41,8 +41,11 @@ type Auth struct {
 
 // API is an AppSync GraphQL API and its models.
 type API struct {
-	Name               string   `json:"name"`
-	APIID              string   `json:"apiId"`
+	Name  string `json:"name"`
+	APIID string `json:"apiId"`
+	// Endpoint is the GraphQL URL when the project files name it (Gen 2's
+	// amplify_outputs.json data.url), by which --live finds the API id.
+	Endpoint           string   `json:"endpoint,omitempty"`
 	TransformerVersion int      `json:"transformerVersion"`
 	AuthResource       string   `json:"authResource"`
 	AuthPoolID         string   `json:"authPoolId,omitempty"`
