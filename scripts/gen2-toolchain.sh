@@ -11,7 +11,7 @@ HASH=$(sha256sum "$SRC/package-lock.json" | cut -c1-16)
 CACHE=${POOLMIGRATE_CACHE:-$HOME/.cache/poolmigrate}/gen2-toolchain-$HASH
 if [ ! -x "$CACHE/node_modules/.bin/cdk" ] || [ ! -f "$CACHE/.installed" ]; then
 	command -v npm >/dev/null || { echo "gen2-toolchain: npm is needed to install the Amplify Gen 2 toolchain" >&2; exit 1; }
-	echo "gen2-toolchain: installing the Amplify Gen 2 toolchain into $CACHE (once; about two minutes)" >&2
+	echo "gen2-toolchain: installing the Amplify Gen 2 toolchain into $CACHE (once; a few minutes)" >&2
 	tmp=$CACHE.tmp.$$
 	rm -rf "$tmp"
 	mkdir -p "$tmp"

@@ -1,0 +1,119 @@
+package gen2patch
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/poolmigrate/poolmigrate/backendpatch"
+	"github.com/poolmigrate/poolmigrate/testbed/gen2synth"
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
+)
+
+const oldPoolLogicalID = "amplifyAuthUserPool4BA7F805"
+
+// TestBlocksWithTheRealToolchain synthesizes the Gen 2 example with the
+// real toolchain after each step: retain-pool keeps the pool (same logical
+// id, DeletionPolicy and UpdateReplacePolicy Retain) even in a sandbox,
+// whose aspect forces every other removal policy to Delete; patch leaves
+// exactly one pool, under a new logical id, signing in by e-mail, with the
+// data stacks' tables as they were; undo restores the file byte for byte.
+func TestBlocksWithTheRealToolchain(t *testing.T) {
+	tc := gen2synth.Require(t)
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "app")
+	if err := testenv.CopyTree("../examples/gen2-app", root); err != nil {
+		t.Fatal(err)
+	}
+	original, err := os.ReadFile(filepath.Join(root, BackendPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	branch := gen2synth.Backend{Namespace: "gen2notes", Name: "main", Type: "branch"}
+	before, err := tc.Synth(ctx, root, branch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer before.Remove()
+	pools := before.OfType("AWS::Cognito::UserPool")
+	if len(pools) != 1 || pools[0].LogicalID != oldPoolLogicalID || pools[0].DeletionPolicy != "Delete" {
+		t.Fatalf("before: pools %+v", pools)
+	}
+
+	cs, err := RetainPool(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(root, ".poolmigrate")
+	if _, err := cs.Apply(state, "retain-pool", nil); err != nil {
+		t.Fatal(err)
+	}
+	retained, err := tc.Synth(ctx, root, gen2synth.Backend{Namespace: "gen2-app", Name: "dev", Type: "sandbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer retained.Remove()
+	pools = retained.OfType("AWS::Cognito::UserPool")
+	if len(pools) != 1 || pools[0].LogicalID != oldPoolLogicalID || pools[0].DeletionPolicy != "Retain" || pools[0].UpdateReplacePolicy != "Retain" {
+		t.Fatalf("after retain-pool (sandbox): pools %+v", pools)
+	}
+
+	cs, id, err := Patch(root, PatchOptions{SignIn: SignInEmail, OldPoolID: "us-east-1_oldPool1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.Apply(state, "patch", nil); err != nil {
+		t.Fatal(err)
+	}
+	after, err := tc.Synth(ctx, root, branch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer after.Remove()
+	pools = after.OfType("AWS::Cognito::UserPool")
+	if len(pools) != 1 || pools[0].LogicalID != id || pools[0].LogicalID == oldPoolLogicalID {
+		t.Fatalf("after patch: pools %+v, want one under %s", pools, id)
+	}
+	if got, _ := json.Marshal(pools[0].Properties["UsernameAttributes"]); string(got) != `["email"]` {
+		t.Errorf("UsernameAttributes %s", got)
+	}
+	if _, aliases := pools[0].Properties["AliasAttributes"]; aliases {
+		t.Error("the new pool has AliasAttributes")
+	}
+	// The client and the groups follow the new pool.
+	for _, typ := range []string{"AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup"} {
+		for _, r := range after.OfType(typ) {
+			if ref, _ := json.Marshal(r.Properties["UserPoolId"]); string(ref) != `{"Ref":"`+id+`"}` {
+				t.Errorf("%s %s points at %s", typ, r.LogicalID, ref)
+			}
+		}
+	}
+	tablesOf := func(a *gen2synth.Assembly) map[string]string {
+		out := map[string]string{}
+		for _, r := range a.OfType("Custom::AmplifyDynamoDBTable") {
+			data, _ := json.Marshal(r.Properties)
+			out[r.Template+"/"+r.LogicalID] = string(data)
+		}
+		return out
+	}
+	tb, ta := tablesOf(before), tablesOf(after)
+	if len(tb) != 6 || len(ta) != len(tb) {
+		t.Fatalf("%d tables before, %d after", len(tb), len(ta))
+	}
+	for k, v := range tb {
+		if ta[k] != v {
+			t.Errorf("table %s changed:\n%s\n%s", k, v, ta[k])
+		}
+	}
+
+	for _, op := range []string{"patch", "retain-pool"} {
+		if _, err := backendpatch.Undo(root, state, op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := os.ReadFile(filepath.Join(root, BackendPath)); string(got) != string(original) {
+		t.Errorf("undo left\n%s", got)
+	}
+}
