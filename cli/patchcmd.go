@@ -71,9 +71,18 @@ func patchCommand(a *App) command {
 			from := fs.String("from", "", "the old auth resource (default: the one `poolmigrate detach` detached)")
 			dry := fs.Bool("dry-run", false, "print the changes as a diff, write nothing")
 			undo := fs.Bool("undo", false, "restore the files the last patch changed")
+			var g2 gen2PatchFlags
+			fs.StringVar(&g2.signIn, "sign-in", "", "Gen 2: the new pool's sign-in: email, phone, email-and-phone or username (default: email for a username pool)")
+			fs.StringVar(&g2.aliases, "aliases", "", "Gen 2: alias attributes of a new pool that signs in by username, comma-separated")
+			fs.StringVar(&g2.pool, "pool", "", "Gen 2: the old pool's id, when amplify_outputs.json lacks it")
+			fs.BoolVar(&g2.retained, "retained", false, "Gen 2: you checked yourself that the deployed old pool is retained (skips the CloudFormation check)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("patch takes no arguments")
+				}
+				if root, ok := a.gen2Root(g); ok {
+					g2.dry, g2.undo = *dry, *undo
+					return a.runPatchGen2(ctx, g, root, g2)
 				}
 				return a.runPatch(g, *from, *to, *dry, *undo)
 			}

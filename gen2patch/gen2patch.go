@@ -113,24 +113,23 @@ func Patch(root string, o PatchOptions) (*backendpatch.ChangeSet, string, error)
 		}
 		id = NewLogicalID(o.OldPoolID)
 	}
-	var lines []string
+	// Each setting is assigned (Amplify's outputs, amplify_outputs.json's
+	// username_attributes among them, read the construct's properties) and
+	// overridden (so code that runs after the block cannot undo it).
+	var usernameAttrs, aliasAttrs []string
 	switch o.SignIn {
 	case SignInEmail:
-		lines = append(lines, "cfnUserPool.addPropertyOverride('UsernameAttributes', ['email']);", "cfnUserPool.addPropertyDeletionOverride('AliasAttributes');")
+		usernameAttrs = []string{"email"}
 	case SignInPhone:
-		lines = append(lines, "cfnUserPool.addPropertyOverride('UsernameAttributes', ['phone_number']);", "cfnUserPool.addPropertyDeletionOverride('AliasAttributes');")
+		usernameAttrs = []string{"phone_number"}
 	case SignInEmailAndPhone:
-		lines = append(lines, "cfnUserPool.addPropertyOverride('UsernameAttributes', ['email', 'phone_number']);", "cfnUserPool.addPropertyDeletionOverride('AliasAttributes');")
+		usernameAttrs = []string{"email", "phone_number"}
 	case SignInUsername:
-		lines = append(lines, "cfnUserPool.addPropertyDeletionOverride('UsernameAttributes');")
-		if len(o.Aliases) > 0 {
-			lines = append(lines, "cfnUserPool.addPropertyOverride('AliasAttributes', ["+quoted(o.Aliases)+"]);")
-		} else {
-			lines = append(lines, "cfnUserPool.addPropertyDeletionOverride('AliasAttributes');")
-		}
+		aliasAttrs = o.Aliases
 	default:
 		return nil, "", fmt.Errorf("unknown sign-in %q: use email, phone, email-and-phone or username", o.SignIn)
 	}
+	lines := []string{setting("usernameAttributes", "UsernameAttributes", usernameAttrs), setting("aliasAttributes", "AliasAttributes", aliasAttrs)}
 	body := fmt.Sprintf(`// A new user pool (new logical id) signing in by %s replaces the old
 // one, which the deployed template keeps (Retain): CloudFormation creates
 // the new pool and orphans the old with its users. The app client, the
@@ -203,6 +202,15 @@ func KeepTrigger(root, functionArn string) (*backendpatch.ChangeSet, error) {
 		return nil, err
 	}
 	return cs, nil
+}
+
+// setting assigns an L1 property and overrides it in the template, or
+// clears and deletes it when values is empty.
+func setting(prop, cfnProp string, values []string) string {
+	if len(values) == 0 {
+		return "cfnUserPool." + prop + " = undefined;\n  cfnUserPool.addPropertyDeletionOverride('" + cfnProp + "');"
+	}
+	return "cfnUserPool." + prop + " = [" + quoted(values) + "];\n  cfnUserPool.addPropertyOverride('" + cfnProp + "', [" + quoted(values) + "]);"
 }
 
 func quoted(s []string) string {

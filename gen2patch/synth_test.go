@@ -82,6 +82,11 @@ func TestBlocksWithTheRealToolchain(t *testing.T) {
 	if _, aliases := pools[0].Properties["AliasAttributes"]; aliases {
 		t.Error("the new pool has AliasAttributes")
 	}
+	// amplify_outputs.json's username_attributes comes from this output:
+	// the app's sign-in form must ask for the e-mail.
+	if out, _ := json.Marshal(after.Templates[after.RootTemplate()].Outputs["usernameAttributes"]); string(out) != `{"Value":"[\"email\"]"}` {
+		t.Errorf("the root stack's usernameAttributes output is %s", out)
+	}
 	// The client and the groups follow the new pool.
 	for _, typ := range []string{"AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup"} {
 		for _, r := range after.OfType(typ) {
