@@ -88,7 +88,7 @@ func (a *App) runTriggerBuild(ctx context.Context, g *globals, out, arch, source
 
 func (a *App) runTriggerAWS(ctx context.Context, g *globals, op string, f *triggerFlags) error {
 	region, profile := g.region, g.profile
-	if p, _, err := a.loadProject(g); err == nil {
+	if p, _, err := a.loadPlan(g, planOptions{}); err == nil {
 		region, profile = firstNonEmpty(region, p.Region), firstNonEmpty(profile, p.Profile)
 	}
 	c, err := a.newAWSClients(ctx, region, profile)
