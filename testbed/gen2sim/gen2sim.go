@@ -350,4 +350,3 @@ func randomID(n int) string {
 	}
 	return string(b)
 }
-
