@@ -199,6 +199,9 @@ func (a *App) runTriggerAWS(ctx context.Context, g *globals, op string, f *trigg
 // runTriggerOverride writes the new auth resource's override that keeps
 // the trigger on its pool through every push.
 func (a *App) runTriggerOverride(g *globals, f *triggerFlags) error {
+	if root, ok := a.gen2Root(g); ok {
+		return a.runTriggerOverrideGen2(root, f.arn, f.dry, f.undo)
+	}
 	p, root, state, err := a.projectState(g)
 	if err != nil {
 		return err
