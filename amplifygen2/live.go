@@ -118,7 +118,14 @@ func findAPIID(ctx context.Context, pl *migration.Plan, api *migration.API, c AP
 						api.Models[i].Table = TableName(api.Models[i].Type, api.APIID)
 					}
 				}
-				pl.Warnings = append(pl.Warnings, migration.Warning{Code: "API_ID_DISCOVERED", Message: fmt.Sprintf("data %s: API id %s found by its GraphQL URL %s", api.Name, api.APIID, api.Endpoint)})
+				// The files' "unknown" gives way to what AWS said.
+				kept := pl.Warnings[:0]
+				for _, w := range pl.Warnings {
+					if w.Code != "API_ID_UNKNOWN" {
+						kept = append(kept, w)
+					}
+				}
+				pl.Warnings = append(kept, migration.Warning{Code: "API_ID_DISCOVERED", Message: fmt.Sprintf("data %s: API id %s found by its GraphQL URL %s", api.Name, api.APIID, api.Endpoint)})
 				return nil
 			}
 		}

@@ -65,7 +65,7 @@ func patchCommand(a *App) command {
 	return command{
 		name:    "patch",
 		summary: "re-point the backend (APIs, functions, dependsOn, team-provider-info) at the new auth resource",
-		usage:   "patch [--to NAME] [--from NAME] [--dry-run] | patch --undo",
+		usage:   "patch [--to NAME] [--from NAME] [--dry-run] | patch --undo | (Gen 2) patch [--sign-in email|phone|email-and-phone|username] [--pool ID] [--retained] [--dry-run]",
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			to := fs.String("to", "", "the new auth resource (default: the Cognito auth resource now in backend-config.json)")
 			from := fs.String("from", "", "the old auth resource (default: the one `poolmigrate detach` detached)")
