@@ -3,8 +3,10 @@ package gen2patch
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/poolmigrate/poolmigrate/backendpatch"
@@ -67,6 +69,13 @@ func TestBlocksWithTheRealToolchain(t *testing.T) {
 	if _, err := cs.Apply(state, "patch", nil); err != nil {
 		t.Fatal(err)
 	}
+	const trigger = "arn:aws:lambda:us-east-1:000000000000:function:poolmigrate-migration-us-east-1_new"
+	if cs, err = KeepTrigger(root, trigger); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.Apply(state, "trigger-override", nil); err != nil {
+		t.Fatal(err)
+	}
 	after, err := tc.Synth(ctx, root, branch)
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +95,14 @@ func TestBlocksWithTheRealToolchain(t *testing.T) {
 	// the app's sign-in form must ask for the e-mail.
 	if out, _ := json.Marshal(after.Templates[after.RootTemplate()].Outputs["usernameAttributes"]); string(out) != `{"Value":"[\"email\"]"}` {
 		t.Errorf("the root stack's usernameAttributes output is %s", out)
+	}
+	// The trigger block: the pool invokes the migration trigger, and the
+	// web client accepts the password flow the trigger needs.
+	if lc, _ := pools[0].Properties["LambdaConfig"].(map[string]any); lc["UserMigration"] != trigger {
+		t.Errorf("LambdaConfig %v", pools[0].Properties["LambdaConfig"])
+	}
+	if clients := after.OfType("AWS::Cognito::UserPoolClient"); len(clients) != 1 || !strings.Contains(fmt.Sprint(clients[0].Properties["ExplicitAuthFlows"]), "ALLOW_USER_PASSWORD_AUTH") {
+		t.Errorf("web client %+v", clients)
 	}
 	// The client and the groups follow the new pool.
 	for _, typ := range []string{"AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup"} {
@@ -113,7 +130,7 @@ func TestBlocksWithTheRealToolchain(t *testing.T) {
 		}
 	}
 
-	for _, op := range []string{"patch", "retain-pool"} {
+	for _, op := range []string{"trigger-override", "patch", "retain-pool"} {
 		if _, err := backendpatch.Undo(root, state, op); err != nil {
 			t.Fatal(err)
 		}
