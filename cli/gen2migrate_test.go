@@ -54,7 +54,9 @@ func TestMigrateGen2WholeFlow(t *testing.T) {
 	}
 	d0 := deploy(nil)
 	oldPool := d0.PoolID
-	t.Cleanup(func() { _, _ = env.Local.DeleteUserPool(context.Background(), &cip.DeleteUserPoolInput{UserPoolId: &oldPool}) })
+	t.Cleanup(func() {
+		_, _ = env.Local.DeleteUserPool(context.Background(), &cip.DeleteUserPoolInput{UserPoolId: &oldPool})
+	})
 
 	// The old pool's users: usernames, verified e-mails, groups, one disabled.
 	var seed []testenv.SeedUser
@@ -119,7 +121,9 @@ func TestMigrateGen2WholeFlow(t *testing.T) {
 		t.Fatalf("the new-pool deploy: new %s, orphaned %v, deleted %v", d2.PoolID, d2.Orphaned, d2.Deleted)
 	}
 	newPool := d2.PoolID
-	t.Cleanup(func() { _, _ = env.Local.DeleteUserPool(context.Background(), &cip.DeleteUserPoolInput{UserPoolId: &newPool}) })
+	t.Cleanup(func() {
+		_, _ = env.Local.DeleteUserPool(context.Background(), &cip.DeleteUserPoolInput{UserPoolId: &newPool})
+	})
 	np, err := env.Local.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &newPool})
 	if err != nil || len(np.UserPool.UsernameAttributes) != 1 || np.UserPool.UsernameAttributes[0] != "email" {
 		t.Fatalf("the new pool: %v %+v", err, np)

@@ -194,7 +194,7 @@ func KeepTrigger(root, functionArn string) (*backendpatch.ChangeSet, error) {
 }
 `, poolExpr(v), functionArn, v)
 	}
-	out, err := setBlock(src, TriggerBlock, "written by `poolmigrate trigger keep`; `poolmigrate trigger keep --undo` removes it", body)
+	out, err := setBlock(src, TriggerBlock, "written by `poolmigrate trigger override`; `poolmigrate trigger override --undo` removes it", body)
 	if err != nil {
 		return nil, err
 	}
