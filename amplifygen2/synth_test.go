@@ -35,6 +35,12 @@ func TestReadingAgreesWithTheSynthesizedSchema(t *testing.T) {
 	}
 	defer asm.Remove()
 
+	// Without poolmigrate's retain block Amplify deploys the pool to be
+	// deleted with the stack or on replacement.
+	if pools := asm.OfType("AWS::Cognito::UserPool"); len(pools) != 1 || pools[0].DeletionPolicy != "Delete" || pools[0].UpdateReplacePolicy != "Delete" {
+		t.Errorf("the pool as Amplify synthesizes it: %+v", pools)
+	}
+
 	sdl, err := asm.Asset("model-schema.graphql")
 	if err != nil {
 		t.Fatal(err)

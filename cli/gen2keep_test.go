@@ -78,6 +78,24 @@ func TestMigrateGen2KeepPasswords(t *testing.T) {
 	if out := migrate("--keep-passwords"); !strings.Contains(backendTS(), "poolmigrate:begin retain") {
 		t.Fatalf("retain:\n%s", out)
 	}
+	// Without a whole backup the flow does not go on to the deploys.
+	backups, _ := filepath.Glob(filepath.Join(dir, ".poolmigrate", "backups", sp.id+"-*.jsonl"))
+	if len(backups) != 1 {
+		t.Fatalf("backups: %v", backups)
+	}
+	whole, err := os.ReadFile(backups[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(backups[0], whole[:len(whole)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, stderr, err := runApp(t, dir, nil, "migrate", "--yes"); err == nil || !strings.Contains(err.Error(), "does not verify") {
+		t.Fatalf("migrate with a cut backup: %v\n%s%s", err, out, stderr)
+	}
+	if err := os.WriteFile(backups[0], whole, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if out := migrate(); !strings.Contains(out, "does not keep user pool") {
 		t.Fatalf("before deploy 1:\n%s", out)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/poolmigrate/poolmigrate/amplifygen2"
+	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/gen2patch"
 	"github.com/poolmigrate/poolmigrate/statedir"
 )
@@ -143,6 +144,9 @@ func (a *App) migrateStepGen2(ctx context.Context, g *globals, f *migrateFlags, 
 		printPlan(out, pl)
 		return false, nil
 	case "retain":
+		if err := verifiedGen2Backup(st); err != nil {
+			return false, err
+		}
 		if !st.RetainWritten {
 			if err := sub("retain-pool"); err != nil {
 				return false, err
@@ -161,6 +165,9 @@ func (a *App) migrateStepGen2(ctx context.Context, g *globals, f *migrateFlags, 
 		}
 		return false, err
 	case "patch":
+		if err := verifiedGen2Backup(st); err != nil {
+			return false, err
+		}
 		args := []string{"patch", "--pool", st.OldPool}
 		if f.retained {
 			args = append(args, "--retained")
@@ -216,6 +223,20 @@ func (a *App) migrateStepGen2(ctx context.Context, g *globals, f *migrateFlags, 
 		return false, nil
 	}
 	return a.migrateStep(ctx, g, f, nil, root, state, step, &st.migrateState)
+}
+
+// verifiedGen2Backup refuses to go on to the deploys without a whole
+// backup of the old pool: if anything goes wrong with the pool, it is
+// what the users come back from.
+func verifiedGen2Backup(st *gen2State) error {
+	hdr, _, err := cognito.VerifyBackupFile(st.Backup)
+	if err != nil {
+		return fmt.Errorf("the backup %s of pool %s does not verify (%w): take it again (`poolmigrate backup --pool %s`) before the deploys", st.Backup, st.OldPool, err, st.OldPool)
+	}
+	if hdr.PoolID != st.OldPool {
+		return fmt.Errorf("the backup %s is of pool %s, not of the app's pool %s", st.Backup, hdr.PoolID, st.OldPool)
+	}
+	return nil
 }
 
 // gen2TriggerArn is the ARN `trigger deploy` gave the function (its

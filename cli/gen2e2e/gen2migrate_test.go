@@ -1,10 +1,12 @@
-package cli
+package gen2e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/poolmigrate/poolmigrate/cli"
 	"github.com/poolmigrate/poolmigrate/testbed/gen2sim"
 	"github.com/poolmigrate/poolmigrate/testbed/gen2synth"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
@@ -272,4 +275,84 @@ func fillGen2Tables(t *testing.T, env *testenv.Env, table func(string) string, u
 		put("Invite", map[string]types.AttributeValue{"id": s("invite-" + u.username), "email": s(u.email), "boardId": s("board-" + other.username)})
 	}
 	put("Tag", map[string]types.AttributeValue{"id": s("tag-1"), "label": s("urgent")})
+}
+
+// importRole is a role the shim's import jobs accept.
+const importRole = "arn:aws:iam::123456789012:role/CognitoImportLogs"
+
+// runApp runs poolmigrate in-process from dir.
+func runApp(t *testing.T, dir string, env map[string]string, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	app := &cli.App{
+		Stdin:  strings.NewReader(""),
+		Stdout: &out,
+		Stderr: &errb,
+		Getenv: func(k string) string {
+			// Only the AWS SDK's variables (the test bed's endpoints) come
+			// from the environment: a POOLMIGRATE_* of the person running
+			// the tests must not change what is tested.
+			if v, ok := env[k]; ok || !strings.HasPrefix(k, "AWS_") {
+				return v
+			}
+			return os.Getenv(k)
+		},
+		Getwd: func() (string, error) { return filepath.Abs(dir) },
+	}
+	err := app.Run(context.Background(), args)
+	return out.String(), errb.String(), err
+}
+
+func copyGen2App(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "gen2-app")
+	if err := testenv.CopyTree("../../examples/gen2-app", dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+// snapshot reads every item of the tables as plain values, sorted.
+func snapshot(t *testing.T, env *testenv.Env, tables []string) map[string][]map[string]any {
+	t.Helper()
+	out := map[string][]map[string]any{}
+	for _, tb := range tables {
+		p := dynamodb.NewScanPaginator(env.Dynamo, &dynamodb.ScanInput{TableName: aws.String(tb), ConsistentRead: aws.Bool(true)})
+		var items []map[string]any
+		for p.HasMorePages() {
+			page, err := p.NextPage(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range page.Items {
+				items = append(items, plain(it))
+			}
+		}
+		sort.Slice(items, func(i, j int) bool { return fmt.Sprint(items[i]) < fmt.Sprint(items[j]) })
+		out[tb] = items
+	}
+	return out
+}
+
+func plain(it map[string]types.AttributeValue) map[string]any {
+	m := map[string]any{}
+	for k, v := range it {
+		switch x := v.(type) {
+		case *types.AttributeValueMemberS:
+			m[k] = x.Value
+		case *types.AttributeValueMemberN:
+			m[k] = "N:" + x.Value
+		case *types.AttributeValueMemberL:
+			var l []any
+			for _, e := range x.Value {
+				l = append(l, plain(map[string]types.AttributeValue{"": e})[""])
+			}
+			m[k] = l
+		default:
+			m[k] = fmt.Sprintf("%T", v)
+		}
+	}
+	return m
 }
