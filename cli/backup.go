@@ -71,7 +71,6 @@ type poolTarget struct {
 	region   string
 	profile  string
 	stateDir string
-	project  *amplifyproj.Project
 }
 
 // resolvePool finds the pool from --pool or the project's auth resource.
@@ -85,10 +84,9 @@ func (a *App) resolvePool(g *globals, poolFlag string) (*poolTarget, error) {
 		}
 	}
 	t := &poolTarget{poolID: poolFlag, region: g.region, profile: g.profile}
-	p, root, err := a.loadProject(g)
+	p, root, err := a.loadPlan(g, planOptions{})
 	switch {
 	case err == nil:
-		t.project = p
 		t.region, t.profile = p.Region, p.Profile
 		if t.stateDir, err = statedir.Ensure(root); err != nil {
 			return nil, err
@@ -110,8 +108,11 @@ func (a *App) resolvePool(g *globals, poolFlag string) (*poolTarget, error) {
 	}
 	var ids []string
 	for _, au := range p.Auth {
+		if au.UserPoolID == "" && p.Generation == 2 {
+			return nil, fmt.Errorf("the user pool id is unknown (amplify_outputs.json is missing): run `npx ampx generate outputs` or pass --pool ID")
+		}
 		if au.UserPoolID == "" {
-			return nil, fmt.Errorf("the user pool id of auth %s is unknown (amplify/backend/amplify-meta.json is missing): run `amplify pull` or pass --pool ID", au.Name)
+			return nil, fmt.Errorf("the user pool id of auth %s is unknown (amplify/backend/amplify-meta.json is missing): run `amplify pull` or pass --pool ID", au.Resource)
 		}
 		ids = append(ids, au.UserPoolID)
 	}

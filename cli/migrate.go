@@ -56,7 +56,7 @@ var keepPasswordSteps = []string{"plan", "backup", "retain", "detach", "amplify-
 // allMigrateSteps are the steps of both flows, each once.
 func allMigrateSteps() []string {
 	out := append([]string{}, migrateSteps...)
-	for _, st := range keepPasswordSteps {
+	for _, st := range append(append([]string{}, keepPasswordSteps...), gen2KeepSteps...) {
 		if !oneOf(st, out...) {
 			out = append(out, st)
 		}
@@ -141,6 +141,9 @@ func migrateCommand(a *App) command {
 }
 
 func (a *App) runMigrate(ctx context.Context, g *globals, f *migrateFlags) error {
+	if root, ok := a.gen2Root(g); ok {
+		return a.runMigrateGen2(ctx, g, f, root)
+	}
 	p, root, state, err := a.projectState(g)
 	if err != nil {
 		return err

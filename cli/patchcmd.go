@@ -71,15 +71,24 @@ func patchCommand(a *App) command {
 	return command{
 		name:    "patch",
 		summary: "re-point the backend (APIs, functions, dependsOn, team-provider-info) at the new auth resource",
-		usage:   "patch [--to NAME] [--from NAME] [--dry-run] | patch --undo",
+		usage:   "patch [--to NAME] [--from NAME] [--dry-run] | patch --undo | (Gen 2) patch [--sign-in email|phone|email-and-phone|username] [--pool ID] [--retained] [--dry-run]",
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			to := fs.String("to", "", "the new auth resource (default: the Cognito auth resource now in backend-config.json)")
 			from := fs.String("from", "", "the old auth resource (default: the one `poolmigrate detach` detached)")
 			dry := fs.Bool("dry-run", false, "print the changes as a diff, write nothing")
 			undo := fs.Bool("undo", false, "restore the files the last patch changed")
+			var g2 gen2PatchFlags
+			fs.StringVar(&g2.signIn, "sign-in", "", "Gen 2: the new pool's sign-in: email, phone, email-and-phone or username (default: email for a username pool)")
+			fs.StringVar(&g2.aliases, "aliases", "", "Gen 2: alias attributes of a new pool that signs in by username, comma-separated")
+			fs.StringVar(&g2.pool, "pool", "", "Gen 2: the old pool's id, when amplify_outputs.json lacks it")
+			fs.BoolVar(&g2.retained, "retained", false, "Gen 2: you checked yourself that the deployed old pool is retained (skips the CloudFormation check)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("patch takes no arguments")
+				}
+				if root, ok := a.gen2Root(g); ok {
+					g2.dry, g2.undo = *dry, *undo
+					return a.runPatchGen2(ctx, g, root, g2)
 				}
 				for flag, v := range map[string]string{"--to": *to, "--from": *from} {
 					if v != "" {

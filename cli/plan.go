@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -17,38 +16,36 @@ func planCommand(a *App) command {
 	return command{
 		name:    "plan",
 		summary: "show what a migration of the project's user pool will touch (reads only)",
-		usage:   "plan [--live] [--json] [--project DIR] [--env NAME] [--region NAME] [--profile NAME]",
+		usage:   "plan [--live] [--json] [--api-id ID] [--project DIR] [--env NAME] [--region NAME] [--profile NAME]",
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			live := fs.Bool("live", false, "confirm tables, API ids and the pool's configuration with AWS")
+			var apiID string
+			fs.StringVar(&apiID, "api-id", "", "Gen 2: the data's AppSync API id, when nothing else names it (env POOLMIGRATE_API_ID)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("plan takes no arguments (got %q)", strings.Join(args, " "))
 				}
-				return a.runPlan(ctx, g, *live)
+				return a.runPlan(ctx, g, *live, apiID)
 			}
 		},
 	}
 }
 
-func (a *App) runPlan(ctx context.Context, g *globals, live bool) error {
-	p, root, err := a.loadProjectWith(g, true)
+func (a *App) runPlan(ctx context.Context, g *globals, live bool, apiID string) error {
+	pl, _, err := a.loadPlan(g, planOptions{allowUnknownEnv: true, apiID: apiID})
 	if err != nil {
 		return err
 	}
-	if live && p.Env == "" {
+	if live && pl.Generation == 1 && pl.Env == "" {
 		return usagef("plan --live needs the Amplify environment: pass --env NAME (or run `amplify pull`)")
-	}
-	pl, err := migration.BuildPlan(os.DirFS(root), p)
-	if err != nil {
-		return err
 	}
 	if live {
 		c, err := a.newAWSClients(ctx, pl.Region, pl.Profile)
 		if err != nil {
 			return err
 		}
-		if err := pl.AddLive(ctx, migration.LiveClients{Cognito: c.cognito, Dynamo: c.dynamo}); err != nil {
-			return explainAWS(err)
+		if err := a.addLive(ctx, pl, c); err != nil {
+			return err
 		}
 	}
 	if g.json {
@@ -73,8 +70,12 @@ func printPlan(w io.Writer, pl *migration.Plan) {
 		}
 		return s
 	}
-	fmt.Fprintf(tw, "Project\t%s\t%s\n", pl.ProjectName, pl.ProjectRoot)
-	fmt.Fprintf(tw, "Environment\t%s\tregion %s, profile %s\n", orUnknown(pl.Env), orUnknown(pl.Region), orDefault(pl.Profile))
+	env, gen := "Environment", ""
+	if pl.Generation == 2 {
+		env, gen = "Branch", " (Amplify Gen 2)"
+	}
+	fmt.Fprintf(tw, "Project\t%s\t%s%s\n", pl.ProjectName, pl.ProjectRoot, gen)
+	fmt.Fprintf(tw, "%s\t%s\tregion %s, profile %s\n", env, orUnknown(pl.Env), orUnknown(pl.Region), orDefault(pl.Profile))
 	for _, au := range pl.Auth {
 		kind := "Cognito user pool"
 		if au.Imported {
@@ -97,6 +98,8 @@ func printPlan(w io.Writer, pl *migration.Plan) {
 				switch {
 				case of.Provider != "userPools":
 					notes = append(notes, "not remapped (provider "+of.Provider+")")
+				case !of.Remap && of.Claim == "email":
+					notes = append(notes, "not remapped (the e-mail stays the same)")
 				case !of.Remap:
 					notes = append(notes, "not remapped (custom claim)")
 				}

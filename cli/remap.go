@@ -28,6 +28,7 @@ func (f *fieldList) Set(s string) error { *f = append(*f, s); return nil }
 
 type remapFlags struct {
 	backup, target string
+	apiID          string
 	fields         fieldList
 	segments       int
 	workers        int
@@ -44,6 +45,7 @@ func (f *remapFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.fields, "field", "an identity field outside @auth, Type.field:claim (claim sub, username or sub::username); repeatable")
 	fs.IntVar(&f.segments, "segments", 4, "parallel scan segments per table")
 	fs.BoolVar(&f.live, "live", false, "find tables from AWS when amplify-meta.json is missing")
+	fs.StringVar(&f.apiID, "api-id", "", "Gen 2: the data's AppSync API id, when nothing else names it (env POOLMIGRATE_API_ID)")
 }
 
 func remapCommand(a *App) command {
@@ -126,15 +128,11 @@ func (a *App) prepareRemap(ctx context.Context, g *globals, f *remapFlags) (*rem
 		}
 		extra = append(extra, e)
 	}
-	p, root, err := a.loadProject(g)
+	pl, root, err := a.loadPlan(g, planOptions{apiID: f.apiID})
 	if err != nil {
 		return nil, err
 	}
 	stateDir, err := statedir.Ensure(root)
-	if err != nil {
-		return nil, err
-	}
-	pl, err := migration.BuildPlan(os.DirFS(root), p)
 	if err != nil {
 		return nil, err
 	}
@@ -143,8 +141,8 @@ func (a *App) prepareRemap(ctx context.Context, g *globals, f *remapFlags) (*rem
 		return nil, err
 	}
 	if f.live {
-		if err := pl.AddLive(ctx, migration.LiveClients{Cognito: c.cognito, Dynamo: c.dynamo}); err != nil {
-			return nil, explainAWS(err)
+		if err := a.addLive(ctx, pl, c); err != nil {
+			return nil, err
 		}
 	}
 	targets, err := pl.RemapTargets(extra)
@@ -400,7 +398,7 @@ func rollbackCommand(a *App) command {
 
 func (a *App) runRollback(ctx context.Context, g *globals, journal string) error {
 	var region, profile string
-	p, root, err := a.loadProject(g)
+	p, root, err := a.loadPlan(g, planOptions{})
 	switch {
 	case err == nil:
 		region, profile = p.Region, p.Profile

@@ -33,6 +33,9 @@ func retainCommand(a *App) command {
 }
 
 func (a *App) runRetain(g *globals, auth string, dry, undo bool) error {
+	if root, ok := a.gen2Root(g); ok {
+		return a.runRetainGen2(root, dry, undo)
+	}
 	p, root, state, err := a.projectState(g)
 	if err != nil {
 		return err
@@ -74,6 +77,9 @@ users able to sign in through the migration trigger) until you delete it.
 // keeps its pool: until it does, removing the auth resource and pushing
 // deletes the pool the migration trigger signs users in against.
 func (a *App) runRetainCheck(ctx context.Context, g *globals, auth string) error {
+	if _, ok := a.gen2Root(g); ok {
+		return a.runRetainCheckGen2(ctx, g, "")
+	}
 	p, _, err := a.loadProject(g)
 	if err != nil {
 		return err

@@ -88,7 +88,7 @@ func (a *App) runTriggerBuild(ctx context.Context, g *globals, out, arch, source
 
 func (a *App) runTriggerAWS(ctx context.Context, g *globals, op string, f *triggerFlags) error {
 	region, profile := g.region, g.profile
-	if p, _, err := a.loadProject(g); err == nil {
+	if p, _, err := a.loadPlan(g, planOptions{}); err == nil {
 		region, profile = firstNonEmpty(region, p.Region), firstNonEmpty(profile, p.Profile)
 	}
 	c, err := a.newAWSClients(ctx, region, profile)
@@ -199,6 +199,9 @@ func (a *App) runTriggerAWS(ctx context.Context, g *globals, op string, f *trigg
 // runTriggerOverride writes the new auth resource's override that keeps
 // the trigger on its pool through every push.
 func (a *App) runTriggerOverride(g *globals, f *triggerFlags) error {
+	if root, ok := a.gen2Root(g); ok {
+		return a.runTriggerOverrideGen2(root, f.arn, f.dry, f.undo)
+	}
 	p, root, state, err := a.projectState(g)
 	if err != nil {
 		return err

@@ -16,6 +16,9 @@ import (
 // form is the output of `poolmigrate plan --json`; later steps and tests rely
 // on the field names, so fields may be added but not renamed.
 type Plan struct {
+	// Generation is the kind of Amplify project: 1 (amplify/backend/,
+	// the Amplify CLI) or 2 (amplify/backend.ts, ampx).
+	Generation  int         `json:"generation"`
 	ProjectRoot string      `json:"projectRoot"`
 	ProjectName string      `json:"projectName"`
 	Env         string      `json:"env"`
@@ -38,8 +41,11 @@ type Auth struct {
 
 // API is an AppSync GraphQL API and its models.
 type API struct {
-	Name               string   `json:"name"`
-	APIID              string   `json:"apiId"`
+	Name  string `json:"name"`
+	APIID string `json:"apiId"`
+	// Endpoint is the GraphQL URL when the project files name it (Gen 2's
+	// amplify_outputs.json data.url), by which --live finds the API id.
+	Endpoint           string   `json:"endpoint,omitempty"`
 	TransformerVersion int      `json:"transformerVersion"`
 	AuthResource       string   `json:"authResource"`
 	AuthPoolID         string   `json:"authPoolId,omitempty"`
@@ -110,6 +116,7 @@ type Warning struct {
 // root) and builds the plan. It reads only.
 func BuildPlan(fsys fs.FS, p *amplifyproj.Project) (*Plan, error) {
 	pl := &Plan{
+		Generation:  1,
 		ProjectRoot: p.Root,
 		ProjectName: p.Name,
 		Env:         p.Env,

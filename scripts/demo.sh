@@ -9,6 +9,8 @@
 #
 #   scripts/demo.sh                    the whole migration (users reset their passwords)
 #   scripts/demo.sh --keep-passwords   the user migration trigger: users sign in with their old passwords
+#   scripts/demo.sh --gen2             an Amplify Gen 2 app (examples/gen2-app): the real Gen 2 toolchain
+#                                      synthesizes each step; only the deploys are simulated
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 mkdir -p bin
@@ -19,6 +21,12 @@ trap 'testbed/testbed.sh down' EXIT
 testbed/testbed.sh up
 # shellcheck disable=SC1091
 source .testbed/env
+if [ "${1:-}" = --gen2 ]; then
+	POOLMIGRATE_GEN2_TOOLCHAIN=$(scripts/gen2-toolchain.sh)
+	export POOLMIGRATE_GEN2_TOOLCHAIN
+	go run ./testbed/cmd/demo -gen2 -bin bin/poolmigrate -example examples/gen2-app -work .demo-gen2
+	exit
+fi
 if [ "${1:-}" = --keep-passwords ]; then
 	# Users keep their passwords: the user migration trigger, run by the
 	# Lambda Runtime Interface Emulator for a cognito-local of the demo's own.

@@ -34,6 +34,9 @@ export POOLMIGRATE_REQUIRE_TESTBED=1
 # cache outside the clone).
 POOLMIGRATE_AMPLIFY_CLI=$(scripts/amplify-cli.sh)
 export POOLMIGRATE_AMPLIFY_CLI
+# The Amplify Gen 2 toolchain, which the Gen 2 tests run offline (cdk synth).
+POOLMIGRATE_GEN2_TOOLCHAIN=$(scripts/gen2-toolchain.sh)
+export POOLMIGRATE_GEN2_TOOLCHAIN
 
 echo "== tests" >&2
 # -p 1: packages share the test bed, and like AWS the Cognito shim allows

@@ -56,6 +56,8 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) {
 		s.cfnDescribeStackResource(w, r)
 	case "DescribeStacks":
 		s.cfnDescribeStacks(w, r)
+	case "DescribeStackResources":
+		s.cfnDescribeStackResources(w, r)
 	case "GetTemplate":
 		s.cfnGetTemplate(w, r)
 	case "GetRole":

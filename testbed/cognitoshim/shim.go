@@ -48,7 +48,8 @@ type Server struct {
 	roles     map[string]*iamRole
 	stacks    map[string]*cfnStack // by name and by ARN
 	functions map[string]*lambdaFunction
-	mfa       mfaStore // MFA preferences (AdminSetUserMFAPreference), which cognito-local lacks
+	mfa       mfaStore               // MFA preferences (AdminSetUserMFAPreference), which cognito-local lacks
+	appsync   map[string]*appsyncAPI // by API id
 }
 
 // Option configures a Server.
@@ -104,6 +105,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.HasPrefix(r.URL.Path, lambdaPrefix) {
 		s.serveLambda(w, r)
+		return
+	}
+	if r.URL.Path == appsyncPlantPath {
+		s.plantAppSyncAPI(w, r)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, appsyncPrefix) {
+		s.serveAppSync(w, r)
 		return
 	}
 	if r.URL.Path == stacksPath {

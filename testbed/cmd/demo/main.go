@@ -38,6 +38,7 @@ func main() {
 	keep := flag.Bool("keep-passwords", false, "the demo of the user migration trigger: users keep their passwords")
 	rie := flag.String("rie", os.Getenv("POOLMIGRATE_TESTBED_RIE"), "the Lambda Runtime Interface Emulator (the test bed builds it)")
 	work := flag.String("work", ".demo", "where the copy of the project goes")
+	gen2 := flag.Bool("gen2", false, "the demo of an Amplify Gen 2 app (-example examples/gen2-app)")
 	flag.Parse()
 	log.SetFlags(0)
 	ctx := context.Background()
@@ -54,6 +55,10 @@ func main() {
 	binPath, _ := filepath.Abs(*bin)
 	if *keep {
 		keepPasswords(ctx, binPath, *example, *work, *rie, ddb)
+		return
+	}
+	if *gen2 {
+		gen2Demo(ctx, binPath, *example, *work, idp, ddb)
 		return
 	}
 

@@ -1,0 +1,181 @@
+package amplifygen2
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/dop251/goja"
+	"github.com/evanw/esbuild/pkg/api"
+)
+
+//go:embed recorder.js
+var recorderJS string
+
+// evalTimeout bounds a resource file's run: a file that loops forever
+// fails instead of hanging plan.
+var evalTimeout = 10 * time.Second
+
+// evaluate bundles the TypeScript file at file (a path in fsys) with the
+// local files it imports, runs it with every package import replaced by a
+// recorder, and returns its exports as recorded. It is how a Gen 2
+// resource file is read without Node.js, the project's node_modules or
+// AWS: esbuild strips the types and follows the imports, goja runs the
+// result, and the recorder keeps what a.schema(...), defineAuth(...) and
+// the rest were called with.
+func evaluate(fsys fs.FS, file string) (value, error) {
+	js, err := bundle(fsys, file)
+	if err != nil {
+		return value{}, err
+	}
+	vm := goja.New()
+	timer := time.AfterFunc(evalTimeout, func() { vm.Interrupt("timed out") })
+	defer timer.Stop()
+	if _, err := vm.RunString("var process = { env: {} };"); err != nil {
+		return value{}, err
+	}
+	rec, err := vm.RunString(recorderJS)
+	if err != nil {
+		return value{}, fmt.Errorf("start the recorder: %w", err)
+	}
+	recObj := rec.ToObject(vm)
+	module := vm.NewObject()
+	exports := vm.NewObject()
+	_ = module.Set("exports", exports)
+	wrapped, err := vm.RunString("(function (module, exports, require) {\n" + js + "\n})")
+	if err != nil {
+		return value{}, fmt.Errorf("read %s: %w", file, jsError(err))
+	}
+	fn, _ := goja.AssertFunction(wrapped)
+	if _, err := fn(goja.Undefined(), module, exports, recObj.Get("require")); err != nil {
+		return value{}, fmt.Errorf("run %s: %w", file, jsError(err))
+	}
+	ser, _ := goja.AssertFunction(recObj.Get("serialize"))
+	out, err := ser(goja.Undefined(), module.Get("exports"))
+	if err != nil {
+		return value{}, fmt.Errorf("record %s: %w", file, jsError(err))
+	}
+	var v value
+	if err := json.Unmarshal([]byte(out.String()), &v); err != nil {
+		return value{}, fmt.Errorf("record %s: %w", file, err)
+	}
+	return v, nil
+}
+
+func jsError(err error) error {
+	var ex *goja.Exception
+	if errors.As(err, &ex) {
+		return errors.New(ex.Value().String())
+	}
+	return err
+}
+
+const fsysNamespace = "project"
+
+// bundle turns file and the project files it imports into one CommonJS
+// script; imports of packages stay require() calls.
+func bundle(fsys fs.FS, file string) (string, error) {
+	if _, err := fs.Stat(fsys, file); err != nil {
+		return "", fmt.Errorf("read %s: %w", file, err)
+	}
+	res := api.Build(api.BuildOptions{
+		EntryPoints: []string{file},
+		Bundle:      true,
+		Write:       false,
+		Format:      api.FormatCommonJS,
+		Platform:    api.PlatformNeutral,
+		Target:      api.ES2017,
+		LogLevel:    api.LogLevelSilent,
+		Plugins:     []api.Plugin{projectFiles(fsys)},
+	})
+	if len(res.Errors) > 0 {
+		var msgs []string
+		for _, m := range res.Errors {
+			where := ""
+			if m.Location != nil {
+				where = fmt.Sprintf("%s:%d:%d: ", m.Location.File, m.Location.Line, m.Location.Column)
+			}
+			msgs = append(msgs, where+m.Text)
+		}
+		return "", fmt.Errorf("read %s: %s", file, strings.Join(msgs, "; "))
+	}
+	if len(res.OutputFiles) != 1 {
+		return "", fmt.Errorf("read %s: the bundler returned %d files", file, len(res.OutputFiles))
+	}
+	return string(res.OutputFiles[0].Contents), nil
+}
+
+// projectFiles serves the project's own files from fsys and leaves every
+// package import external, so the bundler never touches the disk or
+// node_modules.
+func projectFiles(fsys fs.FS) api.Plugin {
+	return api.Plugin{
+		Name: "poolmigrate-project-files",
+		Setup: func(b api.PluginBuild) {
+			b.OnResolve(api.OnResolveOptions{Filter: ".*"}, func(args api.OnResolveArgs) (api.OnResolveResult, error) {
+				p := args.Path
+				switch {
+				case args.Kind == api.ResolveEntryPoint:
+				case strings.HasPrefix(p, "./") || strings.HasPrefix(p, "../"):
+					p = path.Join(path.Dir(args.Importer), p)
+				default:
+					return api.OnResolveResult{Path: args.Path, External: true}, nil
+				}
+				found, ok := resolveFile(fsys, p)
+				if !ok {
+					return api.OnResolveResult{}, fmt.Errorf("cannot find %s (imported by %s)", args.Path, args.Importer)
+				}
+				return api.OnResolveResult{Path: found, Namespace: fsysNamespace}, nil
+			})
+			b.OnLoad(api.OnLoadOptions{Filter: ".*", Namespace: fsysNamespace}, func(args api.OnLoadArgs) (api.OnLoadResult, error) {
+				data, err := fs.ReadFile(fsys, args.Path)
+				if err != nil {
+					return api.OnLoadResult{}, err
+				}
+				s := string(data)
+				loader := api.LoaderTS
+				switch path.Ext(args.Path) {
+				case ".js", ".mjs", ".cjs":
+					loader = api.LoaderJS
+				case ".json":
+					loader = api.LoaderJSON
+				}
+				return api.OnLoadResult{Contents: &s, Loader: loader}, nil
+			})
+		},
+	}
+}
+
+// resolveFile finds an import the way TypeScript's bundler resolution
+// does: as written, with a TypeScript or JavaScript extension, a ".js"
+// written for a ".ts" file (ESM style), or a folder's index.
+func resolveFile(fsys fs.FS, p string) (string, bool) {
+	p = path.Clean(p)
+	var tries []string
+	if fi, err := fs.Stat(fsys, p); err == nil && !fi.IsDir() {
+		return p, true
+	}
+	base := p
+	for _, ext := range []string{".js", ".mjs", ".cjs"} {
+		if strings.HasSuffix(p, ext) {
+			base = strings.TrimSuffix(p, ext)
+		}
+	}
+	for _, ext := range []string{".ts", ".mts", ".cts", ".tsx", ".js", ".mjs", ".cjs", ".json"} {
+		tries = append(tries, base+ext)
+	}
+	for _, ext := range []string{".ts", ".js"} {
+		tries = append(tries, p+"/index"+ext)
+	}
+	for _, t := range tries {
+		if fi, err := fs.Stat(fsys, t); err == nil && !fi.IsDir() {
+			return t, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,6 @@
+import { defineAuth } from '@aws-amplify/backend';
+
+export const auth = defineAuth({
+  loginWith: { email: true },
+  groups: ['Admins'],
+});

@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
+)
+
+// TestMigrateGen2KeepPasswords drives `migrate --keep-passwords` on a Gen 2
+// app through every step. The deploys are planted directly (the stacks'
+// templates, amplify_outputs.json); what each block synthesizes to is
+// proved with the real toolchain in gen2patch. The trigger block goes in
+// after `trigger deploy`, the window waits, and closing it imports the
+// rest, syncs, verifies, takes the trigger and its block away and retires
+// the old pool.
+func TestMigrateGen2KeepPasswords(t *testing.T) {
+	env := testenv.Require(t)
+	testenv.RequireAppSync(t)
+	if os.Getenv("AWS_ENDPOINT_URL_LAMBDA") == "" {
+		t.Skip("restart the test bed (testbed/testbed.sh down; up): it predates the Lambda endpoint")
+	}
+	ctx := context.Background()
+	dir := copyGen2App(t)
+	sp := plantSourcePool(t, env)
+	suffix := testenv.RandomSuffix()
+	apiID := "kp" + suffix + strings.Repeat("k", 16)
+	url := "https://" + suffix + "keep.appsync-api.us-east-1.amazonaws.com/graphql"
+	var sources []testenv.AppSyncDataSource
+	for _, m := range []string{"Note", "Comment", "Profile", "Board", "Invite", "Tag"} {
+		pk := "id"
+		if m == "Profile" {
+			pk = "userId"
+		}
+		createTable(t, env, m+"-"+apiID+"-NONE", pk, "", nil)
+		sources = append(sources, testenv.AppSyncDataSource{Name: m + "Table", Type: "AMAZON_DYNAMODB", TableName: m + "-" + apiID + "-NONE"})
+	}
+	if err := testenv.PlantAppSyncAPI(apiID, "amplifyData", url, sources); err != nil {
+		t.Fatal(err)
+	}
+	outputs := func(pool string) {
+		t.Helper()
+		o := strings.NewReplacer("eu-central-1_Q7bW3nL2x", pool, "https://u3nq4lrpwbbzzmhwdxqvhbq7ue.appsync-api.eu-central-1.amazonaws.com/graphql", url, "eu-central-1", "us-east-1").Replace(gen2Outputs)
+		if err := os.WriteFile(filepath.Join(dir, "amplify_outputs.json"), []byte(o), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outputs(sp.id)
+	authStack := "amplify-gen2notes-main-branch-" + suffix + "-auth179371D7-KEEP"
+	deployed := func(policy string) {
+		env.PlantStackTemplate(t, authStack, "arn:aws:cloudformation:us-east-1:000000000000:stack/"+authStack+"/1", nil,
+			map[string]string{"amplifyAuthUserPool4BA7F805": sp.id},
+			`{"Resources":{"amplifyAuthUserPool4BA7F805":{"Type":"AWS::Cognito::UserPool","DeletionPolicy":"`+policy+`","UpdateReplacePolicy":"`+policy+`"}}}`)
+	}
+	deployed("Delete")
+	zipFile := filepath.Join(t.TempDir(), "trigger.zip")
+	writeBootstrapZip(t, zipFile)
+	policies := []string{"--on-duplicate", "keep-newest", "--on-unverified", "skip", "--skip", "INVALID_PHONE,INVALID_USERNAME"}
+	migrate := func(extra ...string) string {
+		t.Helper()
+		args := append([]string{"migrate", "--yes", "--method", "admin", "--rate-scale", "1000", "--zip", zipFile}, extra...)
+		out, stderr, err := runApp(t, dir, nil, args...)
+		if err != nil {
+			t.Fatalf("migrate %v: %v\n%s%s", extra, err, out, stderr)
+		}
+		return out + stderr
+	}
+	backendTS := func() string {
+		data, _ := os.ReadFile(filepath.Join(dir, "amplify", "backend.ts"))
+		return string(data)
+	}
+	if out := migrate("--keep-passwords"); !strings.Contains(backendTS(), "poolmigrate:begin retain") {
+		t.Fatalf("retain:\n%s", out)
+	}
+	// Without a whole backup the flow does not go on to the deploys.
+	backups, _ := filepath.Glob(filepath.Join(dir, ".poolmigrate", "backups", sp.id+"-*.jsonl"))
+	if len(backups) != 1 {
+		t.Fatalf("backups: %v", backups)
+	}
+	whole, err := os.ReadFile(backups[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(backups[0], whole[:len(whole)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, stderr, err := runApp(t, dir, nil, "migrate", "--yes"); err == nil || !strings.Contains(err.Error(), "does not verify") {
+		t.Fatalf("migrate with a cut backup: %v\n%s%s", err, out, stderr)
+	}
+	if err := os.WriteFile(backups[0], whole, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := migrate(); !strings.Contains(out, "does not keep user pool") {
+		t.Fatalf("before deploy 1:\n%s", out)
+	}
+	deployed("Retain")
+	if out := migrate(); !strings.Contains(backendTS(), "poolmigrate:begin new-pool") || !strings.Contains(out, "Now deploy the new pool") {
+		t.Fatalf("patch:\n%s", out)
+	}
+	target := env.NewPool(t, emailSignInPool())
+	outputs(target)
+	out := migrate(policies...)
+	arn := "arn:aws:lambda:us-east-1:000000000000:function:poolmigrate-migration-" + target
+	if !strings.Contains(backendTS(), "'LambdaConfig.UserMigration', '"+arn+"'") || !strings.Contains(out, "authFlowType: 'USER_PASSWORD_AUTH'") {
+		t.Fatalf("the trigger block:\n%s\n%s", out, backendTS())
+	}
+	if out := migrate(policies...); !strings.Contains(out, "migration window is open") {
+		t.Fatalf("the window:\n%s", out)
+	}
+	out = migrate(append(policies, "--close-window", "--confirm-pool-id", sp.id)...)
+	if !strings.Contains(out, "Migration complete") || !strings.Contains(out, "Deleted the old user pool") {
+		t.Fatalf("closing the window:\n%s", out)
+	}
+	if strings.Contains(backendTS(), "migration-trigger") || !strings.Contains(backendTS(), "poolmigrate:begin new-pool") {
+		t.Errorf("after the window, backend.ts:\n%s", backendTS())
+	}
+	if _, err := env.Local.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(sp.id)}); err == nil {
+		t.Error("the old pool is still there")
+	}
+}

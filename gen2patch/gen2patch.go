@@ -1,0 +1,222 @@
+package gen2patch
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/poolmigrate/poolmigrate/backendpatch"
+)
+
+// poolExpr is the L1 user pool of a backend held in variable v.
+func poolExpr(v string) string { return v + ".auth.resources.cfnResources.cfnUserPool" }
+
+// load reads backend.ts into a change set and finds the backend's name.
+func load(root string) (*backendpatch.ChangeSet, string, string, error) {
+	cs := backendpatch.NewChangeSet(root)
+	data, ok, err := cs.Load(BackendPath)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if !ok {
+		return nil, "", "", errNoBackend
+	}
+	src := string(data)
+	v, err := backendVar(src)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return cs, src, v, nil
+}
+
+// RetainPool writes the block that keeps the user pool when it leaves
+// the template: DeletionPolicy and UpdateReplacePolicy Retain, set with
+// addOverride because a sandbox deploy forces every removal policy to
+// DESTROY after applyRemovalPolicy (an override is applied last). Deployed
+// once, it makes the next deploy, which replaces the pool, orphan the old
+// pool with its users instead of deleting it.
+func RetainPool(root string) (*backendpatch.ChangeSet, error) {
+	cs, src, v, err := load(root)
+	if err != nil {
+		return nil, err
+	}
+	body := fmt.Sprintf(`// Keep the user pool, with its users, when a deploy removes or replaces
+// it: CloudFormation then leaves it in place instead of deleting it.
+{
+  const cfnUserPool = %s;
+  cfnUserPool.addOverride('DeletionPolicy', 'Retain');
+  cfnUserPool.addOverride('UpdateReplacePolicy', 'Retain');
+}
+`, poolExpr(v))
+	out, err := setBlock(src, RetainBlock, "written by `poolmigrate retain-pool`; `poolmigrate retain-pool --undo` removes it", body)
+	if err != nil {
+		return nil, err
+	}
+	if err := cs.Set(BackendPath, []byte(out), "keep the user pool when a deploy replaces it (DeletionPolicy and UpdateReplacePolicy Retain)"); err != nil {
+		return nil, err
+	}
+	return cs, nil
+}
+
+// Retained tells whether backend.ts holds the retain block.
+func Retained(root string) (bool, error) {
+	_, src, _, err := load(root)
+	if err != nil {
+		return false, err
+	}
+	return hasBlock(src, RetainBlock), nil
+}
+
+// Sign-in choices of the new pool.
+const (
+	SignInEmail         = "email"
+	SignInPhone         = "phone"
+	SignInEmailAndPhone = "email-and-phone"
+	SignInUsername      = "username"
+)
+
+// PatchOptions shape the new pool.
+type PatchOptions struct {
+	SignIn string
+	// Aliases are alias attributes (email, phone_number,
+	// preferred_username) of a pool that signs in by username.
+	Aliases []string
+	// OldPoolID names the pool being replaced; the new logical id is
+	// derived from it, so running patch again writes the same one.
+	OldPoolID string
+	// LogicalID overrides the derived logical id.
+	LogicalID string
+}
+
+// NewLogicalID is the logical id the new pool gets: a new one makes
+// CloudFormation create a pool, where a changed sign-in on the same id
+// is an update Cognito refuses.
+func NewLogicalID(oldPoolID string) string {
+	sum := sha256.Sum256([]byte(oldPoolID))
+	return "amplifyAuthUserPoolPm" + strings.ToUpper(hex.EncodeToString(sum[:4]))
+}
+
+// Patch writes the block that replaces the pool: a new logical id and
+// the new sign-in, set with property overrides so they win over whatever
+// the user's code sets (gen2-migration's `usernameAttributes = undefined`
+// among them).
+func Patch(root string, o PatchOptions) (*backendpatch.ChangeSet, string, error) {
+	cs, src, v, err := load(root)
+	if err != nil {
+		return nil, "", err
+	}
+	id := o.LogicalID
+	if id == "" {
+		if o.OldPoolID == "" {
+			return nil, "", fmt.Errorf("the old pool's id is unknown (amplify_outputs.json is missing): pass --pool ID")
+		}
+		id = NewLogicalID(o.OldPoolID)
+	}
+	// Each setting is assigned (Amplify's outputs, amplify_outputs.json's
+	// username_attributes among them, read the construct's properties) and
+	// overridden (so code that runs after the block cannot undo it).
+	var usernameAttrs, aliasAttrs []string
+	switch o.SignIn {
+	case SignInEmail:
+		usernameAttrs = []string{"email"}
+	case SignInPhone:
+		usernameAttrs = []string{"phone_number"}
+	case SignInEmailAndPhone:
+		usernameAttrs = []string{"email", "phone_number"}
+	case SignInUsername:
+		aliasAttrs = o.Aliases
+	default:
+		return nil, "", fmt.Errorf("unknown sign-in %q: use email, phone, email-and-phone or username", o.SignIn)
+	}
+	lines := []string{setting("usernameAttributes", "UsernameAttributes", usernameAttrs), setting("aliasAttributes", "AliasAttributes", aliasAttrs)}
+	body := fmt.Sprintf(`// A new user pool (new logical id) signing in by %s replaces the old
+// one, which the deployed template keeps (Retain): CloudFormation creates
+// the new pool and orphans the old with its users. The app client, the
+// groups and the trigger permissions come back with the new pool.
+{
+  const cfnUserPool = %s;
+  cfnUserPool.overrideLogicalId('%s');
+  %s
+}
+`, o.SignIn, poolExpr(v), id, strings.Join(lines, "\n  "))
+	out, err := setBlock(src, NewPoolBlock, "written by `poolmigrate patch`; `poolmigrate patch --undo` removes it", body)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := cs.Set(BackendPath, []byte(out), "replace the user pool: new logical id "+id+", sign-in "+o.SignIn); err != nil {
+		return nil, "", err
+	}
+	return cs, id, nil
+}
+
+// Patched returns the new pool's logical id when backend.ts holds the
+// new-pool block.
+func Patched(root string) (string, bool, error) {
+	_, src, _, err := load(root)
+	if err != nil {
+		return "", false, err
+	}
+	b, ok, err := findBlock(src, NewPoolBlock)
+	if err != nil || !ok {
+		return "", false, err
+	}
+	text := src[b.start:b.end]
+	const call = "overrideLogicalId('"
+	i := strings.Index(text, call)
+	if i < 0 {
+		return "", true, nil
+	}
+	rest := text[i+len(call):]
+	return rest[:strings.IndexByte(rest, '\'')], true, nil
+}
+
+// KeepTrigger writes the block that keeps the user migration trigger on
+// the new pool through every deploy (LambdaConfig.UserMigration) and lets
+// the web client send passwords to Cognito (ALLOW_USER_PASSWORD_AUTH),
+// which the trigger needs: with SRP Cognito never sees the password.
+// functionArn "" removes the block.
+func KeepTrigger(root, functionArn string) (*backendpatch.ChangeSet, error) {
+	cs, src, v, err := load(root)
+	if err != nil {
+		return nil, err
+	}
+	body := ""
+	if functionArn != "" {
+		body = fmt.Sprintf(`// The user migration trigger stays on the new pool through deploys, and
+// the web client accepts USER_PASSWORD_AUTH, which the app uses during the
+// migration window (signIn options: { authFlowType: 'USER_PASSWORD_AUTH' }).
+{
+  const cfnUserPool = %[1]s;
+  cfnUserPool.addPropertyOverride('LambdaConfig.UserMigration', '%[2]s');
+  const cfnClient = %[3]s.auth.resources.cfnResources.cfnUserPoolClient;
+  cfnClient.addPropertyOverride('ExplicitAuthFlows', ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH', 'ALLOW_CUSTOM_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH']);
+}
+`, poolExpr(v), functionArn, v)
+	}
+	out, err := setBlock(src, TriggerBlock, "written by `poolmigrate trigger override`; `poolmigrate trigger override --undo` removes it", body)
+	if err != nil {
+		return nil, err
+	}
+	if err := cs.Set(BackendPath, []byte(out), "keep the user migration trigger on the pool through deploys"); err != nil {
+		return nil, err
+	}
+	return cs, nil
+}
+
+// setting assigns an L1 property and overrides it in the template, or
+// clears and deletes it when values is empty.
+func setting(prop, cfnProp string, values []string) string {
+	if len(values) == 0 {
+		return "cfnUserPool." + prop + " = undefined;\n  cfnUserPool.addPropertyDeletionOverride('" + cfnProp + "');"
+	}
+	return "cfnUserPool." + prop + " = [" + quoted(values) + "];\n  cfnUserPool.addPropertyOverride('" + cfnProp + "', [" + quoted(values) + "]);"
+}
+
+func quoted(s []string) string {
+	q := make([]string, len(s))
+	for i, v := range s {
+		q[i] = "'" + v + "'"
+	}
+	return strings.Join(q, ", ")
+}

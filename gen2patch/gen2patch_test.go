@@ -1,0 +1,152 @@
+package gen2patch
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/poolmigrate/poolmigrate/backendpatch"
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
+)
+
+func project(t *testing.T, backend string) string {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "amplify"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, BackendPath), []byte(backend), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func apply(t *testing.T, cs *backendpatch.ChangeSet, op string) {
+	t.Helper()
+	if _, err := cs.Apply(filepath.Join(cs.Root, ".poolmigrate"), op, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func read(t *testing.T, root string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, BackendPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+const userCode = `import { defineBackend } from '@aws-amplify/backend';
+import { auth } from './auth/resource';
+
+export const app = defineBackend({
+  auth,
+});
+
+const cfnUserPool = app.auth.resources.cfnResources.cfnUserPool;
+cfnUserPool.usernameAttributes = undefined;` // no final newline, as editors sometimes leave it
+
+func TestBlocksLeaveTheUsersCodeAlone(t *testing.T) {
+	root := project(t, userCode)
+	cs, err := RetainPool(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(t, cs, "retain-pool")
+	got := read(t, root)
+	if !strings.HasPrefix(got, userCode+"\n") {
+		t.Fatalf("the user's code changed:\n%s", got)
+	}
+	for _, s := range []string{"const cfnUserPool = app.auth.resources.cfnResources.cfnUserPool;", "addOverride('DeletionPolicy', 'Retain')", "addOverride('UpdateReplacePolicy', 'Retain')", "// poolmigrate:end retain\n"} {
+		if !strings.Contains(got, s) {
+			t.Errorf("no %q in\n%s", s, got)
+		}
+	}
+	// Again: nothing changes.
+	cs, err = RetainPool(root)
+	if err != nil || !cs.Empty() {
+		t.Fatalf("second retain: %v, %d changes", err, len(cs.Changes))
+	}
+	// The trigger block goes after the new-pool block even when written
+	// first, and the new-pool block between retain and trigger.
+	cs, err = KeepTrigger(root, "arn:aws:lambda:us-east-1:000000000000:function:poolmigrate-migration-trigger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(t, cs, "trigger-keep")
+	cs, id, err := Patch(root, PatchOptions{SignIn: SignInEmail, OldPoolID: "us-east-1_old"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(t, cs, "patch")
+	got = read(t, root)
+	r, p, tr := strings.Index(got, "begin retain"), strings.Index(got, "begin new-pool"), strings.Index(got, "begin migration-trigger")
+	if r >= p || p >= tr || !strings.HasPrefix(got, userCode) {
+		t.Errorf("blocks out of order (%d, %d, %d):\n%s", r, p, tr, got)
+	}
+	if id != NewLogicalID("us-east-1_old") || !strings.Contains(got, "overrideLogicalId('"+id+"')") || !strings.Contains(got, "'UsernameAttributes', ['email']") {
+		t.Errorf("new-pool block:\n%s", got)
+	}
+	if logical, ok, err := Patched(root); err != nil || !ok || logical != id {
+		t.Errorf("Patched: %s %v %v", logical, ok, err)
+	}
+	// Removing a block takes it (and the blank line before it) away.
+	cs, err = KeepTrigger(root, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(t, cs, "trigger-keep")
+	if got := read(t, root); strings.Contains(got, "migration-trigger") || strings.Contains(got, "\n\n\n") {
+		t.Errorf("after removing the trigger block:\n%s", got)
+	}
+	// Undo restores each step byte for byte.
+	for _, op := range []string{"trigger-keep", "patch", "trigger-keep", "retain-pool"} {
+		if _, err := backendpatch.Undo(root, filepath.Join(root, ".poolmigrate"), op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := read(t, root); got != userCode {
+		t.Errorf("after undo:\n%q\nwant\n%q", got, userCode)
+	}
+}
+
+func TestBackendFilesPoolmigrateRefuses(t *testing.T) {
+	for name, src := range map[string]string{
+		"no defineBackend":        "export const x = 1;\n",
+		"two backends":            "const a = defineBackend({ auth });\nconst b = defineBackend({ auth });\n",
+		"no auth resource":        "const backend = defineBackend({ data });\n",
+		"a half block":            "const backend = defineBackend({ auth });\n// poolmigrate:begin retain — x\n{}\n",
+		"an end before the begin": "const backend = defineBackend({ auth });\n// poolmigrate:end retain\n// poolmigrate:begin retain — x\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			root := project(t, src)
+			if _, err := RetainPool(root); err == nil {
+				t.Fatal("RetainPool accepted it")
+			}
+			if got := read(t, root); got != src {
+				t.Error("the file changed")
+			}
+		})
+	}
+	if _, _, err := Patch(project(t, userCode), PatchOptions{SignIn: "fingerprint", OldPoolID: "p"}); err == nil {
+		t.Error("Patch accepted an unknown sign-in")
+	}
+	if _, _, err := Patch(project(t, userCode), PatchOptions{SignIn: SignInEmail}); err == nil {
+		t.Error("Patch accepted no old pool id")
+	}
+	if _, err := RetainPool(t.TempDir()); err == nil {
+		t.Error("RetainPool accepted a folder without backend.ts")
+	}
+}
+
+func TestTheExampleTakesTheBlocks(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "app")
+	if err := testenv.CopyTree("../examples/gen2-app", root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RetainPool(root); err != nil {
+		t.Fatal(err)
+	}
+}

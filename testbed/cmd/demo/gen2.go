@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/poolmigrate/poolmigrate/testbed/gen2sim"
+	"github.com/poolmigrate/poolmigrate/testbed/gen2synth"
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
+)
+
+// gen2Demo migrates the Gen 2 example: the real Gen 2 toolchain
+// synthesizes the backend after each change poolmigrate makes to
+// backend.ts, and only the deploy is simulated (testbed/gen2sim: the pools,
+// tables, AppSync API and stacks are created on the test bed as
+// CloudFormation would, and amplify_outputs.json is written).
+func gen2Demo(ctx context.Context, bin, example, work string, idp *cip.Client, ddb *dynamodb.Client) {
+	tc, err := gen2synth.Find()
+	if err != nil {
+		log.Fatal(err)
+	}
+	project, _ := filepath.Abs(filepath.Join(work, "gen2-app"))
+	if err := os.RemoveAll(work); err != nil {
+		log.Fatal(err)
+	}
+	if err := testenv.CopyTree(example, project); err != nil {
+		log.Fatal(err)
+	}
+	backend := gen2synth.Backend{Namespace: "gen2notes", Name: "main", Type: "branch"}
+	clients := gen2sim.Clients{Cognito: idp, Dynamo: ddb}
+	deploy := func(prev *gen2sim.Deployment) *gen2sim.Deployment {
+		step("$ cdk synth --app \"npx tsx amplify/backend.ts\"   (the real Amplify Gen 2 toolchain, offline)")
+		asm, err := tc.Synth(ctx, project, backend)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer asm.Remove()
+		for _, p := range asm.OfType("AWS::Cognito::UserPool") {
+			fmt.Printf("   user pool %s: UsernameAttributes %v, DeletionPolicy %s, UpdateReplacePolicy %s\n", p.LogicalID, p.Properties["UsernameAttributes"], p.DeletionPolicy, p.UpdateReplacePolicy)
+		}
+		fmt.Printf("   %d model tables in the data stacks\n", len(asm.OfType("Custom::AmplifyDynamoDBTable")))
+		step("Deploying it   (simulated: what CloudFormation does, on the emulators; amplify_outputs.json written as `ampx` writes it)")
+		d, err := gen2sim.Deploy(ctx, clients, asm, project, backend, prev)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("   user pool %s (%s); API %s\n", d.PoolID, d.PoolLogicalID, d.APIID)
+		if len(d.Orphaned) > 0 {
+			fmt.Printf("   kept, with its users (the deployed template said Retain): %s\n", strings.Join(d.Orphaned, ", "))
+		}
+		return d
+	}
+
+	step("The Gen 2 app as `amplify gen2-migration` left it: a username pool kept by an override in amplify/backend.ts")
+	d0 := deploy(nil)
+
+	step("Planting the old pool's users: username sign-in, 10 users, groups, a disabled user, a shared e-mail, an unverified user")
+	type user struct {
+		name, email, verified string
+		groups                []string
+		disabled              bool
+	}
+	users := []user{
+		{"alice", "alice@example.com", "true", []string{"ADMINS", "EDITORS"}, false},
+		{"bob", "bob@example.com", "true", []string{"EDITORS"}, false},
+		{"carol", "carol@example.com", "true", nil, false},
+		{"dave", "dave@example.com", "true", nil, true},
+		{"erin", "erin@example.com", "false", nil, false},
+		{"frank", "frank@example.com", "true", nil, false},
+		{"frank2", "Frank@Example.com", "true", nil, false},
+		{"grace", "grace@example.com", "true", []string{"EDITORS"}, false},
+		{"heidi", "heidi@example.com", "true", nil, false},
+		{"ivan", "ivan@example.com", "true", nil, false},
+	}
+	subs := map[string]string{}
+	for _, u := range users {
+		out := must(idp.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: aws.String(d0.PoolID), Username: aws.String(u.name), MessageAction: ctypes.MessageActionTypeSuppress,
+			UserAttributes: []ctypes.AttributeType{{Name: aws.String("email"), Value: aws.String(u.email)}, {Name: aws.String("email_verified"), Value: aws.String(u.verified)}}}))
+		for _, a := range out.User.Attributes {
+			if *a.Name == "sub" {
+				subs[u.name] = *a.Value
+			}
+		}
+		for _, g := range u.groups {
+			must(idp.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: aws.String(d0.PoolID), Username: aws.String(u.name), GroupName: aws.String(g)}))
+		}
+		if u.disabled {
+			must(idp.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: aws.String(d0.PoolID), Username: aws.String(u.name)}))
+		}
+	}
+	step("Items owned by them, as the example's resolvers write them")
+	s := func(v string) dtypes.AttributeValue { return &dtypes.AttributeValueMemberS{Value: v} }
+	table := func(m string) string { return m + "-" + d0.APIID + "-NONE" }
+	put := func(m string, it map[string]dtypes.AttributeValue) {
+		must(ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table(m)), Item: it}))
+	}
+	for i, u := range users {
+		next := users[(i+1)%len(users)]
+		owner := subs[u.name] + "::" + u.name
+		put("Note", map[string]dtypes.AttributeValue{"id": s("note-" + u.name), "title": s("A note by " + u.name), "owner": s(owner)})
+		put("Comment", map[string]dtypes.AttributeValue{"id": s("comment-" + u.name), "noteId": s("note-" + next.name), "postedAt": s("2026-01-02T03:04:05.000Z"), "text": s("Nice"), "owner": s(u.name), "author": s(u.name)})
+		put("Profile", map[string]dtypes.AttributeValue{"userId": s(subs[u.name]), "displayName": s(strings.ToUpper(u.name[:1]) + u.name[1:])})
+		put("Board", map[string]dtypes.AttributeValue{"id": s("board-" + u.name), "name": s("Board"), "owner": s(owner), "editors": &dtypes.AttributeValueMemberL{Value: []dtypes.AttributeValue{s(subs[next.name] + "::" + next.name)}}})
+		put("Invite", map[string]dtypes.AttributeValue{"id": s("invite-" + u.name), "email": s(u.email), "boardId": s("board-" + next.name)})
+	}
+	fmt.Printf("   Note.owner of alice: %s   Comment.owner: alice   Profile.userId: %s\n", subs["alice"]+"::alice", subs["alice"])
+
+	flags := []string{"migrate", "--yes", "--role-arn", "arn:aws:iam::000000000000:role/CognitoImportLogs", "--rate-scale", "100", "--poll", "200ms",
+		"--on-duplicate", "keep-newest", "--on-unverified", "skip"}
+	run(bin, project, flags...)
+	showBlock(project, "retain")
+	d1 := deploy(d0)
+	run(bin, project, flags...)
+	showBlock(project, "new-pool")
+	d2 := deploy(d1)
+	run(bin, project, flags...)
+
+	out := must(ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table("Note")), Key: map[string]dtypes.AttributeValue{"id": s("note-alice")}}))
+	if v, ok := out.Item["owner"].(*dtypes.AttributeValueMemberS); ok {
+		fmt.Printf("\n   Note.owner of alice, now: %s (new pool %s)\n", v.Value, d2.PoolID)
+	}
+	step("Done. The migrated project is in " + project + "; its state (backup, CSVs, journal) in " + filepath.Join(project, ".poolmigrate") +
+		"; the old pool " + d0.PoolID + " is still there with its users until you delete it")
+}
+
+// showBlock prints the block poolmigrate wrote into backend.ts.
+func showBlock(project, name string) {
+	data, err := os.ReadFile(filepath.Join(project, "amplify", "backend.ts"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	src := string(data)
+	i, j := strings.Index(src, "// poolmigrate:begin "+name), strings.Index(src, "// poolmigrate:end "+name)
+	if i < 0 || j < 0 {
+		log.Fatalf("demo: no %s block in backend.ts", name)
+	}
+	step("amplify/backend.ts now ends with:")
+	fmt.Println("   " + strings.ReplaceAll(strings.TrimRight(src[i:j+len("// poolmigrate:end "+name)], "\n"), "\n", "\n   "))
+}
