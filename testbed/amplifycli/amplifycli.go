@@ -114,6 +114,7 @@ func (c *CLI) run(ctx context.Context, dir, stdin string, scripts bool, args ...
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.Bin, args...)
+	testenv.DieWithTest(cmd)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
 		"HOME="+c.Home,

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
 
 // Toolchain is an installed Gen 2 toolchain: Dir holds its node_modules.
@@ -131,6 +133,7 @@ func (tc *Toolchain) Synth(ctx context.Context, dir string, b Backend) (*Assembl
 		"-c", "amplify-backend-name="+b.Name,
 		"-c", "amplify-backend-type="+b.Type,
 		"-o", out, "--quiet")
+	testenv.DieWithTest(cmd)
 	cmd.Dir = work
 	// Fake credentials and a region: synthesis asks AWS nothing, but the
 	// SDK's default chain must resolve. The toolchain's own .bin comes
