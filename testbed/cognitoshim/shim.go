@@ -48,6 +48,12 @@ type Server struct {
 	roles     map[string]*iamRole
 	stacks    map[string]*cfnStack // by name and by ARN
 	functions map[string]*lambdaFunction
+	// What deploys a trigger: log groups, the Lambda's timing and what it
+	// refused, pool settings cognito-local does not keep.
+	logGroups    map[string]*logGroup
+	lambdaTiming LambdaTiming
+	lambdaEvents map[string]*LambdaEvents
+	poolSettings map[string]map[string]json.RawMessage
 }
 
 // Option configures a Server.
@@ -88,6 +94,8 @@ func New(upstream string, opts ...Option) *Server {
 		jobs:     map[string]*importJob{},
 		imported: map[string]map[string]bool{},
 		roles:    map[string]*iamRole{},
+
+		lambdaTiming: DefaultLambdaTiming,
 	}
 	for _, o := range opts {
 		o(s)
@@ -105,6 +113,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveLambda(w, r)
 		return
 	}
+	if r.URL.Path == lambdaControlPath {
+		s.serveLambdaControl(w, r)
+		return
+	}
 	if r.URL.Path == stacksPath {
 		s.plantStack(w, r)
 		return
@@ -119,21 +131,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	target := r.Header.Get("X-Amz-Target")
 	if strings.HasPrefix(target, logsTargetPrefix) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			writeError(w, errInternal("read request: %v", err))
-			return
-		}
-		if target != logsTargetPrefix+"GetLogEvents" {
-			writeError(w, errOf("UnknownOperationException", "the test bed's CloudWatch Logs answers GetLogEvents only"))
-			return
-		}
-		out, aerr := s.getLogEvents(r, body)
-		if aerr != nil {
-			writeError(w, aerr)
-			return
-		}
-		writeJSON(w, out)
+		s.serveLogs(w, r, strings.TrimPrefix(target, logsTargetPrefix))
 		return
 	}
 	if r.Method != http.MethodPost || !strings.HasPrefix(target, targetPrefix) {
@@ -180,6 +178,9 @@ func (s *Server) handlers() map[string]handler {
 		"ListUserImportJobs":        s.listUserImportJobs,
 		"StopUserImportJob":         s.stopUserImportJob,
 		"UpdateUserPool":            s.updateUserPool,
+		"DescribeUserPool":          s.describeUserPool,
+		"CreateUserPool":            s.createUserPool,
+		"DeleteUserPool":            s.deleteUserPool,
 	}
 }
 

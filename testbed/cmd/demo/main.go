@@ -22,6 +22,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/poolmigrate/poolmigrate/testbed/amplifycli"
@@ -144,7 +145,7 @@ func main() {
 	}
 	fmt.Printf("   %d items in 5 tables\n", items)
 
-	flags := []string{"migrate", "--yes", "--role-arn", "arn:aws:iam::000000000000:role/CognitoImportLogs", "--rate-scale", "100", "--poll", "200ms"}
+	flags := []string{"migrate", "--yes", "--role-arn", importRole(ctx, cfg), "--rate-scale", "100", "--poll", "200ms"}
 	run(binPath, project, flags...)
 
 	payload, err := os.ReadFile(filepath.Join(project, ".poolmigrate", "add-auth.json"))
@@ -239,4 +240,22 @@ func createTable(ctx context.Context, ddb *dynamodb.Client, name, pk string, gsi
 		in.AttributeDefinitions = append(in.AttributeDefinitions, dtypes.AttributeDefinition{AttributeName: aws.String(a), AttributeType: dtypes.ScalarAttributeTypeS})
 	}
 	must(ddb.CreateTable(ctx, in))
+}
+
+// importRole makes the import job's CloudWatch Logs role in the test
+// bed's IAM, as an operator makes it once in their account (README): the
+// shim, like Cognito, accepts no role it does not know.
+func importRole(ctx context.Context, cfg aws.Config) string {
+	const name = "poolmigrate-demo-import-logs"
+	c := iam.NewFromConfig(cfg)
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cognito-idp.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:DescribeLogStreams","logs:PutLogEvents"],"Resource":["arn:aws:logs:*:*:log-group:/aws/cognito/*"]}]}`
+	var arn string
+	if out, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)}); err == nil {
+		arn = *out.Role.Arn
+	} else {
+		arn = *must(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})).Role.Arn
+	}
+	must(c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("logs"), PolicyDocument: aws.String(policy)}))
+	return arn
 }
