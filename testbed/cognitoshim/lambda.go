@@ -263,8 +263,9 @@ func (s *Server) createFunction(w http.ResponseWriter, in map[string]any) {
 	}
 	cfg := map[string]any{
 		"FunctionName": name, "FunctionArn": s.functionArn(name), "Runtime": runtime, "Handler": handler, "Role": role,
-		"CodeSha256": sum, "State": "Pending", "StateReason": "The function is being created.", "StateReasonCode": "Creating",
-		"LastUpdateStatus": "InProgress", "PackageType": "Zip",
+		// LastUpdateStatus is "first set to Successful after function
+		// creation completes" (Lambda's API reference).
+		"CodeSha256": sum, "State": "Pending", "StateReason": "The function is being created.", "StateReasonCode": "Creating", "PackageType": "Zip",
 		"Architectures": []string{"x86_64"}, "Timeout": 3, "MemorySize": 128,
 	}
 	for _, k := range []string{"Architectures", "Environment", "Timeout", "MemorySize", "Description"} {

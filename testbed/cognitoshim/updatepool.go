@@ -70,6 +70,16 @@ func (s *Server) layer(id string, pool poolSettings) {
 			pool[k] = d
 		}
 	}
+	// AWS keeps the deprecated AdminCreateUserConfig.UnusedAccountValidityDays
+	// in step with its successor (an update may not send both).
+	var pol struct {
+		PasswordPolicy struct{ TemporaryPasswordValidityDays int }
+	}
+	var acc map[string]any
+	if json.Unmarshal(pool["Policies"], &pol) == nil && pol.PasswordPolicy.TemporaryPasswordValidityDays > 0 && json.Unmarshal(pool["AdminCreateUserConfig"], &acc) == nil && acc != nil {
+		acc["UnusedAccountValidityDays"] = pol.PasswordPolicy.TemporaryPasswordValidityDays
+		pool["AdminCreateUserConfig"], _ = json.Marshal(acc)
+	}
 }
 
 // keep records the layered settings a CreateUserPool or UpdateUserPool
