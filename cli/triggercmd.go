@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/poolmigrate/poolmigrate/backendpatch"
@@ -66,11 +67,14 @@ func triggerCommand(a *App) command {
 }
 
 func (a *App) runTriggerBuild(ctx context.Context, g *globals, out, arch, source string) error {
+	wd, err := a.Getwd()
+	if err != nil {
+		return err
+	}
+	if out != "" && !filepath.IsAbs(out) {
+		out = filepath.Join(wd, out)
+	}
 	if source == "" {
-		wd, err := a.Getwd()
-		if err != nil {
-			return err
-		}
 		if source, err = trigger.FindSource(wd); err != nil {
 			return fmt.Errorf("%w: `trigger build` builds from the poolmigrate source; run it in a clone or pass --source DIR", err)
 		}

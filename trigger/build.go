@@ -53,17 +53,23 @@ func FindSource(dir string) (string, error) {
 // builds into a fresh private folder (os.MkdirTemp: mode 0700, a new name
 // each time), so nobody else on the machine can swap the package between
 // the build and an upload.
-func Build(ctx context.Context, src, out, arch string) (Built, error) {
-	b := Built{Arch: arch}
+func Build(ctx context.Context, src, out, arch string) (b Built, err error) {
+	b = Built{Arch: arch}
 	if arch != "arm64" && arch != "amd64" {
 		return b, fmt.Errorf("architecture %q: Lambda runs arm64 or amd64 (x86_64)", arch)
 	}
 	if _, err := exec.LookPath("go"); err != nil {
 		return b, errors.New("building the trigger needs Go (https://go.dev/dl/)")
 	}
-	var err error
 	if out == "" {
-		out, err = os.MkdirTemp("", "poolmigrate-trigger-")
+		if out, err = os.MkdirTemp("", "poolmigrate-trigger-"); err == nil {
+			defer func() {
+				if err != nil {
+					os.RemoveAll(out)
+					b.Dir = ""
+				}
+			}()
+		}
 	} else {
 		err = os.MkdirAll(out, 0o700)
 	}
