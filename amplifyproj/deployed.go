@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	cfn "github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/smithy-go"
@@ -65,6 +66,13 @@ func DeployedPoolRetained(ctx context.Context, api StackReader, rootStack, auth 
 	if res.StackResourceDetail == nil || res.StackResourceDetail.PhysicalResourceId == nil {
 		return false, fmt.Errorf("stack %s has no deployed %s yet", rootStack, logical)
 	}
+	// While a push is under way (or stuck) the template says what the
+	// stack may never become: it can still roll back.
+	for _, st := range []string{rootStack, *res.StackResourceDetail.PhysicalResourceId} {
+		if err := stackSettled(ctx, api, st); err != nil {
+			return false, err
+		}
+	}
 	out, err := api.GetTemplate(ctx, &cfn.GetTemplateInput{StackName: res.StackResourceDetail.PhysicalResourceId})
 	if err != nil {
 		return false, fmt.Errorf("read the template of %s: %w", *res.StackResourceDetail.PhysicalResourceId, cfnHint(err))
@@ -84,6 +92,35 @@ func DeployedPoolRetained(ctx context.Context, api StackReader, rootStack, auth 
 		}
 	}
 	return false, fmt.Errorf("the auth stack %s has no AWS::Cognito::UserPool", *res.StackResourceDetail.PhysicalResourceId)
+}
+
+// StackBusyError says a stack is being changed, or stuck after a failed
+// change: what it holds is not settled.
+type StackBusyError struct{ Stack, Status string }
+
+func (e *StackBusyError) Error() string {
+	if strings.HasSuffix(e.Status, "_IN_PROGRESS") {
+		return fmt.Sprintf("stack %s is %s: a push is under way; wait until it ends (`amplify status`, or the CloudFormation console), then check again", e.Stack, e.Status)
+	}
+	return fmt.Sprintf("stack %s is %s: its last change failed; repair it (the CloudFormation console: continue the rollback, or push again), then check again", e.Stack, e.Status)
+}
+
+// stackSettled refuses a stack whose status is not a completed create,
+// update or import.
+func stackSettled(ctx context.Context, api StackReader, stack string) error {
+	out, err := api.DescribeStacks(ctx, &cfn.DescribeStacksInput{StackName: &stack})
+	if err != nil {
+		return fmt.Errorf("read the status of %s: %w", stack, cfnHint(err))
+	}
+	for _, st := range out.Stacks {
+		switch status := string(st.StackStatus); status {
+		case "CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE":
+			// settled: the template in force is the one GetTemplate returns
+		default:
+			return &StackBusyError{Stack: stack, Status: status}
+		}
+	}
+	return nil
 }
 
 func cfnHint(err error) error {

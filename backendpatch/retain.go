@@ -99,7 +99,10 @@ export function override(resources: AmplifyAuthCognitoStackTemplate, amplifyProj
 `
 }
 
-var triggerOverrideRE = regexp.MustCompile(`userMigration\s*:`)
+var (
+	triggerOverrideRE = regexp.MustCompile(`userMigration\s*:`)
+	arnCharsRE        = regexp.MustCompile(`^arn:[A-Za-z0-9:_.$-]+$`)
+)
 
 // WireTrigger writes the override that sets the new auth resource's
 // LambdaConfig.UserMigration. It refuses when the resource has triggers
@@ -108,6 +111,10 @@ var triggerOverrideRE = regexp.MustCompile(`userMigration\s*:`)
 // user migration trigger (check with `trigger status` after each push
 // and deploy again instead).
 func WireTrigger(root, auth, functionArn string) (*ChangeSet, error) {
+	if !arnCharsRE.MatchString(functionArn) {
+		// It becomes TypeScript source that `amplify build` runs.
+		return nil, fmt.Errorf("%q is not a Lambda function ARN: it may hold only letters, digits and :_-.$", functionArn)
+	}
 	cs := newChangeSet(root)
 	inputs, ok, err := cs.loadJSON("amplify/backend/auth/" + auth + "/cli-inputs.json")
 	if err != nil {

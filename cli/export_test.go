@@ -151,7 +151,7 @@ func importCSV(t *testing.T, env *testenv.Env, pool, file string) *types.UserImp
 	if err != nil {
 		t.Fatal(err)
 	}
-	job, err := env.Cognito.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool, JobName: aws.String("t"), CloudWatchLogsRoleArn: aws.String("arn:aws:iam::123456789012:role/CognitoImport")})
+	job, err := env.Cognito.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool, JobName: aws.String("t"), CloudWatchLogsRoleArn: aws.String(env.ImportRole(t))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,6 @@ import (
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
 
-const importRole = "arn:aws:iam::123456789012:role/CognitoImportLogs"
-
 // migrationSetup plants the source pool, backs it up, makes a target and
 // exports for it, as a user would before `import`.
 type migrationSetup struct {
@@ -167,8 +165,9 @@ func TestImportJobMethod(t *testing.T) {
 	env := testenv.Require(t)
 	m := setupExport(t, env, emailSignInPool(), "--on-duplicate", "keep-newest", "--on-unverified", "skip", "--skip", "INVALID_PHONE,INVALID_USERNAME")
 
+	role := env.ImportRole(t)
 	// A dry run writes nothing.
-	dry, err := m.runImport(t, "--role-arn", importRole, "--dry-run")
+	dry, err := m.runImport(t, "--role-arn", role, "--dry-run")
 	if err != nil || !dry.DryRun {
 		t.Fatalf("dry run: %+v %v", dry, err)
 	}
@@ -176,7 +175,7 @@ func TestImportJobMethod(t *testing.T) {
 		t.Fatalf("the dry run created %d users", len(out.Users))
 	}
 	// Without --yes and without an answer, nothing happens.
-	_, _, err = runApp(t, m.dir, nil, "import", "--backup", m.backup, "--target-pool", m.target, "--csv", m.csv, "--role-arn", importRole)
+	_, _, err = runApp(t, m.dir, nil, "import", "--backup", m.backup, "--target-pool", m.target, "--csv", m.csv, "--role-arn", role)
 	if err == nil || !strings.Contains(err.Error(), "--yes") {
 		t.Fatalf("import without confirmation: %v", err)
 	}
@@ -231,14 +230,19 @@ func TestImportFailures(t *testing.T) {
 	m := setupExport(t, env, emailSignInPool(), "--on-duplicate", "keep-oldest", "--on-unverified", "skip", "--skip", "INVALID_PHONE,INVALID_USERNAME")
 
 	// A role Cognito cannot assume fails the job before any user: a clear
-	// message naming the role, and nothing imported.
-	res, err := m.runImport(t, "--role-arn", "arn:aws:iam::123456789012:role/missing-role")
-	if err == nil || !strings.Contains(err.Error(), "missing-role") || ExitCode(err) == 0 {
-		t.Fatalf("missing role: %v", err)
+	// message naming the role, and nothing imported. One that does not
+	// exist, and one that exists but trusts Lambda instead of Cognito.
+	lambdaRole := testenv.CreateRole(t, env.IAM(), "lambda-only-"+testenv.RandomSuffix(), testenv.LambdaTrust, "")
+	for _, bad := range []string{"arn:aws:iam::123456789012:role/never-created", lambdaRole} {
+		res, err := m.runImport(t, "--role-arn", bad)
+		if err == nil || !strings.Contains(err.Error(), bad) || ExitCode(err) == 0 {
+			t.Fatalf("role %s: %v", bad, err)
+		}
+		if res.Imported != 0 {
+			t.Errorf("role %s: imported %d users", bad, res.Imported)
+		}
 	}
-	if res.Imported != 0 {
-		t.Errorf("missing role imported %d users", res.Imported)
-	}
+	role := env.ImportRole(t)
 
 	// A row the job rejects: the user is reported with the job's log line,
 	// the others are imported, and the exit code says so.
@@ -249,7 +253,7 @@ func TestImportFailures(t *testing.T) {
 	if err := os.WriteFile(csv, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res, err = m.runImport(t, "--role-arn", importRole)
+	res, err := m.runImport(t, "--role-arn", role)
 	if ExitCode(err) != 1 || res.Failed != 1 || res.Imported != m.exported-1 {
 		t.Fatalf("failed line: %+v, %v", res, err)
 	}
@@ -263,7 +267,7 @@ func TestImportFailures(t *testing.T) {
 	if err := os.WriteFile(csv, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res, err = m.runImport(t, "--role-arn", importRole)
+	res, err = m.runImport(t, "--role-arn", role)
 	if err != nil || res.Imported != 1 || res.Skipped != m.exported-1 {
 		t.Errorf("after the fix: %+v %v", res, err)
 	}

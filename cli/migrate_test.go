@@ -47,8 +47,9 @@ func TestMigrateWholeFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	role := env.ImportRole(t)
 	migrate := func(extra ...string) (string, error) {
-		args := append([]string{"migrate", "--yes", "--role-arn", importRole, "--rate-scale", "1000", "--poll", "50ms"}, extra...)
+		args := append([]string{"migrate", "--yes", "--role-arn", role, "--rate-scale", "1000", "--poll", "50ms"}, extra...)
 		out, stderr, err := runApp(t, dir, nil, args...)
 		return out + stderr, err
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 
@@ -93,6 +94,11 @@ func (a *App) runRetainCheck(ctx context.Context, g *globals, auth string) error
 		return err
 	}
 	retained, err := amplifyproj.DeployedPoolRetained(ctx, c.cloudformation(), p.StackName, au.Name)
+	var busy *amplifyproj.StackBusyError
+	if errors.As(err, &busy) {
+		fmt.Fprintf(a.Stdout, "Cannot tell yet whether the deployed auth stack of %s in env %s keeps its user pool: %v.\n", au.Name, p.Env, busy)
+		return notReady{"the env's stacks are not settled"}
+	}
 	if err != nil {
 		return explainAWS(err)
 	}

@@ -19,11 +19,14 @@ import (
 )
 
 // TestTriggerDeployStatusRemove deploys the trigger through the test bed
-// (the shim's Lambda and IAM, cognito-local behind the shim's strict
-// UpdateUserPool, which refuses a request that would reset a setting),
-// and checks what Cognito and Lambda now hold: the function, Cognito's
-// permission for the new pool only, the new pool's UserMigration — and
-// every other setting of the pool exactly as before.
+// (the shim's Lambda, IAM and CloudWatch Logs, cognito-local behind the
+// shim's strict UpdateUserPool, which refuses a request that would reset
+// a setting), and checks what Cognito and Lambda now hold: the function,
+// Cognito's permission for the new pool only, the new pool's
+// UserMigration — and every other setting of the pool exactly as before,
+// including the ones an UpdateUserPool resets when it is not sent them
+// (the PLUS feature plan with threat protection, deletion protection,
+// the name, attribute update settings, templates).
 func TestTriggerDeployStatusRemove(t *testing.T) {
 	env := testenv.Require(t)
 	if os.Getenv("AWS_ENDPOINT_URL_LAMBDA") == "" {
@@ -32,9 +35,17 @@ func TestTriggerDeployStatusRemove(t *testing.T) {
 	ctx := context.Background()
 	oldPool := env.NewPool(t, testenv.PoolOptions{})
 	hand := "arn:aws:lambda:us-east-1:000000000000:function:preSignUpByHand"
-	out, err := env.Local.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("t-new-" + testenv.RandomSuffix()),
-		AutoVerifiedAttributes:   []cogtypes.VerifiedAttributeType{cogtypes.VerifiedAttributeTypeEmail},
-		EmailVerificationSubject: aws.String("Your code"), EmailVerificationMessage: aws.String("The code is {####}"),
+	// Created through the shim, which keeps what cognito-local drops.
+	out, err := env.Cognito.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("t-new-" + testenv.RandomSuffix()),
+		UserPoolTier: cogtypes.UserPoolTierTypePlus, DeletionProtection: cogtypes.DeletionProtectionTypeActive,
+		UserPoolAddOns:              &cogtypes.UserPoolAddOnsType{AdvancedSecurityMode: cogtypes.AdvancedSecurityModeTypeEnforced},
+		UserAttributeUpdateSettings: &cogtypes.UserAttributeUpdateSettingsType{AttributesRequireVerificationBeforeUpdate: []cogtypes.VerifiedAttributeType{cogtypes.VerifiedAttributeTypeEmail}},
+		VerificationMessageTemplate: &cogtypes.VerificationMessageTemplateType{DefaultEmailOption: cogtypes.DefaultEmailOptionTypeConfirmWithCode, EmailSubject: aws.String("Your code"), EmailMessage: aws.String("The code is {####}")},
+		DeviceConfiguration:         &cogtypes.DeviceConfigurationType{ChallengeRequiredOnNewDevice: true},
+		AccountRecoverySetting:      &cogtypes.AccountRecoverySettingType{RecoveryMechanisms: []cogtypes.RecoveryOptionType{{Name: cogtypes.RecoveryOptionNameTypeVerifiedEmail, Priority: aws.Int32(1)}}},
+		EmailConfiguration:          &cogtypes.EmailConfigurationType{EmailSendingAccount: cogtypes.EmailSendingAccountTypeCognitoDefault, ReplyToEmailAddress: aws.String("help@example.com")},
+		AutoVerifiedAttributes:      []cogtypes.VerifiedAttributeType{cogtypes.VerifiedAttributeTypeEmail},
+		EmailVerificationSubject:    aws.String("Your code"), EmailVerificationMessage: aws.String("The code is {####}"),
 		SmsAuthenticationMessage: aws.String("MFA {####}"), MfaConfiguration: cogtypes.UserPoolMfaTypeOff,
 		Policies:     &cogtypes.UserPoolPolicyType{PasswordPolicy: &cogtypes.PasswordPolicyType{MinimumLength: aws.Int32(12), RequireNumbers: true, TemporaryPasswordValidityDays: 3}},
 		LambdaConfig: &cogtypes.LambdaConfigType{PreSignUp: aws.String(hand)},
@@ -58,17 +69,14 @@ func TestTriggerDeployStatusRemove(t *testing.T) {
 		data, _ := json.Marshal(d.UserPool)
 		_ = json.Unmarshal(data, &m)
 		delete(m, "LastModifiedDate")
-		// The deprecated mirror of Policies.PasswordPolicy.
-		// TemporaryPasswordValidityDays: Cognito refuses both in one
-		// UpdateUserPool, so it is not sent back (the Amplify CLI's own
-		// auth-trigger resource drops it too); AWS keeps it in step with
-		// its successor, cognito-local stores what it is sent.
-		if c, ok := m["AdminCreateUserConfig"].(map[string]any); ok {
-			delete(c, "UnusedAccountValidityDays")
-		}
 		return m
 	}
 	before := describe()
+	for k, want := range map[string]any{"UserPoolTier": "PLUS", "DeletionProtection": "ACTIVE", "UserAttributeUpdateSettings": map[string]any{"AttributesRequireVerificationBeforeUpdate": []any{"email"}}} {
+		if !reflect.DeepEqual(before[k], want) {
+			t.Fatalf("the test bed does not keep %s: %v", k, before[k])
+		}
+	}
 
 	// The shim refuses what AWS would silently do: an UpdateUserPool that
 	// leaves settings out resets them.
@@ -148,9 +156,15 @@ func writeBootstrapZip(t *testing.T, path string) {
 	}
 }
 
-// updateInputFor sends a pool's configuration back, as a push would.
+// updateInputFor sends a pool's configuration back, as a push would (with
+// the temporary password's validity in Policies only: Cognito refuses its
+// deprecated twin in AdminCreateUserConfig next to it).
 func updateInputFor(p *cogtypes.UserPoolType) *cip.UpdateUserPoolInput {
-	return &cip.UpdateUserPoolInput{UserPoolId: p.Id, AutoVerifiedAttributes: p.AutoVerifiedAttributes, EmailVerificationMessage: p.EmailVerificationMessage,
+	if c := p.AdminCreateUserConfig; c != nil {
+		c.UnusedAccountValidityDays = 0
+	}
+	return &cip.UpdateUserPoolInput{UserPoolId: p.Id, PoolName: p.Name, UserPoolTier: p.UserPoolTier, IssuerConfiguration: p.IssuerConfiguration,
+		KeyConfiguration: p.KeyConfiguration, AutoVerifiedAttributes: p.AutoVerifiedAttributes, EmailVerificationMessage: p.EmailVerificationMessage,
 		EmailVerificationSubject: p.EmailVerificationSubject, SmsAuthenticationMessage: p.SmsAuthenticationMessage, MfaConfiguration: p.MfaConfiguration,
 		Policies: p.Policies, UserPoolTags: p.UserPoolTags, AccountRecoverySetting: p.AccountRecoverySetting, AdminCreateUserConfig: p.AdminCreateUserConfig,
 		DeviceConfiguration: p.DeviceConfiguration, EmailConfiguration: p.EmailConfiguration, SmsConfiguration: p.SmsConfiguration,

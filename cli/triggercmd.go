@@ -21,16 +21,17 @@ type triggerFlags struct {
 	zip, carry        string
 	dry, undo         bool
 	auth, arn         string
+	retention         int
 }
 
 func triggerCommand(a *App) command {
 	return command{
 		name:    "trigger",
 		summary: "the new pool's user migration Lambda trigger (users keep their passwords): build, deploy, status, remove",
-		usage:   "trigger build [--out DIR] [--arch arm64|amd64] | trigger deploy|status|remove --old-pool ID --target-pool ID [--function NAME] [--role NAME] [--zip FILE] [--dry-run] [--yes] | trigger override --function-arn ARN [--auth NAME] [--undo]",
+		usage:   "trigger build [--out DIR] [--arch arm64|amd64] | trigger deploy|status|remove --old-pool ID --target-pool ID [--function NAME] [--role NAME] [--zip FILE] [--carry ATTRS] [--log-retention-days N] [--dry-run] [--yes] | trigger override --function-arn ARN [--auth NAME] [--undo]",
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &triggerFlags{}
-			fs.StringVar(&f.out, "out", "migration-trigger", "build: where bootstrap and migration-trigger.zip go")
+			fs.StringVar(&f.out, "out", "", "build: where bootstrap and migration-trigger.zip go (default: a new private temporary folder)")
 			fs.StringVar(&f.arch, "arch", "arm64", "Lambda architecture: arm64 or amd64")
 			fs.StringVar(&f.source, "source", "", "build: the poolmigrate source (default: the module at or above the working folder)")
 			fs.StringVar(&f.oldPool, "old-pool", "", "the old user pool (kept alive: see retain-pool)")
@@ -43,6 +44,7 @@ func triggerCommand(a *App) command {
 			fs.BoolVar(&f.undo, "undo", false, "override: remove what the last trigger override wrote")
 			fs.StringVar(&f.auth, "auth", "", "override: the new auth resource (default: the project's Cognito auth resource)")
 			fs.StringVar(&f.arn, "function-arn", "", "override: the trigger's ARN (trigger deploy prints it)")
+			fs.IntVar(&f.retention, "log-retention-days", deploy.DefaultLogRetentionDays, "deploy: days CloudWatch Logs keeps the function's logs (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) != 1 {
 					return usagef("usage: poolmigrate trigger build|deploy|status|remove")
@@ -65,11 +67,14 @@ func triggerCommand(a *App) command {
 }
 
 func (a *App) runTriggerBuild(ctx context.Context, g *globals, out, arch, source string) error {
+	wd, err := a.Getwd()
+	if err != nil {
+		return err
+	}
+	if out != "" && !filepath.IsAbs(out) {
+		out = filepath.Join(wd, out)
+	}
 	if source == "" {
-		wd, err := a.Getwd()
-		if err != nil {
-			return err
-		}
 		if source, err = trigger.FindSource(wd); err != nil {
 			return fmt.Errorf("%w: `trigger build` builds from the poolmigrate source; run it in a clone or pass --source DIR", err)
 		}
@@ -81,7 +86,7 @@ func (a *App) runTriggerBuild(ctx context.Context, g *globals, out, arch, source
 	if g.json {
 		return writeJSON(a.Stdout, b)
 	}
-	fmt.Fprintf(a.Stdout, "Built the user migration trigger for provided.al2023 (%s):\n  %s\n  %s (sha256 %s)\n", b.Arch, b.Bootstrap, b.Zip, b.SHA256)
+	fmt.Fprintf(a.Stdout, "Built the user migration trigger for provided.al2023 (%s) in %s:\n  %s\n  %s (sha256 %s)\n", b.Arch, b.Dir, b.Bootstrap, b.Zip, b.SHA256)
 	fmt.Fprintln(a.Stdout, "Its settings come from the environment: OLD_USER_POOL_ID, OLD_APP_CLIENT_ID, CARRY_ATTRIBUTES (optional).")
 	return nil
 }
@@ -91,6 +96,15 @@ func (a *App) runTriggerAWS(ctx context.Context, g *globals, op string, f *trigg
 	if p, _, err := a.loadPlan(g, planOptions{}); err == nil {
 		region, profile = firstNonEmpty(region, p.Region), firstNonEmpty(profile, p.Profile)
 	}
+	o := deploy.Options{OldPool: f.oldPool, TargetPool: f.target, Function: f.function, Role: f.role, Arch: f.arch, LogRetentionDays: f.retention,
+		Logf: func(format string, args ...any) { fmt.Fprintf(a.Stderr, format+"\n", args...) }}
+	if f.carry != "" {
+		o.CarryAttributes = splitList(f.carry)
+	}
+	o.Names()
+	if err := o.Validate(); err != nil {
+		return usagef("%v", err)
+	}
 	c, err := a.newAWSClients(ctx, region, profile)
 	if err != nil {
 		return err
@@ -99,42 +113,20 @@ func (a *App) runTriggerAWS(ctx context.Context, g *globals, op string, f *trigg
 	if err != nil {
 		return explainAWS(err)
 	}
-	o := deploy.Options{OldPool: f.oldPool, TargetPool: f.target, Region: c.cfg.Region, Account: account, Function: f.function, Role: f.role, Arch: f.arch,
-		Logf: func(format string, args ...any) { fmt.Fprintf(a.Stderr, format+"\n", args...) }}
-	if f.carry != "" {
-		o.CarryAttributes = splitList(f.carry)
-	}
-	o.Names()
+	o.Region, o.Account = c.cfg.Region, account
+	api := deploy.APIs{Cognito: c.cognito, Lambda: c.lambda(), IAM: c.iam(), Logs: c.logs()}
 	switch op {
 	case "status":
-		st, err := deploy.Check(ctx, c.cognito, c.lambda(), o)
-		if err != nil {
-			return explainAWS(err)
-		}
-		if g.json {
-			if err := writeJSON(a.Stdout, st); err != nil {
-				return err
-			}
-		} else if st.OK() {
-			fmt.Fprintf(a.Stdout, "The user migration trigger %s is in place: pool %s migrates users from %s.\n", st.FunctionArn, f.target, f.oldPool)
-		} else {
-			for _, p := range st.Problems {
-				fmt.Fprintln(a.Stdout, "problem:", p)
-			}
-		}
-		if !st.OK() {
-			return notReady{"the user migration trigger is not in place"}
-		}
-		return nil
+		return a.triggerStatus(ctx, g, api, o)
 	case "remove":
 		if f.dry {
-			fmt.Fprintf(a.Stdout, "Would remove: the user migration trigger of %s (every other setting kept), Cognito's permission on %s, the function, and the app client %s of %s.\n", f.target, o.Function, deploy.ClientName, f.oldPool)
+			fmt.Fprintf(a.Stdout, "Would remove: the user migration trigger of %s (every other setting kept), Cognito's permission on %s and the function (if tagged as deploy's), and the app client %s of %s (if as deploy makes it).\n", f.target, o.Function, deploy.ClientName, f.oldPool)
 			return nil
 		}
 		if err := a.confirm(g, fmt.Sprintf("Remove the user migration trigger from pool %s in AWS account %s, region %s, and delete function %s?", f.target, account, c.cfg.Region, o.Function)); err != nil {
 			return err
 		}
-		res, err := deploy.Remove(ctx, c.cognito, c.lambda(), o)
+		res, err := deploy.Remove(ctx, api.Cognito, api.Lambda, o)
 		if err != nil {
 			return explainAWS(err)
 		}
@@ -144,48 +136,25 @@ func (a *App) runTriggerAWS(ctx context.Context, g *globals, op string, f *trigg
 		fmt.Fprintf(a.Stdout, "Removed the user migration trigger of %s.\n", f.target)
 		return nil
 	}
+	// deploy: everything it would refuse is found before it asks.
+	plan, err := deploy.Inspect(ctx, api, o)
+	if err != nil {
+		return explainAWS(err)
+	}
 	if f.dry {
-		fmt.Fprintf(a.Stdout, `Would deploy, in AWS account %s, region %s:
-  - an app client %q on the old pool %s allowing ADMIN_USER_PASSWORD_AUTH (created if missing);
-  - IAM role %s, trusted by Lambda, with this policy:
-      %s
-  - function %s (provided.al2023, %s) with OLD_USER_POOL_ID=%s;
-  - a permission for cognito-idp.amazonaws.com to invoke it from %s only;
-  - the new pool %s's LambdaConfig.UserMigration, every other setting sent back unchanged.
-`, account, c.cfg.Region, deploy.ClientName, f.oldPool, o.Role, o.RolePolicy(), o.Function, o.Arch, f.oldPool, f.target, f.target)
+		a.printDeployPlan(o, plan)
 		return nil
 	}
-	zip := f.zip
-	var data []byte
-	if zip == "" && len(prebuilt.Zip) > 0 && (o.Arch == "arm64") {
-		data = prebuilt.Zip // the release's own, built with it
-	} else if zip == "" {
-		_, _, state, err := a.projectState(g)
-		if err != nil {
-			state = filepath.Join(os.TempDir(), "poolmigrate-trigger")
-		}
-		wd, _ := a.Getwd()
-		src, err := trigger.FindSource(wd)
-		if err != nil {
-			return fmt.Errorf("no --zip given, this build of poolmigrate carries no prebuilt trigger, and %w: install a release (npm install -g amplify-poolmigrate), or build the package with `poolmigrate trigger build` in a poolmigrate clone and pass --zip", err)
-		}
-		b, err := trigger.Build(ctx, src, filepath.Join(state, "trigger"), o.Arch)
-		if err != nil {
-			return err
-		}
-		zip = b.Zip
+	pkg, from, err := a.triggerPackage(ctx, f.zip, o.Arch)
+	if err != nil {
+		return err
 	}
-	if data == nil {
-		var err error
-		if data, err = os.ReadFile(zip); err != nil {
-			return fmt.Errorf("read the package: %w", err)
-		}
-	}
-	o.Zip = data
+	o.Zip = pkg
+	fmt.Fprintf(a.Stderr, "Package: %s, sha256 %s\n", from, o.CodeSHA256())
 	if err := a.confirm(g, fmt.Sprintf("Deploy the user migration trigger in AWS account %s, region %s: users of the old pool %s who sign in to the new pool %s will be migrated with their passwords.", account, c.cfg.Region, f.oldPool, f.target)); err != nil {
 		return err
 	}
-	res, err := deploy.Deploy(ctx, c.cognito, c.lambda(), c.iam(), o)
+	res, err := deploy.Deploy(ctx, api, o)
 	if err != nil {
 		return explainAWS(err)
 	}
@@ -194,6 +163,82 @@ func (a *App) runTriggerAWS(ctx context.Context, g *globals, op string, f *trigg
 	}
 	fmt.Fprintf(a.Stdout, "Deployed: %s\n  %s\nAn `amplify push` of the auth stack rewrites the pool's triggers: check with `poolmigrate trigger status` after each push.\n", res.FunctionArn, strings.Join(res.Steps, "\n  "))
 	return nil
+}
+
+func (a *App) triggerStatus(ctx context.Context, g *globals, api deploy.APIs, o deploy.Options) error {
+	st, err := deploy.Check(ctx, api.Cognito, api.Lambda, o)
+	if err != nil {
+		return explainAWS(err)
+	}
+	if g.json {
+		if err := writeJSON(a.Stdout, st); err != nil {
+			return err
+		}
+	} else if st.OK() {
+		fmt.Fprintf(a.Stdout, "The user migration trigger %s is in place: pool %s migrates users from %s.\n", st.FunctionArn, o.TargetPool, o.OldPool)
+	} else {
+		for _, p := range st.Problems {
+			fmt.Fprintln(a.Stdout, "problem:", p)
+		}
+	}
+	if !st.OK() {
+		return notReady{"the user migration trigger is not in place"}
+	}
+	return nil
+}
+
+func (a *App) printDeployPlan(o deploy.Options, p deploy.Plan) {
+	either := func(exists bool, yes, no string) string {
+		if exists {
+			return yes
+		}
+		return no
+	}
+	tags := fmt.Sprintf("%s=true, %s=%s, %s=%s", deploy.TagManaged, deploy.TagOldPool, o.OldPool, deploy.TagNewPool, o.TargetPool)
+	fmt.Fprintf(a.Stdout, `Would deploy, in AWS account %s, region %s:
+  - app client %q on the old pool %s (%s): no secret, only ADMIN_USER_PASSWORD_AUTH (and refresh), 5-minute tokens;
+  - IAM role %s (%s), trusted by Lambda only, tagged %s, with this policy:
+      %s
+  - log group %s (created or tagged), keeping logs %d days;
+  - function %s (%s; provided.al2023, %s, timeout %d s, tagged) with OLD_USER_POOL_ID=%s;
+  - a permission for cognito-idp.amazonaws.com to invoke it from %s only;
+  - the new pool %s's LambdaConfig.UserMigration, every other setting read again and sent back unchanged.
+`, o.Account, o.Region, deploy.ClientName, o.OldPool, either(p.ClientID != "", "reused: "+p.ClientID, "created"),
+		o.Role, either(p.RoleArn != "", "reused", "created"), tags, o.RolePolicy(), o.LogGroup(), o.LogRetentionDays,
+		o.Function, either(p.FunctionExists, "updated", "created"), o.Arch, deploy.FunctionTimeout, o.OldPool, o.TargetPool, o.TargetPool)
+}
+
+// triggerPackage returns the deployment package, in memory, and where it
+// came from: --zip (read once), the release's own, or built now into a
+// private temporary folder, which is removed again.
+func (a *App) triggerPackage(ctx context.Context, zipFile, arch string) ([]byte, string, error) {
+	switch {
+	case zipFile != "":
+		data, err := os.ReadFile(zipFile)
+		if err != nil {
+			return nil, "", fmt.Errorf("read the package: %w", err)
+		}
+		return data, zipFile, nil
+	case len(prebuilt.Zip) > 0 && arch == "arm64":
+		return prebuilt.Zip, "the package built into this release", nil
+	}
+	wd, _ := a.Getwd()
+	src, err := trigger.FindSource(wd)
+	if err != nil {
+		return nil, "", fmt.Errorf("no --zip given, this build of poolmigrate carries no prebuilt trigger, and %w: install a release (npm install -g amplify-poolmigrate), or build the package with `poolmigrate trigger build` in a poolmigrate clone and pass --zip", err)
+	}
+	goArch := arch
+	if goArch == "x86_64" {
+		goArch = "amd64"
+	}
+	b, err := trigger.Build(ctx, src, "", goArch)
+	if b.Dir != "" {
+		defer os.RemoveAll(b.Dir)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return b.Package, "built now from " + src, nil
 }
 
 // runTriggerOverride writes the new auth resource's override that keeps
@@ -211,6 +256,11 @@ func (a *App) runTriggerOverride(g *globals, f *triggerFlags) error {
 	}
 	if f.arn == "" {
 		return usagef("trigger override needs --function-arn ARN (trigger deploy prints it)")
+	}
+	// The ARN goes into override.ts, which `amplify build` compiles and
+	// runs: only a well-formed Lambda ARN may.
+	if _, err := deploy.ParseFunctionARN(f.arn); err != nil {
+		return usagef("--function-arn: %v", err)
 	}
 	au, err := pickAuth(p, f.auth)
 	if err != nil {

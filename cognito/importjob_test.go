@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/poolmigrate/poolmigrate/testbed/cognitoshim"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
@@ -60,10 +61,17 @@ func jobFixture(t *testing.T, rows int) (*cip.Client, *testClock, string, string
 	return api, clk, pool, file
 }
 
-const testRole = "arn:aws:iam::123456789012:role/CognitoImportLogs"
+// roleFor creates, through the in-process shim's IAM, a role the import
+// job may use: like AWS, the shim accepts no role it does not know.
+func roleFor(t *testing.T, api *cip.Client) string {
+	t.Helper()
+	env := testenv.Require(t)
+	return testenv.ImportRoleAt(t, iam.NewFromConfig(env.Config, func(o *iam.Options) { o.BaseEndpoint = api.Options().BaseEndpoint }))
+}
 
 func TestImportJobGetsAFreshURLWhenItExpired(t *testing.T) {
 	api, clk, pool, file := jobFixture(t, 3)
+	role := roleFor(t, api)
 	puts := 0
 	client := &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
 		puts++
@@ -72,7 +80,7 @@ func TestImportJobGetsAFreshURLWhenItExpired(t *testing.T) {
 		}
 		return http.DefaultTransport.RoundTrip(r)
 	})}
-	res, err := RunImportJob(context.Background(), api, JobOptions{PoolID: pool, RoleARN: testRole, HTTP: client, Poll: 20 * time.Millisecond, Now: clk.now}, file, 3)
+	res, err := RunImportJob(context.Background(), api, JobOptions{PoolID: pool, RoleARN: role, HTTP: client, Poll: 20 * time.Millisecond, Now: clk.now}, file, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,11 +91,12 @@ func TestImportJobGetsAFreshURLWhenItExpired(t *testing.T) {
 
 func TestImportJobUploadRejected(t *testing.T) {
 	api, _, pool, file := jobFixture(t, 1)
+	role := roleFor(t, api)
 	client := &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
 		r.Header.Set("Content-Type", "text/csv") // what a careless client adds
 		return http.DefaultTransport.RoundTrip(r)
 	})}
-	_, err := RunImportJob(context.Background(), api, JobOptions{PoolID: pool, RoleARN: testRole, HTTP: client, Poll: 20 * time.Millisecond}, file, 1)
+	_, err := RunImportJob(context.Background(), api, JobOptions{PoolID: pool, RoleARN: role, HTTP: client, Poll: 20 * time.Millisecond}, file, 1)
 	if !errors.Is(err, ErrUploadRejected) || !strings.Contains(err.Error(), "SignatureDoesNotMatch") {
 		t.Errorf("got %v", err)
 	}
@@ -95,6 +104,7 @@ func TestImportJobUploadRejected(t *testing.T) {
 
 func TestImportJobWaitsForTheAccountsActiveJob(t *testing.T) {
 	api, _, pool, big := jobFixture(t, 300)
+	role := roleFor(t, api)
 	ctx := context.Background()
 	// Another job of the account is running.
 	var wg sync.WaitGroup
@@ -102,10 +112,10 @@ func TestImportJobWaitsForTheAccountsActiveJob(t *testing.T) {
 	var first JobResult
 	go func() {
 		defer wg.Done()
-		first, _ = RunImportJob(ctx, api, JobOptions{PoolID: pool, RoleARN: testRole, Poll: 20 * time.Millisecond}, big, 300)
+		first, _ = RunImportJob(ctx, api, JobOptions{PoolID: pool, RoleARN: role, Poll: 20 * time.Millisecond}, big, 300)
 	}()
 	time.Sleep(300 * time.Millisecond)
-	second, err := RunImportJob(ctx, api, JobOptions{PoolID: pool, RoleARN: testRole, Poll: 20 * time.Millisecond, StartWait: time.Minute}, big, 300)
+	second, err := RunImportJob(ctx, api, JobOptions{PoolID: pool, RoleARN: role, Poll: 20 * time.Millisecond, StartWait: time.Minute}, big, 300)
 	wg.Wait()
 	if err != nil {
 		t.Fatalf("second job: %v", err)
@@ -117,9 +127,10 @@ func TestImportJobWaitsForTheAccountsActiveJob(t *testing.T) {
 
 func TestImportJobStoppedOnInterrupt(t *testing.T) {
 	api, _, pool, file := jobFixture(t, 400)
+	role := roleFor(t, api)
 	ctx, cancel := context.WithCancel(context.Background())
 	var id string
-	res, err := RunImportJob(ctx, api, JobOptions{PoolID: pool, RoleARN: testRole, Poll: 20 * time.Millisecond, Progress: func(p JobProgress) {
+	res, err := RunImportJob(ctx, api, JobOptions{PoolID: pool, RoleARN: role, Poll: 20 * time.Millisecond, Progress: func(p JobProgress) {
 		id = p.JobID
 		if p.Status == "InProgress" {
 			cancel()

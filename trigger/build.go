@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,10 +20,14 @@ const Module = "github.com/poolmigrate/poolmigrate"
 
 // Built is what Build wrote.
 type Built struct {
+	Dir       string `json:"dir"`
 	Bootstrap string `json:"bootstrap"`
 	Zip       string `json:"zip"`
 	SHA256    string `json:"sha256"` // of the zip, as Lambda reports CodeSha256 (base64 there)
 	Arch      string `json:"arch"`
+	// Package is the zip's bytes, the ones hashed and written: deploy
+	// uploads these, never a file read back from disk.
+	Package []byte `json:"-"`
 }
 
 // FindSource returns the root of the poolmigrate module at or above dir.
@@ -44,18 +49,34 @@ func FindSource(dir string) (string, error) {
 
 // Build compiles the trigger as the `bootstrap` of Lambda's provided.al2023
 // runtime for arch (arm64 or amd64) from the source at src, with Go, and
-// zips it (bootstrap at the root, executable), into out.
-func Build(ctx context.Context, src, out, arch string) (Built, error) {
-	b := Built{Arch: arch}
+// zips it (bootstrap at the root, executable), into out. With out empty it
+// builds into a fresh private folder (os.MkdirTemp: mode 0700, a new name
+// each time), so nobody else on the machine can swap the package between
+// the build and an upload.
+func Build(ctx context.Context, src, out, arch string) (b Built, err error) {
+	b = Built{Arch: arch}
 	if arch != "arm64" && arch != "amd64" {
 		return b, fmt.Errorf("architecture %q: Lambda runs arm64 or amd64 (x86_64)", arch)
 	}
 	if _, err := exec.LookPath("go"); err != nil {
 		return b, errors.New("building the trigger needs Go (https://go.dev/dl/)")
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return b, err
+	if out == "" {
+		if out, err = os.MkdirTemp("", "poolmigrate-trigger-"); err == nil {
+			defer func() {
+				if err != nil {
+					os.RemoveAll(out)
+					b.Dir = ""
+				}
+			}()
+		}
+	} else {
+		err = os.MkdirAll(out, 0o700)
 	}
+	if err != nil {
+		return b, fmt.Errorf("make the build folder: %w", err)
+	}
+	b.Dir = out
 	b.Bootstrap = filepath.Join(out, "bootstrap")
 	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", b.Bootstrap, "./cmd/migration-trigger")
 	cmd.Dir = src
@@ -63,30 +84,27 @@ func Build(ctx context.Context, src, out, arch string) (Built, error) {
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return b, fmt.Errorf("go build the trigger: %w\n%s", err, msg)
 	}
-	b.Zip = filepath.Join(out, "migration-trigger.zip")
-	if err := zipBootstrap(b.Bootstrap, b.Zip); err != nil {
+	if b.Package, err = zipBootstrap(b.Bootstrap); err != nil {
 		return b, err
 	}
-	data, err := os.ReadFile(b.Zip)
-	if err != nil {
-		return b, err
-	}
-	sum := sha256.Sum256(data)
+	sum := sha256.Sum256(b.Package)
 	b.SHA256 = hex.EncodeToString(sum[:])
+	b.Zip = filepath.Join(out, "migration-trigger.zip")
+	if err := os.WriteFile(b.Zip, b.Package, 0o644); err != nil {
+		return b, fmt.Errorf("write %s: %w", b.Zip, err)
+	}
 	return b, nil
 }
 
-func zipBootstrap(bootstrap, out string) error {
+// zipBootstrap zips the bootstrap, in memory.
+func zipBootstrap(bootstrap string) ([]byte, error) {
 	in, err := os.Open(bootstrap)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer in.Close()
-	f, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	zw := zip.NewWriter(f)
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
 	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
 	h.SetMode(0o755) // Lambda runs bootstrap: it must be executable
 	w, err := zw.CreateHeader(h)
@@ -96,11 +114,8 @@ func zipBootstrap(bootstrap, out string) error {
 	if cerr := zw.Close(); err == nil {
 		err = cerr
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		return fmt.Errorf("zip %s: %w", out, err)
+		return nil, fmt.Errorf("zip %s: %w", bootstrap, err)
 	}
-	return nil
+	return buf.Bytes(), nil
 }

@@ -2,8 +2,13 @@ package trigger
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"debug/elf"
+	"encoding/hex"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -14,9 +19,29 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Build(context.Background(), src, t.TempDir(), "arm64")
+	// Without a folder: a fresh private one, never a fixed shared path.
+	b, err := Build(context.Background(), src, "", "arm64")
+	if b.Dir != "" {
+		t.Cleanup(func() { os.RemoveAll(b.Dir) })
+	}
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fi, err := os.Stat(b.Dir); err != nil || fi.Mode().Perm() != 0o700 || filepath.Dir(b.Bootstrap) != b.Dir || filepath.Dir(b.Zip) != b.Dir {
+		t.Errorf("built into %s (%v, %v): want a private folder of its own", b.Dir, fi.Mode(), err)
+	}
+	// The bytes deploy uploads are the ones hashed and written.
+	onDisk, err := os.ReadFile(b.Zip)
+	sum := sha256.Sum256(b.Package)
+	if err != nil || !bytes.Equal(onDisk, b.Package) || hex.EncodeToString(sum[:]) != b.SHA256 {
+		t.Errorf("package in memory (%d bytes, sha256 %s) and on disk (%d bytes, %v) differ", len(b.Package), b.SHA256, len(onDisk), err)
+	}
+	again, err := Build(context.Background(), src, "", "arm64")
+	if again.Dir != "" {
+		t.Cleanup(func() { os.RemoveAll(again.Dir) })
+	}
+	if err != nil || again.Dir == b.Dir {
+		t.Errorf("a second build went to %s (%v), the first to %s: each needs a new folder", again.Dir, err, b.Dir)
 	}
 	f, err := elf.Open(b.Bootstrap)
 	if err != nil {

@@ -1,13 +1,10 @@
 package cognitoshim
 
 import (
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
-	"time"
 )
 
 // The shim also answers the few calls of other services that an import
@@ -21,12 +18,6 @@ import (
 const TestbedAccount = "000000000000"
 
 const logsTargetPrefix = "Logs_20140328."
-
-type iamRole struct {
-	Name, Arn, Trust string
-	Policies         map[string]string
-	Created          time.Time
-}
 
 func queryError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "text/xml")
@@ -50,8 +41,6 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) {
 	switch action := r.PostForm.Get("Action"); action {
 	case "GetCallerIdentity":
 		fmt.Fprintf(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::%s:user/testbed</Arn><UserId>AIDATESTBED</UserId><Account>%s</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>testbed</RequestId></ResponseMetadata></GetCallerIdentityResponse>`, TestbedAccount, TestbedAccount)
-	case "CreateRole":
-		s.iamCreateRole(w, r)
 	case "DescribeStackResource":
 		s.cfnDescribeStackResource(w, r)
 	case "DescribeStacks":
@@ -60,89 +49,11 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) {
 		s.cfnDescribeStackResources(w, r)
 	case "GetTemplate":
 		s.cfnGetTemplate(w, r)
-	case "GetRole":
-		s.mu.Lock()
-		role, ok := s.roles[r.PostForm.Get("RoleName")]
-		s.mu.Unlock()
-		if !ok {
-			queryError(w, 404, "NoSuchEntity", "The role with name "+r.PostForm.Get("RoleName")+" cannot be found.")
-			return
-		}
-		fmt.Fprintf(w, `<GetRoleResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><GetRoleResult>%s</GetRoleResult><ResponseMetadata><RequestId>testbed</RequestId></ResponseMetadata></GetRoleResponse>`, roleXML(role))
-	case "PutRolePolicy":
-		name, policy := r.PostForm.Get("RoleName"), r.PostForm.Get("PolicyDocument")
-		if !json.Valid([]byte(policy)) {
-			queryError(w, 400, "MalformedPolicyDocument", "The policy is not valid JSON.")
-			return
-		}
-		s.mu.Lock()
-		role, ok := s.roles[name]
-		if ok {
-			role.Policies[r.PostForm.Get("PolicyName")] = policy
-		}
-		s.mu.Unlock()
-		if !ok {
-			queryError(w, 404, "NoSuchEntity", "The role with name "+name+" cannot be found.")
-			return
-		}
-		fmt.Fprint(w, `<PutRolePolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ResponseMetadata><RequestId>testbed</RequestId></ResponseMetadata></PutRolePolicyResponse>`)
 	default:
-		queryError(w, 400, "InvalidAction", "the test bed answers GetCallerIdentity, CreateRole, GetRole and PutRolePolicy only, not "+action)
-	}
-}
-
-var roleNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
-
-func (s *Server) iamCreateRole(w http.ResponseWriter, r *http.Request) {
-	name, trust := r.PostForm.Get("RoleName"), r.PostForm.Get("AssumeRolePolicyDocument")
-	if !roleNameRE.MatchString(name) {
-		queryError(w, 400, "ValidationError", "The specified value for roleName is invalid.")
-		return
-	}
-	if !json.Valid([]byte(trust)) {
-		queryError(w, 400, "MalformedPolicyDocument", "The trust policy is not valid JSON.")
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.roles[name]; ok {
-		queryError(w, 409, "EntityAlreadyExists", "Role with name "+name+" already exists.")
-		return
-	}
-	role := &iamRole{Name: name, Arn: fmt.Sprintf("arn:aws:iam::%s:role/%s", TestbedAccount, name), Trust: trust, Policies: map[string]string{}, Created: s.now().UTC()}
-	s.roles[name] = role
-	fmt.Fprintf(w, `<CreateRoleResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><CreateRoleResult>%s</CreateRoleResult><ResponseMetadata><RequestId>testbed</RequestId></ResponseMetadata></CreateRoleResponse>`, roleXML(role))
-}
-
-func roleXML(r *iamRole) string {
-	return fmt.Sprintf(`<Role><Path>/</Path><RoleName>%s</RoleName><RoleId>AROATESTBED%s</RoleId><Arn>%s</Arn><CreateDate>%s</CreateDate><AssumeRolePolicyDocument>%s</AssumeRolePolicyDocument></Role>`,
-		xmlEscape(r.Name), strings.ToUpper(fmt.Sprintf("%x", len(r.Name))), xmlEscape(r.Arn), r.Created.Format(time.RFC3339), xmlEscape(r.Trust))
-}
-
-// roleProblem says why Cognito could not use a role the shim's IAM knows:
-// it must trust cognito-idp.amazonaws.com and allow writing logs. Roles the
-// shim never created are taken on trust (tests name arbitrary ARNs), except
-// the "missing" test hook.
-func (s *Server) roleProblem(arn string) string {
-	name := arn[strings.LastIndex(arn, "/")+1:]
-	if strings.HasPrefix(name, "missing") {
-		return "The CloudWatch Logs role could not be assumed. Check that " + arn + " exists and trusts cognito-idp.amazonaws.com."
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	role, ok := s.roles[name]
-	if !ok {
-		return ""
-	}
-	if !strings.Contains(role.Trust, "cognito-idp.amazonaws.com") || !strings.Contains(role.Trust, "sts:AssumeRole") {
-		return "The CloudWatch Logs role " + arn + " does not trust cognito-idp.amazonaws.com."
-	}
-	for _, p := range role.Policies {
-		if strings.Contains(p, "logs:PutLogEvents") && strings.Contains(p, "/aws/cognito/") {
-			return ""
+		if !s.serveIAM(w, r, action) {
+			queryError(w, 400, "InvalidAction", "the test bed answers STS GetCallerIdentity, the IAM role calls and CloudFormation's stack reads only, not "+action)
 		}
 	}
-	return "The CloudWatch Logs role " + arn + " may not write to log groups /aws/cognito/*."
 }
 
 // getLogEvents serves CloudWatch Logs GetLogEvents for import jobs' streams:

@@ -16,7 +16,8 @@ import (
 // AWS_ENDPOINT_URL_CLOUDFORMATION at it. Stacks are planted with a POST of
 // a JSON cfnStack to stacksPath: the test bed deploys nothing. Unknown
 // stacks and resources get CloudFormation's ValidationError (HTTP 400),
-// worded as AWS words it.
+// worded as AWS words it. A planted stack has the status it was planted
+// with (UPDATE_COMPLETE unless said), so a test can show a push under way.
 
 const stacksPath = "/_testbed/cloudformation/stacks"
 
@@ -26,13 +27,37 @@ type cfnStack struct {
 	Outputs   map[string]string `json:"outputs"`
 	Resources map[string]string `json:"resources"` // logical id -> physical id (a nested stack's ARN)
 	Template  string            `json:"template"`  // the deployed template's body
-	Created   time.Time         `json:"-"`
+	// Status is the stack's StackStatus (default UPDATE_COMPLETE): plant
+	// UPDATE_IN_PROGRESS for a push under way, then plant the stack again
+	// with UPDATE_COMPLETE when it is done.
+	Status  string    `json:"status"`
+	Created time.Time `json:"-"`
+}
+
+// stackStatuses are CloudFormation's StackStatus values.
+var stackStatuses = map[string]bool{}
+
+func init() {
+	for _, st := range strings.Fields(`CREATE_IN_PROGRESS CREATE_FAILED CREATE_COMPLETE ROLLBACK_IN_PROGRESS ROLLBACK_FAILED
+		ROLLBACK_COMPLETE DELETE_IN_PROGRESS DELETE_FAILED DELETE_COMPLETE UPDATE_IN_PROGRESS UPDATE_COMPLETE_CLEANUP_IN_PROGRESS
+		UPDATE_COMPLETE UPDATE_FAILED UPDATE_ROLLBACK_IN_PROGRESS UPDATE_ROLLBACK_FAILED UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS
+		UPDATE_ROLLBACK_COMPLETE REVIEW_IN_PROGRESS IMPORT_IN_PROGRESS IMPORT_COMPLETE IMPORT_ROLLBACK_IN_PROGRESS
+		IMPORT_ROLLBACK_FAILED IMPORT_ROLLBACK_COMPLETE`) {
+		stackStatuses[st] = true
+	}
 }
 
 func (s *Server) plantStack(w http.ResponseWriter, r *http.Request) {
 	var st cfnStack
 	if r.Method != http.MethodPost || json.NewDecoder(r.Body).Decode(&st) != nil || st.Name == "" || !strings.HasPrefix(st.ID, "arn:aws:cloudformation:") {
-		http.Error(w, `POST {"name", "id" (a stack ARN), "outputs", "resources"}`, http.StatusBadRequest)
+		http.Error(w, `POST {"name", "id" (a stack ARN), "outputs", "resources", "template", "status"}`, http.StatusBadRequest)
+		return
+	}
+	if st.Status == "" {
+		st.Status = "UPDATE_COMPLETE"
+	}
+	if !stackStatuses[st.Status] {
+		http.Error(w, "status "+st.Status+" is not a CloudFormation StackStatus", http.StatusBadRequest)
 		return
 	}
 	st.Created = time.Now().UTC()
@@ -94,8 +119,8 @@ func (s *Server) cfnDescribeStacks(w http.ResponseWriter, r *http.Request) {
 	for _, k := range keys {
 		fmt.Fprintf(&outs, `<member><OutputKey>%s</OutputKey><OutputValue>%s</OutputValue></member>`, xmlEscape(k), xmlEscape(st.Outputs[k]))
 	}
-	fmt.Fprintf(w, `<DescribeStacksResponse xmlns="%s"><DescribeStacksResult><Stacks><member><StackName>%s</StackName><StackId>%s</StackId><CreationTime>%s</CreationTime><StackStatus>UPDATE_COMPLETE</StackStatus><Outputs>%s</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>testbed</RequestId></ResponseMetadata></DescribeStacksResponse>`,
-		cfnNS, xmlEscape(st.Name), xmlEscape(st.ID), st.Created.Format(time.RFC3339), outs.String())
+	fmt.Fprintf(w, `<DescribeStacksResponse xmlns="%s"><DescribeStacksResult><Stacks><member><StackName>%s</StackName><StackId>%s</StackId><CreationTime>%s</CreationTime><StackStatus>%s</StackStatus><Outputs>%s</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>testbed</RequestId></ResponseMetadata></DescribeStacksResponse>`,
+		cfnNS, xmlEscape(st.Name), xmlEscape(st.ID), st.Created.Format(time.RFC3339), st.Status, outs.String())
 }
 
 func (s *Server) cfnGetTemplate(w http.ResponseWriter, r *http.Request) {

@@ -50,6 +50,12 @@ type Server struct {
 	functions map[string]*lambdaFunction
 	mfa       mfaStore               // MFA preferences (AdminSetUserMFAPreference), which cognito-local lacks
 	appsync   map[string]*appsyncAPI // by API id
+	// What deploys a trigger: log groups, the Lambda's timing and what it
+	// refused, pool settings cognito-local does not keep.
+	logGroups    map[string]*logGroup
+	lambdaTiming LambdaTiming
+	lambdaEvents map[string]*LambdaEvents
+	poolSettings map[string]map[string]json.RawMessage
 }
 
 // Option configures a Server.
@@ -90,6 +96,8 @@ func New(upstream string, opts ...Option) *Server {
 		jobs:     map[string]*importJob{},
 		imported: map[string]map[string]bool{},
 		roles:    map[string]*iamRole{},
+
+		lambdaTiming: DefaultLambdaTiming,
 	}
 	for _, o := range opts {
 		o(s)
@@ -115,6 +123,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveAppSync(w, r)
 		return
 	}
+	if r.URL.Path == lambdaControlPath {
+		s.serveLambdaControl(w, r)
+		return
+	}
 	if r.URL.Path == stacksPath {
 		s.plantStack(w, r)
 		return
@@ -129,21 +141,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	target := r.Header.Get("X-Amz-Target")
 	if strings.HasPrefix(target, logsTargetPrefix) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			writeError(w, errInternal("read request: %v", err))
-			return
-		}
-		if target != logsTargetPrefix+"GetLogEvents" {
-			writeError(w, errOf("UnknownOperationException", "the test bed's CloudWatch Logs answers GetLogEvents only"))
-			return
-		}
-		out, aerr := s.getLogEvents(r, body)
-		if aerr != nil {
-			writeError(w, aerr)
-			return
-		}
-		writeJSON(w, out)
+		s.serveLogs(w, r, strings.TrimPrefix(target, logsTargetPrefix))
 		return
 	}
 	if r.Method != http.MethodPost || !strings.HasPrefix(target, targetPrefix) {
@@ -192,6 +190,9 @@ func (s *Server) handlers() map[string]handler {
 		"UpdateUserPool":            s.updateUserPool,
 		"AdminInitiateAuth":         s.adminInitiateAuth,
 		"AdminSetUserMFAPreference": s.adminSetUserMFAPreference,
+		"DescribeUserPool":          s.describeUserPool,
+		"CreateUserPool":            s.createUserPool,
+		"DeleteUserPool":            s.deleteUserPool,
 	}
 }
 

@@ -246,7 +246,13 @@ func row(username string, kv ...string) map[string]string {
 	return r
 }
 
-const role = "arn:aws:iam::123456789012:role/CognitoImportRole"
+// roleFor creates, through the IAM of the shim c talks to, a role an
+// import job may use: the shim accepts no role it did not create.
+func roleFor(t *testing.T, c *cip.Client) string {
+	t.Helper()
+	env := testenv.Require(t)
+	return testenv.ImportRoleAt(t, iam.NewFromConfig(env.Config, func(o *iam.Options) { o.BaseEndpoint = c.Options().BaseEndpoint }))
+}
 
 // upload PUTs data to the pre-signed URL like a careful client: exactly the
 // x-amz-server-side-encryption header and a known length.
@@ -276,7 +282,7 @@ func upload(t *testing.T, url string, data []byte, extra map[string]string) *htt
 // runImport creates, uploads, starts and waits for a job.
 func runImport(t *testing.T, c *cip.Client, pool string, data []byte) *types.UserImportJobType {
 	t.Helper()
-	job, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool, JobName: aws.String("t-" + testenv.RandomSuffix()), CloudWatchLogsRoleArn: aws.String(role)})
+	job, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool, JobName: aws.String("t-" + testenv.RandomSuffix()), CloudWatchLogsRoleArn: aws.String(roleFor(t, c))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,7 +474,7 @@ func TestUploadIsStrict(t *testing.T) {
 	c, clk := inProcess(t, env)
 	pool := env.NewPool(t, testenv.PoolOptions{AutoVerified: []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail}})
 	data := csvFor(header(t, c, pool), row("up"))
-	job, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool, JobName: aws.String("strict"), CloudWatchLogsRoleArn: aws.String(role)})
+	job, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool, JobName: aws.String("strict"), CloudWatchLogsRoleArn: aws.String(roleFor(t, c))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,14 +498,14 @@ func TestUploadIsStrict(t *testing.T) {
 	}
 
 	// A fresh job, uploaded in time, runs; a token older than an hour fails.
-	job2, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool, JobName: aws.String("strict2"), CloudWatchLogsRoleArn: aws.String(role)})
+	job2, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool, JobName: aws.String("strict2"), CloudWatchLogsRoleArn: aws.String(roleFor(t, c))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r := upload(t, *job2.UserImportJob.PreSignedUrl, data, nil); r.StatusCode != 200 {
 		t.Fatalf("upload in time: %s", r.Status)
 	}
-	if _, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool, JobName: aws.String("bad/name"), CloudWatchLogsRoleArn: aws.String(role)}); apiCode(err) != "InvalidParameterException" {
+	if _, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool, JobName: aws.String("bad/name"), CloudWatchLogsRoleArn: aws.String(roleFor(t, c))}); apiCode(err) != "InvalidParameterException" {
 		t.Errorf("job name with a slash: got %v", err)
 	}
 	if _, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool, JobName: aws.String("x"), CloudWatchLogsRoleArn: aws.String("not-an-arn-at-all-really")}); apiCode(err) != "InvalidParameterException" {
@@ -532,7 +538,7 @@ func TestOneActiveJobPerAccount(t *testing.T) {
 		rows = append(rows, row(fmt.Sprintf("bulk%03d", i)))
 	}
 	create := func(name string, data []byte) *string {
-		job, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool, JobName: aws.String(name), CloudWatchLogsRoleArn: aws.String(role)})
+		job, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool, JobName: aws.String(name), CloudWatchLogsRoleArn: aws.String(roleFor(t, c))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -605,7 +611,7 @@ func TestIAMRolesAreCheckedWhenAJobStarts(t *testing.T) {
 // The shim's Lambda refuses what Lambda refuses when deploying a trigger.
 func TestLambdaRefusesWhatLambdaRefuses(t *testing.T) {
 	env := testenv.Require(t)
-	c, _ := inProcess(t, env)
+	c, clk := inProcess(t, env)
 	srvURL := *c.Options().BaseEndpoint
 	iamc := iam.NewFromConfig(env.Config, func(o *iam.Options) { o.BaseEndpoint = aws.String(srvURL) })
 	lc := lambda.NewFromConfig(env.Config, func(o *lambda.Options) { o.BaseEndpoint = aws.String(srvURL) })
@@ -632,8 +638,13 @@ func TestLambdaRefusesWhatLambdaRefuses(t *testing.T) {
 			Handler: aws.String("bootstrap"), Role: aws.String(roleArn), Code: &ltypes.FunctionCode{ZipFile: code}})
 		return err
 	}
-	good := role("lambda.amazonaws.com")
-	if err := create(role("cognito-idp.amazonaws.com"), zipWith("bootstrap", 0o755)); apiCode(err) != "InvalidParameterValueException" {
+	good, cognitoRole := role("lambda.amazonaws.com"), role("cognito-idp.amazonaws.com")
+	// IAM takes a moment before Lambda may assume a new role.
+	if err := create(good, zipWith("bootstrap", 0o755)); apiCode(err) != "InvalidParameterValueException" || !strings.Contains(err.Error(), "cannot be assumed") {
+		t.Errorf("a role created a moment ago: %v", err)
+	}
+	clk.add(time.Duration(cognitoshim.DefaultLambdaTiming.RoleDelayMS) * time.Millisecond)
+	if err := create(cognitoRole, zipWith("bootstrap", 0o755)); apiCode(err) != "InvalidParameterValueException" {
 		t.Errorf("a role Lambda cannot assume: %v", err)
 	}
 	if err := create(good, zipWith("bootstrap", 0o644)); apiCode(err) != "InvalidParameterValueException" {

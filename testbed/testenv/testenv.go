@@ -128,11 +128,18 @@ func (e *Env) PlantStack(t testing.TB, name, id string, outputs, resources map[s
 // which GetTemplate answers.
 func (e *Env) PlantStackTemplate(t testing.TB, name, id string, outputs, resources map[string]string, template string) {
 	t.Helper()
+	e.PlantStackStatus(t, name, id, outputs, resources, template, "")
+}
+
+// PlantStackStatus is PlantStackTemplate with the stack's StackStatus
+// (empty: UPDATE_COMPLETE); planting a stack again replaces it.
+func (e *Env) PlantStackStatus(t testing.TB, name, id string, outputs, resources map[string]string, template, status string) {
+	t.Helper()
 	endpoint := os.Getenv("AWS_ENDPOINT_URL_CLOUDFORMATION")
 	if endpoint == "" {
 		t.Fatal("AWS_ENDPOINT_URL_CLOUDFORMATION is not set: start the test bed with testbed/testbed.sh")
 	}
-	body, _ := json.Marshal(map[string]any{"name": name, "id": id, "outputs": outputs, "resources": resources, "template": template})
+	body, _ := json.Marshal(map[string]any{"name": name, "id": id, "outputs": outputs, "resources": resources, "template": template, "status": status})
 	resp, err := http.Post(endpoint+"/_testbed/cloudformation/stacks", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatalf("plant stack %s: %v", name, err)

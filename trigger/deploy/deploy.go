@@ -1,29 +1,35 @@
 // Package deploy puts the user migration trigger in front of the new pool
 // and takes it away again: an app client on the old pool that allows
 // ADMIN_USER_PASSWORD_AUTH, an IAM role limited to the three calls the
-// trigger makes on the old pool and its own logs, the Lambda function,
-// the permission for Cognito (source: the new pool) to invoke it, and the
-// new pool's LambdaConfig.UserMigration — set with UpdateUserPool, which
-// resets every setting it is not given, so the whole current
-// configuration is sent back.
+// trigger makes on the old pool and its own logs, the function's log group
+// (with a retention), the Lambda function, the permission for Cognito
+// (source: the new pool) to invoke it, and the new pool's
+// LambdaConfig.UserMigration — set with UpdateUserPool, which resets every
+// setting it is not given, so the whole configuration, read just before,
+// is sent back.
+//
+// What it creates is tagged poolmigrate:managed=true with both pools'
+// ids, and it reuses an existing role or function of its names only when
+// so tagged and configured as it configures them (an app client, which
+// cannot be tagged, only when its settings are exactly deploy's): anything
+// else with those names is someone else's, and deploy refuses before
+// changing anything.
 package deploy
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/aws/smithy-go"
 )
 
 // Cognito is the part of the Cognito API deploy uses.
@@ -31,6 +37,7 @@ type Cognito interface {
 	DescribeUserPool(ctx context.Context, in *cip.DescribeUserPoolInput, optFns ...func(*cip.Options)) (*cip.DescribeUserPoolOutput, error)
 	UpdateUserPool(ctx context.Context, in *cip.UpdateUserPoolInput, optFns ...func(*cip.Options)) (*cip.UpdateUserPoolOutput, error)
 	ListUserPoolClients(ctx context.Context, in *cip.ListUserPoolClientsInput, optFns ...func(*cip.Options)) (*cip.ListUserPoolClientsOutput, error)
+	DescribeUserPoolClient(ctx context.Context, in *cip.DescribeUserPoolClientInput, optFns ...func(*cip.Options)) (*cip.DescribeUserPoolClientOutput, error)
 	CreateUserPoolClient(ctx context.Context, in *cip.CreateUserPoolClientInput, optFns ...func(*cip.Options)) (*cip.CreateUserPoolClientOutput, error)
 	DeleteUserPoolClient(ctx context.Context, in *cip.DeleteUserPoolClientInput, optFns ...func(*cip.Options)) (*cip.DeleteUserPoolClientOutput, error)
 }
@@ -52,10 +59,46 @@ type IAM interface {
 	GetRole(ctx context.Context, in *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
 	CreateRole(ctx context.Context, in *iam.CreateRoleInput, optFns ...func(*iam.Options)) (*iam.CreateRoleOutput, error)
 	PutRolePolicy(ctx context.Context, in *iam.PutRolePolicyInput, optFns ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
+	ListRolePolicies(ctx context.Context, in *iam.ListRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
+	ListAttachedRolePolicies(ctx context.Context, in *iam.ListAttachedRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error)
+}
+
+// Logs is the part of the CloudWatch Logs API deploy uses.
+type Logs interface {
+	CreateLogGroup(ctx context.Context, in *cloudwatchlogs.CreateLogGroupInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogGroupOutput, error)
+	PutRetentionPolicy(ctx context.Context, in *cloudwatchlogs.PutRetentionPolicyInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutRetentionPolicyOutput, error)
+	TagResource(ctx context.Context, in *cloudwatchlogs.TagResourceInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.TagResourceOutput, error)
+}
+
+// APIs are the clients deploy, Check and Remove call.
+type APIs struct {
+	Cognito Cognito
+	Lambda  Lambda
+	IAM     IAM
+	Logs    Logs
 }
 
 // ClientName is the name of the app client deploy creates on the old pool.
 const ClientName = "poolmigrate-migration-trigger"
+
+// Tags deploy puts on what it creates; a role or function of the tool's
+// name without them (for these two pools) is not reused.
+const (
+	TagManaged = "poolmigrate:managed"
+	TagOldPool = "poolmigrate:old-pool"
+	TagNewPool = "poolmigrate:new-pool"
+)
+
+// FunctionTimeout is the function's timeout: Cognito waits five seconds
+// for a user migration trigger, so a longer one would only run on after
+// Cognito has given up (and retried).
+const FunctionTimeout = 5
+
+// DefaultLogRetentionDays is how long the function's logs are kept.
+const DefaultLogRetentionDays = 14
+
+// LogRetentionDays are the periods CloudWatch Logs accepts, in days.
+var LogRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
 // Options say what to deploy where.
 type Options struct {
@@ -65,12 +108,15 @@ type Options struct {
 	Zip                 []byte
 	Arch                string // arm64 (default) or x86_64
 	CarryAttributes     []string
-	// Wait is how long to keep trying while IAM makes a new role usable.
+	LogRetentionDays    int // default DefaultLogRetentionDays
+	// Wait is how long to keep trying while IAM makes a new role usable
+	// and Lambda finishes creating or updating the function.
 	Wait time.Duration
 	Logf func(format string, args ...any)
 }
 
-// Names fills the default names: poolmigrate-migration-<target pool>.
+// Names fills the defaults: poolmigrate-migration-<target pool> for the
+// function and the role, arm64, 14 days of logs.
 func (o *Options) Names() {
 	base := "poolmigrate-migration-" + strings.NewReplacer("_", "-").Replace(o.TargetPool)
 	if o.Function == "" {
@@ -82,12 +128,47 @@ func (o *Options) Names() {
 	if o.Arch == "" {
 		o.Arch = "arm64"
 	}
+	if o.LogRetentionDays == 0 {
+		o.LogRetentionDays = DefaultLogRetentionDays
+	}
 	if o.Wait == 0 {
-		o.Wait = 2 * time.Minute
+		o.Wait = 5 * time.Minute
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
+}
+
+var (
+	functionNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	roleNameRE     = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	poolIDRE       = regexp.MustCompile(`^[\w-]+_[0-9a-zA-Z]+$`)
+)
+
+// Validate refuses names AWS would refuse, before any call.
+func (o Options) Validate() error {
+	for _, p := range []string{o.OldPool, o.TargetPool} {
+		if len(p) > 55 || !poolIDRE.MatchString(p) {
+			return fmt.Errorf("%q is not a user pool id (region_ID, like us-east-1_AbC123)", p)
+		}
+	}
+	if o.OldPool == o.TargetPool {
+		return fmt.Errorf("the old pool and the new pool are the same pool (%s)", o.OldPool)
+	}
+	if !functionNameRE.MatchString(o.Function) {
+		return fmt.Errorf("function name %q: Lambda takes 1-64 letters, digits, - and _", o.Function)
+	}
+	if !roleNameRE.MatchString(o.Role) {
+		return fmt.Errorf("role name %q: IAM takes 1-64 letters, digits and +=,.@_-", o.Role)
+	}
+	ok := false
+	for _, d := range LogRetentionDays {
+		ok = ok || d == o.LogRetentionDays
+	}
+	if !ok {
+		return fmt.Errorf("log retention %d days: CloudWatch Logs keeps logs for one of %v days", o.LogRetentionDays, LogRetentionDays)
+	}
+	return nil
 }
 
 // Result is what deploy did.
@@ -95,6 +176,8 @@ type Result struct {
 	FunctionArn string   `json:"functionArn"`
 	RoleArn     string   `json:"roleArn"`
 	ClientID    string   `json:"oldPoolClientId"`
+	LogGroup    string   `json:"logGroup"`
+	CodeSHA256  string   `json:"codeSha256"` // hex, of the package uploaded
 	Steps       []string `json:"steps"`
 }
 
@@ -102,299 +185,163 @@ func (o Options) poolArn(pool string) string {
 	return fmt.Sprintf("arn:aws:cognito-idp:%s:%s:userpool/%s", o.Region, o.Account, pool)
 }
 
-// RolePolicy is the trigger's only permissions: three calls on the old
-// pool, and its own log group.
-func (o Options) RolePolicy() string {
-	p := map[string]any{"Version": "2012-10-17", "Statement": []map[string]any{
-		{"Effect": "Allow", "Action": []string{"cognito-idp:AdminInitiateAuth", "cognito-idp:AdminGetUser", "cognito-idp:ListUsers"}, "Resource": o.poolArn(o.OldPool)},
-		{"Effect": "Allow", "Action": []string{"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
-			"Resource": fmt.Sprintf("arn:aws:logs:%s:%s:log-group:/aws/lambda/%s:*", o.Region, o.Account, o.Function)},
-	}}
-	data, _ := json.Marshal(p)
-	return string(data)
+func (o Options) functionArn() string {
+	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", o.Region, o.Account, o.Function)
 }
 
-const lambdaTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+// LogGroup is the function's log group.
+func (o Options) LogGroup() string { return "/aws/lambda/" + o.Function }
+
+// Tags are the tags deploy puts on the role, the function and the log group.
+func (o Options) Tags() map[string]string {
+	return map[string]string{TagManaged: "true", TagOldPool: o.OldPool, TagNewPool: o.TargetPool}
+}
+
+// ours tells whether tags mark a resource as deploy's for these pools, or
+// says why not.
+func (o Options) ours(tags map[string]string) string {
+	switch {
+	case tags[TagManaged] != "true":
+		return "it is not tagged " + TagManaged + "=true (not made by poolmigrate)"
+	case tags[TagOldPool] != o.OldPool || tags[TagNewPool] != o.TargetPool:
+		return fmt.Sprintf("it is poolmigrate's for the pools %s → %s, not %s → %s", tags[TagOldPool], tags[TagNewPool], o.OldPool, o.TargetPool)
+	}
+	return ""
+}
+
+func (o Options) statementID() string {
+	return "poolmigrate-" + strings.NewReplacer("_", "-").Replace(o.TargetPool)
+}
+
+// CodeSHA256 is the hex SHA-256 of the package, as `trigger build` shows it.
+func (o Options) CodeSHA256() string {
+	sum := sha256.Sum256(o.Zip)
+	return hex.EncodeToString(sum[:])
+}
+
+// lambdaSHA256 is the same digest as Lambda reports it (CodeSha256: base64).
+func (o Options) lambdaSHA256() string {
+	sum := sha256.Sum256(o.Zip)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
 
 // Deploy puts the trigger in place; run again, it brings everything up to
-// date (new code, settings) and changes nothing else.
-func Deploy(ctx context.Context, c Cognito, l Lambda, i IAM, o Options) (Result, error) {
+// date (new code, settings) and changes nothing else. Everything it would
+// refuse is found before it changes anything.
+func Deploy(ctx context.Context, api APIs, o Options) (Result, error) {
 	o.Names()
-	var res Result
+	res := Result{CodeSHA256: o.CodeSHA256(), LogGroup: o.LogGroup()}
 	step := func(format string, args ...any) {
 		s := fmt.Sprintf(format, args...)
 		res.Steps = append(res.Steps, s)
 		o.Logf("%s", s)
 	}
-	target, err := c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &o.TargetPool})
-	if err != nil {
-		return res, fmt.Errorf("read the new pool %s: %w", o.TargetPool, err)
-	}
-	if _, err := c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &o.OldPool}); err != nil {
-		return res, fmt.Errorf("read the old pool %s: %w (it must still exist: see `poolmigrate retain-pool`)", o.OldPool, err)
-	}
-	if !hasAttribute(target.UserPool, "custom:prev_sub_id") || !hasAttribute(target.UserPool, "custom:prev_username") {
-		return res, fmt.Errorf("the new pool %s lacks custom:prev_sub_id / custom:prev_username, which the trigger fills: add them with `poolmigrate check --fix`", o.TargetPool)
-	}
-	funcArn := fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", o.Region, o.Account, o.Function)
-	if cur := lambdaConfig(target.UserPool).UserMigration; cur != nil && *cur != funcArn && *cur != "" {
-		return res, fmt.Errorf("the new pool %s has a user migration trigger already (%s): remove it first, or deploy with --function naming it", o.TargetPool, *cur)
-	}
-
-	// The app client on the old pool.
-	if res.ClientID, err = ensureClient(ctx, c, o.OldPool); err != nil {
+	if err := o.Validate(); err != nil {
 		return res, err
 	}
-	step("app client %s on the old pool %s allows ADMIN_USER_PASSWORD_AUTH", res.ClientID, o.OldPool)
+	if len(o.Zip) == 0 {
+		return res, fmt.Errorf("no deployment package to upload")
+	}
+	p, err := Inspect(ctx, api, o)
+	if err != nil {
+		return res, err
+	}
 
-	// The role.
-	role, err := i.GetRole(ctx, &iam.GetRoleInput{RoleName: &o.Role})
-	var nse *iamtypes.NoSuchEntityException
-	switch {
-	case errors.As(err, &nse):
-		out, err := i.CreateRole(ctx, &iam.CreateRoleInput{RoleName: &o.Role, AssumeRolePolicyDocument: ptr(lambdaTrust),
-			Description: ptr("poolmigrate: the user migration trigger of pool " + o.TargetPool)})
-		if err != nil {
-			return res, fmt.Errorf("create IAM role %s: %w", o.Role, err)
-		}
-		res.RoleArn = *out.Role.Arn
-		step("created IAM role %s", res.RoleArn)
-	case err != nil:
-		return res, fmt.Errorf("read IAM role %s: %w", o.Role, err)
-	default:
-		res.RoleArn = *role.Role.Arn
-	}
-	if _, err := i.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: &o.Role, PolicyName: ptr("migration-trigger"), PolicyDocument: ptr(o.RolePolicy())}); err != nil {
-		return res, fmt.Errorf("set the role's policy: %w", err)
-	}
-	step("role %s may call AdminInitiateAuth, AdminGetUser and ListUsers on %s, and write its logs", o.Role, o.OldPool)
-
-	// The function.
-	env := map[string]string{"OLD_USER_POOL_ID": o.OldPool, "OLD_APP_CLIENT_ID": res.ClientID}
-	if len(o.CarryAttributes) > 0 {
-		env["CARRY_ATTRIBUTES"] = strings.Join(o.CarryAttributes, ",")
-	}
-	arch := ltypes.ArchitectureArm64
-	if o.Arch == "x86_64" || o.Arch == "amd64" {
-		arch = ltypes.ArchitectureX8664
-	}
-	_, err = l.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: &o.Function})
-	var rnf *ltypes.ResourceNotFoundException
-	switch {
-	case errors.As(err, &rnf):
-		in := &lambda.CreateFunctionInput{FunctionName: &o.Function, Runtime: ltypes.RuntimeProvidedal2023, Handler: ptr("bootstrap"),
-			Role: &res.RoleArn, Code: &ltypes.FunctionCode{ZipFile: o.Zip}, Architectures: []ltypes.Architecture{arch},
-			Environment: &ltypes.Environment{Variables: env}, Timeout: ptr(int32(10)), MemorySize: ptr(int32(256)),
-			Description: ptr("poolmigrate: signs users in against the old pool and migrates them")}
-		out, err := retryIAM(ctx, o.Wait, func() (*lambda.CreateFunctionOutput, error) { return l.CreateFunction(ctx, in) })
-		if err != nil {
-			return res, fmt.Errorf("create function %s: %w", o.Function, err)
-		}
-		res.FunctionArn = *out.FunctionArn
-		step("created function %s", res.FunctionArn)
-	case err != nil:
-		return res, fmt.Errorf("read function %s: %w", o.Function, err)
-	default:
-		if _, err := l.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: &o.Function, ZipFile: o.Zip, Architectures: []ltypes.Architecture{arch}}); err != nil {
-			return res, fmt.Errorf("update the code of %s: %w", o.Function, err)
-		}
-		if err := waitUpdated(ctx, l, o.Function); err != nil {
+	if res.ClientID = p.ClientID; res.ClientID == "" {
+		if res.ClientID, err = createClient(ctx, api.Cognito, o.OldPool); err != nil {
 			return res, err
 		}
-		out, err := l.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: &o.Function, Role: &res.RoleArn, Environment: &ltypes.Environment{Variables: env}})
-		if err != nil {
-			return res, fmt.Errorf("update the settings of %s: %w", o.Function, err)
-		}
-		res.FunctionArn = *out.FunctionArn
-		step("updated function %s", res.FunctionArn)
+		step("created app client %s on the old pool %s, allowing only ADMIN_USER_PASSWORD_AUTH (and refresh), without a secret", res.ClientID, o.OldPool)
+	} else {
+		step("app client %s on the old pool %s is as deploy makes it", res.ClientID, o.OldPool)
 	}
-	if err := waitUpdated(ctx, l, o.Function); err != nil {
+
+	if res.RoleArn, err = ensureRole(ctx, api.IAM, o, p.RoleArn, step); err != nil {
+		return res, err
+	}
+	if err := ensureLogGroup(ctx, api.Logs, o); err != nil {
+		return res, err
+	}
+	step("log group %s keeps the function's logs %d days", o.LogGroup(), o.LogRetentionDays)
+
+	if res.FunctionArn, err = ensureFunction(ctx, api.Lambda, o, p.FunctionExists, res.ClientID, res.RoleArn, step); err != nil {
 		return res, err
 	}
 
 	// Cognito may invoke it, for the new pool only.
-	sid := "poolmigrate-" + strings.NewReplacer("_", "-").Replace(o.TargetPool)
-	if ok, err := hasPermission(ctx, l, o.Function, sid, o.poolArn(o.TargetPool)); err != nil {
+	if ok, err := hasPermission(ctx, api.Lambda, o.Function, o.statementID(), o.poolArn(o.TargetPool)); err != nil {
 		return res, err
 	} else if !ok {
-		if _, err := l.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: &o.Function, StatementId: &sid, Action: ptr("lambda:InvokeFunction"),
+		sid := o.statementID()
+		if _, err := api.Lambda.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: &o.Function, StatementId: &sid, Action: ptr("lambda:InvokeFunction"),
 			Principal: ptr("cognito-idp.amazonaws.com"), SourceArn: ptr(o.poolArn(o.TargetPool)), SourceAccount: &o.Account}); err != nil {
 			return res, fmt.Errorf("let Cognito invoke %s: %w", o.Function, err)
 		}
 	}
 	step("Cognito may invoke it for %s only", o.poolArn(o.TargetPool))
 
-	// The new pool's trigger, with every other setting as it is.
+	// The new pool's trigger, with every other setting as it is now: read
+	// again, so nothing changed since the first read is reverted.
+	target, err := api.Cognito.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &o.TargetPool})
+	if err != nil {
+		return res, fmt.Errorf("read the new pool %s: %w", o.TargetPool, err)
+	}
+	if cur := deref(lambdaConfig(target.UserPool).UserMigration); cur != "" && cur != res.FunctionArn {
+		return res, fmt.Errorf("the new pool %s got another user migration trigger meanwhile (%s): nothing attached; remove it first, or deploy with --function naming it", o.TargetPool, cur)
+	}
 	in := UpdateInput(target.UserPool)
 	in.LambdaConfig.UserMigration = &res.FunctionArn
-	if _, err := c.UpdateUserPool(ctx, in); err != nil {
+	if _, err := api.Cognito.UpdateUserPool(ctx, in); err != nil {
 		return res, fmt.Errorf("set the user migration trigger of %s: %w", o.TargetPool, err)
 	}
 	step("the new pool %s migrates users through %s", o.TargetPool, res.FunctionArn)
 	return res, nil
 }
 
-// UpdateInput is an UpdateUserPool request that sends a pool's whole
-// current configuration back (UpdateUserPool resets what it is not given).
-func UpdateInput(p *ctypes.UserPoolType) *cip.UpdateUserPoolInput {
-	in := &cip.UpdateUserPoolInput{
-		UserPoolId:                  p.Id,
-		AccountRecoverySetting:      p.AccountRecoverySetting,
-		AdminCreateUserConfig:       p.AdminCreateUserConfig,
-		AutoVerifiedAttributes:      p.AutoVerifiedAttributes,
-		DeletionProtection:          p.DeletionProtection,
-		DeviceConfiguration:         p.DeviceConfiguration,
-		EmailConfiguration:          p.EmailConfiguration,
-		EmailVerificationMessage:    p.EmailVerificationMessage,
-		EmailVerificationSubject:    p.EmailVerificationSubject,
-		LambdaConfig:                lambdaConfig(p),
-		MfaConfiguration:            p.MfaConfiguration,
-		Policies:                    p.Policies,
-		SmsAuthenticationMessage:    p.SmsAuthenticationMessage,
-		SmsConfiguration:            p.SmsConfiguration,
-		SmsVerificationMessage:      p.SmsVerificationMessage,
-		UserAttributeUpdateSettings: p.UserAttributeUpdateSettings,
-		UserPoolAddOns:              p.UserPoolAddOns,
-		UserPoolTags:                p.UserPoolTags,
-		VerificationMessageTemplate: p.VerificationMessageTemplate,
-	}
-	if in.AdminCreateUserConfig != nil && in.Policies != nil && in.Policies.PasswordPolicy != nil && in.Policies.PasswordPolicy.TemporaryPasswordValidityDays > 0 {
-		// Describe returns the deprecated UnusedAccountValidityDays next to
-		// its successor; Update refuses both at once.
-		c := *in.AdminCreateUserConfig
-		c.UnusedAccountValidityDays = 0
-		in.AdminCreateUserConfig = &c
-	}
-	return in
+// Plan is what Inspect found: what exists already, and is deploy's.
+type Plan struct {
+	ClientID       string // deploy's app client on the old pool, if there is one
+	RoleArn        string // deploy's role, if it exists
+	FunctionExists bool   // deploy's function exists
 }
 
-func lambdaConfig(p *ctypes.UserPoolType) *ctypes.LambdaConfigType {
-	if p.LambdaConfig == nil {
-		return &ctypes.LambdaConfigType{}
+// Inspect reads what Deploy would change and refuses, without writing
+// anything, what it would refuse: a pool missing or not ready, carried
+// attributes that cannot be carried, a trigger of someone else's, and an
+// app client, role or function of deploy's names that deploy did not make
+// as it makes them. A dry run is Inspect.
+func Inspect(ctx context.Context, api APIs, o Options) (Plan, error) {
+	o.Names()
+	var p Plan
+	if err := o.Validate(); err != nil {
+		return p, err
 	}
-	c := *p.LambdaConfig
-	return &c
-}
-
-func hasAttribute(p *ctypes.UserPoolType, name string) bool {
-	for _, a := range p.SchemaAttributes {
-		if a.Name != nil && (*a.Name == name || "custom:"+*a.Name == name) {
-			return true
-		}
-	}
-	return false
-}
-
-func ensureClient(ctx context.Context, c Cognito, pool string) (string, error) {
-	ids, err := ourClients(ctx, c, pool)
+	target, err := api.Cognito.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &o.TargetPool})
 	if err != nil {
-		return "", fmt.Errorf("list the app clients of %s: %w", pool, err)
+		return p, fmt.Errorf("read the new pool %s: %w", o.TargetPool, err)
 	}
-	if len(ids) > 0 {
-		return ids[0], nil
+	if _, err := api.Cognito.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &o.OldPool}); err != nil {
+		return p, fmt.Errorf("read the old pool %s: %w (it must still exist: see `poolmigrate retain-pool`)", o.OldPool, err)
 	}
-	out, err := c.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &pool, ClientName: ptr(ClientName), GenerateSecret: false,
-		ExplicitAuthFlows: []ctypes.ExplicitAuthFlowsType{ctypes.ExplicitAuthFlowsTypeAllowAdminUserPasswordAuth, ctypes.ExplicitAuthFlowsTypeAllowRefreshTokenAuth}})
-	if err != nil {
-		return "", fmt.Errorf("create an app client on the old pool %s: %w", pool, err)
+	if !hasAttribute(target.UserPool, prevSubAttr) || !hasAttribute(target.UserPool, prevUsernameAttr) {
+		return p, fmt.Errorf("the new pool %s lacks %s / %s, which the trigger fills: add them with `poolmigrate check --fix`", o.TargetPool, prevSubAttr, prevUsernameAttr)
 	}
-	return *out.UserPoolClient.ClientId, nil
-}
-
-// ourClients lists the ids of the pool's app clients named ClientName.
-func ourClients(ctx context.Context, c Cognito, pool string) ([]string, error) {
-	var ids []string
-	p := cip.NewListUserPoolClientsPaginator(c, &cip.ListUserPoolClientsInput{UserPoolId: &pool, MaxResults: ptr(int32(60))})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, cl := range out.UserPoolClients {
-			if deref(cl.ClientName) == ClientName {
-				ids = append(ids, deref(cl.ClientId))
-			}
-		}
+	if err := CheckCarry(o.CarryAttributes, target.UserPool); err != nil {
+		return p, err
 	}
-	return ids, nil
-}
-
-var sourceArnRE = regexp.MustCompile(`"AWS:SourceArn"\s*:\s*"([^"]+)"`)
-
-// hasPermission tells whether statement sid lets Cognito invoke the
-// function from sourceArn; a statement of that id with another source is
-// removed so it can be made again.
-func hasPermission(ctx context.Context, l Lambda, fn, sid, sourceArn string) (bool, error) {
-	out, err := l.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: &fn})
-	var rnf *ltypes.ResourceNotFoundException
-	if errors.As(err, &rnf) {
-		return false, nil
+	if cur := deref(lambdaConfig(target.UserPool).UserMigration); cur != "" && cur != o.functionArn() {
+		return p, fmt.Errorf("the new pool %s has a user migration trigger already (%s): remove it first, or deploy with --function naming it", o.TargetPool, cur)
 	}
-	if err != nil {
-		return false, fmt.Errorf("read the policy of %s: %w", fn, err)
+	if p.ClientID, err = ourClient(ctx, api.Cognito, o.OldPool); err != nil {
+		return p, err
 	}
-	var pol struct {
-		Statement []json.RawMessage
+	if p.RoleArn, err = inspectRole(ctx, api.IAM, o); err != nil {
+		return p, err
 	}
-	if out.Policy != nil {
-		_ = json.Unmarshal([]byte(*out.Policy), &pol)
+	if p.FunctionExists, err = inspectFunction(ctx, api.Lambda, o); err != nil {
+		return p, err
 	}
-	for _, st := range pol.Statement {
-		var s struct{ Sid string }
-		_ = json.Unmarshal(st, &s)
-		if s.Sid != sid {
-			continue
-		}
-		if m := sourceArnRE.FindSubmatch(st); m != nil && string(m[1]) == sourceArn {
-			return true, nil
-		}
-		if _, err := l.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: &fn, StatementId: &sid}); err != nil {
-			return false, fmt.Errorf("replace permission %s of %s: %w", sid, fn, err)
-		}
-	}
-	return false, nil
-}
-
-// retryIAM retries while Lambda cannot yet assume a role IAM just made.
-func retryIAM[T any](ctx context.Context, wait time.Duration, f func() (T, error)) (T, error) {
-	deadline := time.Now().Add(wait)
-	delay := time.Second
-	for {
-		v, err := f()
-		var ae smithy.APIError
-		if err == nil || !errors.As(err, &ae) || ae.ErrorCode() != "InvalidParameterValueException" || !strings.Contains(ae.ErrorMessage(), "cannot be assumed") || time.Now().After(deadline) {
-			return v, err
-		}
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-			return v, ctx.Err()
-		}
-		delay = min(delay*2, 10*time.Second)
-	}
-}
-
-// waitUpdated waits until a function is ready for the next change.
-func waitUpdated(ctx context.Context, l Lambda, fn string) error {
-	for i := 0; i < 120; i++ {
-		out, err := l.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: &fn})
-		if err != nil {
-			return fmt.Errorf("read function %s: %w", fn, err)
-		}
-		cfg := out.Configuration
-		if cfg == nil || (cfg.State != ltypes.StatePending && cfg.LastUpdateStatus != ltypes.LastUpdateStatusInProgress) {
-			if cfg != nil && (cfg.State == ltypes.StateFailed || cfg.LastUpdateStatus == ltypes.LastUpdateStatusFailed) {
-				return fmt.Errorf("function %s failed: %s", fn, deref(cfg.StateReason)+deref(cfg.LastUpdateStatusReason))
-			}
-			return nil
-		}
-		select {
-		case <-time.After(time.Second):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return fmt.Errorf("function %s is still being updated after two minutes", fn)
+	return p, nil
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -404,105 +351,4 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-// Status is what Check found.
-type Status struct {
-	Function    string   `json:"function"`
-	FunctionArn string   `json:"functionArn,omitempty"`
-	Exists      bool     `json:"exists"`
-	Permitted   bool     `json:"permitted"` // Cognito may invoke it for the new pool
-	Attached    bool     `json:"attached"`  // the new pool's UserMigration is the function
-	AttachedTo  string   `json:"attachedTo,omitempty"`
-	Problems    []string `json:"problems"`
-}
-
-// OK tells whether the trigger works.
-func (s Status) OK() bool { return s.Exists && s.Permitted && s.Attached }
-
-// Check reports whether the trigger is in place. An `amplify push` of the
-// auth stack rewrites LambdaConfig from the project's files, which know
-// nothing of the trigger: Check sees it detached.
-func Check(ctx context.Context, c Cognito, l Lambda, o Options) (Status, error) {
-	o.Names()
-	st := Status{Function: o.Function, Problems: []string{}}
-	out, err := l.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: &o.Function})
-	var rnf *ltypes.ResourceNotFoundException
-	switch {
-	case errors.As(err, &rnf):
-		st.Problems = append(st.Problems, "function "+o.Function+" does not exist: run `poolmigrate trigger deploy`")
-	case err != nil:
-		return st, fmt.Errorf("read function %s: %w", o.Function, err)
-	default:
-		st.Exists, st.FunctionArn = true, deref(out.Configuration.FunctionArn)
-		sid := "poolmigrate-" + strings.NewReplacer("_", "-").Replace(o.TargetPool)
-		pol, err := l.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: &o.Function})
-		if err == nil && pol.Policy != nil && strings.Contains(*pol.Policy, `"`+sid+`"`) && strings.Contains(*pol.Policy, o.poolArn(o.TargetPool)) {
-			st.Permitted = true
-		} else {
-			st.Problems = append(st.Problems, "Cognito may not invoke "+o.Function+" for "+o.TargetPool+": run `poolmigrate trigger deploy` again")
-		}
-	}
-	target, err := c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &o.TargetPool})
-	if err != nil {
-		return st, fmt.Errorf("read the new pool %s: %w", o.TargetPool, err)
-	}
-	st.AttachedTo = deref(lambdaConfig(target.UserPool).UserMigration)
-	st.Attached = st.Exists && st.AttachedTo == st.FunctionArn
-	if !st.Attached {
-		what := "has no user migration trigger"
-		if st.AttachedTo != "" {
-			what = "migrates users through " + st.AttachedTo
-		}
-		st.Problems = append(st.Problems, fmt.Sprintf("the new pool %s %s (an `amplify push` of the auth stack rewrites its triggers): run `poolmigrate trigger deploy` again, or wire it into the auth resource with an override", o.TargetPool, what))
-	}
-	return st, nil
-}
-
-// Remove takes the trigger away: the new pool's UserMigration (every other
-// setting kept), Cognito's permission, the function, the old pool's app
-// client. The role stays (IAM roles cost nothing; delete it by hand).
-func Remove(ctx context.Context, c Cognito, l Lambda, o Options) (Result, error) {
-	o.Names()
-	var res Result
-	step := func(format string, args ...any) {
-		s := fmt.Sprintf(format, args...)
-		res.Steps = append(res.Steps, s)
-		o.Logf("%s", s)
-	}
-	target, err := c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &o.TargetPool})
-	if err != nil {
-		return res, fmt.Errorf("read the new pool %s: %w", o.TargetPool, err)
-	}
-	if cur := lambdaConfig(target.UserPool).UserMigration; cur != nil && strings.HasSuffix(*cur, ":function:"+o.Function) {
-		in := UpdateInput(target.UserPool)
-		in.LambdaConfig.UserMigration = nil
-		if _, err := c.UpdateUserPool(ctx, in); err != nil {
-			return res, fmt.Errorf("remove the user migration trigger of %s: %w", o.TargetPool, err)
-		}
-		step("the new pool %s no longer migrates users", o.TargetPool)
-	}
-	sid := "poolmigrate-" + strings.NewReplacer("_", "-").Replace(o.TargetPool)
-	var rnf *ltypes.ResourceNotFoundException
-	if _, err := l.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: &o.Function, StatementId: &sid}); err != nil && !errors.As(err, &rnf) {
-		return res, fmt.Errorf("remove Cognito's permission on %s: %w", o.Function, err)
-	}
-	if _, err := l.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: &o.Function}); err == nil {
-		step("deleted function %s", o.Function)
-	} else if !errors.As(err, &rnf) {
-		return res, fmt.Errorf("delete function %s: %w", o.Function, err)
-	}
-	ids, err := ourClients(ctx, c, o.OldPool)
-	var nf *ctypes.ResourceNotFoundException
-	if err != nil && !errors.As(err, &nf) { // not found: the old pool is gone already
-		return res, fmt.Errorf("list the app clients of %s: %w", o.OldPool, err)
-	}
-	for _, id := range ids {
-		if _, err := c.DeleteUserPoolClient(ctx, &cip.DeleteUserPoolClientInput{UserPoolId: &o.OldPool, ClientId: &id}); err != nil {
-			return res, fmt.Errorf("delete app client %s of %s: %w", id, o.OldPool, err)
-		}
-		step("deleted the app client %s of the old pool", id)
-	}
-	step("the IAM role %s stays; delete it when you like", o.Role)
-	return res, nil
 }

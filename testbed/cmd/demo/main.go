@@ -23,6 +23,7 @@ import (
 	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/poolmigrate/poolmigrate/testbed/amplifycli"
 	"github.com/poolmigrate/poolmigrate/testbed/amplifysim"
@@ -149,7 +150,7 @@ func main() {
 	}
 	fmt.Printf("   %d items in 5 tables\n", items)
 
-	flags := []string{"migrate", "--yes", "--role-arn", "arn:aws:iam::000000000000:role/CognitoImportLogs", "--rate-scale", "100", "--poll", "200ms"}
+	flags := []string{"migrate", "--yes", "--role-arn", importRole(ctx, cfg), "--rate-scale", "100", "--poll", "200ms"}
 	run(binPath, project, flags...)
 
 	payload, err := os.ReadFile(filepath.Join(project, ".poolmigrate", "add-auth.json"))
@@ -244,4 +245,22 @@ func createTable(ctx context.Context, ddb *dynamodb.Client, name, pk string, gsi
 		in.AttributeDefinitions = append(in.AttributeDefinitions, dtypes.AttributeDefinition{AttributeName: aws.String(a), AttributeType: dtypes.ScalarAttributeTypeS})
 	}
 	must(ddb.CreateTable(ctx, in))
+}
+
+// importRole makes the import job's CloudWatch Logs role in the test
+// bed's IAM, as an operator makes it once in their account (README): the
+// shim, like Cognito, accepts no role it does not know.
+func importRole(ctx context.Context, cfg aws.Config) string {
+	const name = "poolmigrate-demo-import-logs"
+	c := iam.NewFromConfig(cfg)
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cognito-idp.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:DescribeLogStreams","logs:PutLogEvents"],"Resource":["arn:aws:logs:*:*:log-group:/aws/cognito/*"]}]}`
+	var arn string
+	if out, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)}); err == nil {
+		arn = *out.Role.Arn
+	} else {
+		arn = *must(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})).Role.Arn
+	}
+	must(c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("logs"), PolicyDocument: aws.String(policy)}))
+	return arn
 }

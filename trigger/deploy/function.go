@@ -1,0 +1,204 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	lgtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
+)
+
+// inspectFunction tells whether deploy's function exists, and refuses a
+// function of its name that is not deploy's for these pools.
+func inspectFunction(ctx context.Context, l Lambda, o Options) (bool, error) {
+	out, err := l.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: &o.Function})
+	var rnf *ltypes.ResourceNotFoundException
+	switch {
+	case errors.As(err, &rnf):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("read function %s: %w", o.Function, err)
+	}
+	refuse := func(why string) error {
+		return fmt.Errorf("function %s exists, but %s: deploy will not replace a function it did not make. Delete or rename it, or deploy with --function NAME", o.Function, why)
+	}
+	if why := o.ours(out.Tags); why != "" {
+		// GetFunction shows tags only to callers allowed lambda:ListTags.
+		return false, refuse(why + " (or you may not call lambda:ListTags)")
+	}
+	if out.Configuration != nil && out.Configuration.PackageType == ltypes.PackageTypeImage {
+		return false, refuse("it is a container image, not a .zip package")
+	}
+	return true, nil
+}
+
+func (o Options) architecture() ltypes.Architecture {
+	if o.Arch == "x86_64" || o.Arch == "amd64" {
+		return ltypes.ArchitectureX8664
+	}
+	return ltypes.ArchitectureArm64
+}
+
+// ensureFunction creates the function, or brings deploy's up to date (its
+// code, then its settings), and waits until Lambda has finished with it.
+func ensureFunction(ctx context.Context, l Lambda, o Options, exists bool, clientID, roleArn string, step func(string, ...any)) (string, error) {
+	env := &ltypes.Environment{Variables: map[string]string{"OLD_USER_POOL_ID": o.OldPool, "OLD_APP_CLIENT_ID": clientID}}
+	if len(o.CarryAttributes) > 0 {
+		env.Variables["CARRY_ATTRIBUTES"] = strings.Join(o.CarryAttributes, ",")
+	}
+	arch := o.architecture()
+	var arn, sum string
+	if !exists {
+		in := &lambda.CreateFunctionInput{FunctionName: &o.Function, Runtime: ltypes.RuntimeProvidedal2023, Handler: ptr("bootstrap"),
+			Role: &roleArn, Code: &ltypes.FunctionCode{ZipFile: o.Zip}, Architectures: []ltypes.Architecture{arch},
+			Environment: env, Timeout: ptr(int32(FunctionTimeout)), MemorySize: ptr(int32(256)), Tags: o.Tags(),
+			Description: ptr("poolmigrate: signs users in against the old pool and migrates them")}
+		out, err := retryLambda(ctx, o.Wait, func() (*lambda.CreateFunctionOutput, error) { return l.CreateFunction(ctx, in) })
+		if err != nil {
+			return "", fmt.Errorf("create function %s: %w", o.Function, err)
+		}
+		arn, sum = deref(out.FunctionArn), deref(out.CodeSha256)
+		step("created function %s (timeout %d s)", arn, FunctionTimeout)
+	} else {
+		out, err := retryLambda(ctx, o.Wait, func() (*lambda.UpdateFunctionCodeOutput, error) {
+			return l.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: &o.Function, ZipFile: o.Zip, Architectures: []ltypes.Architecture{arch}})
+		})
+		if err != nil {
+			return "", fmt.Errorf("update the code of %s: %w", o.Function, err)
+		}
+		sum = deref(out.CodeSha256)
+		if err := waitUpdated(ctx, l, o); err != nil {
+			return "", err
+		}
+		cfg, err := retryLambda(ctx, o.Wait, func() (*lambda.UpdateFunctionConfigurationOutput, error) {
+			return l.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: &o.Function, Role: &roleArn, Environment: env,
+				Timeout: ptr(int32(FunctionTimeout)), MemorySize: ptr(int32(256)), Runtime: ltypes.RuntimeProvidedal2023, Handler: ptr("bootstrap")})
+		})
+		if err != nil {
+			return "", fmt.Errorf("update the settings of %s: %w", o.Function, err)
+		}
+		arn = deref(cfg.FunctionArn)
+		step("updated function %s (code and settings, timeout %d s)", arn, FunctionTimeout)
+	}
+	if sum != o.lambdaSHA256() {
+		return "", fmt.Errorf("function %s holds code with SHA-256 %s (base64), not the package's %s: the upload was altered; run deploy again", o.Function, sum, o.lambdaSHA256())
+	}
+	if err := waitUpdated(ctx, l, o); err != nil {
+		return "", err
+	}
+	return arn, nil
+}
+
+// retryLambda retries what Lambda refuses for a while after a change: a
+// role IAM has just made ("cannot be assumed", until IAM has propagated
+// it) and an update while another is in progress or the function is
+// still being created (ResourceConflictException).
+func retryLambda[T any](ctx context.Context, wait time.Duration, f func() (T, error)) (T, error) {
+	deadline := time.Now().Add(wait)
+	delay := 500 * time.Millisecond
+	for {
+		v, err := f()
+		var ae smithy.APIError
+		if err == nil || !errors.As(err, &ae) || time.Now().After(deadline) {
+			return v, err
+		}
+		roleNotYet := ae.ErrorCode() == "InvalidParameterValueException" && strings.Contains(ae.ErrorMessage(), "cannot be assumed")
+		if !roleNotYet && ae.ErrorCode() != "ResourceConflictException" {
+			return v, err
+		}
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return v, ctx.Err()
+		}
+		delay = min(delay*2, 10*time.Second)
+	}
+}
+
+// waitUpdated waits until Lambda has finished creating or updating the
+// function (State Active, LastUpdateStatus Successful), with the SDK's
+// waiters.
+func waitUpdated(ctx context.Context, l Lambda, o Options) error {
+	in := &lambda.GetFunctionInput{FunctionName: &o.Function}
+	opt := func(lo, hi *time.Duration) { *lo, *hi = 500*time.Millisecond, 5*time.Second }
+	err := lambda.NewFunctionActiveV2Waiter(l, func(w *lambda.FunctionActiveV2WaiterOptions) { opt(&w.MinDelay, &w.MaxDelay) }).Wait(ctx, in, o.Wait)
+	if err == nil {
+		err = lambda.NewFunctionUpdatedV2Waiter(l, func(w *lambda.FunctionUpdatedV2WaiterOptions) { opt(&w.MinDelay, &w.MaxDelay) }).Wait(ctx, in, o.Wait)
+	}
+	if err != nil {
+		why := err.Error()
+		if out, gerr := l.GetFunction(ctx, in); gerr == nil && out.Configuration != nil {
+			c := out.Configuration
+			why = fmt.Sprintf("state %s %s, last update %s %s", c.State, deref(c.StateReason), c.LastUpdateStatus, deref(c.LastUpdateStatusReason))
+		}
+		return fmt.Errorf("function %s is not ready: %s", o.Function, why)
+	}
+	return nil
+}
+
+// ensureLogGroup creates the function's log group, tagged, before the
+// function can write to it (Lambda would create it without a retention),
+// and sets its retention. A group left by an earlier deploy is tagged and
+// kept.
+func ensureLogGroup(ctx context.Context, lg Logs, o Options) error {
+	name := o.LogGroup()
+	_, err := lg.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: &name, Tags: o.Tags()})
+	var exists *lgtypes.ResourceAlreadyExistsException
+	switch {
+	case errors.As(err, &exists):
+		arn := fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", o.Region, o.Account, name)
+		if _, err := lg.TagResource(ctx, &cloudwatchlogs.TagResourceInput{ResourceArn: &arn, Tags: o.Tags()}); err != nil {
+			return fmt.Errorf("tag log group %s: %w", name, err)
+		}
+	case err != nil:
+		return fmt.Errorf("create log group %s: %w", name, err)
+	}
+	if _, err := lg.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: &name, RetentionInDays: ptr(int32(o.LogRetentionDays))}); err != nil {
+		return fmt.Errorf("set the retention of log group %s: %w", name, err)
+	}
+	return nil
+}
+
+var sourceArnRE = regexp.MustCompile(`"AWS:SourceArn"\s*:\s*"([^"]+)"`)
+
+// hasPermission tells whether statement sid lets Cognito invoke the
+// function from sourceArn; a statement of that id with another source is
+// removed so it can be made again.
+func hasPermission(ctx context.Context, l Lambda, fn, sid, sourceArn string) (bool, error) {
+	out, err := l.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: &fn})
+	var rnf *ltypes.ResourceNotFoundException
+	if errors.As(err, &rnf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read the policy of %s: %w", fn, err)
+	}
+	var pol struct {
+		Statement []json.RawMessage
+	}
+	if out.Policy != nil {
+		_ = json.Unmarshal([]byte(*out.Policy), &pol)
+	}
+	for _, st := range pol.Statement {
+		var s struct{ Sid string }
+		_ = json.Unmarshal(st, &s)
+		if s.Sid != sid {
+			continue
+		}
+		if m := sourceArnRE.FindSubmatch(st); m != nil && string(m[1]) == sourceArn {
+			return true, nil
+		}
+		if _, err := l.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: &fn, StatementId: &sid}); err != nil {
+			return false, fmt.Errorf("replace permission %s of %s: %w", sid, fn, err)
+		}
+	}
+	return false, nil
+}
