@@ -81,6 +81,7 @@ func TestMigrateGen2WholeFlow(t *testing.T) {
 	tables := []string{table("Note"), table("Comment"), table("Profile"), table("Board"), table("Invite"), table("Tag")}
 	before := snapshot(t, env, tables)
 
+	importRole := env.ImportRole(t)
 	migrate := func(extra ...string) string {
 		t.Helper()
 		args := append([]string{"migrate", "--yes", "--role-arn", importRole, "--rate-scale", "1000", "--poll", "50ms"}, extra...)
@@ -277,8 +278,6 @@ func fillGen2Tables(t *testing.T, env *testenv.Env, table func(string) string, u
 	put("Tag", map[string]types.AttributeValue{"id": s("tag-1"), "label": s("urgent")})
 }
 
-// importRole is a role the shim's import jobs accept.
-const importRole = "arn:aws:iam::123456789012:role/CognitoImportLogs"
 
 // runApp runs poolmigrate in-process from dir.
 func runApp(t *testing.T, dir string, env map[string]string, args ...string) (string, string, error) {

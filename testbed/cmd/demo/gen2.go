@@ -24,7 +24,7 @@ import (
 // backend.ts, and only the deploy is simulated (testbed/gen2sim: the pools,
 // tables, AppSync API and stacks are created on the test bed as
 // CloudFormation would, and amplify_outputs.json is written).
-func gen2Demo(ctx context.Context, bin, example, work string, idp *cip.Client, ddb *dynamodb.Client) {
+func gen2Demo(ctx context.Context, bin, example, work string, idp *cip.Client, ddb *dynamodb.Client, role string) {
 	tc, err := gen2synth.Find()
 	if err != nil {
 		log.Fatal(err)
@@ -115,7 +115,7 @@ func gen2Demo(ctx context.Context, bin, example, work string, idp *cip.Client, d
 	}
 	fmt.Printf("   Note.owner of alice: %s   Comment.owner: alice   Profile.userId: %s\n", subs["alice"]+"::alice", subs["alice"])
 
-	flags := []string{"migrate", "--yes", "--role-arn", "arn:aws:iam::000000000000:role/CognitoImportLogs", "--rate-scale", "100", "--poll", "200ms",
+	flags := []string{"migrate", "--yes", "--role-arn", role, "--rate-scale", "100", "--poll", "200ms",
 		"--on-duplicate", "keep-newest", "--on-unverified", "skip"}
 	run(bin, project, flags...)
 	showBlock(project, "retain")

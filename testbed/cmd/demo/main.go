@@ -59,7 +59,7 @@ func main() {
 		return
 	}
 	if *gen2 {
-		gen2Demo(ctx, binPath, *example, *work, idp, ddb)
+		gen2Demo(ctx, binPath, *example, *work, idp, ddb, importRole(ctx, cfg))
 		return
 	}
 
