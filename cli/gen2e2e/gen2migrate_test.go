@@ -278,7 +278,6 @@ func fillGen2Tables(t *testing.T, env *testenv.Env, table func(string) string, u
 	put("Tag", map[string]types.AttributeValue{"id": s("tag-1"), "label": s("urgent")})
 }
 
-
 // runApp runs poolmigrate in-process from dir.
 func runApp(t *testing.T, dir string, env map[string]string, args ...string) (string, string, error) {
 	t.Helper()
