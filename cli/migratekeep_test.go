@@ -24,9 +24,7 @@ import (
 // rest, syncs, verifies, removes the trigger and retires the old pool.
 func TestMigrateKeepPasswords(t *testing.T) {
 	env := testenv.Require(t)
-	if os.Getenv("AWS_ENDPOINT_URL_LAMBDA") == "" {
-		t.Skip("restart the test bed (testbed/testbed.sh down; up): it predates the Lambda endpoint")
-	}
+	testenv.SkipUnless(t, os.Getenv("AWS_ENDPOINT_URL_LAMBDA") != "", "restart the test bed (testbed/testbed.sh down; up): it predates the Lambda endpoint")
 	amp := amplifycli.Require(t)
 	ctx := context.Background()
 	dir := copyProject(t, "../examples/notes-app")
