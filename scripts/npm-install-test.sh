@@ -59,9 +59,7 @@ no_install_scripts() {
 check "the main package runs nothing at install and names 5 platform packages" no_install_scripts
 
 # 2. A local registry with no uplink.
-if [ ! -x "$REGISTRY_DIR/node_modules/.bin/verdaccio" ] || [ "$REGISTRY_DIR/package-lock.json" -nt "$REGISTRY_DIR/node_modules/.package-lock.json" ]; then
-	npm ci --prefix "$REGISTRY_DIR" --no-audit --no-fund --loglevel=error >&2
-fi
+"$ROOT/testbed/npm-cached.sh" "$REGISTRY_DIR" verdaccio >/dev/null # installed once, outside the clone
 mkdir -p "$WORK/registry"
 cat >"$WORK/registry/config.yaml" <<YAML
 storage: $WORK/registry/storage

@@ -36,16 +36,13 @@ func SkipUnless(t testing.TB, ok bool, reason string) {
 	}
 }
 
-// CorpusSkip is the start of the message a corpus test skips with;
-// scripts/test.sh allows those skips (and no others) by it.
-const CorpusSkip = "the research corpus is not beside this clone"
-
 // Corpus returns the folder of real Amplify projects the corpus tests
 // read: POOLMIGRATE_CORPUS, or ../shared/corpus/amplify-projects beside
 // the clone. It is not part of the repository (others' projects, never
 // copied in), so a clone without it skips those tests, even when
-// Required; but a POOLMIGRATE_CORPUS that is set must exist (scripts/test.sh
-// sets it whenever the corpus is there, so it is never skipped by mistake).
+// Required (scripts/allowed-skips.txt names them); but a POOLMIGRATE_CORPUS
+// that is set must exist (scripts/test.sh sets it whenever the corpus is
+// there, and then allows no skip at all).
 func Corpus(t testing.TB) string {
 	t.Helper()
 	if dir := os.Getenv("POOLMIGRATE_CORPUS"); dir != "" {
@@ -56,7 +53,7 @@ func Corpus(t testing.TB) string {
 	}
 	dir := filepath.Join(repoRoot(), "..", "shared", "corpus", "amplify-projects")
 	if _, err := os.Stat(dir); err != nil {
-		t.Skip(CorpusSkip + " (" + dir + "; set POOLMIGRATE_CORPUS to run these tests)")
+		t.Skip("the research corpus is not beside this clone (" + dir + "; set POOLMIGRATE_CORPUS to run these tests)")
 	}
 	return dir
 }
