@@ -48,6 +48,7 @@ type Server struct {
 	roles     map[string]*iamRole
 	stacks    map[string]*cfnStack // by name and by ARN
 	functions map[string]*lambdaFunction
+	throttle  throttleSwitch // TooManyRequestsException on named operations (throttle.go)
 }
 
 // Option configures a Server.
@@ -109,6 +110,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.plantStack(w, r)
 		return
 	}
+	if r.URL.Path == throttlePath {
+		s.serveThrottle(w, r)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, importLogPath) {
 		s.serveImportLog(w, r)
 		return
@@ -146,6 +151,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op := strings.TrimPrefix(target, targetPrefix)
+	if aerr := s.throttled(op); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 	h, ok := s.handlers()[op]
 	if !ok {
 		s.forward(w, r, body)
