@@ -103,6 +103,12 @@ func ListMigrated(ctx context.Context, api RestoreAPI, pool string, limit *rate.
 		for _, u := range page.Users {
 			user := userFromSDK(u)
 			if prev := user.Attributes[PrevSubAttr]; prev != "" {
+				if user.Sub == "" {
+					// Every Cognito user has a sub; mapping an identity
+					// to an empty one would write it into the tables.
+					b.abort()
+					return nil, fmt.Errorf("user %s of pool %s has %s but no sub: refusing to map anyone to an empty identity", user.Username, pool, PrevSubAttr)
+				}
 				if err := b.Add(prev, TargetUser{Username: user.Username, Sub: user.Sub, Enabled: user.Enabled, Status: user.Status}); err != nil {
 					b.abort()
 					return nil, err
