@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -52,7 +53,7 @@ type TriggerBed struct {
 func (e *Env) TriggerBed(t *testing.T, rie string) *TriggerBed {
 	t.Helper()
 	b := &TriggerBed{rie: rie, riePort: FreePort(t), apiPort: FreePort(t)}
-	lambdaURL := serve(t, assignSub(fmt.Sprintf("http://127.0.0.1:%d", b.riePort)))
+	lambdaURL := serve(t, AssignSub(fmt.Sprintf("http://127.0.0.1:%d", b.riePort)))
 	local := StartCognitoLocal(t, map[string]any{
 		"TriggerFunctions": map[string]string{"UserMigration": "function"},
 		"LambdaClient": map[string]any{"endpoint": lambdaURL, "region": "us-east-1",
@@ -132,12 +133,15 @@ func serve(t *testing.T, h http.Handler) string {
 	return "http://" + ln.Addr().String()
 }
 
-// assignSub forwards Lambda invocations to the emulator at target and
-// gives the user a migration trigger's answer creates a fresh sub (any
-// the trigger sent is replaced: AWS assigns it).
-func assignSub(target string) http.Handler {
+// AssignSub forwards cognito-local's Lambda invocations to the emulator at
+// target and gives the user a migration trigger's answer creates a fresh
+// sub (any the trigger sent is replaced: AWS assigns it). cognito-local
+// creates that user without one, which AWS never does.
+func AssignSub(target string) http.Handler {
 	u, _ := url.Parse(target)
 	p := httputil.NewSingleHostReverseProxy(u)
+	// An emulator not yet up answers 502, which cognito-local retries.
+	p.ErrorLog = log.New(io.Discard, "", 0)
 	p.ModifyResponse = func(resp *http.Response) error {
 		body, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
