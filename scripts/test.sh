@@ -81,9 +81,11 @@ fi
 go build -o .testbed/bin/testsummary ./testbed/cmd/testsummary
 # -p 1: packages share the test bed, and like AWS the Cognito shim allows
 # one active import job per account, so packages must not run at once.
+# -timeout only guards against a hang: cli runs the real Amplify CLI
+# dozens of times, which on a loaded shared machine took over 20 minutes.
 # The JSON stays in .testbed/go-test.json; testsummary prints what go test
 # prints, then the tally, and fails on a skip the allow-list does not name.
-go test -json -count=1 -p 1 -timeout 20m "$@" ./... | tee .testbed/go-test.json |
+go test -json -count=1 -p 1 -timeout 45m "$@" ./... | tee .testbed/go-test.json |
 	.testbed/bin/testsummary -allow "$allow" -skipped-to .testbed/skipped
 
 # The plugin with the real Amplify CLI (installed once into a cache outside
