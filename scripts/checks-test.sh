@@ -45,6 +45,7 @@ if command -v jq >/dev/null; then
 	expect fail "jq_true fails a false filter" "f() { echo '{\"a\":1}' | jq_true '.a == 2'; }" f
 	expect fail "jq_true fails on empty input (jq 1.6 -e says 0)" "f() { printf '' | jq_true '.a == 1'; }" f
 	expect fail "jq_true fails on a failing command's empty output" "f() { false | jq_true 'true'; }" f
+	expect pass "jq_true reads all of a long output" "f() { seq 1 200000 | sed 's/.*/{\"a\":1}/' | jq_true '.a == 1'; }" f
 else
 	echo "FAIL jq is not installed (.ci/run installs it)" >&2
 	bad=$((bad + 1))
@@ -73,5 +74,6 @@ lint() { # pattern, what to use instead, the file that may (the helper)
 }
 lint 'jq +(-[a-zA-Z]*e|--exit-status)' "a bare jq -e: use jq_true from scripts/checks.sh (jq 1.6 passes empty input)" checks.sh
 lint '!\s*grep' "a negated grep: use absent from scripts/checks.sh (a missing file is grep's 2)" -
+lint '\|\s*grep +-[a-zA-Z]*q' "grep -q at the end of a pipe: it stops reading at the first match, and under pipefail the writer's SIGPIPE fails the check; match the captured output" -
 [ "$bad" = 0 ] || { echo "checks.sh self-test: $bad failed" >&2; exit 1; }
 echo "checks.sh self-test: ok"

@@ -152,7 +152,11 @@ scan_finds_it() {
 	' "$USERHOME/.amplify/plugins.json" "$PREFIX/"
 }
 check "amplify plugin scan finds the global install" scan_finds_it
-amplify_version() { amplify poolmigrate version 2>/dev/null | grep -q "^poolmigrate $VERSION "; }
+amplify_version() {
+	local out
+	out=$(amplify poolmigrate version 2>/dev/null)
+	[[ "$out" == "poolmigrate $VERSION "* ]] || { echo "  $out" >&2; return 1; }
+}
 check "amplify poolmigrate version" amplify_version
 cp -r "$ROOT/examples/notes-app" "$WORK/notes-app"
 rm -f "$WORK/notes-app/amplify/.config/local-aws-info.json"

@@ -47,7 +47,7 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 GOBIN=$(go env GOPATH)/bin
-if [ ! -x "$GOBIN/staticcheck" ] || ! "$GOBIN/staticcheck" -version 2>/dev/null | grep -q "${STATICCHECK_VERSION#v}"; then
+if [ ! -x "$GOBIN/staticcheck" ] || [[ "$("$GOBIN/staticcheck" -version 2>/dev/null)" != *"${STATICCHECK_VERSION#v}"* ]]; then
 	go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
 fi
 "$GOBIN/staticcheck" ./...
