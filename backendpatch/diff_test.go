@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
 
 // TestUnifiedDiffOfA20kLineFile diffs a 20,000-line file (an amplify-meta
@@ -44,7 +46,7 @@ func TestUnifiedDiffOfA20kLineFile(t *testing.T) {
 	}
 	patch, err := exec.LookPath("patch")
 	if err != nil {
-		t.Skip("GNU patch is not installed")
+		testenv.Skip(t, "GNU patch is not installed (apt-get install patch; .ci/run does)")
 	}
 	dir := t.TempDir()
 	file := filepath.Join(dir, "template.json")

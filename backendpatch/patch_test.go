@@ -223,10 +223,7 @@ func TestPatchRefusesMalformedJSONAndChangesNothing(t *testing.T) {
 // old resource, and putting the old name back gives the original JSON (so
 // nothing else changed).
 func TestCorpus(t *testing.T) {
-	const corpus = "../../shared/corpus/amplify-projects"
-	if _, err := os.Stat(corpus); err != nil {
-		t.Skip("corpus not present")
-	}
+	corpus := testenv.Corpus(t)
 	var roots []string
 	filepath.WalkDir(corpus, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Name() == "backend-config.json" {

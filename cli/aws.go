@@ -3,6 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -89,14 +92,31 @@ func (a *App) newAWSClients(ctx context.Context, region, profile string) (*awsCl
 	if cfg.Region == "" {
 		return nil, fmt.Errorf("no AWS region: pass --region, set AWS_REGION, or give the profile a region")
 	}
-	// DynamoDB Local omits the x-amz-crc32 header on error responses; only
-	// skip the check when the user points DynamoDB at another endpoint.
-	localDynamo := a.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" || a.Getenv("AWS_ENDPOINT_URL") != ""
 	return &awsClients{
 		cfg:     cfg,
 		cognito: cip.NewFromConfig(cfg),
 		dynamo: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-			o.DisableValidateResponseChecksum = localDynamo
+			// DynamoDB Local omits the x-amz-crc32 header on error
+			// responses: the check is off for an endpoint on this machine
+			// only, never for AWS's own, FIPS or VPC endpoints. The SDK has
+			// resolved BaseEndpoint (AWS_ENDPOINT_URL_DYNAMODB,
+			// AWS_ENDPOINT_URL, the profile's endpoint_url) by now.
+			o.DisableValidateResponseChecksum = o.BaseEndpoint != nil && loopbackURL(*o.BaseEndpoint)
 		}),
 	}, nil
+}
+
+// loopbackURL reports whether an endpoint URL's host is this machine:
+// localhost, 127.0.0.0/8 or ::1.
+func loopbackURL(endpoint string) bool {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return false
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -25,9 +25,7 @@ import (
 // status` and `amplify api gql-compile`. Roots the CLI cannot load are
 // listed with the CLI's reason.
 func TestCorpusOnRealCLI(t *testing.T) {
-	if _, err := os.Stat(corpusDir); err != nil {
-		t.Skip("corpus not present")
-	}
+	corpusDir := testenv.Corpus(t)
 	amp := amplifycli.Require(t)
 	var roots []string
 	_ = filepath.WalkDir(corpusDir, func(p string, d fs.DirEntry, err error) error {

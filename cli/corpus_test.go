@@ -2,16 +2,13 @@ package cli
 
 import (
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
-)
 
-// corpusDir holds real Amplify configs from public repositories, next to the
-// repository in the workplace (never copied into it).
-const corpusDir = "../../shared/corpus/amplify-projects"
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
+)
 
 // corpusFact is what the corpus INDEX.md says of one Amplify root.
 type corpusFact struct {
@@ -100,9 +97,7 @@ var corpusFacts = map[string]corpusFact{
 // TestCorpus runs plan over every Amplify root of the corpus: none may fail,
 // and the facts INDEX.md states must come out.
 func TestCorpus(t *testing.T) {
-	if _, err := os.Stat(corpusDir); err != nil {
-		t.Skipf("corpus not present at %s", corpusDir)
-	}
+	corpusDir := testenv.Corpus(t)
 	var roots []string
 	err := filepath.WalkDir(corpusDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -28,7 +28,7 @@ type migrationSetup struct {
 
 func setupExport(t *testing.T, env *testenv.Env, target testenv.PoolOptions, exportArgs ...string) *migrationSetup {
 	t.Helper()
-	m := &migrationSetup{sp: plantSourcePool(t, env), dir: t.TempDir(), rejected: map[string]bool{}}
+	m := &migrationSetup{sp: plantSourcePool(t, env), dir: t.TempDir()}
 	m.backup = filepath.Join(m.dir, "old.jsonl")
 	if _, stderr, err := runApp(t, m.dir, nil, "backup", "--pool", m.sp.id, "--out", m.backup, "--rps", "1000"); err != nil {
 		t.Fatalf("backup: %v\n%s", err, stderr)
@@ -48,14 +48,22 @@ func setupExport(t *testing.T, env *testenv.Env, target testenv.PoolOptions, exp
 		t.Fatal(err)
 	}
 	m.exported = res.Exported
-	data, _ := os.ReadFile(filepath.Join(m.csv, "rejects.jsonl"))
+	m.rejected = readRejects(m.csv)
+	return m
+}
+
+// readRejects lists the old usernames export left out (rejects.jsonl of
+// its folder).
+func readRejects(csvDir string) map[string]bool {
+	rejected := map[string]bool{}
+	data, _ := os.ReadFile(filepath.Join(csvDir, "rejects.jsonl"))
 	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 		if i := strings.Index(l, `"username":"`); i >= 0 {
 			rest := l[i+len(`"username":"`):]
-			m.rejected[rest[:strings.Index(rest, `"`)]] = true
+			rejected[rest[:strings.Index(rest, `"`)]] = true
 		}
 	}
-	return m
+	return rejected
 }
 
 type importJSON struct {

@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	cogtypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/testbed/amplifycli"
@@ -26,23 +28,10 @@ func TestMigrateWholeFlow(t *testing.T) {
 	dir := copyProject(t, "../examples/notes-app")
 	sp := plantSourcePool(t, env)
 	apiID := deployedNotesApp(t, env, dir, sp.id, "mg")
-	var owners []cognito.User
-	p := cip.NewListUsersPaginator(env.Local, &cip.ListUsersInput{UserPoolId: &sp.id})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, u := range out.Users {
-			for _, a := range u.Attributes {
-				if *a.Name == "sub" {
-					owners = append(owners, cognito.User{Sub: *a.Value, Username: *u.Username})
-				}
-			}
-		}
-	}
+	owners := sourceOwners(t, env, sp.id)[:40]
 	table := func(m string) string { return m + "-" + apiID + "-dev" }
-	fillNotes(t, env, table, owners[:40])
+	fillNotes(t, env, table, owners)
+	tables := migratedTables(apiID, owners, snapshot(t, env, (&remapFixture{apiID: apiID}).tables()))
 	if err := amp.Pull(ctx, dir, "dev"); err != nil {
 		t.Fatal(err)
 	}
@@ -127,4 +116,101 @@ func TestMigrateWholeFlow(t *testing.T) {
 	if out, err := migrate(); err != nil || !strings.Contains(out, "Migration complete") {
 		t.Errorf("run after completion: %v\n%s", err, out)
 	}
+	// What the tool says is checked against Cognito and DynamoDB: every
+	// user export kept is in the new pool with groups, memberships and
+	// disabled state, and every item names its owner's new identity.
+	m := migratedSetup(t, dir, sp)
+	if m.target != target {
+		t.Fatalf("migrate.json's target pool %s, want the pushed %s", m.target, target)
+	}
+	m.verifyTarget(t, env, cogtypes.UserStatusTypeResetRequired)
+	tables.expectRemappedTo(t, env, target)
+}
+
+// sourceOwners lists a pool's users as the owners of items.
+func sourceOwners(t *testing.T, env *testenv.Env, pool string) []cognito.User {
+	t.Helper()
+	var owners []cognito.User
+	p := cip.NewListUsersPaginator(env.Local, &cip.ListUsersInput{UserPoolId: &pool})
+	for p.HasMorePages() {
+		out, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range out.Users {
+			for _, a := range u.Attributes {
+				if *a.Name == "sub" {
+					owners = append(owners, cognito.User{Sub: *a.Value, Username: *u.Username})
+				}
+			}
+		}
+	}
+	return owners
+}
+
+// migratedSetup is what the guided flow did, from its state
+// (.poolmigrate/migrate.json: the backup, the target pool, export's folder
+// and the users it left out), for verifyTarget. Export may leave out only
+// the planted problem users, never a regular one.
+func migratedSetup(t *testing.T, dir string, sp *sourcePool) *migrationSetup {
+	t.Helper()
+	var st migrateState
+	if err := json.Unmarshal(mustRead(t, filepath.Join(dir, ".poolmigrate", "migrate.json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	m := &migrationSetup{sp: sp, dir: dir, backup: st.Backup, target: st.TargetPool, csv: st.CSV, rejected: readRejects(st.CSV)}
+	problems := map[string]bool{}
+	for _, users := range sp.problems {
+		for _, u := range users {
+			problems[u] = true
+		}
+	}
+	for u := range m.rejected {
+		if !problems[u] {
+			t.Errorf("export left out %s, who has no problem", u)
+		}
+	}
+	m.exported = int64(len(sp.users) - len(m.rejected))
+	return m
+}
+
+// migratedTables is what expectRemapped checks a migration's tables
+// against: the items as they were before it and their owners' old
+// identities; expectRemappedTo adds the new ones from the target pool.
+func migratedTables(apiID string, owners []cognito.User, original map[string][]map[string]any) *remapFixture {
+	return &remapFixture{apiID: apiID, old: owners, original: original}
+}
+
+// expectRemappedTo checks every item against its original: each owner in
+// the target pool (found by custom:prev_sub_id) replaced by the identity
+// the pool gave them, the others as they were.
+func (f *remapFixture) expectRemappedTo(t *testing.T, env *testenv.Env, target string) {
+	t.Helper()
+	f.newOf = map[string][2]string{}
+	p := cip.NewListUsersPaginator(env.Cognito, &cip.ListUsersInput{UserPoolId: &target})
+	for p.HasMorePages() {
+		out, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range out.Users {
+			attrs := map[string]string{}
+			for _, a := range u.Attributes {
+				attrs[*a.Name] = *a.Value
+			}
+			if prev := attrs["custom:prev_sub_id"]; prev != "" {
+				f.newOf[prev] = [2]string{attrs["sub"], *u.Username}
+			}
+		}
+	}
+	mapped := 0
+	for _, u := range f.old {
+		if _, ok := f.newOf[u.Sub]; ok {
+			mapped++
+		}
+	}
+	if mapped == 0 {
+		t.Fatalf("none of the items' %d owners is in the target pool %s", len(f.old), target)
+	}
+	f.expectRemapped(t, env)
 }

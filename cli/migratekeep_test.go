@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -14,24 +15,54 @@ import (
 	"github.com/poolmigrate/poolmigrate/testbed/amplifycli"
 	"github.com/poolmigrate/poolmigrate/testbed/amplifysim"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
+	"github.com/poolmigrate/poolmigrate/trigger"
 )
 
 // TestMigrateKeepPasswords drives `migrate --keep-passwords` through every
 // step, with the real Amplify CLI between them (only `amplify push` is
 // simulated): it waits until the deployed auth stack keeps the old pool,
-// deploys the trigger, holds the window open while users sign in (here:
-// created as the trigger creates them), and on --close-window imports the
-// rest, syncs, verifies, removes the trigger and retires the old pool.
+// deploys the trigger, holds the window open while users sign in to the
+// new pool with their old passwords (the trigger, as deployed, run by the
+// Lambda Runtime Interface Emulator for a cognito-local of the test's own,
+// creates them), and on --close-window imports the rest, syncs, verifies,
+// removes the trigger and retires the old pool. The outcome is then read
+// from Cognito and DynamoDB.
 func TestMigrateKeepPasswords(t *testing.T) {
-	env := testenv.Require(t)
-	if os.Getenv("AWS_ENDPOINT_URL_LAMBDA") == "" {
-		t.Skip("restart the test bed (testbed/testbed.sh down; up): it predates the Lambda endpoint")
-	}
+	shared := testenv.Require(t)
 	amp := amplifycli.Require(t)
+	rie := os.Getenv("POOLMIGRATE_TESTBED_RIE")
+	testenv.SkipUnless(t, rie != "", "the Lambda Runtime Interface Emulator is not installed: run testbed/testbed.sh up (or scripts/test.sh)")
 	ctx := context.Background()
+	// The trigger, built for this machine (the emulator runs it here).
+	src, err := trigger.FindSource(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := trigger.Build(ctx, src, t.TempDir(), runtime.GOARCH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bed := shared.TriggerBed(t, rie)
+	env := bed.Env
+
 	dir := copyProject(t, "../examples/notes-app")
 	sp := plantSourcePool(t, env)
-	deployedNotesApp(t, env, dir, sp.id, "kp")
+	// The users who sign in during the window, with the passwords they had.
+	passwords := map[string]string{"user001": "Old-Secret-001!", "user012": "Old-Secret-012!"}
+	email := map[string]string{}
+	for _, u := range sp.users {
+		email[u.Username] = u.Attrs["email"]
+	}
+	for name, pw := range passwords {
+		if _, err := env.Local.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: &sp.id, Username: aws.String(name), Password: aws.String(pw), Permanent: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apiID := deployedNotesApp(t, env, dir, sp.id, "kp")
+	owners := sourceOwners(t, env, sp.id)[:40]
+	fillNotes(t, env, func(m string) string { return m + "-" + apiID + "-dev" }, owners)
+	tables := migratedTables(apiID, owners, snapshot(t, env, (&remapFixture{apiID: apiID}).tables()))
+
 	stack := "amplify-notesapp-dev-" + testenv.RandomSuffix()
 	replaceInFile(t, filepath.Join(dir, "amplify/team-provider-info.json"), `"StackName": "amplify-notesapp-dev-10101"`, `"StackName": "`+stack+`"`)
 	if err := amp.Pull(ctx, dir, "dev"); err != nil {
@@ -43,11 +74,9 @@ func TestMigrateKeepPasswords(t *testing.T) {
 		env.PlantStackTemplate(t, stack+"-auth", arn(stack+"-auth"), map[string]string{"UserPoolId": sp.id}, nil, template)
 	}
 	deployed(`{"Resources":{"UserPool":{"Type":"AWS::Cognito::UserPool"}}}`)
-	zipFile := filepath.Join(t.TempDir(), "trigger.zip")
-	writeBootstrapZip(t, zipFile)
 	policies := []string{"--on-duplicate", "keep-newest", "--on-unverified", "skip", "--skip", "INVALID_PHONE,INVALID_USERNAME"}
 	migrate := func(extra ...string) (string, error) {
-		args := append([]string{"migrate", "--yes", "--method", "admin", "--rate-scale", "1000", "--zip", zipFile}, extra...)
+		args := append([]string{"migrate", "--yes", "--method", "admin", "--rate-scale", "1000", "--zip", built.Zip}, extra...)
 		out, stderr, err := runApp(t, dir, nil, args...)
 		return out + stderr, err
 	}
@@ -89,21 +118,41 @@ func TestMigrateKeepPasswords(t *testing.T) {
 	if out, _, err := runApp(t, dir, nil, "trigger", "status", "--old-pool", sp.id, "--target-pool", target); err != nil {
 		t.Fatalf("the trigger after deploy: %v %s", err, out)
 	}
-	// Two users sign in during the window: the trigger creates them.
-	for _, u := range sp.users[:2] {
-		var sub string
-		for _, su := range must2[*cip.ListUsersOutput](t)(env.Local.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: &sp.id, Filter: aws.String(`username = "` + u.Username + `"`)})).Users {
-			for _, a := range su.Attributes {
-				if *a.Name == "sub" {
-					sub = *a.Value
+
+	// Users sign in to the new pool (by e-mail, as it signs in) with their
+	// old passwords: the trigger, as deployed, brings them over.
+	logs := bed.StartTrigger(t, target, built.Bootstrap)
+	app := must2[*cip.CreateUserPoolClientOutput](t)(env.Local.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &target, ClientName: aws.String("notes-web"),
+		ExplicitAuthFlows: []cogtypes.ExplicitAuthFlowsType{cogtypes.ExplicitAuthFlowsTypeAllowUserPasswordAuth}})).UserPoolClient.ClientId
+	signIn := func(user, password string) error {
+		out, err := env.Local.InitiateAuth(ctx, &cip.InitiateAuthInput{ClientId: app, AuthFlow: cogtypes.AuthFlowTypeUserPasswordAuth,
+			AuthParameters: map[string]string{"USERNAME": user, "PASSWORD": password}})
+		if err == nil && (out.AuthenticationResult == nil || aws.ToString(out.AuthenticationResult.AccessToken) == "") {
+			t.Fatalf("%s signed in without tokens", user)
+		}
+		return err
+	}
+	inTarget := func() map[string]bool { // old usernames in the new pool
+		got := map[string]bool{}
+		for _, u := range must2[*cip.ListUsersOutput](t)(env.Local.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: &target})).Users {
+			for _, a := range u.Attributes {
+				if *a.Name == "custom:prev_username" {
+					got[*a.Value] = true
 				}
 			}
 		}
-		if _, err := env.Local.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &target, Username: aws.String(u.Attrs["email"]), MessageAction: cogtypes.MessageActionTypeSuppress,
-			UserAttributes: []cogtypes.AttributeType{{Name: aws.String("email"), Value: aws.String(u.Attrs["email"])}, {Name: aws.String("email_verified"), Value: aws.String("true")},
-				{Name: aws.String("custom:prev_sub_id"), Value: aws.String(sub)}, {Name: aws.String("custom:prev_username"), Value: aws.String(u.Username)}}}); err != nil {
-			t.Fatal(err)
+		return got
+	}
+	if err := signIn(email["user003"], "not-the-password"); err == nil {
+		t.Error("user003 signed in with a wrong password")
+	}
+	for name, pw := range passwords {
+		if err := signIn(email[name], pw); err != nil {
+			t.Fatalf("%s with the old password: %v\n%s", name, err, logs())
 		}
+	}
+	if got := inTarget(); len(got) != len(passwords) || !got["user001"] || !got["user012"] {
+		t.Fatalf("after the sign-ins the new pool holds %v, want the two who signed in", got)
 	}
 	if out, err := migrate(policies...); err != nil || !strings.Contains(out, "migration window is open") {
 		t.Fatalf("the window stays open without --close-window: %v\n%s", err, out)
@@ -136,5 +185,26 @@ func TestMigrateKeepPasswords(t *testing.T) {
 	}
 	if out, _, err := runApp(t, dir, nil, "trigger", "status", "--old-pool", sp.id, "--target-pool", target); err == nil || !strings.Contains(out, "does not exist") {
 		t.Errorf("the trigger after the window: %v %s", err, out)
+	}
+	// The users the trigger brought over still sign in with their old
+	// passwords, now the old pool is gone; and the independent checks:
+	// every user export kept is in the new pool (CONFIRMED: the trigger's
+	// users, and the admin import's), with groups, memberships and disabled
+	// state, and every item names its owner's new identity.
+	for name, pw := range passwords {
+		if err := signIn(email[name], pw); err != nil {
+			t.Errorf("%s after the old pool was retired: %v", name, err)
+		}
+	}
+	m := migratedSetup(t, dir, sp)
+	if m.target != target {
+		t.Fatalf("migrate.json's target pool %s, want the pushed %s", m.target, target)
+	}
+	m.verifyTarget(t, env, cogtypes.UserStatusTypeConfirmed)
+	tables.expectRemappedTo(t, env, target)
+	for name, pw := range passwords {
+		if strings.Contains(logs(), pw) {
+			t.Errorf("the trigger's log holds %s's password", name)
+		}
 	}
 }

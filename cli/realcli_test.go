@@ -46,16 +46,20 @@ func amplifyOK(t *testing.T, amp *amplifycli.CLI, dir, stdin string, args ...str
 // checkPatchedOnRealCLI proves a patched project sound with the real CLI:
 // `amplify status` loads it, `amplify api gql-compile` compiles every API
 // into a build/parameters.json whose AuthCognitoUserPoolId is the new
-// resource's pool, and no file outside #current-cloud-backend/ and
+// resource's pool (required for an API with Cognito auth), and no file outside #current-cloud-backend/ and
 // .poolmigrate/ refers to the old resource any more.
 func checkPatchedOnRealCLI(t *testing.T, amp *amplifycli.CLI, dir, oldAuth, newAuth string) {
 	t.Helper()
 	amplifyOK(t, amp, dir, "", "status")
 	backend := mustRead(t, filepath.Join(dir, "amplify/backend/backend-config.json"))
 	var apis []string // AppSync APIs only: REST APIs share the category, orphan folders are ignored by the CLI
+	cognitoAuth := map[string]bool{}
 	gjson.GetBytes(backend, "api").ForEach(func(name, res gjson.Result) bool {
 		if res.Get("service").String() == "AppSync" {
 			apis = append(apis, name.String())
+			auth := res.Get("output.authConfig")
+			cognitoAuth[name.String()] = auth.Get("defaultAuthentication.authenticationType").String() == "AMAZON_COGNITO_USER_POOLS" ||
+				auth.Get(`additionalAuthenticationProviders.#(authenticationType=="AMAZON_COGNITO_USER_POOLS")`).Exists()
 		}
 		return true
 	})
@@ -68,8 +72,10 @@ func checkPatchedOnRealCLI(t *testing.T, amp *amplifycli.CLI, dir, oldAuth, newA
 			t.Errorf("gql-compile wrote no build/parameters.json: %v", err)
 			continue
 		}
+		// An API with Cognito auth must take the new pool; one without
+		// may have no AuthCognitoUserPoolId, but any it has is the new one.
 		ref := gjson.GetBytes(params, `AuthCognitoUserPoolId.Fn\:\:GetAtt.0`).String()
-		if gjson.GetBytes(params, "AuthCognitoUserPoolId").Exists() && ref != "auth"+newAuth {
+		if (cognitoAuth[s] || gjson.GetBytes(params, "AuthCognitoUserPoolId").Exists()) && ref != "auth"+newAuth {
 			t.Errorf("%s: AuthCognitoUserPoolId names %q, want auth%s", s, ref, newAuth)
 		}
 	}

@@ -29,9 +29,7 @@ import (
 // the name, attribute update settings, templates).
 func TestTriggerDeployStatusRemove(t *testing.T) {
 	env := testenv.Require(t)
-	if os.Getenv("AWS_ENDPOINT_URL_LAMBDA") == "" {
-		t.Skip("restart the test bed (testbed/testbed.sh down; up): it predates the Lambda endpoint")
-	}
+	testenv.SkipUnless(t, os.Getenv("AWS_ENDPOINT_URL_LAMBDA") != "", "restart the test bed (testbed/testbed.sh down; up): it predates the Lambda endpoint")
 	ctx := context.Background()
 	oldPool := env.NewPool(t, testenv.PoolOptions{})
 	hand := "arn:aws:lambda:us-east-1:000000000000:function:preSignUpByHand"

@@ -2,6 +2,7 @@ package cognito
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"sort"
 
@@ -89,6 +90,11 @@ func ListMigrated(ctx context.Context, api RestoreAPI, pool string, limit *rate.
 	}
 	err = EachUser(ctx, api, pool, limit, func(user User) error {
 		if prev := user.Attributes[PrevSubAttr]; prev != "" {
+			if user.Sub == "" {
+				// Every Cognito user has a sub; mapping an identity to an
+				// empty one would write it into the tables.
+				return fmt.Errorf("user %s of pool %s has %s but no sub: refusing to map anyone to an empty identity", user.Username, pool, PrevSubAttr)
+			}
 			return b.Add(prev, TargetUser{Username: user.Username, Sub: user.Sub, Enabled: user.Enabled, Status: user.Status})
 		}
 		return nil

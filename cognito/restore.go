@@ -41,12 +41,6 @@ func DefaultLimits() Limits {
 	}
 }
 
-// UnlimitedLimits are for tests against emulators.
-func UnlimitedLimits() Limits {
-	inf := func() *rate.Limiter { return rate.NewLimiter(rate.Inf, 1) }
-	return Limits{UserList: inf(), UserCreation: inf(), UserUpdate: inf(), Membership: inf(), GroupWrite: inf()}
-}
-
 // TargetUser is a user of the new pool that came from the old one.
 type TargetUser struct {
 	Username string

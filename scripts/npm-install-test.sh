@@ -59,9 +59,7 @@ no_install_scripts() {
 check "the main package runs nothing at install and names 5 platform packages" no_install_scripts
 
 # 2. A local registry with no uplink.
-if [ ! -x "$REGISTRY_DIR/node_modules/.bin/verdaccio" ] || [ "$REGISTRY_DIR/package-lock.json" -nt "$REGISTRY_DIR/node_modules/.package-lock.json" ]; then
-	npm ci --prefix "$REGISTRY_DIR" --no-audit --no-fund --loglevel=error >&2
-fi
+"$ROOT/testbed/npm-cached.sh" "$REGISTRY_DIR" verdaccio >/dev/null # installed once, outside the clone
 mkdir -p "$WORK/registry"
 cat >"$WORK/registry/config.yaml" <<YAML
 storage: $WORK/registry/storage
@@ -107,7 +105,11 @@ mkdir -p "$PREFIX" "$USERHOME"
 cat "$NPMRC" >"$USERHOME/.npmrc"
 echo "prefix=$PREFIX" >>"$USERHOME/.npmrc"
 as_user() { env -i HOME="$USERHOME" PATH="$PREFIX/bin:$NOGO" CI=true NO_UPDATE_NOTIFIER=1 "$@"; }
-no_go() { ! as_user sh -c 'command -v go'; }
+no_go() { # the shell runs, and finds no go
+	local out
+	out=$(as_user sh -c 'command -v go || echo "no go"')
+	[ "$out" = "no go" ] || { echo "  go at $out" >&2; return 1; }
+}
 check "go is not on the user's PATH" no_go
 as_user npm install -g amplify-poolmigrate --no-audit --no-fund --loglevel=error >&2
 version_runs() {
@@ -150,15 +152,19 @@ scan_finds_it() {
 	' "$USERHOME/.amplify/plugins.json" "$PREFIX/"
 }
 check "amplify plugin scan finds the global install" scan_finds_it
-amplify_version() { amplify poolmigrate version 2>/dev/null | grep -q "^poolmigrate $VERSION "; }
+amplify_version() {
+	local out
+	out=$(amplify poolmigrate version 2>/dev/null)
+	[[ "$out" == "poolmigrate $VERSION "* ]] || { echo "  $out" >&2; return 1; }
+}
 check "amplify poolmigrate version" amplify_version
 cp -r "$ROOT/examples/notes-app" "$WORK/notes-app"
 rm -f "$WORK/notes-app/amplify/.config/local-aws-info.json"
 plan_same() {
 	local want got
-	want=$(cd "$WORK/notes-app" && as_user poolmigrate plan --json) || return 1
-	got=$(cd "$WORK/notes-app" && amplify poolmigrate plan --json 2>/dev/null) || return 1
-	[ -n "$want" ] && [ "$want" = "$got" ] || { diff <(echo "$want") <(echo "$got") >&2 || true; return 1; }
+	want=$(cd "$WORK/notes-app" && as_user poolmigrate plan --json)
+	got=$(cd "$WORK/notes-app" && amplify poolmigrate plan --json 2>/dev/null)
+	same_output "$want" "$got"
 }
 check "amplify poolmigrate plan --json in the example project" plan_same
 

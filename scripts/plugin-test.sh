@@ -28,11 +28,11 @@ add_output=$(cd "$ROOT" && amplify plugin add "$ROOT" 2>&1 || true)
 # `amplify plugin add` exits 0 even when it fails: read what it says.
 check "amplify plugin add" grep -q "Successfully added plugin package" <<<"$add_output"
 
-plan_same() {
+plan_same() { # both must succeed and print the same, non-empty plan
 	local dir=$1 want got
 	want=$(cd "$dir" && "$ROOT/bin/poolmigrate" plan --json)
 	got=$(cd "$dir" && amplify poolmigrate plan --json 2>/dev/null)
-	[ "$want" = "$got" ] || { diff <(echo "$want") <(echo "$got") >&2 || true; return 1; }
+	same_output "$want" "$got"
 }
 check "amplify poolmigrate plan --json = poolmigrate plan --json" plan_same "$APP"
 check "the same from a sub-folder of the project" plan_same "$APP/src"
@@ -44,8 +44,10 @@ exit_code() {
 }
 check "the binary's exit code comes back through the CLI" exit_code
 
-help_works() {
-	(cd "$ROOT" && amplify poolmigrate help 2>&1) | grep -q "Usage: poolmigrate <command>"
+help_works() { # the whole output first: grep -q in a pipe would end the writer early
+	local out
+	out=$(cd "$ROOT" && amplify poolmigrate help 2>&1)
+	[[ "$out" == *"Usage: poolmigrate <command>"* ]] || { echo "  $out" | head -5 >&2; return 1; }
 }
 check "amplify poolmigrate help" help_works
 
@@ -61,10 +63,16 @@ patch_keeps_tpi() {
 			d.auth.newauth = d.auth.notesappauth; delete d.auth.notesappauth;
 			fs.writeFileSync(p, JSON.stringify(d, null, 2));
 		}' "$app"
-	(cd "$app" && amplify poolmigrate patch --from notesappauth --to newauth >/dev/null 2>&1) || return 1
+	(cd "$app" && amplify poolmigrate patch --from notesappauth --to newauth >/dev/null 2>&1)
+	local tpi=$app/amplify/team-provider-info.json params=$app/amplify/backend/api/notesapi/parameters.json backend=$app/amplify/backend/backend-config.json
 	# References to the auth resource: its quoted name or its logical id
 	# (the trigger function notesappauthPostConfirmation is a name of its own).
-	! grep -qE '"notesappauth"|authnotesappauth' "$app/amplify/team-provider-info.json" "$app/amplify/backend/api/notesapi/parameters.json" "$app/amplify/backend/backend-config.json"
+	absent '"notesappauth"|authnotesappauth' "$tpi" "$params" "$backend"
+	# ... and the new name where the old one was.
+	grep -q '"newauth"' "$tpi"
+	grep -q '"authnewauth"' "$params"
+	grep -q '"resourceName": "newauth"' "$backend"
+	grep -q '"userPoolId": "authnewauth"' "$backend"
 }
 check "amplify poolmigrate patch: the CLI does not undo team-provider-info.json" patch_keeps_tpi
 

@@ -1,13 +1,44 @@
 #!/usr/bin/env bash
 # The full test run: format and static checks, the test bed (DynamoDB Local,
 # cognito-local, the Cognito shim), every Go test against it, then the
-# plugin test with the real Amplify CLI. Installs what it needs on first use.
+# plugin test with the real Amplify CLI and the npm install test. Installs
+# what it needs on first use, into ~/.cache/poolmigrate (outside the clone,
+# so a fresh clone reuses it). Ends with each stage's time and the number
+# of skipped tests; a skipped test not on scripts/allowed-skips.txt fails
+# the run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 STATICCHECK_VERSION=v0.8.2
 
-echo "== checks" >&2
+# Stage times, printed at the end whatever happens.
+times=() stage_name= stage_start= run_start=$SECONDS testbed_up=
+stage() { # ends the running stage; starts the named one
+	[ -z "$stage_name" ] || times+=("$(printf '  %-18s %5ds' "$stage_name" $((SECONDS - stage_start)))")
+	stage_name=$1 stage_start=$SECONDS
+	[ -z "$1" ] || echo "== $1" >&2
+}
+finish() {
+	local rc=$?
+	stage ""
+	[ -z "$testbed_up" ] || testbed/testbed.sh down
+	echo "== stage times" >&2
+	printf '%s\n' "${times[@]}" >&2
+	printf '  %-18s %5ds\n' total $((SECONDS - run_start)) >&2
+	[ ! -f .testbed/skipped ] || echo "Skipped tests: $(cat .testbed/skipped)" >&2
+	exit "$rc"
+}
+trap finish EXIT
+
+stage checks
+# GNU patch (the unified diff test applies its output) and jq (the shell
+# checks' jq_true): apt installs them if missing.
+for tool in patch jq; do
+	command -v "$tool" >/dev/null || {
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get install -y -qq "$tool" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
+	}
+done
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './testbed/emulators/*'))
 if [ -n "$unformatted" ]; then
 	echo "not gofmt-formatted:" >&2
@@ -16,20 +47,22 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 GOBIN=$(go env GOPATH)/bin
-if [ ! -x "$GOBIN/staticcheck" ] || ! "$GOBIN/staticcheck" -version 2>/dev/null | grep -q "${STATICCHECK_VERSION#v}"; then
+if [ ! -x "$GOBIN/staticcheck" ] || [[ "$("$GOBIN/staticcheck" -version 2>/dev/null)" != *"${STATICCHECK_VERSION#v}"* ]]; then
 	go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
 fi
 "$GOBIN/staticcheck" ./...
+# The shell tests' check() must fail a check whose commands fail.
+scripts/checks-test.sh
+rm -f .testbed/skipped
 
-echo "== test bed" >&2
+stage "test bed"
 # A fresh test bed for every run, so the shim is the one built from this tree.
 testbed/testbed.sh down
-trap 'testbed/testbed.sh down' EXIT
+testbed_up=1
 testbed/testbed.sh up
 # shellcheck disable=SC1091
 source .testbed/env
 export POOLMIGRATE_REQUIRE_TESTBED=1
-
 # The real Amplify CLI, which the tests run offline (installed once into a
 # cache outside the clone).
 POOLMIGRATE_AMPLIFY_CLI=$(scripts/amplify-cli.sh)
@@ -38,16 +71,31 @@ export POOLMIGRATE_AMPLIFY_CLI
 POOLMIGRATE_GEN2_TOOLCHAIN=$(scripts/gen2-toolchain.sh)
 export POOLMIGRATE_GEN2_TOOLCHAIN
 
-echo "== tests" >&2
+stage "go tests"
+rm -f .testbed/skipped
+# The research corpus beside the clone (never inside it): when it is there
+# its tests must run; when not, they are the only skips allowed.
+allow=/dev/null
+if [ -z "${POOLMIGRATE_CORPUS:-}" ] && [ -d ../shared/corpus/amplify-projects ]; then
+	POOLMIGRATE_CORPUS=$(cd ../shared/corpus/amplify-projects && pwd)
+	export POOLMIGRATE_CORPUS
+fi
+[ -n "${POOLMIGRATE_CORPUS:-}" ] || allow=scripts/allowed-skips.txt
+go build -o .testbed/bin/testsummary ./testbed/cmd/testsummary
 # -p 1: packages share the test bed, and like AWS the Cognito shim allows
 # one active import job per account, so packages must not run at once.
-go test -count=1 -p 1 -timeout 20m "$@" ./...
+# -timeout only guards against a hang: cli runs the real Amplify CLI
+# dozens of times, which on a loaded shared machine took over 20 minutes.
+# The JSON stays in .testbed/go-test.json; testsummary prints what go test
+# prints, then the tally, and fails on a skip the allow-list does not name.
+go test -json -count=1 -p 1 -timeout 45m "$@" ./... | tee .testbed/go-test.json |
+	.testbed/bin/testsummary -allow "$allow" -skipped-to .testbed/skipped
 
 # The plugin with the real Amplify CLI (installed once into a cache outside
 # the clone). POOLMIGRATE_SKIP_AMPLIFY_CLI=1 leaves it out of a quick run.
 if [ "${POOLMIGRATE_SKIP_AMPLIFY_CLI:-}" != 1 ]; then
-	echo "== Amplify CLI plugin" >&2
+	stage "plugin test"
 	scripts/plugin-test.sh
-	echo "== npm install without Go" >&2
+	stage "npm install test"
 	scripts/npm-install-test.sh
 fi

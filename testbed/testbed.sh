@@ -18,7 +18,11 @@ SHIM_PORT=${POOLMIGRATE_TESTBED_COGNITO_PORT:-9230}
 DDB_SIMULATOR=amplify-dynamodb-simulator@2.9.30
 RIE_MODULE=github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 EMULATORS=$ROOT/testbed/emulators
-DDB_DIR=$ROOT/testbed/ddblocal
+# What does not change between runs is kept outside the clone, so a fresh
+# clone installs nothing it installed before.
+CACHE=${POOLMIGRATE_CACHE:-$HOME/.cache/poolmigrate}
+DDB_DIR=$CACHE/dynamodb-local-${DDB_SIMULATOR##*@}
+RIE_BIN=$CACHE/aws-lambda-rie-${RIE_MODULE##*@}/aws-lambda-rie
 
 log() { echo "testbed: $*" >&2; }
 
@@ -36,28 +40,30 @@ install_java() {
 
 install() {
 	command -v node >/dev/null || { log "node and npm are needed (cognito-local is an npm package)"; exit 1; }
-	if [ ! -x "$EMULATORS/node_modules/.bin/cognito-local" ] || [ "$EMULATORS/package-lock.json" -nt "$EMULATORS/node_modules/.package-lock.json" ]; then
-		log "installing cognito-local from testbed/emulators/package-lock.json"
-		npm ci --prefix "$EMULATORS" --no-audit --no-fund --loglevel=error >&2
-	fi
+	"$ROOT/testbed/npm-cached.sh" "$EMULATORS" cognito-local >/dev/null
 	install_java
 	if [ ! -f "$DDB_DIR/DynamoDBLocal.jar" ]; then
-		log "unpacking DynamoDB Local from the npm package $DDB_SIMULATOR"
+		log "unpacking DynamoDB Local from the npm package $DDB_SIMULATOR into $DDB_DIR (once)"
 		local tmp
-		tmp=$(mktemp -d)
+		mkdir -p "$CACHE"
+		tmp=$(mktemp -d "$DDB_DIR.tmp.XXXXXX")
 		(cd "$tmp" && npm pack "$DDB_SIMULATOR" --silent >/dev/null && tar xzf amplify-dynamodb-simulator-*.tgz package/emulator)
-		rm -rf "$DDB_DIR"
-		mv "$tmp/package/emulator" "$DDB_DIR"
+		mv -T "$tmp/package/emulator" "$DDB_DIR" 2>/dev/null || true # another run may have been first
 		rm -rf "$tmp"
 	fi
 	mkdir -p "$STATE/bin"
 	(cd "$ROOT" && go build -o "$STATE/bin/cognito-shim" ./testbed/cmd/cognito-shim)
 	# The AWS Lambda Runtime Interface Emulator, built from its Go module,
 	# runs the user migration trigger for cognito-local.
-	if [ ! -x "$STATE/bin/aws-lambda-rie" ]; then
-		log "building the AWS Lambda Runtime Interface Emulator ($RIE_MODULE)"
-		GOBIN="$STATE/bin" go install "$RIE_MODULE"
+	if [ ! -x "$RIE_BIN" ]; then
+		log "building the AWS Lambda Runtime Interface Emulator ($RIE_MODULE) into $RIE_BIN (once)"
+		local bin
+		mkdir -p "$CACHE"
+		bin=$(mktemp -d "$(dirname "$RIE_BIN").tmp.XXXXXX")
+		GOBIN="$bin" go install "$RIE_MODULE"
+		mv -T "$bin" "$(dirname "$RIE_BIN")" 2>/dev/null || rm -rf "$bin"
 	fi
+	ln -sfn "$RIE_BIN" "$STATE/bin/aws-lambda-rie"
 }
 
 # wait_ready NAME PID URL SECONDS: poll URL until any HTTP answer.

@@ -56,6 +56,7 @@ type Server struct {
 	lambdaTiming LambdaTiming
 	lambdaEvents map[string]*LambdaEvents
 	poolSettings map[string]map[string]json.RawMessage
+	throttle     throttleSwitch // TooManyRequestsException on named operations (throttle.go)
 }
 
 // Option configures a Server.
@@ -131,6 +132,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.plantStack(w, r)
 		return
 	}
+	if r.URL.Path == throttlePath {
+		s.serveThrottle(w, r)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, importLogPath) {
 		s.serveImportLog(w, r)
 		return
@@ -154,6 +159,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op := strings.TrimPrefix(target, targetPrefix)
+	if aerr := s.throttled(op); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 	h, ok := s.handlers()[op]
 	if !ok {
 		s.forward(w, r, body)

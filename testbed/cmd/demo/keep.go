@@ -44,9 +44,16 @@ func keepPasswords(ctx context.Context, bin, example, work, rie string, ddb *dyn
 	}
 	riePort, apiPort := freePort(), freePort()
 	rieURL := fmt.Sprintf("http://127.0.0.1:%d", riePort)
+	// cognito-local reaches the emulator through testenv.AssignSub, which
+	// gives the users the trigger brings over the sub AWS would.
+	subLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	go func() { _ = http.Serve(subLn, testenv.AssignSub(rieURL)) }()
 	local, stop, err := testenv.StartCognitoLocalProcess(filepath.Join(work, "cognito-local"), map[string]any{
 		"TriggerFunctions": map[string]string{"UserMigration": "function"},
-		"LambdaClient":     map[string]any{"endpoint": rieURL, "region": "us-east-1", "credentials": map[string]string{"accessKeyId": "local", "secretAccessKey": "local"}},
+		"LambdaClient":     map[string]any{"endpoint": "http://" + subLn.Addr().String(), "region": "us-east-1", "credentials": map[string]string{"accessKeyId": "local", "secretAccessKey": "local"}},
 	}, nil)
 	if err != nil {
 		log.Fatal(err)
