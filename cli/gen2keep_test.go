@@ -23,9 +23,7 @@ import (
 func TestMigrateGen2KeepPasswords(t *testing.T) {
 	env := testenv.Require(t)
 	testenv.RequireAppSync(t)
-	if os.Getenv("AWS_ENDPOINT_URL_LAMBDA") == "" {
-		t.Skip("restart the test bed (testbed/testbed.sh down; up): it predates the Lambda endpoint")
-	}
+	testenv.SkipUnless(t, os.Getenv("AWS_ENDPOINT_URL_LAMBDA") != "", "restart the test bed (testbed/testbed.sh down; up): it predates the Lambda endpoint")
 	ctx := context.Background()
 	dir := copyGen2App(t)
 	sp := plantSourcePool(t, env)

@@ -330,9 +330,7 @@ func TestRetireRefusesWhenItCannotTell(t *testing.T) {
 	b := newRetireBed(t)
 	cognitoURL := os.Getenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")
 	lambdaURL := os.Getenv("AWS_ENDPOINT_URL_LAMBDA")
-	if lambdaURL == "" {
-		t.Skip("restart the test bed (testbed/testbed.sh down; up): it predates the Lambda endpoint")
-	}
+	testenv.SkipUnless(t, lambdaURL != "", "restart the test bed (testbed/testbed.sh down; up): it predates the Lambda endpoint")
 	cases := map[string]struct {
 		endpoint string // the variable the proxy takes over
 		fail     func(op, pool string, n int) bool
