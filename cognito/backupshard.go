@@ -1,0 +1,337 @@
+package cognito
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/poolmigrate/poolmigrate/statedir"
+)
+
+// listUsers lists every shard not yet committed, Workers at a time, and
+// hands each committed shard to the merge, which starts once groups (the
+// group listing's outcome) arrives.
+func (b *backupRun) listUsers(parent context.Context, m *merger, groups <-chan error) error {
+	var todo []int
+	for i, p := range b.st.Shards {
+		if n, err := countLines(b.shardPath(p)); err == nil {
+			b.users.Add(n)
+			b.shardsDone.Add(1)
+			m.done(i)
+			continue
+		}
+		todo = append(todo, i)
+	}
+	b.progress()
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	go m.run(groups, cancel)
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var firstErr error
+	fail := func(err error) {
+		if ctx.Err() == nil { // else the error is the cancellation's
+			once.Do(func() { firstErr = err; cancel() })
+		}
+	}
+	for range b.o.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				if err := b.listShard(ctx, b.st.Shards[i]); err != nil {
+					fail(err)
+					return
+				}
+				b.shardsDone.Add(1)
+				b.progress()
+				m.done(i)
+			}
+		}()
+	}
+	for _, i := range todo {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	mergeErr := m.wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	if err := parent.Err(); err != nil {
+		return err
+	}
+	return mergeErr
+}
+
+// spilled is where one listed user's line sits in its shard's spill file.
+type spilled struct {
+	sub string
+	off int64
+	n   int
+}
+
+// listShard lists the users whose sub starts with prefix and commits them,
+// sorted by sub, to the shard's file. Pages go to a spill file as they
+// arrive and only an index (sub, offset) stays in memory, so a worker costs
+// little whatever the shard's size and many workers can keep requests in
+// flight.
+func (b *backupRun) listShard(ctx context.Context, prefix string) error {
+	spill, err := os.CreateTemp(b.parts, ".spill-*") // 0600
+	if err != nil {
+		return fmt.Errorf("list shard %s: %w", prefix, err)
+	}
+	defer os.Remove(spill.Name())
+	defer spill.Close()
+	w := bufio.NewWriterSize(spill, 64<<10)
+	var index []spilled
+	var off int64
+	in := &cip.ListUsersInput{UserPoolId: &b.o.PoolID, Limit: ptr(int32(pageSize))}
+	if prefix != "" {
+		in.Filter = ptr(fmt.Sprintf("sub ^= %q", prefix))
+	}
+	for {
+		if err := b.o.Limiter.Wait(ctx); err != nil {
+			return err
+		}
+		out, err := b.api.ListUsers(ctx, in)
+		if err != nil {
+			return fmt.Errorf("list users of pool %s with sub prefix %s: %w", b.o.PoolID, prefix, err)
+		}
+		for _, u := range out.Users {
+			user := userFromSDK(u)
+			if !strings.HasPrefix(user.Sub, prefix) {
+				return fmt.Errorf("list users with sub prefix %s: got user %s with sub %q: the pool's filter does not work as documented", prefix, user.Username, user.Sub)
+			}
+			line, err := json.Marshal(backupLine{Kind: "user", User: &user})
+			if err != nil {
+				return fmt.Errorf("list shard %s: %w", prefix, err)
+			}
+			line = append(line, '\n')
+			if _, err := w.Write(line); err != nil {
+				return fmt.Errorf("list shard %s: %w", prefix, err)
+			}
+			index = append(index, spilled{sub: user.Sub, off: off, n: len(line)})
+			off += int64(len(line))
+		}
+		b.users.Add(int64(len(out.Users)))
+		b.progress()
+		if out.PaginationToken == nil || *out.PaginationToken == "" {
+			break
+		}
+		in.PaginationToken = out.PaginationToken
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("list shard %s: %w", prefix, err)
+	}
+	sort.Slice(index, func(i, j int) bool { return index[i].sub < index[j].sub })
+	for i := 1; i < len(index); i++ {
+		if index[i].sub == index[i-1].sub {
+			return fmt.Errorf("list users with sub prefix %s: the user with sub %s was listed twice; run the backup again", prefix, index[i].sub)
+		}
+	}
+	f, err := statedir.Create(b.shardPath(prefix))
+	if err != nil {
+		return err
+	}
+	fw := bufio.NewWriterSize(f, 256<<10)
+	var buf []byte
+	for _, e := range index {
+		if cap(buf) < e.n {
+			buf = make([]byte, e.n)
+		}
+		if _, err := spill.ReadAt(buf[:e.n], e.off); err != nil {
+			f.Abort()
+			return fmt.Errorf("write shard %s: %w", prefix, err)
+		}
+		if _, err := fw.Write(buf[:e.n]); err != nil {
+			f.Abort()
+			return fmt.Errorf("write shard %s: %w", prefix, err)
+		}
+	}
+	if err := fw.Flush(); err != nil {
+		f.Abort()
+		return fmt.Errorf("write shard %s: %w", prefix, err)
+	}
+	return f.Commit()
+}
+
+// merger writes the final file while shards are still being listed:
+// header, groups and memberships, then each shard, in prefix order (so subs
+// ascend through the file), as soon as it and every shard before it are
+// committed. At the end of the listing only the footer is left to write.
+type merger struct {
+	b     *backupRun
+	f     *statedir.File
+	bw    *backupWriter
+	hdr   BackupHeader
+	ready chan int
+	errc  chan error
+	once  sync.Once
+}
+
+func (b *backupRun) startMerge() (*merger, error) {
+	hdr := BackupHeader{Format: BackupFormat, Tool: "poolmigrate", PoolID: b.st.PoolID, Region: b.st.Region, StartedAt: b.st.StartedAt, Pool: b.st.Pool, Shards: b.st.Shards}
+	f, err := statedir.Create(b.o.Out)
+	if err != nil {
+		return nil, err
+	}
+	m := &merger{b: b, f: f, bw: newBackupWriter(f), hdr: hdr, ready: make(chan int, len(b.st.Shards)), errc: make(chan error, 1)}
+	if err := m.bw.line(backupLine{Kind: "header", Header: &hdr}); err != nil {
+		f.Abort()
+		return nil, fmt.Errorf("write backup %s: %w", b.o.Out, err)
+	}
+	return m, nil
+}
+
+// done hands a committed shard (by its place in the state's list) to the
+// merge.
+func (m *merger) done(i int) { m.ready <- i }
+
+// wait ends the merge's input and waits for it to copy every shard it was
+// given.
+func (m *merger) wait() error {
+	m.once.Do(func() { close(m.ready) })
+	return <-m.errc
+}
+
+// run writes the groups once they are listed, then the shards in order;
+// a failure stops the listing (cancel).
+func (m *merger) run(groups <-chan error, cancel func()) {
+	committed := make([]bool, len(m.b.st.Shards))
+	next := 0
+	err := <-groups
+	if err == nil {
+		if err = m.copyGroups(filepath.Join(m.b.parts, "groups.jsonl")); err != nil {
+			err = fmt.Errorf("write backup %s: %w", m.b.o.Out, err)
+		}
+	}
+	if err != nil {
+		cancel()
+	}
+	for i := range m.ready {
+		committed[i] = true
+		for err == nil && next < len(committed) && committed[next] {
+			if err = m.copyShard(m.b.shardPath(m.b.st.Shards[next])); err != nil {
+				err = fmt.Errorf("write backup %s: %w", m.b.o.Out, err)
+			}
+			next++
+		}
+		if err != nil {
+			cancel()
+		}
+	}
+	if err == nil && next < len(committed) {
+		err = fmt.Errorf("write backup %s: %d of %d shards were not listed", m.b.o.Out, len(committed)-next, len(committed))
+	}
+	m.errc <- err
+}
+
+// abort drops the unfinished file.
+func (m *merger) abort() {
+	m.once.Do(func() { close(m.ready) })
+	m.f.Abort()
+}
+
+// finish writes the footer and commits the file.
+func (m *merger) finish() (BackupHeader, BackupFooter, error) {
+	footer, err := m.bw.finish(m.b.st.Pool.EstimatedUsers, m.b.o.Now().UTC())
+	if err != nil {
+		m.f.Abort()
+		return m.hdr, BackupFooter{}, fmt.Errorf("write backup %s: %w", m.b.o.Out, err)
+	}
+	if err := m.f.Commit(); err != nil {
+		return m.hdr, footer, err
+	}
+	return m.hdr, footer, nil
+}
+
+// copyShard appends a shard file, whose lines are all users, counting them
+// by their line ends.
+func (m *merger) copyShard(path string) error {
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	buf := make([]byte, 256<<10)
+	for {
+		n, err := in.Read(buf)
+		if n > 0 {
+			m.bw.footer.Users += int64(bytes.Count(buf[:n], []byte{'\n'}))
+			if werr := m.bw.raw(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// copyGroups appends the groups and memberships, counting each kind.
+func (m *merger) copyGroups(path string) error {
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	r := bufio.NewReaderSize(in, 1<<20)
+	for {
+		line, err := r.ReadBytes('\n')
+		if len(line) > 0 {
+			var k struct{ Kind string }
+			if err := json.Unmarshal(line, &k); err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			switch k.Kind {
+			case "group":
+				m.bw.footer.Groups++
+			case "member":
+				m.bw.footer.Memberships++
+			}
+			if err := m.bw.raw(line); err != nil {
+				return err
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func countLines(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var n int64
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		n++
+	}
+	return n, sc.Err()
+}
