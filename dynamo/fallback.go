@@ -131,16 +131,16 @@ func errorText(err error) string {
 	return err.Error()
 }
 
-// throttled tells the errors that mean "too fast": the SDK's own list of
+// throttled tells the errors that mean "not now": the SDK's own list of
 // throttling codes (ThrottlingException, ProvisionedThroughputExceeded-
-// Exception, RequestLimitExceeded, ...).
+// Exception, RequestLimitExceeded, ...), and a transaction holding an item.
 func throttled(err error) bool {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
 		return false
 	}
 	_, ok := retry.DefaultThrottleErrorCodes[ae.ErrorCode()]
-	return ok
+	return ok || ae.ErrorCode() == "TransactionConflictException"
 }
 
 // retryThrottlingOnly keeps the client's retries of a BatchExecuteStatement

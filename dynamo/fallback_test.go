@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,6 +39,13 @@ func TestRemapFallsBackWhenBatchesAreRefused(t *testing.T) {
 		}
 		return nil
 	}
+	var seen atomic.Int32
+	throttledFirst := func(string) *ddbproxy.Refusal {
+		if seen.Add(1) <= 30 {
+			return &ddbproxy.Refusal{Code: "ThrottlingError", Message: "Throughput exceeds the current capacity for one or more global secondary indexes"}
+		}
+		return nil
+	}
 	cases := []struct {
 		name   string
 		opt    ddbproxy.Option
@@ -53,6 +61,9 @@ func TestRemapFallsBackWhenBatchesAreRefused(t *testing.T) {
 			"BatchExecuteStatement refused: ValidationException: Statement not supported", true, fallbackItems},
 		{"some statements refused", ddbproxy.RefuseStatements(refusedVersion),
 			"BatchExecuteStatement refused a statement: ValidationError: Unsupported attribute name: _version", false, fallbackItems / 3},
+		// Throttling is no reason to fall back: the statements go again in
+		// a batch.
+		{"statements throttled", ddbproxy.RefuseStatements(throttledFirst), "", false, 0},
 		{"answers lost after the writes", ddbproxy.LoseBatchAnswers(ddbproxy.Refusal{Status: 500, Code: "InternalServerError", Message: "connection reset"}),
 			"BatchExecuteStatement refused: InternalServerError: connection reset", true, fallbackItems},
 	}
@@ -76,8 +87,14 @@ func TestRemapFallsBackWhenBatchesAreRefused(t *testing.T) {
 				t.Fatalf("result: %+v", res)
 			}
 			fb := res.Fallback
-			if fb == nil || fb.Reason != tc.reason || fb.BatchingStopped != tc.stopped || fb.Items != tc.fellBack {
+			switch {
+			case tc.reason == "" && fb != nil:
 				t.Fatalf("fallback: %+v", fb)
+			case tc.reason != "" && (fb == nil || fb.Reason != tc.reason || fb.BatchingStopped != tc.stopped || fb.Items != tc.fellBack):
+				t.Fatalf("fallback: %+v", fb)
+			}
+			if _, stmts := proxy.Refused(); tc.reason == "" && stmts != 30 {
+				t.Errorf("%d statements throttled, want 30", stmts)
 			}
 			calls := proxy.Calls("BatchExecuteStatement")
 			// Batches already on their way when the third refusal came
