@@ -114,10 +114,8 @@ func Backup(ctx context.Context, api BackupAPI, o BackupOptions) (BackupHeader, 
 	if err != nil {
 		return hdr, footer, err
 	}
-	// Prove the committed file whole before the parts are dropped.
-	if _, _, err := VerifyBackupFile(o.Out); err != nil {
-		return hdr, footer, fmt.Errorf("verify the written backup: %w", err)
-	}
+	// The file was proved whole (read back as it was written) before
+	// its commit: the parts can go.
 	if err := os.RemoveAll(parts); err != nil {
 		return hdr, footer, fmt.Errorf("remove %s: %w", parts, err)
 	}
@@ -185,17 +183,19 @@ func autoShards(estimated int32) int {
 }
 
 // autoWorkers is how many shards to list at once so that a request is
-// always waiting when the limiter hands out the next: the rate times a
-// third of a second (Cognito answers a page of 60 in 100 to 300 ms), at
-// least 4, and at most 10, the idle connections the SDK's HTTP client keeps
-// per host (more would open a new TLS connection for some requests). With
-// 4, 30 requests a second needed every answer within 133 ms; each later
-// one left the limiter's token unused (it keeps one at most).
+// always waiting when the limiter hands out the next: the rate times half
+// a second (Cognito answers a page of 60 in 100 to 300 ms; more when
+// busy), at least 4, at most 16. A worker waiting for the limiter holds
+// no connection: about rps × the answer time are in flight, within the
+// SDK's 10 idle connections a host unless answers take over a third of a
+// second. With 4 workers, 30 requests a second needed every answer within
+// 133 ms; each later one left the limiter's token unused (it keeps one at
+// most).
 func autoWorkers(rps rate.Limit) int {
 	if rps == rate.Inf {
 		return 4
 	}
-	return min(max(4, int(math.Ceil(float64(rps)/3))), 10)
+	return min(max(4, int(math.Ceil(float64(rps)/2))), 16)
 }
 
 // shardPrefixes returns the sub prefixes of n shards: sub is a lower-case

@@ -24,6 +24,7 @@ import (
 type groupedPool struct {
 	testenv.SynthPool
 	failGroups bool
+	stranger   bool         // a member who is not among the users
 	failUsers  atomic.Int32 // fail the nth ListUsers call (0: never)
 	calls      atomic.Int32
 }
@@ -44,6 +45,9 @@ func (g *groupedPool) ListGroups(context.Context, *cip.ListGroupsInput, ...func(
 
 func (g *groupedPool) ListUsersInGroup(_ context.Context, in *cip.ListUsersInGroupInput, _ ...func(*cip.Options)) (*cip.ListUsersInGroupOutput, error) {
 	i := map[string]int{"admins": 3, "editors": 70}[*in.GroupName]
+	if g.stranger && *in.GroupName == "editors" {
+		return &cip.ListUsersInGroupOutput{Users: []types.UserType{{Username: ptr("stranger"), Attributes: []types.AttributeType{{Name: ptr("sub"), Value: ptr("0000")}}}}}, nil
+	}
 	return &cip.ListUsersInGroupOutput{Users: []types.UserType{{Username: ptr(fmt.Sprintf("user%07d", i)), Attributes: []types.AttributeType{{Name: ptr("sub"), Value: ptr(g.Sub(i))}}}}}, nil
 }
 
@@ -116,9 +120,23 @@ func TestBackupFailureIsTheListingsOwn(t *testing.T) {
 }
 
 func TestAutoWorkersKeepThePace(t *testing.T) {
-	for rps, want := range map[float64]int{1: 4, 10: 4, 13: 5, 30: 10, 100: 10} {
+	for rps, want := range map[float64]int{1: 4, 8: 4, 10: 5, 13: 7, 30: 15, 100: 16} {
 		if got := autoWorkers(rate.Limit(rps)); got != want {
 			t.Errorf("--rps %g: %d workers, want %d", rps, got, want)
 		}
+	}
+}
+
+// The file is proved whole while it is written, and a file that is not
+// (here a membership names a user the listing did not find) is never
+// committed.
+func TestBackupNotWholeIsNotCommitted(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "b.jsonl")
+	_, _, err := Backup(context.Background(), &groupedPool{SynthPool: testenv.SynthPool{N: 3000}, stranger: true}, BackupOptions{PoolID: "us-east-1_T", Out: out, Shards: 16})
+	if err == nil || !strings.Contains(err.Error(), "verify the written backup") || !strings.Contains(err.Error(), "stranger") {
+		t.Fatalf("backup: %v", err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Error("a backup that is not whole was committed")
 	}
 }

@@ -2,14 +2,10 @@ package cognito
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -169,156 +165,6 @@ func (b *backupRun) listShard(ctx context.Context, prefix string) error {
 		return fmt.Errorf("write shard %s: %w", prefix, err)
 	}
 	return f.Commit()
-}
-
-// merger writes the final file while shards are still being listed:
-// header, groups and memberships, then each shard, in prefix order (so subs
-// ascend through the file), as soon as it and every shard before it are
-// committed. At the end of the listing only the footer is left to write.
-type merger struct {
-	b     *backupRun
-	f     *statedir.File
-	bw    *backupWriter
-	hdr   BackupHeader
-	ready chan int
-	errc  chan error
-	once  sync.Once
-}
-
-func (b *backupRun) startMerge() (*merger, error) {
-	hdr := BackupHeader{Format: BackupFormat, Tool: "poolmigrate", PoolID: b.st.PoolID, Region: b.st.Region, StartedAt: b.st.StartedAt, Pool: b.st.Pool, Shards: b.st.Shards}
-	f, err := statedir.Create(b.o.Out)
-	if err != nil {
-		return nil, err
-	}
-	m := &merger{b: b, f: f, bw: newBackupWriter(f), hdr: hdr, ready: make(chan int, len(b.st.Shards)), errc: make(chan error, 1)}
-	if err := m.bw.line(backupLine{Kind: "header", Header: &hdr}); err != nil {
-		f.Abort()
-		return nil, fmt.Errorf("write backup %s: %w", b.o.Out, err)
-	}
-	return m, nil
-}
-
-// done hands a committed shard (by its place in the state's list) to the
-// merge.
-func (m *merger) done(i int) { m.ready <- i }
-
-// wait ends the merge's input and waits for it to copy every shard it was
-// given.
-func (m *merger) wait() error {
-	m.once.Do(func() { close(m.ready) })
-	return <-m.errc
-}
-
-// run writes the groups once they are listed, then the shards in order;
-// a failure stops the listing (cancel).
-func (m *merger) run(groups <-chan error, cancel func()) {
-	committed := make([]bool, len(m.b.st.Shards))
-	next := 0
-	err := <-groups
-	if err == nil {
-		if err = m.copyGroups(filepath.Join(m.b.parts, "groups.jsonl")); err != nil {
-			err = fmt.Errorf("write backup %s: %w", m.b.o.Out, err)
-		}
-	}
-	if err != nil {
-		cancel()
-	}
-	for i := range m.ready {
-		committed[i] = true
-		for err == nil && next < len(committed) && committed[next] {
-			if err = m.copyShard(m.b.shardPath(m.b.st.Shards[next])); err != nil {
-				err = fmt.Errorf("write backup %s: %w", m.b.o.Out, err)
-			}
-			next++
-		}
-		if err != nil {
-			cancel()
-		}
-	}
-	if err == nil && next < len(committed) {
-		err = fmt.Errorf("write backup %s: %d of %d shards were not listed", m.b.o.Out, len(committed)-next, len(committed))
-	}
-	m.errc <- err
-}
-
-// abort drops the unfinished file.
-func (m *merger) abort() {
-	m.once.Do(func() { close(m.ready) })
-	m.f.Abort()
-}
-
-// finish writes the footer and commits the file.
-func (m *merger) finish() (BackupHeader, BackupFooter, error) {
-	footer, err := m.bw.finish(m.b.st.Pool.EstimatedUsers, m.b.o.Now().UTC())
-	if err != nil {
-		m.f.Abort()
-		return m.hdr, BackupFooter{}, fmt.Errorf("write backup %s: %w", m.b.o.Out, err)
-	}
-	if err := m.f.Commit(); err != nil {
-		return m.hdr, footer, err
-	}
-	return m.hdr, footer, nil
-}
-
-// copyShard appends a shard file, whose lines are all users, counting them
-// by their line ends.
-func (m *merger) copyShard(path string) error {
-	in, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	buf := make([]byte, 256<<10)
-	for {
-		n, err := in.Read(buf)
-		if n > 0 {
-			m.bw.footer.Users += int64(bytes.Count(buf[:n], []byte{'\n'}))
-			if werr := m.bw.raw(buf[:n]); werr != nil {
-				return werr
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// copyGroups appends the groups and memberships, counting each kind.
-func (m *merger) copyGroups(path string) error {
-	in, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	r := bufio.NewReaderSize(in, 1<<20)
-	for {
-		line, err := r.ReadBytes('\n')
-		if len(line) > 0 {
-			var k struct{ Kind string }
-			if err := json.Unmarshal(line, &k); err != nil {
-				return fmt.Errorf("%s: %w", path, err)
-			}
-			switch k.Kind {
-			case "group":
-				m.bw.footer.Groups++
-			case "member":
-				m.bw.footer.Memberships++
-			}
-			if err := m.bw.raw(line); err != nil {
-				return err
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
 }
 
 func countLines(path string) (int64, error) {
