@@ -42,18 +42,38 @@ func (b *backupRun) listUsers(parent context.Context, m *merger, groups <-chan e
 			once.Do(func() { firstErr = err; cancel() })
 		}
 	}
+	// A listed shard is committed (sorted, written, fsynced) by one of two
+	// committers, so the worker goes on to its next shard at once: a slow
+	// fsync never leaves the limiter without a request waiting.
+	listed := make(chan *listedShard, b.o.Workers)
+	var committers sync.WaitGroup
+	for range 2 {
+		committers.Add(1)
+		go func() {
+			defer committers.Done()
+			for sh := range listed {
+				err := sh.commit(b.shardPath(b.st.Shards[sh.i]))
+				if err != nil {
+					fail(err)
+					continue
+				}
+				b.shardsDone.Add(1)
+				b.progress()
+				m.done(sh.i)
+			}
+		}()
+	}
 	for range b.o.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				if err := b.listShard(ctx, b.st.Shards[i]); err != nil {
+				sh, err := b.listShard(ctx, i)
+				if err != nil {
 					fail(err)
 					return
 				}
-				b.shardsDone.Add(1)
-				b.progress()
-				m.done(i)
+				listed <- sh
 			}
 		}()
 	}
@@ -65,6 +85,8 @@ func (b *backupRun) listUsers(parent context.Context, m *merger, groups <-chan e
 	}
 	close(jobs)
 	wg.Wait()
+	close(listed)
+	committers.Wait()
 	mergeErr := m.wait()
 	if firstErr != nil {
 		return firstErr
@@ -82,18 +104,39 @@ type spilled struct {
 	n   int
 }
 
-// listShard lists the users whose sub starts with prefix and commits them,
-// sorted by sub, to the shard's file. Pages go to a spill file as they
-// arrive and only an index (sub, offset) stays in memory, so a worker costs
-// little whatever the shard's size and many workers can keep requests in
-// flight.
-func (b *backupRun) listShard(ctx context.Context, prefix string) error {
+// listedShard is a shard listed to its spill file, to be committed.
+type listedShard struct {
+	i      int
+	prefix string
+	spill  *os.File
+	index  []spilled
+}
+
+// listShard lists the users whose sub starts with the prefix of shard i.
+// Pages go to a spill file as they arrive and only an index (sub, offset)
+// stays in memory, so a worker costs little whatever the shard's size and
+// many workers can keep requests in flight.
+func (b *backupRun) listShard(ctx context.Context, i int) (*listedShard, error) {
+	prefix := b.st.Shards[i]
 	spill, err := os.CreateTemp(b.parts, ".spill-*") // 0600
 	if err != nil {
-		return fmt.Errorf("list shard %s: %w", prefix, err)
+		return nil, fmt.Errorf("list shard %s: %w", prefix, err)
 	}
-	defer os.Remove(spill.Name())
-	defer spill.Close()
+	sh := &listedShard{i: i, prefix: prefix, spill: spill}
+	if err := b.fillSpill(ctx, sh); err != nil {
+		sh.drop()
+		return nil, err
+	}
+	return sh, nil
+}
+
+func (sh *listedShard) drop() {
+	sh.spill.Close()
+	os.Remove(sh.spill.Name())
+}
+
+func (b *backupRun) fillSpill(ctx context.Context, sh *listedShard) error {
+	prefix, spill := sh.prefix, sh.spill
 	w := bufio.NewWriterSize(spill, 64<<10)
 	var index []spilled
 	var off int64
@@ -135,13 +178,22 @@ func (b *backupRun) listShard(ctx context.Context, prefix string) error {
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("list shard %s: %w", prefix, err)
 	}
+	sh.index = index
+	return nil
+}
+
+// commit writes the shard's users, sorted by sub, to its file (path) and
+// drops the spill file.
+func (sh *listedShard) commit(path string) error {
+	defer sh.drop()
+	prefix, index, spill := sh.prefix, sh.index, sh.spill
 	sort.Slice(index, func(i, j int) bool { return index[i].sub < index[j].sub })
 	for i := 1; i < len(index); i++ {
 		if index[i].sub == index[i-1].sub {
 			return fmt.Errorf("list users with sub prefix %s: the user with sub %s was listed twice; run the backup again", prefix, index[i].sub)
 		}
 	}
-	f, err := statedir.Create(b.shardPath(prefix))
+	f, err := statedir.Create(path)
 	if err != nil {
 		return err
 	}
