@@ -57,7 +57,7 @@ func remapCommand(a *App) command {
 			f.register(fs)
 			fs.IntVar(&f.workers, "workers", 32, "write calls in flight, shared by the tables (a call is a batch of updates or one move)")
 			fs.IntVar(&f.batch, "batch", dynamo.BatchSize, "in-place updates per BatchExecuteStatement call, 1 to 25 (1: one UpdateItem per item)")
-			fs.Float64Var(&f.wps, "wps", 0, "writes per second per table (0: as fast as the table takes them)")
+			fs.Float64Var(&f.wps, "wps", 0, "items written per second, all tables together (0: as fast as the tables take them); with workers on several machines, each its share of what the tables should take")
 			fs.BoolVar(&f.dryRun, "dry-run", false, "scan everything and show what would change; write nothing")
 			fs.StringVar(&f.worker, "worker", "", "be worker K of M (K from 0) of a remap split across processes or machines: take scan segments K, K+M, K+2M, … of --segments N (the same N on every worker, at least M), with a journal of this worker's own")
 			return func(ctx context.Context, args []string) error {

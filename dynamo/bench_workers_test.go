@@ -20,7 +20,8 @@ import (
 // (POOLMIGRATE_BENCH_ITEMS changes it) between 1, 2 and 4 workers, as
 // `remap --segments 4M --worker K/M` on M machines does: each worker has a
 // client (and connections) of its own, a journal of its own and 4 calls in
-// flight, and all reach DynamoDB Local through the 5 ms latency proxy. It
+// flight (POOLMIGRATE_BENCH_INFLIGHT changes it), and all reach DynamoDB
+// Local through the 5 ms latency proxy. It
 // prints the items/s of the whole, and DynamoDB Local's CPU per item,
 // which shares this machine's 2 cores with the workers. Needs the test
 // bed: scripts/bench.sh.
@@ -29,6 +30,10 @@ func BenchmarkRemapWorkers(b *testing.B) {
 	total := 40000
 	if s := os.Getenv("POOLMIGRATE_BENCH_ITEMS"); s != "" {
 		total, _ = strconv.Atoi(s)
+	}
+	inflight := 4
+	if s := os.Getenv("POOLMIGRATE_BENCH_INFLIGHT"); s != "" {
+		inflight, _ = strconv.Atoi(s)
 	}
 	p, err := ddbproxy.New(os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"), ddbproxy.WithLatency(5*time.Millisecond))
 	if err != nil {
@@ -61,7 +66,7 @@ func BenchmarkRemapWorkers(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer j.Close()
-				slots := make(chan struct{}, 4)
+				slots := make(chan struct{}, inflight)
 				for _, name := range names {
 					wg.Add(1)
 					go func() {
