@@ -42,7 +42,7 @@ func backupCommand(a *App) command {
 			fs.BoolVar(&f.resume, "resume", false, "complete an interrupted backup")
 			fs.Float64Var(&f.rps, "rps", defaultBackupRPS, "ListUsers/ListUsersInGroup requests per second (the account's quota is 30, shared with your app)")
 			fs.IntVar(&f.shards, "shards", 0, "split the user listing into 1, 16 or 256 sub-prefix shards (default: by the pool's size)")
-			fs.IntVar(&f.workers, "workers", 4, "shards listed at once")
+			fs.IntVar(&f.workers, "workers", 0, "shards listed at once (0: enough to keep the --rps pace, --rps ÷ 2 from 4 to 16)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 && args[0] == "verify" {
 					if len(args) != 2 {

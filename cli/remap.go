@@ -5,9 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 
@@ -31,6 +30,8 @@ type remapFlags struct {
 	apiID          string
 	fields         fieldList
 	segments       int
+	worker         string
+	share          dynamo.Share
 	workers        int
 	batch          int
 	progress       bool
@@ -52,14 +53,15 @@ func remapCommand(a *App) command {
 	return command{
 		name:    "remap",
 		summary: "rewrite every owner field in DynamoDB from old to new users (journaled, resumable, conditional writes)",
-		usage:   "remap --backup FILE --target-pool ID [--field Type.field:claim ...] [--segments N] [--dry-run] [--yes]",
+		usage:   "remap --backup FILE --target-pool ID [--field Type.field:claim ...] [--segments N [--worker K/M]] [--dry-run] [--yes]",
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &remapFlags{}
 			f.register(fs)
 			fs.IntVar(&f.workers, "workers", 32, "write calls in flight, shared by the tables (a call is a batch of updates or one move)")
 			fs.IntVar(&f.batch, "batch", dynamo.BatchSize, "in-place updates per BatchExecuteStatement call, 1 to 25 (1: one UpdateItem per item)")
-			fs.Float64Var(&f.wps, "wps", 0, "writes per second per table (0: as fast as the table takes them)")
+			fs.Float64Var(&f.wps, "wps", 0, "items written per second, all tables together (0: as fast as the tables take them); with workers on several machines, each its share of what the tables should take")
 			fs.BoolVar(&f.dryRun, "dry-run", false, "scan everything and show what would change; write nothing")
+			fs.StringVar(&f.worker, "worker", "", "be worker K of M (K from 0) of a remap split across processes or machines: take scan segments K, K+M, K+2M, … of --segments N (the same N on every worker, at least M), with a journal of this worker's own")
 			return func(ctx context.Context, args []string) error {
 				if err := f.validate(args); err != nil {
 					return err
@@ -102,6 +104,16 @@ func (f *remapFlags) validate(args []string) error {
 	}
 	if f.segments < 1 || f.segments > 1000 {
 		return usagef("--segments must be between 1 and 1000")
+	}
+	if f.worker != "" {
+		sh, err := dynamo.ParseShare(f.worker)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		if sh.Of > f.segments {
+			return usagef("--worker %s: %d workers need --segments of at least %d (every worker takes its own segments; say --segments %d on every worker)", f.worker, sh.Of, sh.Of, 4*sh.Of)
+		}
+		f.share = sh
 	}
 	return nil
 }
@@ -165,8 +177,14 @@ func (a *App) prepareRemap(ctx context.Context, g *globals, f *remapFlags) (*rem
 		close: func() { m.Close(); migrated.Close() }}, nil
 }
 
-func journalPath(stateDir, pool string) string {
-	return filepath.Join(stateDir, "remap", pool+".journal.jsonl")
+// journalPath is a remap's journal: <pool>.journal.jsonl, or for worker K
+// of M <pool>.worker-K-of-M.journal.jsonl.
+func journalPath(stateDir, pool string, share dynamo.Share) string {
+	name := pool + ".journal.jsonl"
+	if !share.Whole() {
+		name = fmt.Sprintf("%s.worker-%d-of-%d.journal.jsonl", pool, share.Worker, share.Of)
+	}
+	return filepath.Join(stateDir, "remap", name)
 }
 
 // remapIncomplete makes a remap with failed or conflicting items exit 1.
@@ -223,18 +241,22 @@ func (a *App) remapWith(ctx context.Context, g *globals, f *remapFlags, s *remap
 	if f.batch < 1 || f.batch > dynamo.BatchSize {
 		return migration.RemapSummary{}, usagef("--batch must be between 1 and %d", dynamo.BatchSize)
 	}
-	o := dynamo.RemapOptions{Segments: f.segments, Workers: f.workers, DryRun: f.dryRun, Examples: 3, Batch: f.batch}
+	o := dynamo.RemapOptions{Segments: f.segments, Share: f.share, Workers: f.workers, DryRun: f.dryRun, Examples: 3, Batch: f.batch}
 	if f.wps > 0 {
 		o.Limiter = rate.NewLimiter(rate.Limit(f.wps), 1)
 	}
 	if !f.dryRun {
 		if !confirmed {
-			if err := a.confirm(g, fmt.Sprintf("Remap owner fields in AWS account %s, region %s, from the users of %s to pool %s (%d users mapped, %d not in the new pool), in tables:\n  %s",
-				s.clients.account(ctx), s.region, f.backup, f.target, s.subMap.Mapped, len(s.subMap.Unmatched), strings.Join(tables, "\n  "))); err != nil {
+			share := ""
+			if !f.share.Whole() {
+				share = fmt.Sprintf(" (worker %s: segments %v of %d)", f.share, f.share.Segments(f.segments), f.segments)
+			}
+			if err := a.confirm(g, fmt.Sprintf("Remap owner fields in AWS account %s, region %s, from the users of %s to pool %s (%d users mapped, %d not in the new pool), in tables%s:\n  %s",
+				s.clients.account(ctx), s.region, f.backup, f.target, s.subMap.Mapped, len(s.subMap.Unmatched), share, strings.Join(tables, "\n  "))); err != nil {
 				return migration.RemapSummary{}, err
 			}
 		}
-		j, err := dynamo.OpenJournal(journalPath(s.stateDir, f.target))
+		j, err := dynamo.OpenJournal(journalPath(s.stateDir, f.target, f.share))
 		if err != nil {
 			return migration.RemapSummary{}, err
 		}
@@ -249,6 +271,7 @@ func (a *App) remapWith(ctx context.Context, g *globals, f *remapFlags, s *remap
 			total += d.ItemCount
 		}
 	}
+	total = total * int64(len(f.share.Segments(f.segments))) / int64(f.segments) // a worker's share
 	step := "remap"
 	if f.dryRun {
 		step = "remap (dry run)"
@@ -292,11 +315,52 @@ func printRemap(a *App, s migration.RemapSummary) {
 			fmt.Fprintf(w, "    ! %s\n", p)
 		}
 	}
+	printFallbacks(w, s.Tables)
 	if len(s.Unmatched) > 0 {
 		fmt.Fprintf(w, "%d users of the backup are not in the new pool; their items keep the old values: %s\n", len(s.Unmatched), sampleNames(s.Unmatched, 8))
 	}
-	if s.Journal != "" {
+	switch {
+	case s.Journal != "" && s.Worker != "":
+		fmt.Fprintf(w, "Worker %s of %d segments. Journal: %s (`poolmigrate rollback --worker %s` undoes this worker's writes; `poolmigrate rollback` every worker's journal in this folder).\n", s.Worker, s.Segments, s.Journal, s.Worker)
+	case s.Journal != "":
 		fmt.Fprintf(w, "Journal: %s (`poolmigrate rollback` undoes the writes).\n", s.Journal)
+	}
+}
+
+// printFallbacks says once, per reason, which tables' updates were written
+// one UpdateItem each because the engine refused their batches.
+func printFallbacks(w io.Writer, tables []dynamo.TableResult) {
+	type group struct {
+		tables  []string
+		items   int64
+		stopped []string
+	}
+	byReason := map[string]*group{}
+	var reasons []string
+	for _, t := range tables {
+		fb := t.Fallback
+		if fb == nil {
+			continue
+		}
+		g := byReason[fb.Reason]
+		if g == nil {
+			g = &group{}
+			byReason[fb.Reason] = g
+			reasons = append(reasons, fb.Reason)
+		}
+		g.tables, g.items = append(g.tables, t.Table), g.items+fb.Items
+		if fb.BatchingStopped {
+			g.stopped = append(g.stopped, t.Table)
+		}
+	}
+	for _, r := range reasons {
+		g := byReason[r]
+		fmt.Fprintf(w, "Fell back to one UpdateItem per item for %d updates in %s: %s.", g.items, strings.Join(g.tables, ", "), r)
+		if len(g.stopped) > 0 {
+			fmt.Fprintf(w, " Batches stopped after %d refused calls in a row in %s; elsewhere they went on where they worked.\n", dynamo.RefusedInARow, strings.Join(g.stopped, ", "))
+		} else {
+			fmt.Fprintln(w, " Batches went on where they worked.")
+		}
 	}
 }
 
@@ -315,6 +379,11 @@ func (a *App) verifyWith(ctx context.Context, f *remapFlags, s *remapSetup) (cog
 	rep, err := migration.Verify(ctx, s.clients.dynamo, s.clients.cognito, f.target, s.targets, s.subMap, x, s.migrated, cognito.DefaultLimits(), f.strict)
 	if err != nil {
 		return x, rep, explainAWS(err)
+	}
+	// Every journal found of a remap to this pool (each worker's, when
+	// workers split it; copy theirs here to have them read).
+	if rep.Journals, rep.JournalNotes, err = migration.JournalStates(poolJournals(filepath.Join(s.stateDir, "remap"), f.target)); err != nil {
+		return x, rep, err
 	}
 	return x, rep, nil
 }
@@ -372,94 +441,23 @@ func printVerify(a *App, r migration.VerifyReport) {
 	if len(r.UnmatchedUsers) > 0 {
 		fmt.Fprintf(w, "%d users of the backup are not in the new pool (warning%s): %s\n", len(r.UnmatchedUsers), map[bool]string{true: ", an error with --strict", false: ""}[!r.Strict], sampleNames(r.UnmatchedUsers, 8))
 	}
+	for _, j := range r.Journals {
+		who := "remap"
+		if j.Worker != "" {
+			who = fmt.Sprintf("worker %s of %d segments", j.Worker, j.Segments)
+		}
+		state := "finished"
+		if !j.Finished {
+			state = "not finished"
+		}
+		fmt.Fprintf(w, "journal %s: %s, last run %s (%d changed, %d failed, %d changed meanwhile)\n", j.Path, who, state, j.Changed, j.Failed, j.Conflicts)
+	}
+	for _, n := range r.JournalNotes {
+		fmt.Fprintf(w, "  ! %s\n", n)
+	}
 	if r.OK {
 		fmt.Fprintln(w, "OK: the migration is complete.")
 	} else {
 		fmt.Fprintln(w, "NOT OK: see above.")
 	}
-}
-
-func rollbackCommand(a *App) command {
-	return command{
-		name:    "rollback",
-		summary: "undo a remap exactly, from its journal (newest write first)",
-		usage:   "rollback [--journal FILE] [--yes]",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
-			journal := fs.String("journal", "", "remap journal (default: the newest in .poolmigrate/remap)")
-			return func(ctx context.Context, args []string) error {
-				if len(args) > 0 {
-					return usagef("rollback takes no arguments")
-				}
-				return a.runRollback(ctx, g, *journal)
-			}
-		},
-	}
-}
-
-func (a *App) runRollback(ctx context.Context, g *globals, journal string) error {
-	var region, profile string
-	p, root, err := a.loadPlan(g, planOptions{})
-	switch {
-	case err == nil:
-		region, profile = p.Region, p.Profile
-		if journal == "" {
-			if journal, err = newestJournal(filepath.Join(root, statedir.Name, "remap")); err != nil {
-				return err
-			}
-		}
-	case journal == "":
-		return err
-	default:
-		region, profile = g.region, g.profile
-	}
-	var records int
-	tables := map[string]bool{}
-	if err := dynamo.ReadJournal(journal, func(r dynamo.JournalRecord) error { records++; tables[r.Table] = true; return nil }); err != nil {
-		return fmt.Errorf("read journal %s: %w", journal, err)
-	}
-	c, err := a.newAWSClients(ctx, region, profile)
-	if err != nil {
-		return err
-	}
-	names := make([]string, 0, len(tables))
-	for t := range tables {
-		names = append(names, t)
-	}
-	sort.Strings(names)
-	if err := a.confirm(g, fmt.Sprintf("Roll back %d journaled writes of %s in AWS account %s, region %s, tables:\n  %s", records, journal, c.account(ctx), c.cfg.Region, strings.Join(names, "\n  "))); err != nil {
-		return err
-	}
-	pr := a.newProgress("rollback", "writes", int64(records))
-	res, err := dynamo.Rollback(ctx, c.dynamo, journal, func(done, total int) { pr.set(int64(done), int64(total), "") })
-	pr.done("")
-	if err != nil {
-		return explainAWS(err)
-	}
-	if g.json {
-		if err := writeJSON(a.Stdout, res); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintf(a.Stdout, "Rolled back %d writes (%d journaled but never made); %d left alone because they changed since.\n", res.Reverted, res.NotApplied, len(res.Conflicts))
-		for _, c := range res.Conflicts {
-			fmt.Fprintf(a.Stdout, "  ! %s\n", c)
-		}
-	}
-	if len(res.Conflicts) > 0 {
-		return remapIncomplete{conflicts: int64(len(res.Conflicts))}
-	}
-	return nil
-}
-
-func newestJournal(dir string) (string, error) {
-	matches, _ := filepath.Glob(filepath.Join(dir, "*.journal.jsonl"))
-	if len(matches) == 0 {
-		return "", fmt.Errorf("no remap journal in %s to roll back; pass --journal FILE", dir)
-	}
-	sort.Slice(matches, func(i, j int) bool {
-		a, _ := os.Stat(matches[i])
-		b, _ := os.Stat(matches[j])
-		return a.ModTime().Before(b.ModTime())
-	})
-	return matches[len(matches)-1], nil
 }

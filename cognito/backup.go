@@ -6,13 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,7 +39,10 @@ type BackupOptions struct {
 	// Shards is how many `sub ^= prefix` listings the users are split into:
 	// 1, 16 or 256 (0 picks by the pool's estimated size).
 	Shards int
-	// Workers list shards concurrently; all share Limiter.
+	// Workers list shards concurrently; all share Limiter. 0 picks enough
+	// to keep Limiter's pace with answers taking up to half a second
+	// (autoWorkers). A worker holds a small index of its shard, not its
+	// users, so workers cost little memory.
 	Workers int
 	// Limiter paces ListUsers and ListUsersInGroup, which share the
 	// account's UserList quota (30 requests/s, with production traffic).
@@ -81,11 +81,11 @@ func Backup(ctx context.Context, api BackupAPI, o BackupOptions) (BackupHeader, 
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Workers <= 0 {
-		o.Workers = 4
-	}
 	if o.Limiter == nil {
 		o.Limiter = rate.NewLimiter(rate.Inf, 1)
+	}
+	if o.Workers <= 0 {
+		o.Workers = autoWorkers(o.Limiter.Limit())
 	}
 	if o.Progress == nil {
 		o.Progress = func(BackupProgress) {}
@@ -96,21 +96,26 @@ func Backup(ctx context.Context, api BackupAPI, o BackupOptions) (BackupHeader, 
 		return BackupHeader{}, BackupFooter{}, err
 	}
 	b := &backupRun{api: api, o: o, parts: parts, st: st}
-	if err := b.listUsers(ctx); err != nil {
+	m, err := b.startMerge()
+	if err != nil {
 		return BackupHeader{}, BackupFooter{}, err
 	}
-	if err := b.listGroups(ctx); err != nil {
+	// The groups are listed alongside the users. They come first in the
+	// file: the merge writes them, then each shard as it is committed, so
+	// the file is written while the listing goes on.
+	groups := make(chan error, 1)
+	go func() { groups <- b.listGroups(ctx) }()
+	if err := b.listUsers(ctx, m, groups); err != nil {
+		m.abort()
 		return BackupHeader{}, BackupFooter{}, err
 	}
 	o.Progress(BackupProgress{Phase: "writing", Users: b.users.Load(), ShardsDone: len(st.Shards), Shards: len(st.Shards), Estimated: st.Pool.EstimatedUsers})
-	hdr, footer, err := b.merge()
+	hdr, footer, err := m.finish()
 	if err != nil {
 		return hdr, footer, err
 	}
-	// Prove the committed file whole before the parts are dropped.
-	if _, _, err := VerifyBackupFile(o.Out); err != nil {
-		return hdr, footer, fmt.Errorf("verify the written backup: %w", err)
-	}
+	// The file was proved whole (read back as it was written) before
+	// its commit: the parts can go.
 	if err := os.RemoveAll(parts); err != nil {
 		return hdr, footer, fmt.Errorf("remove %s: %w", parts, err)
 	}
@@ -177,6 +182,22 @@ func autoShards(estimated int32) int {
 	return 16
 }
 
+// autoWorkers is how many shards to list at once so that a request is
+// always waiting when the limiter hands out the next: the rate times half
+// a second (Cognito answers a page of 60 in 100 to 300 ms; more when
+// busy), at least 4, at most 16. A worker waiting for the limiter holds
+// no connection: about rps × the answer time are in flight, within the
+// SDK's 10 idle connections a host unless answers take over a third of a
+// second. With 4 workers, 30 requests a second needed every answer within
+// 133 ms; each later one left the limiter's token unused (it keeps one at
+// most).
+func autoWorkers(rps rate.Limit) int {
+	if rps == rate.Inf {
+		return 4
+	}
+	return min(max(4, int(math.Ceil(float64(rps)/2))), 16)
+}
+
 // shardPrefixes returns the sub prefixes of n shards: sub is a lower-case
 // hex UUID, so one hex digit makes 16 shards and two make 256; one shard
 // lists the whole pool.
@@ -223,108 +244,6 @@ func (b *backupRun) progress() {
 	b.o.Progress(BackupProgress{Phase: "users", Users: b.users.Load(), ShardsDone: int(b.shardsDone.Load()), Shards: len(b.st.Shards), Estimated: b.st.Pool.EstimatedUsers})
 }
 
-// listUsers lists every shard not yet committed, Workers at a time.
-func (b *backupRun) listUsers(ctx context.Context) error {
-	var todo []string
-	for _, p := range b.st.Shards {
-		if n, err := countLines(b.shardPath(p)); err == nil {
-			b.users.Add(n)
-			b.shardsDone.Add(1)
-			continue
-		}
-		todo = append(todo, p)
-	}
-	b.progress()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	jobs := make(chan string)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var firstErr error
-	for i := 0; i < b.o.Workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range jobs {
-				if err := b.listShard(ctx, p); err != nil {
-					once.Do(func() { firstErr = err; cancel() })
-					return
-				}
-				b.shardsDone.Add(1)
-				b.progress()
-			}
-		}()
-	}
-	for _, p := range todo {
-		select {
-		case jobs <- p:
-		case <-ctx.Done():
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	return ctx.Err()
-}
-
-// listShard lists the users whose sub starts with prefix and commits them,
-// sorted by sub, to the shard's file. A shard is small (the pool divided by
-// 16 or 256), so it is sorted in memory.
-func (b *backupRun) listShard(ctx context.Context, prefix string) error {
-	var users []User
-	in := &cip.ListUsersInput{UserPoolId: &b.o.PoolID, Limit: ptr(int32(pageSize))}
-	if prefix != "" {
-		in.Filter = ptr(fmt.Sprintf("sub ^= %q", prefix))
-	}
-	for {
-		if err := b.o.Limiter.Wait(ctx); err != nil {
-			return err
-		}
-		out, err := b.api.ListUsers(ctx, in)
-		if err != nil {
-			return fmt.Errorf("list users of pool %s with sub prefix %s: %w", b.o.PoolID, prefix, err)
-		}
-		for _, u := range out.Users {
-			user := userFromSDK(u)
-			if !strings.HasPrefix(user.Sub, prefix) {
-				return fmt.Errorf("list users with sub prefix %s: got user %s with sub %q: the pool's filter does not work as documented", prefix, user.Username, user.Sub)
-			}
-			users = append(users, user)
-		}
-		b.users.Add(int64(len(out.Users)))
-		b.progress()
-		if out.PaginationToken == nil || *out.PaginationToken == "" {
-			break
-		}
-		in.PaginationToken = out.PaginationToken
-	}
-	sort.Slice(users, func(i, j int) bool { return users[i].Sub < users[j].Sub })
-	for i := 1; i < len(users); i++ {
-		if users[i].Sub == users[i-1].Sub {
-			return fmt.Errorf("list users with sub prefix %s: user %s was listed twice; run the backup again", prefix, users[i].Username)
-		}
-	}
-	f, err := statedir.Create(b.shardPath(prefix))
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(f)
-	enc := json.NewEncoder(w)
-	for i := range users {
-		if err := enc.Encode(backupLine{Kind: "user", User: &users[i]}); err != nil {
-			f.Abort()
-			return fmt.Errorf("write shard %s: %w", prefix, err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		f.Abort()
-		return fmt.Errorf("write shard %s: %w", prefix, err)
-	}
-	return f.Commit()
-}
-
 func userFromSDK(u types.UserType) User {
 	user := User{
 		Username:   deref(u.Username),
@@ -355,7 +274,6 @@ func (b *backupRun) listGroups(ctx context.Context) error {
 	if _, err := os.Stat(path); err == nil {
 		return nil
 	}
-	b.o.Progress(BackupProgress{Phase: "groups", Users: b.users.Load(), ShardsDone: len(b.st.Shards), Shards: len(b.st.Shards), Estimated: b.st.Pool.EstimatedUsers})
 	var groups []Group
 	gin := &cip.ListGroupsInput{UserPoolId: &b.o.PoolID, Limit: ptr(int32(pageSize))}
 	for {
@@ -409,92 +327,6 @@ func (b *backupRun) listGroups(ctx context.Context) error {
 		return fail(err)
 	}
 	return f.Commit()
-}
-
-// merge writes the final file: header, groups and memberships, the shards
-// in prefix order (so subs ascend through the file), and the footer.
-func (b *backupRun) merge() (BackupHeader, BackupFooter, error) {
-	hdr := BackupHeader{Format: BackupFormat, Tool: "poolmigrate", PoolID: b.st.PoolID, Region: b.st.Region, StartedAt: b.st.StartedAt, Pool: b.st.Pool, Shards: b.st.Shards}
-	f, err := statedir.Create(b.o.Out)
-	if err != nil {
-		return hdr, BackupFooter{}, err
-	}
-	bw := newBackupWriter(f)
-	fail := func(err error) (BackupHeader, BackupFooter, error) {
-		f.Abort()
-		return hdr, BackupFooter{}, fmt.Errorf("write backup %s: %w", b.o.Out, err)
-	}
-	if err := bw.line(backupLine{Kind: "header", Header: &hdr}); err != nil {
-		return fail(err)
-	}
-	copyLines := func(path string, count func(kind string)) error {
-		in, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		r := bufio.NewReaderSize(in, 1<<20)
-		for {
-			line, err := r.ReadBytes('\n')
-			if len(line) > 0 {
-				var k struct{ Kind string }
-				if err := json.Unmarshal(line, &k); err != nil {
-					return fmt.Errorf("%s: %w", path, err)
-				}
-				count(k.Kind)
-				if err := bw.raw(line); err != nil {
-					return err
-				}
-			}
-			if err != nil {
-				if errors.Is(err, io.EOF) {
-					return nil
-				}
-				return err
-			}
-		}
-	}
-	count := func(kind string) {
-		switch kind {
-		case "user":
-			bw.footer.Users++
-		case "group":
-			bw.footer.Groups++
-		case "member":
-			bw.footer.Memberships++
-		}
-	}
-	if err := copyLines(filepath.Join(b.parts, "groups.jsonl"), count); err != nil {
-		return fail(err)
-	}
-	for _, p := range b.st.Shards {
-		if err := copyLines(b.shardPath(p), count); err != nil {
-			return fail(err)
-		}
-	}
-	footer, err := bw.finish(b.st.Pool.EstimatedUsers, b.o.Now().UTC())
-	if err != nil {
-		return fail(err)
-	}
-	if err := f.Commit(); err != nil {
-		return hdr, footer, err
-	}
-	return hdr, footer, nil
-}
-
-func countLines(path string) (int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	var n int64
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		n++
-	}
-	return n, sc.Err()
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -61,10 +61,20 @@ func (r *remapRun) flushRest(ctx context.Context) error {
 	return r.flush(ctx, batch)
 }
 
+// writeOutcome is what became of one journaled write: made (err nil), a
+// conflict (errConflict) or a failure; void when it was certainly not made,
+// so its record is voided.
+type writeOutcome struct {
+	err  error
+	void bool
+}
+
 // flush journals a batch (one fsync for all), sends it as conditional
 // PartiQL updates in one call, and settles each statement by its own
 // result: done, a conflict (the app changed the item: left alone, record
-// voided) or a failure.
+// voided) or a failure. Statements the engine refuses (the call, or each
+// on its own) for any reason but a failed condition or throttling are
+// written again one UpdateItem each, under the same journal record.
 func (r *remapRun) flush(ctx context.Context, batch []pendingUpdate) error {
 	if r.o.Journal == nil {
 		return fmt.Errorf("%w: no journal to write to", errJournal)
@@ -92,87 +102,140 @@ func (r *remapRun) flush(ctx context.Context, batch []pendingUpdate) error {
 		}
 		defer func() { <-r.o.Slots }()
 	}
-	results := make([]error, len(batch))
-	todo := make([]int, len(batch))
+	out := make([]writeOutcome, len(batch))
+	var again []int
+	unsure := false
+	if r.batching.refused() {
+		again = make([]int, len(batch))
+		for i := range again {
+			again[i] = i
+		}
+	} else {
+		again, unsure = r.sendBatch(ctx, stmts, out)
+	}
+	for _, i := range again {
+		if ctx.Err() != nil {
+			out[i] = writeOutcome{err: ctx.Err(), void: !unsure}
+			continue
+		}
+		out[i] = r.fallBack(ctx, batch[i], unsure)
+	}
+	for i, o := range out {
+		if o.void {
+			if err := r.void(seqs[i], o.err); errors.Is(err, errJournal) {
+				return err
+			}
+		}
+		switch {
+		case o.err == nil:
+			r.changed.Add(1)
+		case errors.Is(o.err, errConflict):
+			r.conflicts.Add(1)
+			r.note(fmt.Sprintf("%s: item %s changed while the remap ran; left alone (run remap again to pick it up)", r.spec.Table, KeyString(r.key(batch[i].it))))
+		case ctx.Err() != nil:
+		default:
+			r.failed.Add(1)
+			r.note(fmt.Sprintf("%s: item %s: %v", r.spec.Table, KeyString(r.key(batch[i].it)), o.err))
+		}
+	}
+	return ctx.Err()
+}
+
+// sendBatch sends the statements in one call, re-sending those DynamoDB
+// throttled, and fills out. It returns the statements to write again one
+// UpdateItem each (the engine refused them), and whether they may have
+// been made all the same (the call failed without a clear refusal).
+func (r *remapRun) sendBatch(ctx context.Context, stmts []types.BatchStatementRequest, out []writeOutcome) (again []int, unsure bool) {
+	todo := make([]int, len(stmts))
 	for i := range todo {
 		todo[i] = i
 	}
 	for attempt := 0; len(todo) > 0; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-time.After(backoff(attempt - 1)):
+			case <-ctx.Done():
+				for _, i := range todo {
+					out[i] = writeOutcome{err: ctx.Err(), void: true}
+				}
+				return again, unsure
+			}
+		}
 		in := &dynamodb.BatchExecuteStatementInput{Statements: make([]types.BatchStatementRequest, len(todo))}
 		for j, i := range todo {
 			in.Statements[j] = stmts[i]
 		}
-		out, err := r.api.BatchExecuteStatement(ctx, in)
+		res, err := r.api.BatchExecuteStatement(ctx, in, retryThrottlingOnly)
 		if err != nil {
-			if ctx.Err() != nil {
-				return r.voidAll(seqs, ctx.Err())
+			switch {
+			case ctx.Err() != nil:
+				// The call may have been made: the records stay, and
+				// rollback checks each item.
+				for _, i := range todo {
+					out[i] = writeOutcome{err: ctx.Err()}
+				}
+				return again, unsure
+			case throttled(err) && attempt < statementRetries:
+				continue
+			case throttled(err):
+				for _, i := range todo {
+					out[i] = writeOutcome{err: err, void: true}
+				}
+				return again, unsure
 			}
-			for _, i := range todo {
-				results[i] = err
-			}
-			break
+			r.batching.callRefused(err)
+			return append(again, todo...), !notMade(err)
 		}
-		var again []int
+		var retry []int
+		refused := 0
 		for j, i := range todo {
 			var serr *types.BatchStatementError
-			if j < len(out.Responses) {
-				serr = out.Responses[j].Error
+			if j < len(res.Responses) {
+				serr = res.Responses[j].Error
 			} else {
 				serr = &types.BatchStatementError{Code: types.BatchStatementErrorCodeEnumInternalServerError, Message: ptr("no response for the statement")}
 			}
 			switch {
 			case serr == nil:
-				results[i] = nil
+				out[i] = writeOutcome{}
 			case serr.Code == types.BatchStatementErrorCodeEnumConditionalCheckFailed:
-				results[i] = errConflict
-			case retryable(serr.Code) && attempt < statementRetries:
-				again = append(again, i)
+				out[i] = writeOutcome{err: errConflict, void: true}
+			case statementThrottled(serr.Code) && attempt < statementRetries:
+				retry = append(retry, i)
+			case statementThrottled(serr.Code):
+				out[i] = writeOutcome{err: fmt.Errorf("%s: %s", serr.Code, deref(serr.Message)), void: true}
 			default:
-				results[i] = fmt.Errorf("%s: %s", serr.Code, deref(serr.Message))
+				r.batching.statementRefused(serr)
+				again = append(again, i)
+				refused++
 			}
 		}
-		todo = again
-		if len(todo) > 0 {
-			select {
-			case <-time.After(backoff(attempt)):
-			case <-ctx.Done():
-				return r.voidAll(seqs, ctx.Err())
-			}
+		if refused == len(todo) {
+			r.batching.allRefused()
+		} else {
+			r.batching.accepted()
 		}
+		todo = retry
 	}
-	for i, err := range results {
-		if serr := r.settle(seqs[i], err); errors.Is(serr, errJournal) {
-			return serr
-		}
-		switch {
-		case err == nil:
-			r.changed.Add(1)
-		case errors.Is(err, errConflict):
-			r.conflicts.Add(1)
-			r.note(fmt.Sprintf("%s: item %s changed while the remap ran; left alone (run remap again to pick it up)", r.spec.Table, KeyString(r.key(batch[i].it))))
-		default:
-			r.failed.Add(1)
-			r.note(fmt.Sprintf("%s: item %s: %v", r.spec.Table, KeyString(r.key(batch[i].it)), err))
-		}
-	}
-	return nil
+	return again, unsure
 }
 
 // voidAll voids the records of a batch that was never sent.
 func (r *remapRun) voidAll(seqs []int64, cause error) error {
 	for _, s := range seqs {
-		if err := r.settle(s, cause); errors.Is(err, errJournal) {
+		if err := r.void(s, cause); errors.Is(err, errJournal) {
 			return err
 		}
 	}
 	return cause
 }
 
-func retryable(code types.BatchStatementErrorCodeEnum) bool {
+// statementThrottled tells the statement errors that say "not now":
+// throttling, and a transaction holding the item.
+func statementThrottled(code types.BatchStatementErrorCodeEnum) bool {
 	switch code {
 	case types.BatchStatementErrorCodeEnumThrottlingError, types.BatchStatementErrorCodeEnumProvisionedThroughputExceeded,
-		types.BatchStatementErrorCodeEnumRequestLimitExceeded, types.BatchStatementErrorCodeEnumInternalServerError,
-		types.BatchStatementErrorCodeEnumTransactionConflict:
+		types.BatchStatementErrorCodeEnumRequestLimitExceeded, types.BatchStatementErrorCodeEnumTransactionConflict:
 		return true
 	}
 	return false

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -23,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/poolmigrate/poolmigrate/testbed/ddbproxy"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
 
@@ -152,6 +151,8 @@ func remapBench(b *testing.B, env *testenv.Env, api TableAPI, total, inflight in
 	if changed.Load() != int64(per*tables) {
 		b.Fatalf("remapped %d of %d items", changed.Load(), per*tables)
 	}
+	// The remap's own count is not proof: read every item back.
+	expectAllNew(b, env, names, per)
 	n := float64(per * tables)
 	remap := float64(changed.Load()) / elapsed.Seconds()
 	b.ReportMetric(remap, "remap-items/s")
@@ -216,26 +217,54 @@ func children(pid string) []string {
 // latencyClient talks to DynamoDB Local through a proxy on loopback that
 // holds each request for d before passing it on.
 func latencyClient(b *testing.B, d time.Duration) *dynamodb.Client {
-	target, err := url.Parse(os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"))
+	p, err := ddbproxy.New(os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"), ddbproxy.WithLatency(d))
 	if err != nil {
 		b.Fatal(err)
 	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(d)
-		proxy.ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(p)
 	b.Cleanup(srv.Close)
+	return proxyClient(b, srv.URL)
+}
+
+// proxyClient is a client of its own (its own connections, as a process
+// on another machine has) to a proxy's URL.
+func proxyClient(b *testing.B, url string) *dynamodb.Client {
 	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}
 	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(srv.URL)
+		o.BaseEndpoint = aws.String(url)
 		o.DisableValidateResponseChecksum = true
 		// Enough connections for the calls in flight.
 		o.HTTPClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	})
+}
+
+// expectAllNew scans the tables and fails unless every item's owner is
+// the new identity of its old one (fillTable: item i was old-(i mod 1000)).
+func expectAllNew(b *testing.B, env *testenv.Env, names []string, per int) {
+	b.Helper()
+	for _, name := range names {
+		n, bad := 0, 0
+		p := dynamodb.NewScanPaginator(env.Dynamo, &dynamodb.ScanInput{TableName: aws.String(name), ProjectionExpression: aws.String("id, userID")})
+		for p.HasMorePages() {
+			page, err := p.NextPage(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, it := range page.Items {
+				n++
+				i, _ := strconv.Atoi(strings.TrimPrefix(it["id"].(*types.AttributeValueMemberS).Value, "i"))
+				if owner, _ := it["userID"].(*types.AttributeValueMemberS); owner == nil || owner.Value != fmt.Sprintf("new-%04d", i%1000) {
+					bad++
+				}
+			}
+		}
+		if n != per || bad > 0 {
+			b.Fatalf("%s: %d items, %d of them not owned by the new identity", name, n, bad)
+		}
+	}
 }
 
 // cpuTime is the process's user and system CPU time so far.

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,8 +19,10 @@ type JournalRecord struct {
 	Table string `json:"table"`
 	// Kind is "update" (attributes rewritten in place), "move" (a key
 	// attribute changed: the item was put under its new key and the old one
-	// deleted), or "void" (the write of record Void was refused, so there
-	// is nothing to undo).
+	// deleted), "void" (the write of record Void was refused, so there is
+	// nothing to undo), or "start" and "end", which open and close a run
+	// (Run says which share of the tables it took and what it did) and
+	// undo nothing.
 	Kind   string          `json:"kind"`
 	Void   int64           `json:"void,omitempty"`
 	Key    json.RawMessage `json:"key"`
@@ -30,9 +33,28 @@ type JournalRecord struct {
 	After  json.RawMessage `json:"after"`
 	// Changed names the attributes the write changed; AbsentBefore those of
 	// them the item did not have (rollback removes them).
-	Changed      []string `json:"changed"`
+	Changed      []string `json:"changed,omitempty"`
 	AbsentBefore []string `json:"absentBefore,omitempty"`
+	Run          *RunInfo `json:"run,omitempty"`
 }
+
+// RunInfo describes a remap run in its "start" and "end" records.
+type RunInfo struct {
+	Time time.Time `json:"time"`
+	// Segments is how many scan segments each table was split into, Share
+	// which of them the run took.
+	Segments int      `json:"segments"`
+	Share    Share    `json:"share"`
+	Tables   []string `json:"tables,omitempty"`
+	// What the run did (the "end" record).
+	Changed   int64 `json:"changed,omitempty"`
+	Failed    int64 `json:"failed,omitempty"`
+	Conflicts int64 `json:"conflicts,omitempty"`
+}
+
+// IsWrite tells the records of writes (updates and moves) from voids and
+// run markers.
+func (r JournalRecord) IsWrite() bool { return r.Kind == "update" || r.Kind == "move" }
 
 // Group commit: a batch closes after journalLinger or journalBatch records.
 const (
@@ -51,6 +73,8 @@ type Journal struct {
 	done chan struct{}
 	mu   sync.Mutex
 	seq  int64
+	// first is the journal's first run, if it had one.
+	first *RunInfo
 }
 
 type journalReq struct {
@@ -65,7 +89,14 @@ func OpenJournal(path string) (*Journal, error) {
 		return nil, fmt.Errorf("create journal folder: %w", err)
 	}
 	var last int64
-	err := ReadJournal(path, func(r JournalRecord) error { last = max(last, r.Seq); return nil })
+	var first *RunInfo
+	err := ReadJournal(path, func(r JournalRecord) error {
+		last = max(last, r.Seq)
+		if first == nil && r.Kind == "start" {
+			first = r.Run
+		}
+		return nil
+	})
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
@@ -80,13 +111,17 @@ func OpenJournal(path string) (*Journal, error) {
 		f.Close()
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
-	j := &Journal{path: path, f: f, reqs: make(chan journalReq, 256), done: make(chan struct{}), seq: last}
+	j := &Journal{path: path, f: f, reqs: make(chan journalReq, 256), done: make(chan struct{}), seq: last, first: first}
 	go j.commit()
 	return j, nil
 }
 
 // Path is where the journal lives.
 func (j *Journal) Path() string { return j.path }
+
+// FirstRun is the run that started the journal (nil for a new journal, or
+// one written before runs were recorded).
+func (j *Journal) FirstRun() *RunInfo { return j.first }
 
 // Append writes a record and returns its sequence number once it is
 // durable.
@@ -229,4 +264,67 @@ func dropTornTail(path string) error {
 		return fmt.Errorf("repair journal %s: %w", path, err)
 	}
 	return nil
+}
+
+// JournalRuns reads what a journal says of its runs without reading its
+// writes: the share of its first run (its first record) and the outcome of
+// its last (its last record, an "end" when that run finished). A journal of
+// millions of writes is read in two short reads. first or last is nil when
+// the journal has no such record.
+func JournalRuns(path string) (first, last *RunInfo, finished bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	defer f.Close()
+	line, err := bufio.NewReader(f).ReadBytes('\n')
+	if err != nil {
+		return nil, nil, false, nil // empty, or one torn line: no run recorded
+	}
+	var rec JournalRecord
+	if err := json.Unmarshal(line, &rec); err != nil {
+		return nil, nil, false, fmt.Errorf("read journal %s: %w", path, err)
+	}
+	if rec.Kind == "start" {
+		first = rec.Run
+	}
+	line, err = lastLine(f)
+	if err != nil {
+		return first, nil, false, fmt.Errorf("read journal %s: %w", path, err)
+	}
+	rec = JournalRecord{}
+	if err := json.Unmarshal(line, &rec); err != nil {
+		return first, nil, false, fmt.Errorf("read journal %s: %w", path, err)
+	}
+	if rec.Kind == "end" {
+		return first, rec.Run, true, nil
+	}
+	return first, nil, false, nil
+}
+
+// lastLine returns the last complete line of a file, reading backwards.
+func lastLine(f *os.File) ([]byte, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	end := fi.Size()
+	for chunk := int64(4096); ; chunk *= 2 {
+		start := max(end-chunk, 0)
+		tail := make([]byte, end-start)
+		if _, err := f.ReadAt(tail, start); err != nil {
+			return nil, err
+		}
+		// Drop a torn last line (no newline yet), then look for the line
+		// before the last newline.
+		if i := bytes.LastIndexByte(tail, '\n'); i >= 0 {
+			complete := tail[:i]
+			if j := bytes.LastIndexByte(complete, '\n'); j >= 0 || start == 0 {
+				return complete[j+1:], nil
+			}
+		}
+		if start == 0 {
+			return nil, errors.New("no complete line")
+		}
+	}
 }

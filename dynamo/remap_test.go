@@ -110,8 +110,10 @@ func testRemapLeavesItemsTheAppChanged(t *testing.T, batch int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := out.Item["userID"].(*types.AttributeValueMemberS).Value; got != "someone-else" && got != "new-07" {
-		t.Errorf("i07 holds %q", got)
+	// The app's change stands: "new-07" would be the lost update this
+	// test exists to catch.
+	if got := out.Item["userID"].(*types.AttributeValueMemberS).Value; got != "someone-else" {
+		t.Errorf("i07 holds %q: the remap overwrote the app's change", got)
 	}
 
 	// Rollback leaves the app's change alone and undoes the rest.

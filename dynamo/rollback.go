@@ -32,9 +32,10 @@ func Rollback(ctx context.Context, api TableAPI, path string, progress func(done
 	var recs []JournalRecord
 	voided := map[int64]bool{}
 	if err := ReadJournal(path, func(r JournalRecord) error {
-		if r.Kind == "void" {
+		switch {
+		case r.Kind == "void":
 			voided[r.Void] = true
-		} else {
+		case r.IsWrite():
 			recs = append(recs, r)
 		}
 		return nil

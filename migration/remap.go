@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/dynamo"
@@ -104,8 +105,12 @@ func indexKeys(ix []Index) []Key {
 
 // RemapSummary is what `remap --json` prints.
 type RemapSummary struct {
-	DryRun    bool                 `json:"dryRun"`
-	Journal   string               `json:"journal,omitempty"`
+	DryRun  bool   `json:"dryRun"`
+	Journal string `json:"journal,omitempty"`
+	// Worker is the share a worker of a split remap took ("1/3" of
+	// Segments segments); empty for the whole tables.
+	Worker    string               `json:"worker,omitempty"`
+	Segments  int                  `json:"segments,omitempty"`
 	Tables    []dynamo.TableResult `json:"tables"`
 	Mapped    int                  `json:"mappedUsers"`
 	Unmatched []string             `json:"unmatchedUsers"`
@@ -113,15 +118,31 @@ type RemapSummary struct {
 
 // Remap rewrites the owner fields of every target table. The tables are
 // remapped at the same time, sharing o.Workers writes in flight, so no
-// table's scan start or last writes leave the others' budget idle.
+// table's scan start or last writes leave the others' budget idle. With
+// o.Share set it takes one worker's segments of each table; the journal
+// records the share at the start of each run and the outcome at its end,
+// and a worker's journal refuses a run with another split.
 func Remap(ctx context.Context, api dynamo.TableAPI, targets []RemapTarget, m *SubMap, o dynamo.RemapOptions) (RemapSummary, error) {
+	if o.Segments <= 0 {
+		o.Segments = 4
+	}
 	sum := RemapSummary{DryRun: o.DryRun, Tables: make([]dynamo.TableResult, len(targets)), Mapped: m.Mapped, Unmatched: []string{}}
+	if !o.Share.Whole() {
+		sum.Worker, sum.Segments = o.Share.String(), o.Segments
+	}
 	for _, u := range m.Unmatched {
 		sum.Unmatched = append(sum.Unmatched, u.OldUsername)
 	}
 	sort.Strings(sum.Unmatched)
+	var tables []string
+	for _, t := range targets {
+		tables = append(tables, t.Spec.Table)
+	}
 	if o.Journal != nil {
 		sum.Journal = o.Journal.Path()
+		if err := startRun(o, tables); err != nil {
+			return sum, err
+		}
 	}
 	if o.Workers <= 0 {
 		o.Workers = 32
@@ -142,7 +163,28 @@ func Remap(ctx context.Context, api dynamo.TableAPI, targets []RemapTarget, m *S
 			return sum, err
 		}
 	}
+	if o.Journal != nil {
+		end := dynamo.RunInfo{Time: time.Now().UTC(), Segments: o.Segments, Share: o.Share}
+		for _, t := range sum.Tables {
+			end.Changed, end.Failed, end.Conflicts = end.Changed+t.Changed, end.Failed+t.Failed, end.Conflicts+t.Conflicts
+		}
+		if _, err := o.Journal.Append(dynamo.JournalRecord{Kind: "end", Run: &end}); err != nil {
+			return sum, err
+		}
+	}
 	return sum, nil
+}
+
+// startRun checks that a worker's journal was started by the same split,
+// and records the run's start.
+func startRun(o dynamo.RemapOptions, tables []string) error {
+	first := o.Journal.FirstRun()
+	if first != nil && !o.Share.Whole() && (first.Segments != o.Segments || first.Share != o.Share) {
+		return fmt.Errorf("the journal %s was started by worker %s of %d segments: run this worker again with --segments %d --worker %s (another split would leave some segments to no worker and others to two), or roll it back first",
+			o.Journal.Path(), first.Share, first.Segments, first.Segments, first.Share)
+	}
+	_, err := o.Journal.Append(dynamo.JournalRecord{Kind: "start", Run: &dynamo.RunInfo{Time: time.Now().UTC(), Segments: o.Segments, Share: o.Share, Tables: tables}})
+	return err
 }
 
 // VerifyReport is what `verify --json` prints.
@@ -157,6 +199,11 @@ type VerifyReport struct {
 	// some on purpose), an error with --strict.
 	UnmatchedUsers []string `json:"unmatchedUsers"`
 	Strict         bool     `json:"strict"`
+	// Journals are the remap journals found (every worker's of a split
+	// remap), with notes on what they say is left to do. The tables' scan,
+	// not the journals, decides OK.
+	Journals     []JournalState `json:"journals"`
+	JournalNotes []string       `json:"journalNotes"`
 }
 
 // VerifyTable is one table's verdict.
@@ -180,7 +227,7 @@ type VerifyValue struct {
 
 // Verify compares backup, target pool and tables.
 func Verify(ctx context.Context, ddb dynamo.TableAPI, cog cognito.RestoreAPI, pool string, targets []RemapTarget, m *SubMap, x cognito.BackupExtras, migrated *cognito.MigratedUsers, l cognito.Limits, strict bool) (VerifyReport, error) {
-	rep := VerifyReport{Tables: []VerifyTable{}, GroupsMissing: []string{}, MembershipsMissing: []string{}, DisabledMismatch: []string{}, UnmatchedUsers: []string{}, Strict: strict}
+	rep := VerifyReport{Tables: []VerifyTable{}, GroupsMissing: []string{}, MembershipsMissing: []string{}, DisabledMismatch: []string{}, UnmatchedUsers: []string{}, Strict: strict, Journals: []JournalState{}, JournalNotes: []string{}}
 	for _, t := range targets {
 		vt := VerifyTable{Table: t.Spec.Table, OldValues: []VerifyValue{}, Orphaned: []VerifyValue{}}
 		var mu sync.Mutex

@@ -3,7 +3,8 @@
 # generated pools up to 1M users, backup throughput through the Cognito
 # shim at several --rps and at the quota with 256 shards (100k users),
 # remap against a plain UpdateItem loop (on DynamoDB Local, and through a
-# 5 ms latency proxy), remap memory up to 1M items, and the identity map's
+# 5 ms latency proxy), a remap split between 1, 2 and 4 workers through
+# that proxy, remap memory up to 1M items, and the identity map's
 # heap up to 1M users (POOLMIGRATE_BENCH_USERS=10000000 adds 10M). Starts
 # and stops the test bed. About 25 minutes.
 set -euo pipefail
