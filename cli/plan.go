@@ -3,12 +3,13 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spf13/pflag"
 
 	"github.com/poolmigrate/poolmigrate/migration"
 )
@@ -18,7 +19,7 @@ func planCommand(a *App) command {
 		name:    "plan",
 		summary: "show what a migration of the project's user pool will touch (reads only)",
 		usage:   "plan [--live] [--json] [--project DIR] [--env NAME] [--region NAME] [--profile NAME]",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			live := fs.Bool("live", false, "confirm tables, API ids and the pool's configuration with AWS")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {

@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strings"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/spf13/pflag"
 
 	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/dynamo"
@@ -27,7 +27,7 @@ func syncCommand(a *App) command {
 		name:    "sync",
 		summary: "for the users migrated so far (by the trigger or an import): restore their groups, memberships and disabled state and remap their items; idempotent, safe from cron",
 		usage:   "sync --backup FILE --target-pool ID [--field Type.field:claim ...] [--dry-run] [--yes]",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &remapFlags{}
 			f.register(fs)
 			fs.IntVar(&f.workers, "workers", 32, "write calls in flight, shared by the tables")
@@ -149,7 +149,7 @@ func retireCommand(a *App) command {
 		name:    "retire-old-pool",
 		summary: "delete the old user pool kept for the migration window, once the migration is verified and the trigger removed (asks for the pool id typed)",
 		usage:   "retire-old-pool --old-pool ID --backup FILE --target-pool ID [--confirm-pool-id ID]",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &remapFlags{}
 			f.register(fs)
 			old := fs.String("old-pool", "", "the old user pool to delete")

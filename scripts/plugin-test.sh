@@ -45,9 +45,23 @@ exit_code() {
 check "the binary's exit code comes back through the CLI" exit_code
 
 help_works() {
-	(cd "$ROOT" && amplify poolmigrate help 2>&1) | grep -q "Usage: poolmigrate <command>"
+	(cd "$ROOT" && amplify poolmigrate help 2>&1) | grep -q "^  poolmigrate <command> \[flags\]"
 }
 check "amplify poolmigrate help" help_works
+
+# The CLI passes --help through: the command's own help, not the CLI's.
+command_help_same() {
+	local want got
+	want=$(cd "$APP" && "$ROOT/bin/poolmigrate" patch --help)
+	got=$(cd "$APP" && amplify poolmigrate patch --help 2>/dev/null)
+	[ "$want" = "$got" ] || { diff <(echo "$want") <(echo "$got") >&2 || true; return 1; }
+}
+check "amplify poolmigrate patch --help = poolmigrate patch --help" command_help_same
+
+completion_works() {
+	(cd "$APP" && amplify poolmigrate completion bash 2>/dev/null) | grep -q "__start_poolmigrate"
+}
+check "amplify poolmigrate completion bash" completion_works
 
 # patch through the plugin: the CLI writes team-provider-info.json after the
 # command from its stale copy; the plugin must keep what patch wrote.
