@@ -360,6 +360,9 @@ func TestCompletionScripts(t *testing.T) {
 			t.Errorf("completion %s: %v; the script lacks %q", shell, err, mark)
 		}
 	}
+	if out, _, err := runApp(t, ".", nil, "completion", "--help"); err != nil || !regexp.MustCompile(`Available Commands:\n  bash `).MatchString(out) {
+		t.Errorf("completion --help: %v; the shells are not listed:\n%s", err, out)
+	}
 	for words, want := range map[string][]string{
 		"retire":                  {"retire-old-pool"},
 		"re":                      {"remap", "retain-pool", "retire-old-pool"},
