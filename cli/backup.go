@@ -3,13 +3,13 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"golang.org/x/time/rate"
 
 	"github.com/poolmigrate/poolmigrate/amplifyproj"
@@ -35,7 +35,7 @@ func backupCommand(a *App) command {
 		name:    "backup",
 		summary: "back up the user pool completely (users, groups, memberships) to a verified file; `backup verify FILE` proves a file whole",
 		usage:   "backup [--pool ID] [--out FILE] [--resume] [--rps N]  |  backup verify FILE",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &backupFlags{}
 			fs.StringVar(&f.pool, "pool", "", "user pool id (default: the pool of the project's auth resource)")
 			fs.StringVar(&f.out, "out", "", "backup file (default: .poolmigrate/backups/<pool>-<time>.jsonl in the project)")

@@ -2,12 +2,13 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/poolmigrate/poolmigrate/cognito"
 )
@@ -25,8 +26,8 @@ func checkCommand(a *App) command {
 		name:    "check",
 		summary: "report every user the new pool's import would reject or change (exit 1 when something blocks)",
 		usage:   "check --backup FILE --target-pool ID [--fix] [--username-from email|username|sub]",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
-			backup := fs.String("backup", "", "backup file written by `poolmigrate backup`")
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
+			backup := fs.String("backup", "", "backup file written by poolmigrate backup")
 			target := fs.String("target-pool", "", "the new user pool's id")
 			fix := fs.Bool("fix", false, "add custom:prev_sub_id and custom:prev_username to the target when missing")
 			from := fs.String("username-from", "", "what becomes cognito:username: email, username or sub (default: email when the target signs in by email, else the old username)")
@@ -146,8 +147,8 @@ func exportCommand(a *App) command {
 		name:    "export",
 		summary: "write the import CSV(s) for the new pool from a backup, with line maps and a rejects file",
 		usage:   "export --backup FILE --target-pool ID [--out DIR] [--on-duplicate P] [--on-unverified P] [--skip CODES] [--username-from F]",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
-			backup := fs.String("backup", "", "backup file written by `poolmigrate backup`")
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
+			backup := fs.String("backup", "", "backup file written by poolmigrate backup")
 			target := fs.String("target-pool", "", "the new user pool's id")
 			out := fs.String("out", "", "folder for the CSVs (default: .poolmigrate/export/<pool>-<time>)")
 			from := fs.String("username-from", "", "what becomes cognito:username: email, username or sub")

@@ -9,14 +9,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
-	"sort"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/poolmigrate/poolmigrate/trigger/prebuilt"
 )
@@ -46,12 +46,15 @@ func NewApp() *App {
 }
 
 // command is one subcommand: its flags are registered on fs, then run is
-// called with the positional arguments.
+// called with the positional arguments. usage starts with the name; " | "
+// followed by the name again starts another form. group is the heading it
+// is listed under in `poolmigrate help` (default: see groupID).
 type command struct {
 	name    string
 	summary string
 	usage   string
-	setup   func(fs *flag.FlagSet, g *globals) func(ctx context.Context, args []string) error
+	group   string
+	setup   func(fs *pflag.FlagSet, g *globals) func(ctx context.Context, args []string) error
 }
 
 func (a *App) commands() []command {
@@ -98,7 +101,7 @@ func ExitCode(err error) int {
 		return 0
 	case errors.As(err, &ec):
 		return ec.ExitCode()
-	case errors.As(err, &ue), errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &ue), errors.Is(err, pflag.ErrHelp):
 		return 2
 	case errors.Is(err, context.Canceled):
 		return 130
@@ -108,78 +111,11 @@ func ExitCode(err error) int {
 
 // Run runs the command line args (without the program name).
 func (a *App) Run(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		if len(args) > 1 {
-			return a.Run(ctx, []string{args[1], "--help"})
-		}
-		a.printUsage(a.Stdout)
-		return nil
-	}
-	if args[0] == "--version" || args[0] == "-v" {
-		args = []string{"version"}
-	}
-	for _, c := range a.commands() {
-		if c.name != args[0] {
-			continue
-		}
-		fs := flag.NewFlagSet("poolmigrate "+c.name, flag.ContinueOnError)
-		fs.SetOutput(a.Stderr)
-		g := &globals{}
-		g.register(fs)
-		run := c.setup(fs, g)
-		fs.Usage = func() {
-			fmt.Fprintf(a.Stderr, "Usage: poolmigrate %s\n\n%s\n\nFlags:\n", c.usage, c.summary)
-			fs.PrintDefaults()
-		}
-		pos, err := parseInterspersed(fs, args[1:])
-		if err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil
-			}
-			return usagef("%s: %v", c.name, err)
-		}
-		g.fromEnv(a.Getenv, fs)
-		return run(ctx, pos)
-	}
-	return usagef("unknown command %q; run `poolmigrate help` for the list", args[0])
-}
-
-func (a *App) printUsage(w io.Writer) {
-	fmt.Fprintln(w, "poolmigrate moves an Amplify (Gen 1) app to a new Cognito user pool without losing users or their data.")
-	fmt.Fprintln(w, "\nUsage: poolmigrate <command> [flags]\n\nCommands:")
-	cmds := a.commands()
-	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
-	for _, c := range cmds {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintln(w, "\nGlobal flags (each also read from POOLMIGRATE_<NAME>, e.g. POOLMIGRATE_ENV):")
-	fmt.Fprintln(w, "  --project DIR  Amplify project root (default: nearest folder above holding amplify/.config/project-config.json)")
-	fmt.Fprintln(w, "  --env NAME     Amplify environment (default: amplify/.config/local-env-info.json)")
-	fmt.Fprintln(w, "  --region NAME  AWS region (default: the env's region in team-provider-info.json)")
-	fmt.Fprintln(w, "  --profile NAME AWS profile (default: the env's profile in local-aws-info.json)")
-	fmt.Fprintln(w, "  --json         print the result as JSON on stdout")
-	fmt.Fprintln(w, "  --yes          do not ask before writing")
-	fmt.Fprintln(w, "\nRun `poolmigrate help <command>` for a command's flags.")
-}
-
-// parseInterspersed lets flags follow positional arguments
-// (`backup verify FILE --json`), which the flag package alone does not.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
+	// A nil slice would make cobra read os.Args.
+	args = append([]string{}, args...)
+	root := a.rootCommand(args)
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
 }
 
 // globals are the flags every command takes.
@@ -192,22 +128,23 @@ type globals struct {
 	yes     bool
 }
 
-func (g *globals) register(fs *flag.FlagSet) {
-	fs.StringVar(&g.project, "project", "", "Amplify project root (env POOLMIGRATE_PROJECT)")
-	fs.StringVar(&g.env, "env", "", "Amplify environment (env POOLMIGRATE_ENV)")
-	fs.StringVar(&g.region, "region", "", "AWS region (env POOLMIGRATE_REGION)")
-	fs.StringVar(&g.profile, "profile", "", "AWS profile (env POOLMIGRATE_PROFILE)")
+// register puts the global flags on fs. A back-quoted word in a usage
+// string is the flag's argument name in help; these match the README's.
+func (g *globals) register(fs *pflag.FlagSet) {
+	fs.StringVar(&g.project, "project", "", "root `DIR` of the Amplify project, or a folder in it (env POOLMIGRATE_PROJECT; default: the nearest folder above holding amplify/.config/project-config.json)")
+	fs.StringVar(&g.env, "env", "", "Amplify environment `NAME` (env POOLMIGRATE_ENV; default: amplify/.config/local-env-info.json)")
+	fs.StringVar(&g.region, "region", "", "AWS region `NAME` (env POOLMIGRATE_REGION; default: the env's region in team-provider-info.json)")
+	fs.StringVar(&g.profile, "profile", "", "AWS profile `NAME` (env POOLMIGRATE_PROFILE; default: the env's profile in local-aws-info.json)")
 	fs.BoolVar(&g.json, "json", false, "print the result as JSON on stdout")
 	fs.BoolVar(&g.yes, "yes", false, "do not ask before writing")
 }
 
 // fromEnv fills the globals the command line did not set from POOLMIGRATE_*
-// variables, so the precedence is flag > environment > project files.
-func (g *globals) fromEnv(getenv func(string) string, fs *flag.FlagSet) {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+// variables, so the precedence is flag > environment > project files. fs
+// is the flag set the globals were registered on.
+func (g *globals) fromEnv(getenv func(string) string, fs *pflag.FlagSet) {
 	for name, dst := range map[string]*string{"project": &g.project, "env": &g.env, "region": &g.region, "profile": &g.profile} {
-		if !set[name] {
+		if !fs.Changed(name) {
 			if v := getenv("POOLMIGRATE_" + strings.ToUpper(name)); v != "" {
 				*dst = v
 			}
@@ -220,7 +157,8 @@ func versionCommand(a *App) command {
 		name:    "version",
 		summary: "print poolmigrate's version",
 		usage:   "version",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+		group:   groupMaintenance,
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			return func(context.Context, []string) error {
 				commit := Commit
 				if commit == "" {

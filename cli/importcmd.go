@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"golang.org/x/time/rate"
 
 	"github.com/poolmigrate/poolmigrate/cognito"
@@ -32,11 +32,11 @@ func importCommand(a *App) command {
 		name:    "import",
 		summary: "import the exported users into the new pool, then restore groups, memberships and disabled users",
 		usage:   "import --backup FILE --target-pool ID [--csv DIR --role-arn ARN | --method admin] [--dry-run] [--yes]",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &importFlags{}
-			fs.StringVar(&f.backup, "backup", "", "backup file written by `poolmigrate backup`")
+			fs.StringVar(&f.backup, "backup", "", "backup file written by poolmigrate backup")
 			fs.StringVar(&f.target, "target-pool", "", "the new user pool's id")
-			fs.StringVar(&f.csv, "csv", "", "folder `poolmigrate export` wrote (default: the newest export for the target pool)")
+			fs.StringVar(&f.csv, "csv", "", "the folder poolmigrate export wrote (default: the newest export for the target pool)")
 			fs.StringVar(&f.method, "method", migration.MethodJob, "job (CSV import job; users reset their password) or admin (AdminCreateUser; users use forgot-password)")
 			fs.StringVar(&f.role, "role-arn", "", "IAM role the import job writes CloudWatch Logs with (job method)")
 			fs.BoolVar(&f.createRole, "create-role", false, "create the documented IAM role for the job's CloudWatch Logs (when it does not exist), instead of --role-arn")

@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/poolmigrate/poolmigrate/amplifyproj"
 	"github.com/poolmigrate/poolmigrate/migration"
@@ -91,7 +92,7 @@ func migrateCommand(a *App) command {
 		name:    "migrate",
 		summary: "the whole migration, step by step: plan, backup, detach, (amplify remove/add auth), patch, (amplify push), check, export, import, remap, verify",
 		usage:   "migrate [--on-duplicate P] [--on-unverified P] [--skip CODES] [--method job|admin] [--role-arn ARN] [--yes]",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &migrateFlags{}
 			onDup := fs.String("on-duplicate", "", "passed to export: keep-newest, keep-oldest or fail")
 			onUnv := fs.String("on-unverified", "", "passed to export: skip, mark-verified or fail")

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/spf13/pflag"
 	"github.com/tidwall/gjson"
 
 	"github.com/poolmigrate/poolmigrate/amplifyproj"
@@ -33,7 +33,7 @@ func detachCommand(a *App) command {
 		name:    "detach",
 		summary: "remove every dependency on the old auth resource and its userPoolGroups so `amplify remove auth` succeeds (needs a verified backup of this env's pool), and write the answers for `amplify add auth`",
 		usage:   "detach [--backup FILE] [--auth NAME] [--pool ID] [--sign-in email|username|phone|email-and-phone] [--new-auth NAME] [--dry-run] | detach --undo",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &detachFlags{}
 			fs.StringVar(&f.backup, "backup", "", "verified backup of the auth resource's pool (default: the newest in .poolmigrate/backups)")
 			fs.StringVar(&f.auth, "auth", "", "the auth resource to detach (default: the project's Cognito auth resource)")
@@ -72,9 +72,9 @@ func patchCommand(a *App) command {
 		name:    "patch",
 		summary: "re-point the backend (APIs, functions, dependsOn, team-provider-info) at the new auth resource",
 		usage:   "patch [--to NAME] [--from NAME] [--dry-run] | patch --undo | (Gen 2) patch [--sign-in email|phone|email-and-phone|username] [--pool ID] [--retained] [--dry-run]",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			to := fs.String("to", "", "the new auth resource (default: the Cognito auth resource now in backend-config.json)")
-			from := fs.String("from", "", "the old auth resource (default: the one `poolmigrate detach` detached)")
+			from := fs.String("from", "", "the old auth resource (default: the one detached by poolmigrate detach)")
 			dry := fs.Bool("dry-run", false, "print the changes as a diff, write nothing")
 			undo := fs.Bool("undo", false, "restore the files the last patch changed")
 			var g2 gen2PatchFlags

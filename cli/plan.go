@@ -3,11 +3,12 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spf13/pflag"
 
 	"github.com/poolmigrate/poolmigrate/migration"
 )
@@ -17,7 +18,7 @@ func planCommand(a *App) command {
 		name:    "plan",
 		summary: "show what a migration of the project's user pool will touch (reads only)",
 		usage:   "plan [--live] [--json] [--api-id ID] [--project DIR] [--env NAME] [--region NAME] [--profile NAME]",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			live := fs.Bool("live", false, "confirm tables, API ids and the pool's configuration with AWS")
 			var apiID string
 			fs.StringVar(&apiID, "api-id", "", "Gen 2: the data's AppSync API id, when nothing else names it (env POOLMIGRATE_API_ID)")

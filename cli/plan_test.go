@@ -195,7 +195,7 @@ func TestPlanErrors(t *testing.T) {
 			dir: "../testdata/projects/broken-json", args: []string{"--env", "dev"},
 			wantErr: "amplify/backend/backend-config.json: invalid character", code: 1,
 		},
-		"unknown flag":   {dir: "../examples/notes-app", args: []string{"--bogus"}, wantErr: "flag provided but not defined", code: 2},
+		"unknown flag":   {dir: "../examples/notes-app", args: []string{"--bogus"}, wantErr: "unknown flag: --bogus", code: 2},
 		"stray argument": {dir: "../examples/notes-app", args: []string{"extra"}, wantErr: "plan takes no arguments", code: 2},
 	}
 	for name, tc := range cases {

@@ -3,13 +3,13 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 	"sync"
 
+	"github.com/spf13/pflag"
 	"golang.org/x/time/rate"
 
 	"github.com/poolmigrate/poolmigrate/amplifyproj"
@@ -24,6 +24,9 @@ type fieldList []string
 
 func (f *fieldList) String() string     { return strings.Join(*f, ",") }
 func (f *fieldList) Set(s string) error { *f = append(*f, s); return nil }
+
+// Type is the argument's name in help (pflag.Value).
+func (f *fieldList) Type() string { return "Type.field:claim" }
 
 type remapFlags struct {
 	backup, target string
@@ -40,7 +43,7 @@ type remapFlags struct {
 	strict         bool
 }
 
-func (f *remapFlags) register(fs *flag.FlagSet) {
+func (f *remapFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.backup, "backup", "", "backup file of the old pool")
 	fs.StringVar(&f.target, "target-pool", "", "the new user pool's id")
 	fs.Var(&f.fields, "field", "an identity field outside @auth, Type.field:claim (claim sub, username or sub::username); repeatable")
@@ -54,7 +57,7 @@ func remapCommand(a *App) command {
 		name:    "remap",
 		summary: "rewrite every owner field in DynamoDB from old to new users (journaled, resumable, conditional writes)",
 		usage:   "remap --backup FILE --target-pool ID [--field Type.field:claim ...] [--segments N [--worker K/M]] [--dry-run] [--yes]",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &remapFlags{}
 			f.register(fs)
 			fs.IntVar(&f.workers, "workers", 32, "write calls in flight, shared by the tables (a call is a batch of updates or one move)")
@@ -77,7 +80,7 @@ func verifyCommand(a *App) command {
 		name:    "verify",
 		summary: "prove the migration complete: no item names a migrated user by the old identity; groups, memberships, disabled users match",
 		usage:   "verify --backup FILE --target-pool ID [--field Type.field:claim ...] [--strict]",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &remapFlags{}
 			f.register(fs)
 			fs.BoolVar(&f.strict, "strict", false, "also fail on items of backup users who are not in the new pool")

@@ -3,8 +3,9 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+
+	"github.com/spf13/pflag"
 
 	"github.com/poolmigrate/poolmigrate/amplifyproj"
 	"github.com/poolmigrate/poolmigrate/backendpatch"
@@ -15,7 +16,7 @@ func retainCommand(a *App) command {
 		name:    "retain-pool",
 		summary: "keep the old user pool through `amplify remove auth` and push (an auth override with Retain), for the user migration trigger",
 		usage:   "retain-pool [--auth NAME] [--dry-run] | retain-pool --check | retain-pool --undo",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			auth := fs.String("auth", "", "the auth resource whose pool to keep (default: the project's Cognito auth resource)")
 			dry := fs.Bool("dry-run", false, "print the files as a diff, write nothing")
 			undo := fs.Bool("undo", false, "remove what the last retain-pool wrote")

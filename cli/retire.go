@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/spf13/pflag"
 
 	"github.com/poolmigrate/poolmigrate/amplifyproj"
 	"github.com/poolmigrate/poolmigrate/cognito"
@@ -36,7 +37,7 @@ func retireCommand(a *App) command {
 		name:    "retire-old-pool",
 		summary: "delete the old user pool kept for the migration window, once every user is in the new pool (or the loss accepted by number), verify is clean and no migration trigger is left (asks for the pool id typed)",
 		usage:   "retire-old-pool --old-pool ID --backup FILE --target-pool ID [--accept-unmigrated N] [--confirm-unmigrated N] [--confirm-pool-id ID]",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &remapFlags{}
 			f.register(fs)
 			r := &retireFlags{}
@@ -44,7 +45,7 @@ func retireCommand(a *App) command {
 			fs.StringVar(&r.typedID, "confirm-pool-id", "", "the old pool's id, typed, for runs without a terminal")
 			fs.Int64Var(&r.accept, "accept-unmigrated", -1, "delete the pool although exactly N of its users are not in the new pool (they are lost; see the list retire prints)")
 			fs.Int64Var(&r.typedN, "confirm-unmigrated", -1, "the number of --accept-unmigrated, typed again, for runs without a terminal")
-			fs.StringVar(&r.function, "function", "", "the user migration trigger's function, when `trigger deploy` was given --function (it must be gone)")
+			fs.StringVar(&r.function, "function", "", "the user migration trigger's function, when trigger deploy was given --function (it must be gone)")
 			fs.Float64Var(&r.rps, "rps", defaultBackupRPS, "ListUsers requests per second while listing the old pool (the account's quota is 30, shared with your app)")
 			return func(ctx context.Context, args []string) error {
 				if err := f.validate(args); err != nil {

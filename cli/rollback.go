@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/spf13/pflag"
 
 	"github.com/poolmigrate/poolmigrate/dynamo"
 	"github.com/poolmigrate/poolmigrate/statedir"
@@ -25,7 +26,7 @@ func rollbackCommand(a *App) command {
 		name:    "rollback",
 		summary: "undo a remap exactly, from its journals (every worker's; newest write first)",
 		usage:   "rollback [--journal FILE | --target-pool ID [--worker K/M]] [--yes]",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			r := &rollbackFlags{}
 			fs.StringVar(&r.journal, "journal", "", "one remap journal to undo (default: every journal in .poolmigrate/remap of the remap to --target-pool)")
 			fs.StringVar(&r.pool, "target-pool", "", "the remap to undo, by its target pool (default: the pool of the newest journal)")

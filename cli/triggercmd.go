@@ -2,11 +2,12 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/poolmigrate/poolmigrate/backendpatch"
 	"github.com/poolmigrate/poolmigrate/trigger"
@@ -29,7 +30,7 @@ func triggerCommand(a *App) command {
 		name:    "trigger",
 		summary: "the new pool's user migration Lambda trigger (users keep their passwords): build, deploy, status, remove",
 		usage:   "trigger build [--out DIR] [--arch arm64|amd64] | trigger deploy|status|remove --old-pool ID --target-pool ID [--function NAME] [--role NAME] [--zip FILE] [--carry ATTRS] [--log-retention-days N] [--dry-run] [--yes] | trigger override --function-arn ARN [--auth NAME] [--undo]",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &triggerFlags{}
 			fs.StringVar(&f.out, "out", "", "build: where bootstrap and migration-trigger.zip go (default: a new private temporary folder)")
 			fs.StringVar(&f.arch, "arch", "arm64", "Lambda architecture: arm64 or amd64")

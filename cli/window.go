@@ -2,8 +2,9 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
+
+	"github.com/spf13/pflag"
 
 	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/dynamo"
@@ -20,7 +21,7 @@ func syncCommand(a *App) command {
 		name:    "sync",
 		summary: "for the users migrated so far (by the trigger or an import): restore their groups, memberships and disabled state and remap their items; idempotent, safe from cron",
 		usage:   "sync --backup FILE --target-pool ID [--field Type.field:claim ...] [--dry-run] [--yes]",
-		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &remapFlags{}
 			f.register(fs)
 			fs.IntVar(&f.workers, "workers", 32, "write calls in flight, shared by the tables")

@@ -47,9 +47,26 @@ check "the binary's exit code comes back through the CLI" exit_code
 help_works() { # the whole output first: grep -q in a pipe would end the writer early
 	local out
 	out=$(cd "$ROOT" && amplify poolmigrate help 2>&1)
-	[[ "$out" == *"Usage: poolmigrate <command>"* ]] || { echo "  $out" | head -5 >&2; return 1; }
+	[[ "$out" == *"poolmigrate <command> [flags]"* ]] || { echo "  $out" | head -5 >&2; return 1; }
 }
 check "amplify poolmigrate help" help_works
+
+# The CLI passes --help through: the command's own help, not the CLI's.
+command_help_same() {
+	local want got
+	want=$(cd "$APP" && "$ROOT/bin/poolmigrate" patch --help)
+	got=$(cd "$APP" && amplify poolmigrate patch --help 2>/dev/null)
+	[[ "$want" == *"poolmigrate patch"* ]] || { echo "  poolmigrate patch --help printed no help" >&2; return 1; }
+	[ "$want" = "$got" ] || { diff <(echo "$want") <(echo "$got") >&2 || true; return 1; }
+}
+check "amplify poolmigrate patch --help = poolmigrate patch --help" command_help_same
+
+completion_works() {
+	local out
+	out=$(cd "$APP" && amplify poolmigrate completion bash 2>/dev/null) || return 1
+	[[ "$out" == *"__start_poolmigrate"* ]]
+}
+check "amplify poolmigrate completion bash" completion_works
 
 # patch through the plugin: the CLI writes team-provider-info.json after the
 # command from its stale copy; the plugin must keep what patch wrote.
