@@ -388,13 +388,13 @@ func TestCompletionScripts(t *testing.T) {
 func TestBashCompletion(t *testing.T) {
 	bash, err := exec.LookPath("bash")
 	if err != nil {
-		t.Skip("no bash")
+		testenv.Skip(t, "no bash on PATH")
 	}
 	// cobra's bash script needs the bash-completion package, as a user's
 	// shell has it.
 	const bashCompletion = "/usr/share/bash-completion/bash_completion"
 	if _, err := os.Stat(bashCompletion); err != nil {
-		t.Skip("bash-completion is not installed (apt-get install bash-completion)")
+		testenv.Skip(t, "bash-completion is not installed (apt-get install bash-completion; scripts/test.sh installs it)")
 	}
 	bin := buildBinary(t)
 	for line, want := range map[string]string{

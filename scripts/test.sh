@@ -33,10 +33,13 @@ trap finish EXIT
 stage checks
 # GNU patch (the unified diff test applies its output) and jq (the shell
 # checks' jq_true): apt installs them if missing.
-for tool in patch jq; do
-	command -v "$tool" >/dev/null || {
+# bash-completion: the completion test runs bash's real completion.
+for tool in patch jq /usr/share/bash-completion/bash_completion; do
+	pkg=${tool##*/}
+	[ "$pkg" = bash_completion ] && pkg=bash-completion
+	command -v "$tool" >/dev/null || [ -f "$tool" ] || {
 		export DEBIAN_FRONTEND=noninteractive
-		apt-get install -y -qq "$tool" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
+		apt-get install -y -qq "$pkg" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$pkg" >/dev/null; }
 	}
 done
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './testbed/emulators/*'))
