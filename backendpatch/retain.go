@@ -160,3 +160,8 @@ func addOverrideProject(cs *ChangeSet) error {
 	}
 	return nil
 }
+
+// IsSafeFunctionARN reports whether functionArn holds only the characters
+// of a Lambda ARN, so it may stand inside generated TypeScript that a
+// build runs (no quote, backtick, `${`, space or line break).
+func IsSafeFunctionARN(functionArn string) bool { return arnCharsRE.MatchString(functionArn) }

@@ -245,6 +245,14 @@ func (a *App) triggerPackage(ctx context.Context, zipFile, arch string) ([]byte,
 // runTriggerOverride writes the new auth resource's override that keeps
 // the trigger on its pool through every push.
 func (a *App) runTriggerOverride(g *globals, f *triggerFlags) error {
+	// The ARN goes into override.ts (Gen 1) or backend.ts (Gen 2), which
+	// `amplify build` or the deploy compiles and runs: only a well-formed
+	// Lambda ARN may.
+	if f.arn != "" {
+		if _, err := deploy.ParseFunctionARN(f.arn); err != nil {
+			return usagef("--function-arn: %v", err)
+		}
+	}
 	if root, ok := a.gen2Root(g); ok {
 		return a.runTriggerOverrideGen2(root, f.arn, f.dry, f.undo)
 	}
@@ -257,11 +265,6 @@ func (a *App) runTriggerOverride(g *globals, f *triggerFlags) error {
 	}
 	if f.arn == "" {
 		return usagef("trigger override needs --function-arn ARN (trigger deploy prints it)")
-	}
-	// The ARN goes into override.ts, which `amplify build` compiles and
-	// runs: only a well-formed Lambda ARN may.
-	if _, err := deploy.ParseFunctionARN(f.arn); err != nil {
-		return usagef("--function-arn: %v", err)
 	}
 	au, err := pickAuth(p, f.auth)
 	if err != nil {

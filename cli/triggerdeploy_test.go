@@ -275,3 +275,31 @@ func TestTriggerOverrideRefusesABadARN(t *testing.T) {
 		}
 	}
 }
+
+// TestTriggerOverrideRefusesABadARNGen2: in a Gen 2 app the ARN goes into
+// amplify/backend.ts, which every deploy runs; the same ARNs are refused
+// and the file is left byte for byte.
+func TestTriggerOverrideRefusesABadARNGen2(t *testing.T) {
+	dir := copyGen2App(t)
+	backend := filepath.Join(dir, "amplify", "backend.ts")
+	before, err := os.ReadFile(backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "arn:aws:lambda:us-east-1:123456789012:function:f"
+	for name, arn := range map[string]string{
+		"a quote":          base + "');require('child_process').execSync('id');('",
+		"a backtick":       base + "`",
+		"an interpolation": base + "${process.env.AWS_SECRET_ACCESS_KEY}",
+		"a line break":     base + "\n}",
+		"another service":  "arn:aws:iam::123456789012:role/f",
+	} {
+		_, _, err := runApp(t, dir, nil, "trigger", "override", "--function-arn", arn)
+		if err == nil || ExitCode(err) != 2 || !strings.Contains(err.Error(), "not a Lambda function ARN") {
+			t.Errorf("%s: %v", name, err)
+		}
+		if after, _ := os.ReadFile(backend); string(after) != string(before) {
+			t.Fatalf("%s: backend.ts was changed", name)
+		}
+	}
+}

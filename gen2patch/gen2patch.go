@@ -177,6 +177,10 @@ func Patched(root string) (string, bool, error) {
 // which the trigger needs: with SRP Cognito never sees the password.
 // functionArn "" removes the block.
 func KeepTrigger(root, functionArn string) (*backendpatch.ChangeSet, error) {
+	if functionArn != "" && !backendpatch.IsSafeFunctionARN(functionArn) {
+		// It becomes TypeScript source that the deploy runs.
+		return nil, fmt.Errorf("%q is not a Lambda function ARN: it may hold only letters, digits and :_-.$", functionArn)
+	}
 	cs, src, v, err := load(root)
 	if err != nil {
 		return nil, err

@@ -150,3 +150,30 @@ func TestTheExampleTakesTheBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestKeepTriggerRefusesCode: the ARN becomes TypeScript that the deploy
+// runs, so anything that could end the string literal or start an
+// expression is refused and backend.ts is left as it was.
+func TestKeepTriggerRefusesCode(t *testing.T) {
+	for name, arn := range map[string]string{
+		"quote":        "arn:aws:lambda:us-east-1:000000000000:function:f'); require('child_process').execSync('id'); ('",
+		"backtick":     "arn:aws:lambda:us-east-1:000000000000:function:f`",
+		"template":     "arn:aws:lambda:us-east-1:000000000000:function:${process.exit(1)}",
+		"newline":      "arn:aws:lambda:us-east-1:000000000000:function:f\nprocess.exit(1)",
+		"space":        "arn:aws:lambda:us-east-1:000000000000:function:f x",
+		"backslash":    `arn:aws:lambda:us-east-1:000000000000:function:f\`,
+		"not an arn":   "poolmigrate-migration-trigger",
+		"double quote": `arn:aws:lambda:us-east-1:000000000000:function:f"`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			root := project(t, userCode)
+			cs, err := KeepTrigger(root, arn)
+			if err == nil {
+				t.Fatalf("KeepTrigger accepted %q (%d changes)", arn, len(cs.Changes))
+			}
+			if got := read(t, root); got != userCode {
+				t.Errorf("backend.ts changed:\n%s", got)
+			}
+		})
+	}
+}
