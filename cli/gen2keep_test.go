@@ -111,7 +111,17 @@ func TestMigrateGen2KeepPasswords(t *testing.T) {
 	if out := migrate(policies...); !strings.Contains(out, "migration window is open") {
 		t.Fatalf("the window:\n%s", out)
 	}
-	out = migrate(append(policies, "--close-window", "--confirm-pool-id", sp.id)...)
+	// The export's policies left five users out: retire names them and
+	// deletes nothing until their number is accepted and typed.
+	closing := append(policies, "--close-window", "--confirm-pool-id", sp.id)
+	o, e, err := runApp(t, dir, nil, append([]string{"migrate", "--yes", "--method", "admin", "--rate-scale", "1000", "--zip", zipFile}, closing...)...)
+	if err == nil || !strings.Contains(err.Error(), "--accept-unmigrated 5") || !strings.Contains(o+e, "  badphone  sub ") {
+		t.Fatalf("closing the window with five users left out: %v\n%s%s", err, o, e)
+	}
+	if _, err := env.Local.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(sp.id)}); err != nil {
+		t.Fatalf("the old pool went with five users not accepted: %v", err)
+	}
+	out = migrate(append(closing, "--accept-unmigrated", "5", "--confirm-unmigrated", "5")...)
 	if !strings.Contains(out, "Migration complete") || !strings.Contains(out, "Deleted the old user pool") {
 		t.Fatalf("closing the window:\n%s", out)
 	}

@@ -454,7 +454,7 @@ func TestRemapWorkerFlagsAreChecked(t *testing.T) {
 	} {
 		args := tc.args
 		if args[0] == "remap" {
-			args = append(args, "--backup", "b.jsonl", "--target-pool", "p")
+			args = append(args, "--backup", "b.jsonl", "--target-pool", "us-east-1_AbC123xyZ")
 		}
 		_, _, err := runApp(t, dir, nil, args...)
 		if ExitCode(err) != 2 || !strings.Contains(fmt.Sprint(err), tc.want) {
