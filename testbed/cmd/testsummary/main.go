@@ -6,7 +6,11 @@
 // time-out), when nothing ran, and when a test skipped that the allow-list
 // does not name: a run that must be complete cannot pass by skipping.
 //
-//	go test -json ./... | go run ./testbed/cmd/testsummary -allow scripts/allowed-skips.txt [-skipped-to FILE]
+//	go test -json ./... | go run ./testbed/cmd/testsummary -allow scripts/allowed-skips.txt [-skipped-to FILE] [-also FILE]...
+//
+// -also adds the events of another go test -json run, saved to FILE (one
+// that ran beside the one on stdin), once stdin ends; a FILE that is
+// missing or holds no test result fails the run.
 //
 // The allow-list has one test a line: its package, its name and the
 // reason it may skip; blank lines and lines starting with # are ignored.
@@ -209,28 +213,35 @@ func readAllowList(path string) (map[testKey]string, error) {
 	return allow, nil
 }
 
-func run(in io.Reader, out io.Writer, allowPath, skippedTo string) error {
+func run(in io.Reader, also []string, out io.Writer, allowPath, skippedTo string) error {
 	allow, err := readAllowList(allowPath)
 	if err != nil {
 		return err
 	}
 	s := newSummary(out, allow)
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		var e event
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			// go test prints some failures (a package that does not
-			// compile, in older Go) as plain text.
-			fmt.Fprintln(out, sc.Text())
-			continue
-		}
-		s.add(e)
-	}
-	if err := sc.Err(); err != nil {
+	if _, err := s.read(in); err != nil {
 		return err
 	}
+	var missing []string
+	for _, path := range also {
+		f, err := os.Open(path)
+		if err != nil {
+			missing = append(missing, fmt.Sprintf("the other run's results: %v", err))
+			continue
+		}
+		results, err := s.read(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		if results == 0 {
+			missing = append(missing, "the other run's results in "+path+" hold no test result")
+		}
+	}
 	err = s.finish()
+	if len(missing) > 0 {
+		err = errors.Join(append([]error{err}, errors.New(strings.Join(missing, "; ")))...)
+	}
 	if skippedTo != "" {
 		if werr := os.WriteFile(skippedTo, []byte(fmt.Sprintln(s.skipped)), 0o644); werr != nil {
 			return errors.Join(err, werr)
@@ -239,11 +250,41 @@ func run(in io.Reader, out io.Writer, allowPath, skippedTo string) error {
 	return err
 }
 
+// read adds the events of one go test -json stream; results counts the
+// tests and packages that ended (passed, failed or skipped).
+func (s *summary) read(in io.Reader) (results int, err error) {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		var e event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			// go test prints some failures (a package that does not
+			// compile, in older Go) as plain text.
+			fmt.Fprintln(s.out, sc.Text())
+			continue
+		}
+		switch e.Action {
+		case "pass", "fail", "skip", "build-fail":
+			results++
+		}
+		s.add(e)
+	}
+	return results, sc.Err()
+}
+
+// files is a repeatable flag.
+type files []string
+
+func (f *files) String() string     { return strings.Join(*f, ",") }
+func (f *files) Set(v string) error { *f = append(*f, v); return nil }
+
 func main() {
 	allowPath := flag.String("allow", "", "the allow-list of tests that may skip, with reasons")
 	skippedTo := flag.String("skipped-to", "", "write the number of skipped tests to this file")
+	var also files
+	flag.Var(&also, "also", "a saved go test -json run to add once stdin ends (repeatable)")
 	flag.Parse()
-	if err := run(os.Stdin, os.Stdout, *allowPath, *skippedTo); err != nil {
+	if err := run(os.Stdin, also, os.Stdout, *allowPath, *skippedTo); err != nil {
 		fmt.Fprintln(os.Stderr, "testsummary:", err)
 		os.Exit(1)
 	}

@@ -51,7 +51,7 @@ func TestSummary(t *testing.T) {
 			}
 			var out bytes.Buffer
 			count := filepath.Join(t.TempDir(), "skipped")
-			err := run(strings.NewReader(in), &out, c.allow, count)
+			err := run(strings.NewReader(in), nil, &out, c.allow, count)
 			if data, rerr := os.ReadFile(count); rerr != nil || strings.TrimSpace(string(data)) != fmt.Sprint(strings.Count(in, `"Action":"skip"`)) {
 				t.Errorf("the skipped count written: %q %v", data, rerr)
 			}
@@ -83,7 +83,62 @@ func TestAllowListNeedsReasons(t *testing.T) {
 	if err := os.WriteFile(allow, []byte("x TestS\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(strings.NewReader(""), &bytes.Buffer{}, allow, ""); err == nil || !strings.Contains(err.Error(), "reason") {
+	if err := run(strings.NewReader(""), nil, &bytes.Buffer{}, allow, ""); err == nil || !strings.Contains(err.Error(), "reason") {
 		t.Errorf("an entry without a reason: %v", err)
+	}
+}
+
+// TestAlsoAddsTheOtherRun: the events of a run saved beside the one on
+// stdin count as if they had come on stdin; a saved run that is missing or
+// holds no result fails the summary.
+func TestAlsoAddsTheOtherRun(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	pass := func(pkg, test string) string {
+		return fmt.Sprintf(`{"Action":"run","Package":%[1]q,"Test":%[2]q}
+{"Action":"pass","Package":%[1]q,"Test":%[2]q}
+{"Action":"pass","Package":%[1]q,"Elapsed":0.1}
+`, pkg, test)
+	}
+	mixed, err := os.ReadFile("testdata/mixed.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]struct {
+		also []string
+		errs []string
+		out  string
+	}{
+		"both pass":              {also: []string{write("ok.json", pass("q", "TestB"))}, out: "2 tests: 2 passed, 0 failed, 0 skipped"},
+		"the other run fails":    {also: []string{write("mixed.json", string(mixed))}, errs: []string{"2 tests failed", "1 tests skipped"}, out: "FAILED x TestF/sub"},
+		"the other run is empty": {also: []string{write("empty.json", "")}, errs: []string{"empty.json hold no test result"}, out: "1 tests: 1 passed"},
+		"the other run is gone":  {also: []string{filepath.Join(dir, "gone.json")}, errs: []string{"gone.json"}},
+		"only build output":      {also: []string{write("text.json", "go: no such tool\n")}, errs: []string{"text.json hold no test result"}, out: "go: no such tool"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := run(strings.NewReader(pass("p", "TestA")), c.also, &out, "", "")
+			if len(c.errs) == 0 && err != nil {
+				t.Errorf("run: %v\n%s", err, out.String())
+			}
+			if len(c.errs) > 0 && err == nil {
+				t.Errorf("run passed; want %q\n%s", c.errs, out.String())
+			}
+			for _, want := range c.errs {
+				if err != nil && !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			if !strings.Contains(out.String(), c.out) {
+				t.Errorf("output does not say %q:\n%s", c.out, out.String())
+			}
+		})
 	}
 }
