@@ -3,12 +3,10 @@ package amplifygen2
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cfn "github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	"github.com/aws/smithy-go"
 )
 
 // StackReader is the part of CloudFormation that DeployedPool reads;
@@ -38,21 +36,9 @@ func (d DeployedPool) Retained() bool {
 // and reads the pool's policies from the template CloudFormation holds.
 func FindDeployedPool(ctx context.Context, api StackReader, poolID string) (DeployedPool, error) {
 	var d DeployedPool
-	res, err := api.DescribeStackResources(ctx, &cfn.DescribeStackResourcesInput{PhysicalResourceId: aws.String(poolID)})
-	if err != nil {
-		var ae smithy.APIError
-		if errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" {
-			return d, fmt.Errorf("no CloudFormation stack holds user pool %s (%s): is it deployed by this app, in this account and region?", poolID, ae.ErrorMessage())
-		}
-		return d, fmt.Errorf("find the stack of user pool %s: %w", poolID, err)
-	}
-	for _, r := range res.StackResources {
-		if aws.ToString(r.PhysicalResourceId) == poolID && aws.ToString(r.ResourceType) == "AWS::Cognito::UserPool" {
-			d.Stack, d.LogicalID = aws.ToString(r.StackName), aws.ToString(r.LogicalResourceId)
-		}
-	}
-	if d.Stack == "" {
-		return d, fmt.Errorf("CloudFormation lists no AWS::Cognito::UserPool %s", poolID)
+	var err error
+	if d.Stack, d.LogicalID, err = poolStack(ctx, api, poolID); err != nil {
+		return d, err
 	}
 	tmpl, err := api.GetTemplate(ctx, &cfn.GetTemplateInput{StackName: aws.String(d.Stack)})
 	if err != nil {

@@ -28,11 +28,16 @@ type LiveClients struct {
 	AppSync APIReader
 	Cognito cognito.PoolDescriber
 	Dynamo  dynamo.TableReader
+	// Stacks, when set, finds the API id from the pool's stacks when
+	// data.url does not (no amplify_outputs.json data section, or no API
+	// has its URL): the root stack's awsAppsyncApiId output.
+	Stacks StackWalker
 }
 
 // AddLive confirms a Gen 2 plan against AWS: the API id (the AppSync API
-// whose GRAPHQL URI is amplify_outputs.json's data.url) when the files
-// do not give it, each model's table as AppSync's <Model>Table data
+// whose GRAPHQL URI is amplify_outputs.json's data.url, else the
+// awsAppsyncApiId output of the root stack that deployed the pool) when
+// the files do not give it, each model's table as AppSync's <Model>Table data
 // source names it (right for tables kept from Gen 1 too), that the tables
 // exist with the keys the schema implies, and the pool's configuration.
 func AddLive(ctx context.Context, pl *migration.Plan, c LiveClients) error {
@@ -43,6 +48,9 @@ func AddLive(ctx context.Context, pl *migration.Plan, c LiveClients) error {
 			if err := findAPIID(ctx, pl, api, c.AppSync); err != nil {
 				return err
 			}
+		}
+		if api.APIID == "" && c.Stacks != nil {
+			apiIDFromStacks(ctx, pl, api, c.Stacks)
 		}
 		if api.APIID == "" {
 			continue
@@ -112,26 +120,53 @@ func findAPIID(ctx context.Context, pl *migration.Plan, api *migration.API, c AP
 		}
 		for _, g := range out.GraphqlApis {
 			if g.Uris["GRAPHQL"] == api.Endpoint {
-				api.APIID = aws.ToString(g.ApiId)
-				for i := range api.Models {
-					if api.Models[i].Table == "" {
-						api.Models[i].Table = TableName(api.Models[i].Type, api.APIID)
-					}
-				}
-				// The files' "unknown" gives way to what AWS said.
-				kept := pl.Warnings[:0]
-				for _, w := range pl.Warnings {
-					if w.Code != "API_ID_UNKNOWN" {
-						kept = append(kept, w)
-					}
-				}
-				pl.Warnings = append(kept, migration.Warning{Code: "API_ID_DISCOVERED", Message: fmt.Sprintf("data %s: API id %s found by its GraphQL URL %s", api.Name, api.APIID, api.Endpoint)})
+				setAPIID(pl, api, aws.ToString(g.ApiId), fmt.Sprintf("data %s: API id %s found by its GraphQL URL %s", api.Name, aws.ToString(g.ApiId), api.Endpoint))
 				return nil
 			}
 		}
 	}
 	pl.Warnings = append(pl.Warnings, migration.Warning{Code: "API_ID_NOT_FOUND", Message: fmt.Sprintf("data %s: no AppSync API in region %s has the GraphQL URL %s (from %s): check --region, or pass --api-id ID", api.Name, pl.Region, api.Endpoint, OutputsPath)})
 	return nil
+}
+
+// setAPIID records the API id AWS gave and the tables it names; the
+// files' "unknown" and "not found" give way to what AWS said.
+func setAPIID(pl *migration.Plan, api *migration.API, id, how string) {
+	api.APIID = id
+	for i := range api.Models {
+		if api.Models[i].Table == "" {
+			api.Models[i].Table = TableName(api.Models[i].Type, id)
+		}
+	}
+	kept := pl.Warnings[:0]
+	for _, w := range pl.Warnings {
+		if w.Code != "API_ID_UNKNOWN" && w.Code != "API_ID_NOT_FOUND" {
+			kept = append(kept, w)
+		}
+	}
+	pl.Warnings = append(kept, migration.Warning{Code: "API_ID_DISCOVERED", Message: how})
+}
+
+// apiIDFromStacks asks CloudFormation when data.url found no API: the
+// root stack that deployed the pool names its API. What it cannot tell
+// is a warning beside the one findAPIID left, not a failure.
+func apiIDFromStacks(ctx context.Context, pl *migration.Plan, api *migration.API, c StackWalker) {
+	pool := ""
+	for _, a := range pl.Auth {
+		if a.UserPoolID != "" {
+			pool = a.UserPoolID
+			break
+		}
+	}
+	if pool == "" {
+		return
+	}
+	id, root, err := APIIDFromStacks(ctx, c, pool)
+	if err != nil {
+		pl.Warnings = append(pl.Warnings, migration.Warning{Code: "API_ID_NOT_FOUND", Message: fmt.Sprintf("data %s: nor from the stacks: %v; pass --api-id ID", api.Name, err)})
+		return
+	}
+	setAPIID(pl, api, id, fmt.Sprintf("data %s: API id %s from the %s output of %s, the root stack that deployed user pool %s", api.Name, id, APIIDOutput, root, pool))
 }
 
 // tablesFromAppSync takes each model's table from the API's <Model>Table

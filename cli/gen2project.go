@@ -91,7 +91,7 @@ func (a *App) gen2Options(g *globals, apiID string) amplifygen2.Options {
 // generation.
 func (a *App) addLive(ctx context.Context, pl *migration.Plan, c *awsClients) error {
 	if pl.Generation == 2 {
-		return explainAWS(amplifygen2.AddLive(ctx, pl, amplifygen2.LiveClients{AppSync: appsync.NewFromConfig(c.cfg), Cognito: c.cognito, Dynamo: c.dynamo}))
+		return explainAWS(amplifygen2.AddLive(ctx, pl, amplifygen2.LiveClients{AppSync: appsync.NewFromConfig(c.cfg), Cognito: c.cognito, Dynamo: c.dynamo, Stacks: c.cloudformation()}))
 	}
 	return explainAWS(pl.AddLive(ctx, migration.LiveClients{Cognito: c.cognito, Dynamo: c.dynamo}))
 }

@@ -119,8 +119,36 @@ func (s *Server) cfnDescribeStacks(w http.ResponseWriter, r *http.Request) {
 	for _, k := range keys {
 		fmt.Fprintf(&outs, `<member><OutputKey>%s</OutputKey><OutputValue>%s</OutputValue></member>`, xmlEscape(k), xmlEscape(st.Outputs[k]))
 	}
-	fmt.Fprintf(w, `<DescribeStacksResponse xmlns="%s"><DescribeStacksResult><Stacks><member><StackName>%s</StackName><StackId>%s</StackId><CreationTime>%s</CreationTime><StackStatus>%s</StackStatus><Outputs>%s</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>testbed</RequestId></ResponseMetadata></DescribeStacksResponse>`,
-		cfnNS, xmlEscape(st.Name), xmlEscape(st.ID), st.Created.Format(time.RFC3339), st.Status, outs.String())
+	// A nested stack names its parent and its root, as CloudFormation's
+	// ParentId and RootId do; a root stack has neither.
+	var nesting string
+	if parent := s.parentOf(st); parent != nil {
+		root := parent
+		for p, depth := s.parentOf(root), 0; p != nil && depth < 16; p, depth = s.parentOf(p), depth+1 {
+			root = p // depth: planted stacks that nest each other end somewhere
+		}
+		nesting = fmt.Sprintf(`<ParentId>%s</ParentId><RootId>%s</RootId>`, xmlEscape(parent.ID), xmlEscape(root.ID))
+	}
+	fmt.Fprintf(w, `<DescribeStacksResponse xmlns="%s"><DescribeStacksResult><Stacks><member><StackName>%s</StackName><StackId>%s</StackId>%s<CreationTime>%s</CreationTime><StackStatus>%s</StackStatus><Outputs>%s</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>testbed</RequestId></ResponseMetadata></DescribeStacksResponse>`,
+		cfnNS, xmlEscape(st.Name), xmlEscape(st.ID), nesting, st.Created.Format(time.RFC3339), st.Status, outs.String())
+}
+
+// parentOf is the planted stack that holds st as a nested stack (a
+// resource whose physical id is st's ARN), or nil.
+func (s *Server) parentOf(st *cfnStack) *cfnStack {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, cand := range s.stacks {
+		if cand == st {
+			continue
+		}
+		for _, phys := range cand.Resources {
+			if phys == st.ID {
+				return cand
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Server) cfnGetTemplate(w http.ResponseWriter, r *http.Request) {
