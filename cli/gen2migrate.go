@@ -132,7 +132,7 @@ func (a *App) migrateStepGen2(ctx context.Context, g *globals, f *migrateFlags, 
 		for _, api := range pl.APIs {
 			for _, m := range api.Models {
 				if m.Table == "" {
-					return false, fmt.Errorf("the table of model %s is unknown (no AppSync API found): pass the API id with POOLMIGRATE_API_ID (the root stack's awsAppsyncApiId output)", m.Type)
+					return false, fmt.Errorf("the table of model %s is unknown (no AppSync API has data.url, and no stack holding the pool names one): pass the API id with POOLMIGRATE_API_ID (the root stack's awsAppsyncApiId output)", m.Type)
 				}
 			}
 			st.APIID = api.APIID
