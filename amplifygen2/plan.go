@@ -2,12 +2,12 @@ package amplifygen2
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/poolmigrate/poolmigrate/amplifyproj"
 	"github.com/poolmigrate/poolmigrate/migration"
-	"github.com/poolmigrate/poolmigrate/schema"
 )
 
 // Options are what the command line (or POOLMIGRATE_* variables) adds to
@@ -97,12 +97,7 @@ func buildAPI(d *Data, endpoint string, opts Options, warn func(string, string, 
 		warn("API_ID_UNKNOWN", "data %s: its AppSync API id is not in the project files, so the model tables (<Model>-<apiId>-NONE) are unknown: pass --api-id ID (the root stack's awsAppsyncApiId output) or use --live", d.Name)
 	}
 	for _, m := range d.Models {
-		pm := migration.Model{
-			Type:        m.Name,
-			PrimaryKey:  planKey(m.PrimaryKey),
-			Indexes:     []migration.Index{},
-			OwnerFields: []migration.OwnerField{},
-		}
+		pm := migration.NewModel(m.Model, func(field string) bool { return !m.Implicit[field] })
 		switch {
 		case mapping != nil && mapping.Tables[m.Name] != "":
 			pm.Table = mapping.Tables[m.Name]
@@ -114,37 +109,17 @@ func buildAPI(d *Data, endpoint string, opts Options, warn func(string, string, 
 		case api.APIID != "":
 			pm.Table = TableName(m.Name, api.APIID)
 		}
-		for _, ix := range m.Indexes {
-			pm.Indexes = append(pm.Indexes, migration.Index{Name: ix.Name, Key: planKey(ix.Key)})
-		}
-		seen := map[string]bool{}
-		for _, r := range m.OwnerRules {
-			id := r.Field + "\x00" + r.Claim + "\x00" + r.Provider
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			f, _ := m.FieldByName(r.Field)
-			of := migration.OwnerField{
-				Field:    r.Field,
-				Claim:    r.Claim,
-				List:     f.List,
-				KeyOf:    keyOf(m.Model, r.Field),
-				Provider: r.Provider,
-				Remap:    r.Remappable(),
-				Declared: !m.Implicit[r.Field],
-			}
-			pm.OwnerFields = append(pm.OwnerFields, of)
-			where := m.Name + "." + r.Field
+		for _, of := range pm.OwnerFields {
+			where := m.Name + "." + of.Field
 			switch {
-			case r.Provider != "userPools":
-				warn("OWNER_PROVIDER_UNSUPPORTED", "%s is an owner field of provider %s, not Cognito user pools: it is reported, not remapped", where, r.Provider)
-			case r.Claim == "email":
+			case of.Provider != "userPools":
+				warn("OWNER_PROVIDER_UNSUPPORTED", "%s is an owner field of provider %s, not Cognito user pools: it is reported, not remapped", where, of.Provider)
+			case of.Claim == "email":
 				warn("OWNER_CLAIM_EMAIL", "%s stores the owner's e-mail (identityClaim('email')): it is not remapped, because each user keeps the same e-mail in the new pool and the new tokens carry the same claim", where)
-			case !r.Remappable():
-				warn("OWNER_CLAIM_CUSTOM", "%s stores claim %q, which is not a Cognito sub or username: it is reported, not remapped; carry the attribute over to the new pool", where, r.Claim)
+			case !of.Remap:
+				warn("OWNER_CLAIM_CUSTOM", "%s stores claim %q, which is not a Cognito sub or username: it is reported, not remapped; carry the attribute over to the new pool", where, of.Claim)
 			}
-			if of.Remap && contains(of.KeyOf, "primary") {
+			if of.Remap && slices.Contains(of.KeyOf, "primary") {
 				warn("OWNER_FIELD_IS_KEY", "%s is part of the table's primary key: remapping it deletes each item and puts it back under the new key in one transaction", where)
 			}
 		}
@@ -180,39 +155,11 @@ func pickMapping(ms []TableMapping, branch string, warn func(string, string, ...
 	return nil
 }
 
-func planKey(k schema.Key) migration.Key {
-	return migration.Key{Partition: k.Partition, Sort: k.SortAttribute(), SortFields: nonNil(k.SortFields)}
-}
-
-// keyOf names the keys (primary, index names) holding the field.
-func keyOf(m schema.Model, field string) []string {
-	out := []string{}
-	in := func(k schema.Key) bool { return k.Partition == field || contains(k.SortFields, field) }
-	if in(m.PrimaryKey) {
-		out = append(out, "primary")
-	}
-	for _, ix := range m.Indexes {
-		if in(ix.Key) {
-			out = append(out, ix.Name)
-		}
-	}
-	return out
-}
-
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
 	}
 	return s
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func firstOf(vals ...string) string {

@@ -227,15 +227,37 @@ func (pl *Plan) buildAPI(fsys fs.FS, p *amplifyproj.Project, a amplifyproj.API) 
 }
 
 func (pl *Plan) buildModel(p *amplifyproj.Project, a amplifyproj.API, m schema.Model) Model {
+	pm := NewModel(m, func(field string) bool { _, ok := m.FieldByName(field); return ok })
+	pm.tableBase = m.TableBase
+	if a.ID != "" && p.Env != "" {
+		pm.Table = TableName(m.TableBase, a.ID, p.Env)
+	}
+	for _, of := range pm.OwnerFields {
+		where := m.Name + "." + of.Field
+		switch {
+		case of.Provider != "userPools":
+			pl.warn("OWNER_PROVIDER_UNSUPPORTED", fmt.Sprintf("%s (API %s) is an owner field of provider %s, not Cognito user pools: it is reported, not remapped", where, a.Name, of.Provider))
+		case !of.Remap:
+			pl.warn("OWNER_CLAIM_CUSTOM", fmt.Sprintf("%s (API %s) stores claim %q, which is not a Cognito sub or username: it is reported, not remapped; carry the attribute over to the new pool", where, a.Name, of.Claim))
+		}
+		if of.Remap && contains(of.KeyOf, "primary") {
+			pl.warn("OWNER_FIELD_IS_KEY", fmt.Sprintf("%s (API %s) is part of the table's primary key: remapping it deletes each item and puts it back under the new key in one transaction", where, a.Name))
+		}
+	}
+	return pm
+}
+
+// NewModel is a schema model's keys, indexes and owner fields as a plan
+// reports them, for either generation; the table and the warnings are
+// the caller's. A field named by several owner rules with the same claim
+// and provider is one owner field. declared says whether the schema
+// declares a field (the transformer adds the default owner field itself).
+func NewModel(m schema.Model, declared func(field string) bool) Model {
 	pm := Model{
 		Type:        m.Name,
-		tableBase:   m.TableBase,
 		PrimaryKey:  planKey(m.PrimaryKey),
 		Indexes:     []Index{},
 		OwnerFields: []OwnerField{},
-	}
-	if a.ID != "" && p.Env != "" {
-		pm.Table = TableName(m.TableBase, a.ID, p.Env)
 	}
 	for _, ix := range m.Indexes {
 		pm.Indexes = append(pm.Indexes, Index{Name: ix.Name, Key: planKey(ix.Key)})
@@ -247,27 +269,16 @@ func (pl *Plan) buildModel(p *amplifyproj.Project, a amplifyproj.API, m schema.M
 			continue
 		}
 		seen[id] = true
-		f, declared := m.FieldByName(r.Field)
-		of := OwnerField{
+		f, _ := m.FieldByName(r.Field)
+		pm.OwnerFields = append(pm.OwnerFields, OwnerField{
 			Field:    r.Field,
 			Claim:    r.Claim,
 			List:     f.List,
 			KeyOf:    keyOf(m, r.Field),
 			Provider: r.Provider,
 			Remap:    r.Remappable(),
-			Declared: declared,
-		}
-		pm.OwnerFields = append(pm.OwnerFields, of)
-		where := m.Name + "." + r.Field
-		switch {
-		case r.Provider != "userPools":
-			pl.warn("OWNER_PROVIDER_UNSUPPORTED", fmt.Sprintf("%s (API %s) is an owner field of provider %s, not Cognito user pools: it is reported, not remapped", where, a.Name, r.Provider))
-		case !r.Remappable():
-			pl.warn("OWNER_CLAIM_CUSTOM", fmt.Sprintf("%s (API %s) stores claim %q, which is not a Cognito sub or username: it is reported, not remapped; carry the attribute over to the new pool", where, a.Name, r.Claim))
-		}
-		if of.Remap && contains(of.KeyOf, "primary") {
-			pl.warn("OWNER_FIELD_IS_KEY", fmt.Sprintf("%s (API %s) is part of the table's primary key: remapping it deletes each item and puts it back under the new key in one transaction", where, a.Name))
-		}
+			Declared: declared(r.Field),
+		})
 	}
 	return pm
 }
