@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -49,14 +48,9 @@ func (a *App) runMigrateGen2(ctx context.Context, g *globals, f *migrateFlags, r
 	}
 	statePath := filepath.Join(state, "migrate.json")
 	st := gen2State{Generation: 2}
-	if data, err := os.ReadFile(statePath); err == nil {
-		if err := json.Unmarshal(data, &st); err != nil {
-			return fmt.Errorf("read %s: %w", statePath, err)
-		}
-	}
-	save := func() error {
-		data, _ := json.MarshalIndent(st, "", "  ")
-		return statedir.WriteFile(statePath, data)
+	save, err := loadMigrateState(statePath, &st)
+	if err != nil {
+		return err
 	}
 	if f.keep && !st.KeepPasswords {
 		if st.done("patch") {

@@ -151,14 +151,9 @@ func (a *App) runMigrate(ctx context.Context, g *globals, f *migrateFlags) error
 	}
 	statePath := filepath.Join(state, "migrate.json")
 	var st migrateState
-	if data, err := os.ReadFile(statePath); err == nil {
-		if err := json.Unmarshal(data, &st); err != nil {
-			return fmt.Errorf("read %s: %w", statePath, err)
-		}
-	}
-	save := func() error {
-		data, _ := json.MarshalIndent(st, "", "  ")
-		return statedir.WriteFile(statePath, data)
+	save, err := loadMigrateState(statePath, &st)
+	if err != nil {
+		return err
 	}
 	if f.keep && !st.KeepPasswords {
 		if st.done("detach") {
@@ -335,4 +330,19 @@ reset their passwords), syncs, verifies, removes the trigger and retires the old
 		return false, sub("verify", "--backup", st.Backup, "--target-pool", st.TargetPool)
 	}
 	return false, fmt.Errorf("unknown step %s", step)
+}
+
+// loadMigrateState reads migrate's state file into st, which keeps what
+// it holds when the file is not there yet, and returns the function that
+// writes st back (0600, through statedir).
+func loadMigrateState[T any](path string, st *T) (save func() error, err error) {
+	if data, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(data, st); err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+	}
+	return func() error {
+		data, _ := json.MarshalIndent(st, "", "  ")
+		return statedir.WriteFile(path, data)
+	}, nil
 }
