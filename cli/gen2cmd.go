@@ -36,15 +36,8 @@ func (a *App) runRetainGen2(root string, dry, undo bool) error {
 	if err != nil {
 		return err
 	}
-	if cs.Empty() {
-		fmt.Fprintf(a.Stdout, "%s already keeps the pool (the poolmigrate retain block).\n", gen2patch.BackendPath)
-		return nil
-	}
-	if dry {
-		fmt.Fprint(a.Stdout, cs.Diff())
-		return nil
-	}
-	if _, err := cs.Apply(state, "retain-pool", nil); err != nil {
+	already := gen2patch.BackendPath + " already keeps the pool (the poolmigrate retain block)."
+	if written, err := a.writeChangeSet(cs, state, "retain-pool", dry, already); !written {
 		return err
 	}
 	fmt.Fprintf(a.Stdout, `Wrote the retain block into %s (DeletionPolicy and UpdateReplacePolicy Retain on the user pool).

@@ -266,15 +266,8 @@ func (a *App) runTriggerOverrideGen2(root, arn string, dry, undo bool) error {
 	if err != nil {
 		return err
 	}
-	if cs.Empty() {
-		fmt.Fprintf(a.Stdout, "%s already keeps %s as the user migration trigger.\n", gen2patch.BackendPath, arn)
-		return nil
-	}
-	if dry {
-		fmt.Fprint(a.Stdout, cs.Diff())
-		return nil
-	}
-	if _, err := cs.Apply(state, "trigger-override", nil); err != nil {
+	already := fmt.Sprintf("%s already keeps %s as the user migration trigger.", gen2patch.BackendPath, arn)
+	if written, err := a.writeChangeSet(cs, state, "trigger-override", dry, already); !written {
 		return err
 	}
 	fmt.Fprintf(a.Stdout, `Wrote the migration-trigger block into %s: every deploy keeps %s

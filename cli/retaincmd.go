@@ -53,15 +53,8 @@ func (a *App) runRetain(g *globals, auth string, dry, undo bool) error {
 	if err != nil {
 		return err
 	}
-	if cs.Empty() {
-		fmt.Fprintf(a.Stdout, "amplify/backend/auth/%s/override.ts already keeps the pool (Retain).\n", au.Name)
-		return nil
-	}
-	if dry {
-		fmt.Fprint(a.Stdout, cs.Diff())
-		return nil
-	}
-	if _, err := cs.Apply(state, "retain-pool", nil); err != nil {
+	already := "amplify/backend/auth/" + au.Name + "/override.ts already keeps the pool (Retain)."
+	if written, err := a.writeChangeSet(cs, state, "retain-pool", dry, already); !written {
 		return err
 	}
 	fmt.Fprintf(a.Stdout, "Wrote an override that keeps the user pool of auth %s:\n  %s\n", au.Name, joinLines(cs.Paths()))
@@ -120,4 +113,23 @@ func joinLines(s []string) string {
 		out += v
 	}
 	return out
+}
+
+// writeChangeSet applies a change set the command owns as step op of the
+// state folder (so --undo can restore the files), and tells whether it
+// wrote it: an empty one says already, a dry run prints the diff, and
+// neither writes.
+func (a *App) writeChangeSet(cs *backendpatch.ChangeSet, state, op string, dry bool, already string) (written bool, err error) {
+	switch {
+	case cs.Empty():
+		fmt.Fprintln(a.Stdout, already)
+		return false, nil
+	case dry:
+		fmt.Fprint(a.Stdout, cs.Diff())
+		return false, nil
+	}
+	if _, err := cs.Apply(state, op, nil); err != nil {
+		return false, err
+	}
+	return true, nil
 }

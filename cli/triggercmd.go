@@ -274,15 +274,8 @@ func (a *App) runTriggerOverride(g *globals, f *triggerFlags) error {
 	if err != nil {
 		return err
 	}
-	if cs.Empty() {
-		fmt.Fprintf(a.Stdout, "amplify/backend/auth/%s/override.ts already sets the user migration trigger.\n", au.Name)
-		return nil
-	}
-	if f.dry {
-		fmt.Fprint(a.Stdout, cs.Diff())
-		return nil
-	}
-	if _, err := cs.Apply(state, "trigger-override", nil); err != nil {
+	already := "amplify/backend/auth/" + au.Name + "/override.ts already sets the user migration trigger."
+	if written, err := a.writeChangeSet(cs, state, "trigger-override", f.dry, already); !written {
 		return err
 	}
 	fmt.Fprintf(a.Stdout, "Wrote an override that keeps %s as the user migration trigger of auth %s:\n  %s\nNext: `amplify build`, then `amplify push`.\n", f.arn, au.Name, joinLines(cs.Paths()))
