@@ -75,7 +75,7 @@ func TestMigrateGen2WholeFlow(t *testing.T) {
 		seed = append(seed, u)
 	}
 	env.Seed(t, oldPool, nil, seed)
-	users := gen2Users(t, env, oldPool)
+	users := gen2Users(t, env.Local, oldPool)
 	table := func(m string) string { return m + "-" + d0.APIID + "-NONE" }
 	fillGen2Tables(t, env, table, users)
 	tables := []string{table("Note"), table("Comment"), table("Profile"), table("Board"), table("Invite"), table("Tag")}
@@ -143,7 +143,7 @@ func TestMigrateGen2WholeFlow(t *testing.T) {
 
 	// Every owner field names the new identity.
 	newBySub := map[string]gen2User{}
-	for _, nu := range gen2NewUsers(t, env, newPool) {
+	for _, nu := range gen2Users(t, env.Cognito, newPool) {
 		newBySub[nu.email] = nu
 	}
 	after := snapshot(t, env, tables)
@@ -206,37 +206,12 @@ func hasItem(items []map[string]any, fields map[string]any) bool {
 	return false
 }
 
-func gen2Users(t *testing.T, env *testenv.Env, pool string) []gen2User {
+// gen2Users lists a pool's users through c: env.Local reads cognito-local
+// directly, env.Cognito through the shim (as poolmigrate sees them).
+func gen2Users(t *testing.T, c *cip.Client, pool string) []gen2User {
 	t.Helper()
 	var out []gen2User
-	p := cip.NewListUsersPaginator(env.Local, &cip.ListUsersInput{UserPoolId: &pool})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, u := range page.Users {
-			gu := gen2User{username: aws.ToString(u.Username)}
-			for _, a := range u.Attributes {
-				switch aws.ToString(a.Name) {
-				case "sub":
-					gu.sub = aws.ToString(a.Value)
-				case "email":
-					gu.email = aws.ToString(a.Value)
-				}
-			}
-			out = append(out, gu)
-		}
-	}
-	return out
-}
-
-// gen2NewUsers lists the new pool's users through the shim (as poolmigrate
-// sees them).
-func gen2NewUsers(t *testing.T, env *testenv.Env, pool string) []gen2User {
-	t.Helper()
-	var out []gen2User
-	p := cip.NewListUsersPaginator(env.Cognito, &cip.ListUsersInput{UserPoolId: &pool})
+	p := cip.NewListUsersPaginator(c, &cip.ListUsersInput{UserPoolId: &pool})
 	for p.HasMorePages() {
 		page, err := p.NextPage(context.Background())
 		if err != nil {
