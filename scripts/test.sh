@@ -99,6 +99,7 @@ go build -o .testbed/bin/testsummary ./testbed/cmd/testsummary
 # busy while the test bed's tests mostly wait on it. A run given its own
 # arguments (-run X) runs as one.
 offline='^(TestCorpusOnRealCLI|TestRetainPoolOnRealCLI|TestTriggerOverrideOnRealCLI|TestBlocksWithTheRealToolchain|TestReadingAgreesWithTheSynthesizedSchema)$'
+gotest=(go test -json -count=1 -p 1 -timeout 45m)
 also=() split=
 if [ $# -eq 0 ]; then
 	split=1 also=(-also .testbed/go-test-offline.json)
@@ -111,15 +112,15 @@ fi
 			# shellcheck disable=SC2046
 			unset $(sed -n 's/^export \([A-Z0-9_]*\)=.*/\1/p' .testbed/env)
 			export POOLMIGRATE_REQUIRE_TESTBED=1
-			exec go test -json -count=1 -p 1 -timeout 45m -run "$offline" ./cli ./gen2patch ./amplifygen2 \
+			exec "${gotest[@]}" -run "$offline" ./cli ./gen2patch ./amplifygen2 \
 				>.testbed/go-test-offline.json 2>.testbed/go-test-offline.err
 		) &
 		offline_pid=$!
-		go test -json -count=1 -p 1 -timeout 45m -skip "$offline" ./... || rc=$?
+		"${gotest[@]}" -skip "$offline" ./... || rc=$?
 		wait "$offline_pid" || rc=$?
 		cat .testbed/go-test-offline.err >&2
 	else
-		go test -json -count=1 -p 1 -timeout 45m "$@" ./... || rc=$?
+		"${gotest[@]}" "$@" ./... || rc=$?
 	fi
 	exit "$rc"
 } | tee .testbed/go-test.json |
