@@ -1,4 +1,4 @@
-// Command poolmigrate moves an Amplify (Gen 1) app to a new Cognito user pool:
+// Command poolmigrate moves an Amplify app (Gen 1 or Gen 2) to a new Cognito user pool:
 // it backs up and exports users, re-points the backend, imports users and
 // remaps every owner field in DynamoDB. See README.md.
 package main

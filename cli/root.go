@@ -62,8 +62,8 @@ func (a *App) rootCommand(args []string) *cobra.Command {
 	var version bool
 	root := &cobra.Command{
 		Use:   "poolmigrate <command> [flags]",
-		Short: "poolmigrate moves an Amplify (Gen 1) app to a new Cognito user pool without losing users or their data.",
-		Long: "poolmigrate moves an Amplify (Gen 1) app to a new Cognito user pool without losing users or their data.\n\n" +
+		Short: "poolmigrate moves an Amplify app (Gen 1 or Gen 2) to a new Cognito user pool without losing users or their data.",
+		Long: "poolmigrate moves an Amplify app (Gen 1 or Gen 2) to a new Cognito user pool without losing users or their data.\n\n" +
 			"Each global flag is taken from, in order: the flag, its POOLMIGRATE_<NAME> environment variable\n" +
 			"(e.g. POOLMIGRATE_ENV), the Amplify project files, the default.",
 		SilenceErrors:              true,

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -162,7 +161,10 @@ func (a *App) runTriggerAWS(ctx context.Context, g *globals, op string, f *trigg
 	if g.json {
 		return writeJSON(a.Stdout, res)
 	}
-	fmt.Fprintf(a.Stdout, "Deployed: %s\n  %s\nAn `amplify push` of the auth stack rewrites the pool's triggers: check with `poolmigrate trigger status` after each push.\n", res.FunctionArn, strings.Join(res.Steps, "\n  "))
+	// Each step went to stderr as it was done (o.Logf); the outcome names
+	// the function only, so a terminal showing both does not list the
+	// steps twice (--json carries them).
+	fmt.Fprintf(a.Stdout, "Deployed: %s\nAn `amplify push` of the auth stack rewrites the pool's triggers: check with `poolmigrate trigger status` after each push.\n", res.FunctionArn)
 	return nil
 }
 

@@ -155,8 +155,19 @@ func TestTriggerDeployTagsAndSettings(t *testing.T) {
 	ctx := context.Background()
 	oldPool, target := triggerPools(t, env)
 	fn := functionName(target)
-	if stdout, stderr, err := runApp(t, t.TempDir(), nil, deployArgs(t, oldPool, target, "--carry", "email,name,custom:plan")...); err != nil {
+	stdout, stderr, err := runApp(t, t.TempDir(), nil, deployArgs(t, oldPool, target, "--carry", "email,name,custom:plan")...)
+	if err != nil {
 		t.Fatalf("deploy: %v\n%s%s", err, stdout, stderr)
+	}
+	// A terminal shows stdout and stderr together: each step is told
+	// once (as it is done, on stderr), not again in the outcome.
+	for _, line := range strings.Split(stderr, "\n") {
+		if line = strings.TrimSpace(line); line != "" && strings.Contains(stdout, line) {
+			t.Errorf("deploy tells %q on stderr and again on stdout:\n%s%s", line, stdout, stderr)
+		}
+	}
+	if !strings.Contains(stderr, "created function") || !strings.Contains(stdout, "Deployed: ") {
+		t.Errorf("deploy's steps (stderr) and outcome (stdout):\n%s%s", stdout, stderr)
 	}
 	want := map[string]string{deploy.TagManaged: "true", deploy.TagOldPool: oldPool, deploy.TagNewPool: target}
 	sameTags := func(what string, got map[string]string) {
