@@ -416,22 +416,40 @@ func TestBashCompletion(t *testing.T) {
 	}
 }
 
-// TestREADMEFlagsExist: every flag the README shows with a command (its
-// command lines and `command --flag` spans) is a flag of that command, as
-// help spells it.
+// TestREADMEFlagsExist: every flag the README and the guides in docs/
+// show with a command (their command lines and `command --flag` spans) is
+// a flag of that command, as help spells it.
 func TestREADMEFlagsExist(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	docs := []string{"../README.md"}
+	guides, err := filepath.Glob("../docs/*.md")
 	if err != nil {
 		t.Fatal(err)
 	}
+	docs = append(docs, guides...)
 	root := (&App{}).rootCommand(nil)
+	checked := 0
+	for _, doc := range docs {
+		text, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked += checkDocFlags(t, root, strings.TrimPrefix(doc, "../"), string(text))
+	}
+	if checked < 40 {
+		t.Fatalf("only %d flags of the README and docs/ checked", checked)
+	}
+}
+
+// checkDocFlags checks the flags one document names and returns how many.
+func checkDocFlags(t *testing.T, root *cobra.Command, doc, text string) int {
+	t.Helper()
 	var uses []string
-	for _, line := range strings.Split(string(readme), "\n") {
+	for _, line := range strings.Split(text, "\n") {
 		if rest, ok := strings.CutPrefix(line, "poolmigrate "); ok {
 			uses = append(uses, rest)
 		}
 	}
-	for _, m := range regexp.MustCompile("`(?:poolmigrate )?([a-z][a-z-]*) [^`]*`").FindAllStringSubmatch(string(readme), -1) {
+	for _, m := range regexp.MustCompile("`(?:poolmigrate )?([a-z][a-z-]*) [^`]*`").FindAllStringSubmatch(text, -1) {
 		uses = append(uses, strings.Trim(m[0], "`"))
 	}
 	checked := 0
@@ -444,17 +462,15 @@ func TestREADMEFlagsExist(t *testing.T) {
 		}
 		for _, m := range regexp.MustCompile(`(?:^|[\s\[(])--([a-z][a-z-]*)`).FindAllStringSubmatch(use, -1) {
 			if cmd.Flags().Lookup(m[1]) == nil && root.PersistentFlags().Lookup(m[1]) == nil {
-				t.Errorf("README: %q: %s has no flag --%s", use, name, m[1])
+				t.Errorf("%s: %q: %s has no flag --%s", doc, use, name, m[1])
 			}
 			checked++
 		}
 		for _, m := range regexp.MustCompile(`(?:^|[\s\[(])-([a-z][a-z-]+)`).FindAllStringSubmatch(use, -1) {
 			if cmd.Flags().Lookup(m[1]) != nil || root.PersistentFlags().Lookup(m[1]) != nil {
-				t.Errorf("README: %q: -%s takes two dashes", use, m[1])
+				t.Errorf("%s: %q: -%s takes two dashes", doc, use, m[1])
 			}
 		}
 	}
-	if checked < 40 {
-		t.Fatalf("only %d flags of the README checked", checked)
-	}
+	return checked
 }

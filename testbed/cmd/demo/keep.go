@@ -168,7 +168,7 @@ func keepPasswords(ctx context.Context, bin, example, work, rie string, ddb *dyn
 
 	step("alice signs in to the NEW pool with her OLD password")
 	signIn("alice@example.com", passwords["alice"])
-	fmt.Printf("\nTo close the window: export and import the users who never signed in, sync, verify, `poolmigrate trigger remove`, then `poolmigrate retire-old-pool` (see the README). The project is in %s.\n", project)
+	fmt.Printf("\nTo close the window: export and import the users who never signed in, sync, verify, `poolmigrate trigger remove`, then `poolmigrate retire-old-pool` (see docs/keep-passwords.md). The project is in %s.\n", project)
 }
 
 func runEnv(bin, dir string, env []string, args ...string) {
