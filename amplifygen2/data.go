@@ -19,8 +19,12 @@ type Data struct {
 	// tables an app moved from Gen 1 keeps, per branch.
 	TableMappings []TableMapping
 	// SDL is the model schema poolmigrate derived from the file, in the
-	// GraphQL form the transformer reads (model-schema.graphql).
+	// GraphQL form the transformer reads (model-schema.graphql), or the
+	// schema string the file gives defineData.
 	SDL string
+	// Routes are the AI Kit routes (a.conversation, a.generation); the
+	// tables a conversation route makes are among Models.
+	Routes []Route
 }
 
 // Model is a model with the owner fields the transformer adds.
@@ -55,8 +59,19 @@ func readData(exports value) (*Data, error) {
 		d.Name = n.str()
 	}
 	sch, ok := props.get("schema")
+	if ok && sch.Node == nil && sch.str() != "" {
+		// A schema written as a GraphQL string, which defineData accepts
+		// too: read as the transformer reads it.
+		d.SDL = sch.str()
+		models, routes, err := readSDL(d.SDL)
+		if err != nil {
+			return nil, err
+		}
+		d.Models, d.Routes = models, routes
+		return d, readTableMappings(d, props)
+	}
 	if !ok || sch.Node == nil {
-		return nil, fmt.Errorf("defineData has no schema built with a.schema(...)")
+		return nil, fmt.Errorf("defineData has no schema: neither a.schema(...) nor a GraphQL string")
 	}
 	var schemas []*node
 	if sch.Node.Ctor == "a.combine" {
@@ -70,13 +85,22 @@ func readData(exports value) (*Data, error) {
 	}
 	var sdl strings.Builder
 	implicit := map[string]map[string]bool{}
+	var routeModels []Model
 	for _, s := range schemas {
 		if s.Ctor != "a.schema" {
 			return nil, fmt.Errorf("defineData's schema is %s, not a.schema(...)", s.Ctor)
 		}
 		global := rules(s)
 		for _, e := range s.arg(0).Entries {
-			if e.Value.Node == nil || e.Value.Node.Ctor != "a.model" {
+			if e.Value.Node == nil {
+				continue
+			}
+			if r, models, ok := recordedRoute(e.Key, e.Value.Node); ok {
+				d.Routes = append(d.Routes, r)
+				routeModels = append(routeModels, models...)
+				continue
+			}
+			if e.Value.Node.Ctor != "a.model" {
 				continue // custom types, enums, queries, mutations
 			}
 			implicit[e.Key] = writeModel(&sdl, e.Key, e.Value.Node, global)
@@ -91,6 +115,12 @@ func readData(exports value) (*Data, error) {
 	for _, m := range models {
 		d.Models = append(d.Models, Model{Model: m, Implicit: implicit[m.Name]})
 	}
+	d.Models = append(d.Models, routeModels...)
+	return d, readTableMappings(d, props)
+}
+
+// readTableMappings reads migratedAmplifyGen1DynamoDbTableMappings.
+func readTableMappings(d *Data, props value) error {
 	if mv, ok := props.get("migratedAmplifyGen1DynamoDbTableMappings"); ok {
 		for _, item := range mv.items() {
 			tm := TableMapping{Tables: map[string]string{}}
@@ -105,7 +135,7 @@ func readData(exports value) (*Data, error) {
 			d.TableMappings = append(d.TableMappings, tm)
 		}
 	}
-	return d, nil
+	return nil
 }
 
 // findNode finds an export (or the default export) built by ctor.

@@ -96,6 +96,15 @@ func buildAPI(d *Data, endpoint string, opts Options, warn func(string, string, 
 	if api.APIID == "" && mapping == nil {
 		warn("API_ID_UNKNOWN", "data %s: its AppSync API id is not in the project files, so the model tables (<Model>-<apiId>-NONE) are unknown: pass --api-id ID (the root stack's awsAppsyncApiId output) or use --live", d.Name)
 	}
+	for _, r := range d.Routes {
+		switch r.Kind {
+		case "conversation":
+			warn("AI_CONVERSATION_ROUTE", "conversation route %s keeps each user's conversations and messages in the models %s, whose owner field stores sub::username: they are remapped with the other models", r.Name, strings.Join(r.Models, " and "))
+			if r.Claim != "" && r.Claim != amplifyproj.ClaimSubUsername {
+				warn("AI_CONVERSATION_CLAIM_IGNORED", "conversation route %s names identityClaim('%s'), which the conversation transformer does not pass on: its tables store sub::username", r.Name, r.Claim)
+			}
+		}
+	}
 	for _, m := range d.Models {
 		pm := migration.NewModel(m.Model, func(field string) bool { return !m.Implicit[field] })
 		switch {
