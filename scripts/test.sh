@@ -98,7 +98,7 @@ go build -o .testbed/bin/testsummary ./testbed/cmd/testsummary
 # reached for the test bed would fail, not skip): they keep both cores
 # busy while the test bed's tests mostly wait on it. A run given its own
 # arguments (-run X) runs as one.
-offline='^(TestCorpusOnRealCLI|TestRetainPoolOnRealCLI|TestTriggerOverrideOnRealCLI|TestBlocksWithTheRealToolchain|TestReadingAgreesWithTheSynthesizedSchema)$'
+offline='^(TestCorpusOnRealCLI|TestRetainPoolOnRealCLI|TestTriggerOverrideOnRealCLI|TestBlocksWithTheRealToolchain|TestReadingAgreesWithTheSynthesizedSchema|TestEveryConstructAgreesWithTheSynthesizedStacks)$'
 gotest=(go test -json -count=1 -p 1 -timeout 45m)
 also=() split=
 if [ $# -eq 0 ]; then
