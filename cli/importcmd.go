@@ -56,7 +56,7 @@ func importCommand(a *App) command {
 					return usagef("--method must be job or admin")
 				}
 				if f.method == migration.MethodJob && f.role == "" && !f.createRole && !f.dryRun {
-					return usagef("the import job needs --role-arn ARN (an IAM role that cognito-idp.amazonaws.com may assume to write CloudWatch Logs, see README) or --create-role; or use --method admin")
+					return usagef("the import job needs --role-arn ARN (an IAM role that cognito-idp.amazonaws.com may assume to write CloudWatch Logs, see docs/steps.md) or --create-role; or use --method admin")
 				}
 				if f.createRole && f.role != "" {
 					return usagef("pass --role-arn or --create-role, not both")

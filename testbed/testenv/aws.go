@@ -23,7 +23,7 @@ const (
 	LambdaTrust  = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 )
 
-// importLogsPolicy is what an import job's role must allow (README).
+// importLogsPolicy is what an import job's role must allow (docs/steps.md).
 const importLogsPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:DescribeLogStreams","logs:PutLogEvents"],"Resource":["arn:aws:logs:*:*:log-group:/aws/cognito/*"]}]}`
 
 // IAM is an IAM client for the test bed (AWS_ENDPOINT_URL_IAM).

@@ -248,7 +248,7 @@ func createTable(ctx context.Context, ddb *dynamodb.Client, name, pk string, gsi
 }
 
 // importRole makes the import job's CloudWatch Logs role in the test
-// bed's IAM, as an operator makes it once in their account (README): the
+// bed's IAM, as an operator makes it once in their account (docs/steps.md): the
 // shim, like Cognito, accepts no role it does not know.
 func importRole(ctx context.Context, cfg aws.Config) string {
 	const name = "poolmigrate-demo-import-logs"
