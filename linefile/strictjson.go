@@ -7,8 +7,6 @@ import (
 	"reflect"
 	"strings"
 	"sync"
-	"unicode"
-	"unicode/utf8"
 )
 
 // DecodeJSON decodes one JSON record into v the way every reader of the
@@ -24,39 +22,52 @@ func DecodeJSON(data []byte, v any) error {
 	if err := json.Unmarshal(data, v); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	return checkKeys(dec, reflect.TypeOf(v))
+	_, err := checkKeys(data, 0, reflect.TypeOf(v))
+	return err
 }
 
-// checkKeys walks the next value of dec, knowing the Go type it decodes
-// into (nil: none, the value is skipped by encoding/json).
-func checkKeys(dec *json.Decoder, t reflect.Type) error {
+// checkKeys walks the value at data[i:] (JSON that encoding/json has
+// validated, so at most 10,000 levels deep), knowing the Go type it
+// decodes into (nil: none, encoding/json skips it), and returns the index
+// after it.
+func checkKeys(data []byte, i int, t reflect.Type) (int, error) {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	d, ok := tok.(json.Delim)
-	if !ok {
-		return nil
-	}
-	if d == '[' {
+	i = skipSpace(data, i)
+	switch data[i] {
+	case '"':
+		_, end := stringAt(data, i)
+		return end, nil
+	case '[':
 		var elem reflect.Type
 		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
 			elem = t.Elem()
 		}
-		for dec.More() {
-			if err := checkKeys(dec, elem); err != nil {
-				return err
+		i = skipSpace(data, i+1)
+		for data[i] != ']' {
+			var err error
+			if i, err = checkKeys(data, i, elem); err != nil {
+				return 0, err
 			}
+			if i = skipSpace(data, i); data[i] == ',' {
+				i++
+			}
+			i = skipSpace(data, i)
 		}
-		_, err := dec.Token()
-		return err
+		return i + 1, nil
+	case '{':
+		return checkObject(data, i, t)
+	default: // a number, true, false or null
+		for i < len(data) && !bytes.ContainsRune([]byte(",]} \t\r\n"), rune(data[i])) {
+			i++
+		}
+		return i, nil
 	}
-	var fields map[string]field
+}
+
+func checkObject(data []byte, i int, t reflect.Type) (int, error) {
+	var fields []field
 	var elem reflect.Type
 	switch {
 	case t != nil && t.Kind() == reflect.Struct:
@@ -64,35 +75,66 @@ func checkKeys(dec *json.Decoder, t reflect.Type) error {
 	case t != nil && t.Kind() == reflect.Map:
 		elem = t.Elem()
 	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
+	var seen keySet
+	i = skipSpace(data, i+1)
+	for data[i] != '}' {
+		key, end := stringAt(data, i)
+		if !seen.add(key) {
+			return 0, fmt.Errorf("key %q appears twice in one object", key)
 		}
-		key := tok.(string)
-		if seen[key] {
-			return fmt.Errorf("key %q appears twice in one object", key)
-		}
-		seen[key] = true
 		next := elem
-		if fields != nil {
-			f, ok := fields[fold(key)]
-			switch {
-			case ok && f.name != key:
-				return fmt.Errorf("key %q is %q in another case", key, f.name)
-			case ok:
-				next = f.typ
-			default:
-				next = nil
+		if t != nil && t.Kind() == reflect.Struct {
+			next = nil
+			for _, f := range fields {
+				// encoding/json's own match: bytes.EqualFold.
+				if strings.EqualFold(f.name, key) {
+					if f.name != key {
+						return 0, fmt.Errorf("key %q is %q in another case", key, f.name)
+					}
+					next = f.typ
+					break
+				}
 			}
 		}
-		if err := checkKeys(dec, next); err != nil {
-			return err
+		i = skipSpace(data, end) + 1 // the colon
+		var err error
+		if i, err = checkKeys(data, i, next); err != nil {
+			return 0, err
+		}
+		if i = skipSpace(data, i); data[i] == ',' {
+			i++
+		}
+		i = skipSpace(data, i)
+	}
+	return i + 1, nil
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// stringAt reads the (valid) JSON string at data[i], returning its value
+// and the index after it.
+func stringAt(data []byte, i int) (string, int) {
+	escaped := false
+	for j := i + 1; j < len(data); j++ {
+		switch data[j] {
+		case '\\':
+			escaped = true
+			j++
+		case '"':
+			if !escaped {
+				return string(data[i+1 : j]), j + 1
+			}
+			var s string
+			json.Unmarshal(data[i:j+1], &s) // valid: checked by Unmarshal
+			return s, j + 1
 		}
 	}
-	_, err = dec.Token()
-	return err
+	return "", len(data)
 }
 
 type field struct {
@@ -100,16 +142,15 @@ type field struct {
 	typ  reflect.Type
 }
 
-var fieldCache sync.Map // reflect.Type → map[string]field
+var fieldCache sync.Map // reflect.Type → []field
 
-// fieldsOf lists a struct's JSON field names by their folded case (the
-// fields poolmigrate decodes into have names distinct in any case; an
-// embedded struct's fields are not looked into, none is used).
-func fieldsOf(t reflect.Type) map[string]field {
+// fieldsOf lists a struct's JSON fields (an embedded struct's fields are
+// not looked into: none is used in what poolmigrate decodes).
+func fieldsOf(t reflect.Type) []field {
 	if m, ok := fieldCache.Load(t); ok {
-		return m.(map[string]field)
+		return m.([]field)
 	}
-	m := map[string]field{}
+	var fields []field
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		if !sf.IsExported() {
@@ -121,31 +162,42 @@ func fieldsOf(t reflect.Type) map[string]field {
 		} else if tag != "" {
 			name = tag
 		}
-		m[fold(name)] = field{name: name, typ: sf.Type}
+		fields = append(fields, field{name: name, typ: sf.Type})
 	}
-	fieldCache.Store(t, m)
-	return m
+	fieldCache.Store(t, fields)
+	return fields
 }
 
-// fold is encoding/json's folding of a key: two keys fold alike exactly
-// when it takes them for the same field (bytes.EqualFold), so "ſub" (a
-// long s) is "sub" too.
-func fold(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r < utf8.RuneSelf {
-			b.WriteRune(unicode.ToUpper(r))
-			continue
+// keySet remembers an object's keys: a short list for the few keys of a
+// record, a map past them.
+type keySet struct {
+	few  [16]string
+	n    int
+	many map[string]bool
+}
+
+// add adds a key, telling whether it was new.
+func (s *keySet) add(key string) bool {
+	if s.many != nil {
+		if s.many[key] {
+			return false
 		}
-		for {
-			r2 := unicode.SimpleFold(r)
-			if r2 <= r {
-				r = r2
-				break
-			}
-			r = r2
-		}
-		b.WriteRune(r)
+		s.many[key] = true
+		return true
 	}
-	return b.String()
+	for _, k := range s.few[:s.n] {
+		if k == key {
+			return false
+		}
+	}
+	if s.n < len(s.few) {
+		s.few[s.n] = key
+		s.n++
+		return true
+	}
+	s.many = map[string]bool{key: true}
+	for _, k := range s.few {
+		s.many[k] = true
+	}
+	return true
 }
