@@ -336,6 +336,9 @@ func visitLine(l backupLine, hdr *BackupHeader, counted *BackupFooter, footer **
 func ReadBackupFile(path string, v BackupVisitor) (BackupHeader, BackupFooter, error) {
 	f, err := linefile.Open(path, "backup")
 	if err != nil {
+		if errors.Is(err, linefile.ErrNotRegular) {
+			return BackupHeader{}, BackupFooter{}, err
+		}
 		return BackupHeader{}, BackupFooter{}, fmt.Errorf("open backup: %w", err)
 	}
 	defer f.Close()
