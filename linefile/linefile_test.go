@@ -87,6 +87,7 @@ func TestDecodeJSONRefusesKeysReadersDisagreeOn(t *testing.T) {
 		"twice in unknown":      {`{"kind":"user","x":[{"a":1,"a":2}],"user":{"sub":"a"}}`, false},
 		"deep":                  {strings.Repeat("[", 20000) + strings.Repeat("]", 20000), false},
 		"two values":            {`{"kind":"user"} {}`, false},
+		"not UTF-8":             {"{\"kind\":\"user\",\"user\":{\"sub\":\"\xa9\"}}", false},
 		"not an object but ok?": {`null`, true},
 	} {
 		var r rec

@@ -3,10 +3,12 @@ package linefile
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // DecodeJSON decodes one JSON record into v the way every reader of the
@@ -16,9 +18,16 @@ import (
 // holding both "sub" and "SUB", or "sub" twice, would mean one thing to one
 // reader and another to the next. So such a record is refused: a key twice
 // in one object, or a key that is a struct field's name in another case.
-// Nesting is bounded by encoding/json (10,000 levels), the line by Reader.
+// Bytes that are not UTF-8 are refused too (encoding/json reads them as
+// U+FFFD). Nesting is bounded by encoding/json (10,000 levels), the line
+// by Reader.
 func DecodeJSON(data []byte, v any) error {
 	data = bytes.TrimSpace(data)
+	// encoding/json reads a byte that is not UTF-8 as U+FFFD where other
+	// readers keep it: two names would be one to it.
+	if !utf8.Valid(data) {
+		return errors.New("the line is not UTF-8 text")
+	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return err
 	}
