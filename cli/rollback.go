@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/poolmigrate/poolmigrate/dynamo"
+	"github.com/poolmigrate/poolmigrate/migration"
 	"github.com/poolmigrate/poolmigrate/statedir"
 )
 
@@ -90,7 +93,10 @@ func (a *App) runRollback(ctx context.Context, g *globals, r *rollbackFlags) err
 			}
 			return nil
 		}); err != nil {
-			return fmt.Errorf("read journal %s: %w", j, err)
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("no journal %s to roll back: pass --journal with the path of a remap journal (in %s)", j, filepath.Join(statedir.Name, "remap"))
+			}
+			return err // names the journal and the line, and what to do
 		}
 	}
 	c, err := a.newAWSClients(ctx, region, profile)
@@ -104,6 +110,9 @@ func (a *App) runRollback(ctx context.Context, g *globals, r *rollbackFlags) err
 	sort.Strings(names)
 	if err := a.confirm(g, fmt.Sprintf("Roll back %d journaled writes of %s in AWS account %s, region %s, tables:\n  %s",
 		records, strings.Join(journals, ", "), c.account(ctx), c.cfg.Region, strings.Join(names, "\n  "))); err != nil {
+		if errors.Is(err, migration.ErrNotConfirmed) {
+			return errRollbackDeclined
+		}
 		return err
 	}
 	sum, err := a.rollbackAll(ctx, c, journals, records)
@@ -125,6 +134,9 @@ func (a *App) runRollback(ctx context.Context, g *globals, r *rollbackFlags) err
 	}
 	return nil
 }
+
+// errRollbackDeclined is the answer to a declined rollback prompt.
+var errRollbackDeclined = errors.New("rollback not confirmed: nothing was undone (answer y, or pass --yes to run without asking)")
 
 // rollbackAll undoes the journals at the same time: workers' journals hold
 // writes to disjoint items (each worker's own segments; an item a worker

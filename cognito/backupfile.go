@@ -2,7 +2,6 @@ package cognito
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -10,10 +9,10 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
+	"strings"
 	"time"
 
-	"github.com/tidwall/gjson"
+	"github.com/poolmigrate/poolmigrate/linefile"
 )
 
 // BackupFormat is the version of the backup file layout.
@@ -83,8 +82,16 @@ type BackupFooter struct {
 	Memberships    int64     `json:"memberships"`
 	EstimatedUsers int32     `json:"estimatedUsers"`
 	CompletedAt    time.Time `json:"completedAt"`
-	SHA256         string    `json:"sha256"`
+	// SHA256 is the checksum of every line before the footer and, from
+	// footer format 2 on, of the footer's own fields (footerDigestLine).
+	SHA256 string `json:"sha256"`
+	// Format is the footer's version: 2, or 0 in a backup written before
+	// the checksum covered the footer (still read).
+	Format int `json:"format,omitempty"`
 }
+
+// BackupFooterFormat is the version of the footer poolmigrate writes.
+const BackupFooterFormat = 2
 
 // backupWriter writes backup lines and hashes them.
 type backupWriter struct {
@@ -121,6 +128,8 @@ func (b *backupWriter) finish(estimated int32, now time.Time) (BackupFooter, err
 	f := b.footer
 	f.EstimatedUsers = estimated
 	f.CompletedAt = now
+	f.Format = BackupFooterFormat
+	b.h.Write(footerDigestLine(f))
 	f.SHA256 = hex.EncodeToString(b.h.Sum(nil))
 	data, err := json.Marshal(backupLine{Kind: "footer", Footer: &f})
 	if err != nil {
@@ -148,92 +157,109 @@ var ErrBackupDamaged = errors.New("backup damaged")
 // ReadBackup streams a backup to v and proves it whole: the checksum and the
 // counts in the footer must match what was read, users must come in strictly
 // ascending sub order (so no user is there twice), and every membership must
-// name a user of the backup.
+// name a user of the backup. Every line is decoded the one way DecodeJSON
+// does (a line with a key twice, or in two cases, is refused) and is at
+// most linefile.MaxLine long.
 func ReadBackup(r io.Reader, v BackupVisitor) (BackupHeader, BackupFooter, error) {
+	return readBackup(r, "", v)
+}
+
+// readBackup is ReadBackup of the file name (for the messages).
+func readBackup(r io.Reader, name string, v BackupVisitor) (BackupHeader, BackupFooter, error) {
 	var (
 		hdr     BackupHeader
 		counted BackupFooter
 		footer  *BackupFooter
 		lastSub string
-		lineNo  int
 		h       = sha256.New()
 		members = map[string]bool{} // usernames named by memberships
 		section = "header"
+		where   = "the backup"
 	)
+	if name != "" {
+		where = name
+	}
+	lr := linefile.NewReader(r, 0)
+	// damaged refuses the line read last, saying what to do.
 	damaged := func(format string, args ...any) error {
-		return fmt.Errorf("%w: line %d: %s", ErrBackupDamaged, lineNo, fmt.Sprintf(format, args...))
+		msg := fmt.Sprintf(format, args...)
+		if !strings.Contains(msg, "`poolmigrate") {
+			msg += "; " + damagedHint
+		}
+		return fmt.Errorf("%w: %s line %d: %s", ErrBackupDamaged, where, lr.Line(), msg)
 	}
 	users := map[string]bool{}
-	br := bufio.NewReaderSize(r, 1<<20)
 	for {
-		line, err := br.ReadBytes('\n')
-		if len(line) > 0 {
-			lineNo++
+		line, err := lr.Next()
+		var tl *linefile.TooLongError
+		switch {
+		case err == io.EOF:
+		case errors.Is(err, linefile.ErrTornLine):
 			if footer != nil {
 				return hdr, counted, damaged("data after the footer")
 			}
-			if line[len(line)-1] != '\n' {
-				return hdr, counted, damaged("the file ends in the middle of a line (was the backup interrupted? run `poolmigrate backup --resume`)")
-			}
-			l, jerr := decodeLine(line, v.User == nil)
-			if jerr != nil {
-				return hdr, counted, damaged("not a backup record: %v", jerr)
-			}
-			if l.Kind != "footer" {
-				h.Write(line)
-			}
-			if verr := visitLine(l, &hdr, &counted, &footer, &lastSub, &section, v, members, users, damaged); verr != nil {
-				return hdr, counted, verr
-			}
+			return hdr, counted, damaged("the file ends in the middle of a line (was the backup interrupted? run `poolmigrate backup --resume`)")
+		case errors.As(err, &tl):
+			return hdr, counted, damaged("%v", err)
+		case err != nil:
+			return hdr, counted, fmt.Errorf("read backup %s line %d: %w", where, lr.Line()+1, err)
 		}
 		if err == io.EOF {
 			break
 		}
-		if err != nil {
-			return hdr, counted, fmt.Errorf("read backup: %w", err)
+		if footer != nil {
+			return hdr, counted, damaged("data after the footer")
+		}
+		var l backupLine
+		if jerr := linefile.DecodeJSON(line, &l); jerr != nil {
+			return hdr, counted, damaged("not a backup record: %v", jerr)
+		}
+		if l.Kind != "footer" {
+			h.Write(line)
+		}
+		if verr := visitLine(l, &hdr, &counted, &footer, &lastSub, &section, v, members, users, damaged); verr != nil {
+			return hdr, counted, verr
 		}
 	}
+	whole := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrBackupDamaged, where, fmt.Sprintf(format, args...))
+	}
 	if section == "header" {
-		return hdr, counted, fmt.Errorf("%w: the file is empty or has no header", ErrBackupDamaged)
+		return hdr, counted, whole("the file is empty or has no header; pass a backup file `poolmigrate backup` wrote")
 	}
 	if footer == nil {
-		return hdr, counted, fmt.Errorf("%w: no footer: the backup was not finished (run `poolmigrate backup --resume`)", ErrBackupDamaged)
+		return hdr, counted, whole("no footer: the backup was not finished (run `poolmigrate backup --resume`)")
+	}
+	switch footer.Format {
+	case 0: // before footer format 2 the checksum did not cover the footer
+	case BackupFooterFormat:
+		h.Write(footerDigestLine(*footer))
+	default:
+		return hdr, counted, whole("footer format %d is newer than this poolmigrate reads: update poolmigrate", footer.Format)
 	}
 	if sum := hex.EncodeToString(h.Sum(nil)); sum != footer.SHA256 {
-		return hdr, counted, fmt.Errorf("%w: checksum %s does not match the footer's %s: the file was altered or truncated", ErrBackupDamaged, sum, footer.SHA256)
+		return hdr, counted, whole("checksum %s does not match the footer's %s: the file was altered or truncated; %s", sum, footer.SHA256, damagedHint)
 	}
 	if counted.Users != footer.Users || counted.Groups != footer.Groups || counted.Memberships != footer.Memberships {
-		return hdr, counted, fmt.Errorf("%w: read %d users, %d groups, %d memberships; the footer says %d, %d, %d", ErrBackupDamaged, counted.Users, counted.Groups, counted.Memberships, footer.Users, footer.Groups, footer.Memberships)
+		return hdr, counted, whole("read %d users, %d groups, %d memberships; the footer says %d, %d, %d; %s", counted.Users, counted.Groups, counted.Memberships, footer.Users, footer.Groups, footer.Memberships, damagedHint)
 	}
 	for u := range members {
 		if !users[u] {
-			return hdr, counted, fmt.Errorf("%w: a membership names user %s, who is not among the backup's users (created during the backup? run it again)", ErrBackupDamaged, u)
+			return hdr, counted, whole("a membership names user %s, who is not among the backup's users (created during the backup? run it again)", u)
 		}
 	}
 	return hdr, *footer, nil
 }
 
-var userLinePrefix = []byte(`{"kind":"user",`)
+// damagedHint says what to do with a damaged backup.
+const damagedHint = "use an undamaged copy of the backup, or take a new one (`poolmigrate backup`)"
 
-// decodeLine decodes a backup line. With light set, a user line is only
-// checked to be JSON and read for what proving the backup whole needs (its
-// sub, for the order, and its username, for the memberships): verifying a
-// million users then takes a fraction of decoding them.
-func decodeLine(line []byte, light bool) (backupLine, error) {
-	var l backupLine
-	if !light || !bytes.HasPrefix(line, userLinePrefix) {
-		err := json.Unmarshal(bytes.TrimSpace(line), &l)
-		return l, err
-	}
-	if !gjson.ValidBytes(line) {
-		return l, errors.New("invalid JSON")
-	}
-	f := gjson.GetManyBytes(line, "kind", "user.username", "user.sub")
-	l.Kind = f[0].String()
-	if f[2].Exists() {
-		l.User = &User{Username: f[1].String(), Sub: f[2].String()}
-	}
-	return l, nil
+// footerDigestLine is what the checksum of a format 2 footer covers after
+// the lines before it: the footer line as written, with its sha256 empty.
+func footerDigestLine(f BackupFooter) []byte {
+	f.SHA256 = ""
+	data, _ := json.Marshal(backupLine{Kind: "footer", Footer: &f}) // cannot fail: plain fields
+	return append(data, '\n')
 }
 
 // lineOrder is the order of a backup's records.
@@ -308,12 +334,15 @@ func visitLine(l backupLine, hdr *BackupHeader, counted *BackupFooter, footer **
 // ReadBackupFile streams a backup file to v and proves it whole (see
 // ReadBackup).
 func ReadBackupFile(path string, v BackupVisitor) (BackupHeader, BackupFooter, error) {
-	f, err := os.Open(path)
+	f, err := linefile.Open(path, "backup")
 	if err != nil {
+		if errors.Is(err, linefile.ErrNotRegular) {
+			return BackupHeader{}, BackupFooter{}, err
+		}
 		return BackupHeader{}, BackupFooter{}, fmt.Errorf("open backup: %w", err)
 	}
 	defer f.Close()
-	return ReadBackup(f, v)
+	return readBackup(f, path, v)
 }
 
 // VerifyBackupFile reads a whole backup file and proves it whole.

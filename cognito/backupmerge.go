@@ -1,9 +1,7 @@
 package cognito
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/poolmigrate/poolmigrate/linefile"
 	"github.com/poolmigrate/poolmigrate/statedir"
 )
 
@@ -47,7 +46,7 @@ func (b *backupRun) startMerge() (*merger, error) {
 		follow: newFollower(rf), verify: make(chan error, 1)}
 	go func() {
 		defer rf.Close()
-		_, _, err := ReadBackup(m.follow, BackupVisitor{})
+		_, _, err := readBackup(m.follow, b.o.Out, BackupVisitor{})
 		m.verify <- err
 	}()
 	if err := m.bw.line(backupLine{Kind: "header", Header: &hdr}); err != nil {
@@ -171,13 +170,18 @@ func (m *merger) copyGroups(path string) error {
 		return err
 	}
 	defer in.Close()
-	r := bufio.NewReaderSize(in, 1<<20)
+	r := linefile.NewReader(in, 0)
 	for {
-		line, err := r.ReadBytes('\n')
+		line, err := r.Next()
+		if errors.Is(err, linefile.ErrTornLine) {
+			err = io.EOF // written by this backup: the final file's reader refuses a torn line
+		}
 		if len(line) > 0 {
-			var k struct{ Kind string }
-			if err := json.Unmarshal(line, &k); err != nil {
-				return fmt.Errorf("%s: %w", path, err)
+			var k struct {
+				Kind string `json:"kind"`
+			}
+			if err := linefile.DecodeJSON(line, &k); err != nil {
+				return fmt.Errorf("%s line %d: %w", path, r.Line(), err)
 			}
 			switch k.Kind {
 			case "group":

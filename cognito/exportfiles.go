@@ -2,10 +2,14 @@ package cognito
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/poolmigrate/poolmigrate/linefile"
 )
 
 // LineMapEntry is one line of a line map: CSV data line → old identity.
@@ -16,34 +20,72 @@ type LineMapEntry struct {
 	NewUsername string
 }
 
-// ReadLineMap streams a line map.
+// lineMapHeader is a line map's first line.
+const lineMapHeader = "line,oldSub,oldUsername,newUsername"
+
+// ReadLineMap streams a line map. A file that does not start with the
+// header, a line that is not an entry, a line longer than
+// linefile.MaxLine, or a last line cut short is refused, naming the file
+// and the line.
 func ReadLineMap(path string, fn func(LineMapEntry) error) error {
-	f, err := os.Open(path)
+	f, err := linefile.Open(path, "line map")
 	if err != nil {
+		if errors.Is(err, linefile.ErrNotRegular) {
+			return err
+		}
 		return fmt.Errorf("open line map: %w", err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<16), 1<<20)
-	first := true
-	for sc.Scan() {
-		if first {
-			first = false
+	r := linefile.NewReader(f, 0)
+	refuse := func(err error) error {
+		return &linefile.Error{What: "line map", Path: path, Line: r.Line(), Err: err,
+			Hint: "the export folder was altered or damaged: run `poolmigrate export` again"}
+	}
+	for {
+		raw, err := r.Next()
+		switch {
+		case err == io.EOF:
+			if r.Line() == 0 {
+				return &linefile.Error{What: "line map", Path: path, Line: 1, Err: errors.New("the file is empty: no header"),
+					Hint: "the export folder was altered or damaged: run `poolmigrate export` again"}
+			}
+			return nil
+		case errors.Is(err, linefile.ErrTornLine):
+			return refuse(errors.New("the file ends in the middle of a line"))
+		case err != nil:
+			var tl *linefile.TooLongError
+			if !errors.As(err, &tl) {
+				return fmt.Errorf("read line map %s line %d: %w", path, r.Line()+1, err)
+			}
+			return refuse(err)
+		}
+		text := strings.TrimSuffix(strings.TrimSuffix(string(raw), "\n"), "\r")
+		if r.Line() == 1 {
+			if text != lineMapHeader {
+				return refuse(fmt.Errorf("no header: the line map starts with %s, not %q", quoteShort(text), lineMapHeader))
+			}
 			continue
 		}
-		parts := SplitEscaped(sc.Text())
-		if len(parts) != 4 {
-			return fmt.Errorf("%s: malformed line %q", path, sc.Text())
+		parts := SplitEscaped(text)
+		n, err := 0, error(nil)
+		if len(parts) == 4 {
+			n, err = strconv.Atoi(parts[0])
 		}
-		n, err := strconv.Atoi(parts[0])
-		if err != nil {
-			return fmt.Errorf("%s: malformed line %q", path, sc.Text())
+		if len(parts) != 4 || err != nil || n < 1 {
+			return refuse(fmt.Errorf("malformed entry %s (want line,oldSub,oldUsername,newUsername)", quoteShort(text)))
 		}
 		if err := fn(LineMapEntry{Line: n, OldSub: parts[1], OldUsername: parts[2], NewUsername: parts[3]}); err != nil {
 			return err
 		}
 	}
-	return sc.Err()
+}
+
+// quoteShort quotes the start of a line for a message.
+func quoteShort(s string) string {
+	if len(s) > 120 {
+		return fmt.Sprintf("%q…", s[:120])
+	}
+	return fmt.Sprintf("%q", s)
 }
 
 // ReadCSVRows streams an import CSV's rows by column name.

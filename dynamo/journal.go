@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/poolmigrate/poolmigrate/linefile"
 )
 
 // JournalRecord is one write, journaled before it is made.
@@ -216,51 +219,95 @@ func (j *Journal) Close() error {
 	return j.f.Close()
 }
 
-// ReadJournal streams a journal's records in order. A last line cut short
-// by a crash is ignored: its write was never sent.
+// ReadJournal streams a journal's records in order, once each is checked
+// (checkRecord): a journal that is not whole, or holds a record rollback
+// could not undo, is refused at its first bad line, so a rollback that
+// reads the whole journal before its first undo undoes all of it or
+// nothing. A last line cut short by a crash is ignored: its write was
+// never sent. Every error but the file's absence names the file and the
+// line.
 func ReadJournal(path string, fn func(JournalRecord) error) error {
-	f, err := os.Open(path)
+	f, err := linefile.Open(path, "journal")
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
+	r := linefile.NewReader(f, 0)
+	c := newJournalCheck()
 	for {
-		line, err := r.ReadBytes('\n')
-		if len(line) > 0 && line[len(line)-1] == '\n' {
-			var rec JournalRecord
-			if jerr := json.Unmarshal(line, &rec); jerr != nil {
-				return fmt.Errorf("read journal %s: %w", path, jerr)
-			}
-			if ferr := fn(rec); ferr != nil {
-				return ferr
-			}
-		}
-		if err != nil {
+		line, err := r.Next()
+		switch {
+		case err == io.EOF, errors.Is(err, linefile.ErrTornLine):
 			return nil
+		case err != nil:
+			var tl *linefile.TooLongError
+			if !errors.As(err, &tl) {
+				return journalError(path, r.Line()+1, fmt.Errorf("read: %w", err), "the disk or file system failed to read it: copy the journal to a healthy disk and run again")
+			}
+			return journalError(path, r.Line(), err, journalHint)
+		}
+		var rec JournalRecord
+		if err := linefile.DecodeJSON(line, &rec); err != nil {
+			return journalError(path, r.Line(), fmt.Errorf("not a journal record: %w", err), journalHint)
+		}
+		if err := c.check(rec); err != nil {
+			return journalError(path, r.Line(), err, journalHint)
+		}
+		if err := fn(rec); err != nil {
+			return err
 		}
 	}
 }
 
+// journalHint says what to do with a journal poolmigrate did not write as
+// it is.
+const journalHint = "nothing was changed; the journal was altered or is not a remap journal: restore it from a copy, or pass the journal remap wrote"
+
+func journalError(path string, line int, err error, hint string) error {
+	return &linefile.Error{What: "journal", Path: path, Line: line, Err: err, Hint: hint}
+}
+
 // dropTornTail cuts a last line that a crash left half-written, so new
 // records start on a line of their own. Its write was never sent: the
-// record is fsynced before the write goes out.
+// record is fsynced before the write goes out. The file is read backwards
+// from its end to its last newline, a block at a time.
 func dropTornTail(path string) error {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) || len(data) == 0 || data[len(data)-1] == '\n' {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("read journal: %w", err)
 	}
-	cut := 0
-	for i := len(data) - 1; i >= 0; i-- {
-		if data[i] == '\n' {
-			cut = i + 1
-			break
-		}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("read journal %s: %w", path, err)
 	}
-	if err := os.Truncate(path, int64(cut)); err != nil {
+	end := fi.Size()
+	buf := make([]byte, 64<<10)
+	for pos := end; pos > 0; {
+		start := max(pos-int64(len(buf)), 0)
+		block := buf[:pos-start]
+		if _, err := f.ReadAt(block, start); err != nil {
+			return fmt.Errorf("read journal %s: %w", path, err)
+		}
+		if i := bytes.LastIndexByte(block, '\n'); i >= 0 {
+			if cut := start + int64(i) + 1; cut < end {
+				return truncateJournal(path, cut)
+			}
+			return nil
+		}
+		pos = start
+	}
+	if end == 0 {
+		return nil
+	}
+	return truncateJournal(path, 0)
+}
+
+func truncateJournal(path string, size int64) error {
+	if err := os.Truncate(path, size); err != nil {
 		return fmt.Errorf("repair journal %s: %w", path, err)
 	}
 	return nil
@@ -272,29 +319,32 @@ func dropTornTail(path string) error {
 // millions of writes is read in two short reads. first or last is nil when
 // the journal has no such record.
 func JournalRuns(path string) (first, last *RunInfo, finished bool, err error) {
-	f, err := os.Open(path)
+	f, err := linefile.Open(path, "journal")
 	if err != nil {
 		return nil, nil, false, err
 	}
 	defer f.Close()
-	line, err := bufio.NewReader(f).ReadBytes('\n')
-	if err != nil {
+	line, err := linefile.NewReader(f, 0).Next()
+	if err == io.EOF || errors.Is(err, linefile.ErrTornLine) {
 		return nil, nil, false, nil // empty, or one torn line: no run recorded
 	}
+	if err != nil {
+		return nil, nil, false, journalError(path, 1, err, journalHint)
+	}
 	var rec JournalRecord
-	if err := json.Unmarshal(line, &rec); err != nil {
-		return nil, nil, false, fmt.Errorf("read journal %s: %w", path, err)
+	if err := linefile.DecodeJSON(line, &rec); err != nil {
+		return nil, nil, false, journalError(path, 1, fmt.Errorf("not a journal record: %w", err), journalHint)
 	}
 	if rec.Kind == "start" {
 		first = rec.Run
 	}
 	line, err = lastLine(f)
-	if err != nil {
-		return first, nil, false, fmt.Errorf("read journal %s: %w", path, err)
+	if err == nil {
+		rec = JournalRecord{}
+		err = linefile.DecodeJSON(line, &rec)
 	}
-	rec = JournalRecord{}
-	if err := json.Unmarshal(line, &rec); err != nil {
-		return first, nil, false, fmt.Errorf("read journal %s: %w", path, err)
+	if err != nil {
+		return first, nil, false, fmt.Errorf("journal %s, last line: %w; %s", path, err, journalHint)
 	}
 	if rec.Kind == "end" {
 		return first, rec.Run, true, nil
@@ -302,7 +352,8 @@ func JournalRuns(path string) (first, last *RunInfo, finished bool, err error) {
 	return first, nil, false, nil
 }
 
-// lastLine returns the last complete line of a file, reading backwards.
+// lastLine returns the last complete line of a file, reading backwards;
+// a line longer than linefile.MaxLine is refused.
 func lastLine(f *os.File) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
@@ -325,6 +376,9 @@ func lastLine(f *os.File) ([]byte, error) {
 		}
 		if start == 0 {
 			return nil, errors.New("no complete line")
+		}
+		if chunk > 2*linefile.MaxLine {
+			return nil, &linefile.TooLongError{Max: linefile.MaxLine}
 		}
 	}
 }

@@ -18,7 +18,7 @@ func TestJournalSurvivesATornLastLine(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := j.Append(JournalRecord{Table: "T", Kind: "update", Key: []byte(`{}`), Before: []byte(`{}`), After: []byte(`{}`)}); err != nil {
+			if _, err := j.Append(JournalRecord{Table: "Todo", Kind: "update", Key: []byte(`{"id":{"S":"a"}}`), Before: []byte(`{}`), After: []byte(`{"owner":{"S":"new"}}`), Changed: []string{"owner"}}); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -37,7 +37,7 @@ func TestJournalSurvivesATornLastLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seq, err := j.Append(JournalRecord{Table: "T", Kind: "void", Void: 3})
+	seq, err := j.Append(JournalRecord{Table: "Todo", Kind: "void", Void: 3})
 	j.Close()
 	if err != nil || seq != 51 {
 		t.Fatalf("append after the torn line: seq %d, %v", seq, err)

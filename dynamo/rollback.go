@@ -25,8 +25,10 @@ type RollbackResult struct {
 // conditional on the item still holding what the remap wrote, so a change
 // the app made since is not overwritten (it is reported); a write that was
 // journaled but never made (the process died in between) is recognised and
-// skipped. When everything was undone the journal is renamed, so a second
-// rollback has nothing to do.
+// skipped. The whole journal is read and checked before the first undo: a
+// journal that cannot be read whole, or holds a record that could not be
+// undone, undoes nothing. When everything was undone the journal is
+// renamed, so a second rollback has nothing to do.
 func Rollback(ctx context.Context, api TableAPI, path string, progress func(done, total int)) (RollbackResult, error) {
 	res := RollbackResult{Journal: path, Conflicts: []string{}}
 	var recs []JournalRecord
@@ -40,7 +42,7 @@ func Rollback(ctx context.Context, api TableAPI, path string, progress func(done
 		}
 		return nil
 	}); err != nil {
-		return res, fmt.Errorf("read journal %s: %w", path, err)
+		return res, err
 	}
 	res.Records = len(recs)
 	for i := len(recs) - 1; i >= 0; i-- {

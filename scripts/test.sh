@@ -126,6 +126,11 @@ fi
 } | tee .testbed/go-test.json |
 	.testbed/bin/testsummary -allow "$allow" -skipped-to .testbed/skipped "${also[@]}"
 
+stage fuzz
+# Every Go fuzz target for a short time (POOLMIGRATE_FUZZTIME, default 10s
+# each), after its seed corpus in testdata/fuzz.
+scripts/fuzz.sh
+
 # The plugin with the real Amplify CLI (installed once into a cache outside
 # the clone). POOLMIGRATE_SKIP_AMPLIFY_CLI=1 leaves it out of a quick run.
 if [ "${POOLMIGRATE_SKIP_AMPLIFY_CLI:-}" != 1 ]; then
