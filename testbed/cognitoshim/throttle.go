@@ -9,7 +9,8 @@ import (
 )
 
 // throttlePath is the control endpoint for throttling: POST {"rules": [...]}
-// sets the rules (an empty list: none) and zeroes the counts; GET answers
+// sets the rules (an empty list: none; {"aws": true}: AWSQuotas, the
+// default) and zeroes the counts; GET answers
 // {"throttled": {"AdminCreateUser": 12, ...}}, the calls refused so far.
 const throttlePath = "/_testbed/throttle"
 
@@ -59,9 +60,13 @@ type throttleState struct {
 	throttled map[string]int
 }
 
-// WithThrottle starts the shim with throttling rules.
+// WithThrottle starts the shim with throttling rules instead of
+// AWSQuotas, the default (none: no throttling).
 func WithThrottle(rules ...ThrottleRule) Option {
-	return func(s *Server) { s.SetThrottle(rules) }
+	return func(s *Server) {
+		s.throttleSet = true
+		s.SetThrottle(rules)
+	}
 }
 
 // SetThrottle replaces the throttling rules (none: no throttling) and
@@ -143,6 +148,7 @@ func (s *Server) serveThrottle(w http.ResponseWriter, r *http.Request) {
 	case http.MethodPost:
 		var in struct {
 			Rules []ThrottleRule `json:"rules"`
+			AWS   bool           `json:"aws"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 			writeError(w, errInvalid("throttle rules: %v", err))
@@ -153,6 +159,13 @@ func (s *Server) serveThrottle(w http.ResponseWriter, r *http.Request) {
 				writeError(w, errInvalid("a throttle rule needs operations and an rps or an every above 0: %+v", rule))
 				return
 			}
+		}
+		if in.AWS {
+			if len(in.Rules) > 0 {
+				writeError(w, errInvalid("throttle: rules or aws, not both"))
+				return
+			}
+			in.Rules = AWSQuotas()
 		}
 		s.SetThrottle(in.Rules)
 		w.WriteHeader(http.StatusNoContent)

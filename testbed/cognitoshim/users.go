@@ -15,6 +15,9 @@ type poolInfo struct {
 	AliasAttributes        []string `json:"AliasAttributes"`
 	AutoVerifiedAttributes []string `json:"AutoVerifiedAttributes"`
 	MfaConfiguration       string   `json:"MfaConfiguration"`
+	UsernameConfiguration  *struct {
+		CaseSensitive *bool `json:"CaseSensitive"`
+	} `json:"UsernameConfiguration"`
 	SchemaAttributes       []struct {
 		Name              string `json:"Name"`
 		AttributeDataType string `json:"AttributeDataType"`
