@@ -18,7 +18,7 @@ type poolInfo struct {
 	UsernameConfiguration  *struct {
 		CaseSensitive *bool `json:"CaseSensitive"`
 	} `json:"UsernameConfiguration"`
-	SchemaAttributes       []struct {
+	SchemaAttributes []struct {
 		Name              string `json:"Name"`
 		AttributeDataType string `json:"AttributeDataType"`
 		Required          bool   `json:"Required"`
