@@ -41,7 +41,13 @@ func jobFixture(t *testing.T, rows int) (*cip.Client, *testClock, string, string
 	clk := &testClock{t: time.Now()}
 	srv := httptest.NewServer(cognitoshim.New(env.LocalEndpoint, cognitoshim.WithClock(clk.now), cognitoshim.WithLogger(t.Logf)))
 	t.Cleanup(srv.Close)
-	api := cip.NewFromConfig(env.Config, func(o *cip.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	// The tool's clients retry throttling patiently (cli's newAWSClients);
+	// this one does too, since the shim holds AWS's quotas and two jobs
+	// polling every 20 ms ask for more than DescribeUserImportJob's.
+	api := cip.NewFromConfig(env.Config, func(o *cip.Options) {
+		o.BaseEndpoint = aws.String(srv.URL)
+		o.Retryer = testenv.PatientRetryer()
+	})
 	pool := env.NewPool(t, testenv.PoolOptions{AutoVerified: []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail}})
 	h, err := api.GetCSVHeader(context.Background(), &cip.GetCSVHeaderInput{UserPoolId: &pool})
 	if err != nil {
