@@ -112,16 +112,20 @@ func TestImportJobWaitsForTheAccountsActiveJob(t *testing.T) {
 	api, _, pool, big := jobFixture(t, 300)
 	role := roleFor(t, api)
 	ctx := context.Background()
+	// Two jobs polling every 200 ms stay within the account's 15
+	// DescribeUserImportJob and ListUserImportJobs calls a second (every
+	// 20 ms they asked for 100, which AWS, and the shim, refuse).
+	const poll = 200 * time.Millisecond
 	// Another job of the account is running.
 	var wg sync.WaitGroup
 	wg.Add(1)
 	var first JobResult
 	go func() {
 		defer wg.Done()
-		first, _ = RunImportJob(ctx, api, JobOptions{PoolID: pool, RoleARN: role, Poll: 20 * time.Millisecond}, big, 300)
+		first, _ = RunImportJob(ctx, api, JobOptions{PoolID: pool, RoleARN: role, Poll: poll}, big, 300)
 	}()
 	time.Sleep(300 * time.Millisecond)
-	second, err := RunImportJob(ctx, api, JobOptions{PoolID: pool, RoleARN: role, Poll: 20 * time.Millisecond, StartWait: time.Minute}, big, 300)
+	second, err := RunImportJob(ctx, api, JobOptions{PoolID: pool, RoleARN: role, Poll: poll, StartWait: time.Minute}, big, 300)
 	wg.Wait()
 	if err != nil {
 		t.Fatalf("second job: %v", err)

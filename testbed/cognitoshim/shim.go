@@ -106,10 +106,11 @@ func New(upstream string, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
-	// AWS's quotas hold unless an option chose other rules, set after the
-	// clock so the buckets start at its time.
+	// AWS's quotas hold unless an option chose other rules. They count
+	// real time: a test clock (WithClock) moves dates for expiry and may
+	// stand still, which would never refill a bucket.
 	if !s.throttleSet {
-		s.SetThrottle(AWSQuotas())
+		s.setThrottle(AWSQuotas(), time.Now)
 	}
 	return s
 }

@@ -121,35 +121,37 @@ func TestAddToMissingGroupIsNotFound(t *testing.T) {
 	}
 }
 
-// By default the shim holds AWS's quotas: 31 ListUsers calls in a moment
-// are one too many for the UserList quota of 30 a second.
+// By default the shim holds AWS's quotas, in real time even when a test
+// clock stands still: of 60 DescribeUserImportJob calls in a row (the
+// UserPoolRead quota, 15 a second, answered by the shim itself) the first
+// 15 pass and many of the rest are refused.
 func TestAWSQuotasByDefault(t *testing.T) {
 	env := testenv.Require(t)
 	pool := env.NewPool(t, testenv.PoolOptions{})
-	clk := &clock{t: time.Now()}
-	srv := httptest.NewServer(cognitoshim.New(env.LocalEndpoint, cognitoshim.WithClock(clk.now), cognitoshim.WithLogger(t.Logf)))
+	clk := &clock{t: time.Now()} // never moves
+	srv := httptest.NewServer(cognitoshim.New(env.LocalEndpoint, cognitoshim.WithClock(clk.now), cognitoshim.WithLogger(func(string, ...any) {})))
 	t.Cleanup(srv.Close)
 	c := cip.NewFromConfig(env.Config, func(o *cip.Options) {
 		o.BaseEndpoint = aws.String(srv.URL)
 		o.RetryMaxAttempts = 1
 	})
-	list := func() error {
-		_, err := c.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: &pool})
-		return err
+	var refused []int
+	for i := 1; i <= 60; i++ {
+		_, err := c.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: &pool, JobId: aws.String("import-nosuchjob")})
+		switch apiCode(err) {
+		case "TooManyRequestsException":
+			refused = append(refused, i)
+		case "ResourceNotFoundException":
+		default:
+			t.Fatalf("call %d: %v", i, err)
+		}
 	}
-	if got := refusals(t, 31, list); fmt.Sprint(got) != "[31]" {
-		t.Errorf("31 ListUsers at once: refused %v, want [31]", got)
+	if len(refused) < 10 || refused[0] <= 15 {
+		t.Errorf("60 calls in a row: refused %v, want the first 15 to pass and at least 10 of the rest refused", refused)
 	}
-	clk.add(100 * time.Millisecond) // 3 more
-	if got := refusals(t, 4, list); fmt.Sprint(got) != "[4]" {
-		t.Errorf("4 more 100 ms later: refused %v, want [4]", got)
-	}
-	// ListGroups has its own quota (20 a second).
-	groups := func() error {
-		_, err := c.ListGroups(ctx, &cip.ListGroupsInput{UserPoolId: &pool})
-		return err
-	}
-	if got := refusals(t, 21, groups); fmt.Sprint(got) != "[21]" {
-		t.Errorf("21 ListGroups at once: refused %v, want [21]", got)
+	// The bucket refills in real time, though the test clock stands still.
+	time.Sleep(time.Second)
+	if _, err := c.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: &pool, JobId: aws.String("import-nosuchjob")}); apiCode(err) != "ResourceNotFoundException" {
+		t.Errorf("a second later: %v, want ResourceNotFoundException", err)
 	}
 }

@@ -72,6 +72,11 @@ func WithThrottle(rules ...ThrottleRule) Option {
 // SetThrottle replaces the throttling rules (none: no throttling) and
 // zeroes the counts.
 func (s *Server) SetThrottle(rules []ThrottleRule) {
+	s.setThrottle(rules, func() time.Time { return s.now() })
+}
+
+// setThrottle sets the rules with the clock their buckets refill by.
+func (s *Server) setThrottle(rules []ThrottleRule, now func() time.Time) {
 	if len(rules) == 0 {
 		s.throttle.p.Store(nil)
 		return
@@ -80,7 +85,7 @@ func (s *Server) SetThrottle(rules []ThrottleRule) {
 	for _, r := range rules {
 		var b *limiter
 		if r.RPS > 0 {
-			b = newLimiter(r.RPS, func() time.Time { return s.now() })
+			b = newLimiter(r.RPS, now)
 		}
 		t.buckets = append(t.buckets, b)
 	}
@@ -165,7 +170,9 @@ func (s *Server) serveThrottle(w http.ResponseWriter, r *http.Request) {
 				writeError(w, errInvalid("throttle: rules or aws, not both"))
 				return
 			}
-			in.Rules = AWSQuotas()
+			s.setThrottle(AWSQuotas(), time.Now)
+			w.WriteHeader(http.StatusNoContent)
+			return
 		}
 		s.SetThrottle(in.Rules)
 		w.WriteHeader(http.StatusNoContent)

@@ -56,7 +56,7 @@ func Require(t testing.TB) *Env {
 		Config: cfg,
 		// The shim throttles at AWS's quotas: the tests' own calls retry
 		// as patiently as the tool's do.
-		Cognito: cip.NewFromConfig(cfg, func(o *cip.Options) { o.Retryer = PatientRetryer() }),
+		Cognito:       cip.NewFromConfig(cfg, func(o *cip.Options) { o.Retryer = PatientRetryer() }),
 		Local:         cip.NewFromConfig(cfg, func(o *cip.Options) { o.BaseEndpoint = aws.String(local) }),
 		LocalEndpoint: local,
 		Dynamo: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
