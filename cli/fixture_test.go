@@ -44,6 +44,8 @@ func plantSourcePool(t *testing.T, env *testenv.Env) *sourcePool {
 		case i%10 == 1:
 			u.Attrs["name"] = fmt.Sprintf("李 小龍 %d", i)
 			u.Attrs["phone_number"] = fmt.Sprintf("+1415555%04d", i)
+		case i%10 == 2:
+			everyStandardAttribute(u.Attrs, i)
 		}
 		if i < 70 {
 			u.Groups = append(u.Groups, "Readers")
@@ -69,6 +71,32 @@ func plantSourcePool(t *testing.T, env *testenv.Env) *sourcePool {
 	problem("UNCONFIRMED_USER", testenv.SeedUser{Username: "signedup", Unconfirmed: true, Attrs: map[string]string{"email": "signedup@example.com"}})
 	env.Seed(t, id, groups, sp.users)
 	return sp
+}
+
+// everyStandardAttribute gives user i a value in every standard attribute
+// the import carries unchanged, each distinct from the others and from
+// every other user's, so a value written to another attribute shows.
+func everyStandardAttribute(attrs map[string]string, i int) {
+	genders := []string{"female", "male", "nonbinary"}
+	zones := []string{"Europe/Berlin", "America/New_York", "Asia/Tokyo"}
+	locales := []string{"de-DE", "en-US", "ja-JP"}
+	for name, v := range map[string]string{
+		"given_name":  fmt.Sprintf("Given%d", i),
+		"family_name": fmt.Sprintf("Family%d", i),
+		"middle_name": fmt.Sprintf("Middle%d", i),
+		"nickname":    fmt.Sprintf("Nick%d", i),
+		"birthdate":   fmt.Sprintf("19%02d-%02d-%02d", 50+i%50, 1+i%12, 1+i%28),
+		"locale":      locales[i%3],
+		"address":     fmt.Sprintf("%d Elm St, Springfield", i),
+		"zoneinfo":    zones[i%3],
+		"website":     fmt.Sprintf("https://site%d.example.org", i),
+		"picture":     fmt.Sprintf("https://img.example.com/%d.png", i),
+		"gender":      genders[i%3],
+		"profile":     fmt.Sprintf("https://profiles.example.com/%d", i),
+		"updated_at":  fmt.Sprint(1700000000 + i),
+	} {
+		attrs[name] = v
+	}
 }
 
 func (sp *sourcePool) disabled() map[string]bool {

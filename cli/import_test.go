@@ -132,6 +132,15 @@ func (m *migrationSetup) verifyTarget(t *testing.T, env *testenv.Env, wantStatus
 	if int64(len(byPrev)) != m.exported {
 		t.Errorf("target holds %d migrated users, want %d", len(byPrev), m.exported)
 	}
+	// Every attribute the target's schema holds comes over as it was.
+	desc, err := env.Cognito.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &m.target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inSchema := map[string]bool{}
+	for _, a := range desc.UserPool.SchemaAttributes {
+		inSchema[aws.ToString(a.Name)] = true
+	}
 	disabled := m.sp.disabled()
 	for _, su := range m.sp.users {
 		u, ok := byPrev[su.Username]
@@ -150,6 +159,18 @@ func (m *migrationSetup) verifyTarget(t *testing.T, env *testenv.Env, wantStatus
 		}
 		if u.UserStatus != wantStatus {
 			t.Errorf("%s: status %s, want %s", su.Username, u.UserStatus, wantStatus)
+		}
+		got := map[string]string{}
+		for _, a := range u.Attributes {
+			got[aws.ToString(a.Name)] = aws.ToString(a.Value)
+		}
+		for name, want := range su.Attrs {
+			if !inSchema[name] {
+				continue
+			}
+			if got[name] != want {
+				t.Errorf("%s: %s is %q in the target, want %q", su.Username, name, got[name], want)
+			}
 		}
 		groups, err := env.Cognito.AdminListGroupsForUser(ctx, &cip.AdminListGroupsForUserInput{UserPoolId: &m.target, Username: u.Username})
 		if err != nil {

@@ -39,13 +39,22 @@ type retireBed struct {
 	subs        map[string]string // old username -> old sub
 }
 
+// retireFillers are the old pool's users besides r0, r1 and r2.
+const retireFillers = 130
+
 func newRetireBed(t *testing.T) *retireBed {
 	t.Helper()
 	env := testenv.Require(t)
 	ctx := context.Background()
 	b := &retireBed{env: env, subs: map[string]string{}}
 	b.old = env.NewPool(t, testenv.PoolOptions{AutoVerified: []ctypes.VerifiedAttributeType{ctypes.VerifiedAttributeTypeEmail}})
+	// More users than a page holds, so the old pool's listing takes
+	// several pages (a short one among them) and the users who sign up
+	// later sort onto the last: fillers f000… before them, r0… after.
 	var seed []testenv.SeedUser
+	for i := 0; i < retireFillers; i++ {
+		seed = append(seed, testenv.SeedUser{Username: fmt.Sprintf("f%03d", i), Attrs: map[string]string{"email": fmt.Sprintf("f%03d@example.com", i), "email_verified": "true"}})
+	}
 	for i := 0; i < 3; i++ {
 		seed = append(seed, testenv.SeedUser{Username: fmt.Sprintf("r%d", i), Attrs: map[string]string{"email": fmt.Sprintf("r%d@example.com", i), "email_verified": "true"}})
 	}
@@ -184,7 +193,7 @@ func TestRetireNamesUsersAfterTheBackup(t *testing.T) {
 	if got := names(d.Changed); got["late"] != migration.ChangeCreated || got["r1"] != migration.ChangeModified || len(got) != 2 {
 		t.Errorf("changed: %+v, want late (created) and r1 (modified)", d.Changed)
 	}
-	if d.Users != 4 || d.Migrated != 3 || d.Deleted || !strings.Contains(d.Refusal, "--accept-unmigrated 1") {
+	if d.Users != retireFillers+4 || d.Migrated != retireFillers+3 || d.Deleted || !strings.Contains(d.Refusal, "--accept-unmigrated 1") {
 		t.Errorf("decision: users %d, migrated %d, deleted %v, refusal %q", d.Users, d.Migrated, d.Deleted, d.Refusal)
 	}
 	// The text report names the user and prints the same commands.
@@ -223,7 +232,7 @@ func TestRetireNamesUsersAfterTheBackup(t *testing.T) {
 	if err != nil {
 		t.Fatalf("retire after carrying late over: %v\n%s%s", err, out, stderr)
 	}
-	if d := decodeDecision(t, out); !d.Deleted || d.UnmigratedCount != 0 || d.Users != 4 {
+	if d := decodeDecision(t, out); !d.Deleted || d.UnmigratedCount != 0 || d.Users != retireFillers+4 {
 		t.Errorf("decision: %+v", d)
 	}
 	if b.oldPoolExists(t) {

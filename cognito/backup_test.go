@@ -140,3 +140,61 @@ func TestBackupNotWholeIsNotCommitted(t *testing.T) {
 		t.Error("a backup that is not whole was committed")
 	}
 }
+
+// A backup holds every user of a pool whose listings need many pages: 16
+// shards of ~190 users (4 pages each) and one shard of 3,000 (50 pages),
+// with full pages and with short pages that still carry a token, as AWS's
+// sometimes do. Every user is there by name, once, with its attributes.
+func TestBackupKeepsEveryPage(t *testing.T) {
+	const n = 3000
+	for _, c := range []struct {
+		name   string
+		shards int
+		short  int
+	}{
+		{"16 shards", 16, 0},
+		{"1 shard", 1, 0},
+		{"16 shards, short pages", 16, 3},
+		{"1 shard, short pages", 1, 4},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pool := &groupedPool{SynthPool: testenv.SynthPool{N: n, ShortEvery: c.short}}
+			out := filepath.Join(t.TempDir(), "b.jsonl")
+			hdr, footer, err := Backup(context.Background(), pool, BackupOptions{PoolID: "us-east-1_T", Out: out, Shards: c.shards, Workers: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(hdr.Shards) != c.shards {
+				t.Errorf("%d shards listed, want %d", len(hdr.Shards), c.shards)
+			}
+			if pages, least := int(pool.calls.Load()), c.shards*((n/c.shards+pageSize-1)/pageSize); pages < least {
+				t.Errorf("%d pages listed, want at least %d: the test does not page", pages, least)
+			}
+			seen := map[string]User{}
+			_, _, err = ReadBackupFile(out, BackupVisitor{User: func(u User) error {
+				if _, dup := seen[u.Username]; dup {
+					t.Errorf("user %s is in the backup twice", u.Username)
+				}
+				seen[u.Username] = u
+				return nil
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < n; i++ {
+				name := fmt.Sprintf("user%07d", i)
+				u, ok := seen[name]
+				if !ok {
+					t.Errorf("user %s (sub %s) is missing from the backup", name, pool.Sub(i))
+					continue
+				}
+				if u.Sub != pool.Sub(i) || u.Attributes["email"] != name+"@example.com" || u.Attributes["name"] != fmt.Sprintf("User Number %d", i) {
+					t.Errorf("user %s: %+v", name, u)
+				}
+			}
+			if len(seen) != n || footer.Users != n {
+				t.Errorf("backup holds %d users (footer %d), want %d", len(seen), footer.Users, n)
+			}
+		})
+	}
+}

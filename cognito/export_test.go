@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -74,6 +75,32 @@ func emailTarget() Target {
 	}
 }
 
+// standardColumns are Cognito's standard attributes in GetCSVHeader's
+// order.
+var standardColumns = []string{
+	"name", "given_name", "family_name", "middle_name", "nickname", "preferred_username", "profile",
+	"picture", "website", "email", "email_verified", "gender", "birthdate", "zoneinfo", "locale",
+	"phone_number", "phone_number_verified", "address", "updated_at",
+}
+
+// everyAttributeUsers hold a distinct value in every standard attribute,
+// no two alike within a user or across them.
+func everyAttributeUsers() []User {
+	var out []User
+	for i, who := range []string{"eve", "finn"} {
+		n := fmt.Sprint(i + 1)
+		out = append(out, user("00e"+n, who,
+			"name", "Name "+who, "given_name", "Given "+who, "family_name", "Family "+who,
+			"middle_name", "Middle "+who, "nickname", "Nick "+who, "preferred_username", "pref_"+who,
+			"profile", "https://profile.example.com/"+who, "picture", "https://picture.example.com/"+who+".png",
+			"website", "https://"+who+".example.org", "email", who+"@example.com", "email_verified", "true",
+			"gender", []string{"female", "male"}[i], "birthdate", "199"+n+"-0"+n+"-1"+n, "zoneinfo", []string{"Europe/Paris", "America/Denver"}[i],
+			"locale", []string{"fr-FR", "en-US"}[i], "phone_number", "+1415555010"+n, "phone_number_verified", "true",
+			"address", n+" Main St, Springfield", "updated_at", "170000000"+n))
+	}
+	return out
+}
+
 func TestCSVRowsGolden(t *testing.T) {
 	tg := emailTarget()
 	users := []User{
@@ -93,6 +120,15 @@ func TestCSVRowsGolden(t *testing.T) {
 	b.WriteString("# MFA optional, username from the old username, mark-verified:\n")
 	b.WriteString(opt.Line(opt.BuildRow(users[1], opt.NewUsername(users[1], UsernameUsername), true)) + "\n")
 	b.WriteString(opt.Line(opt.BuildRow(users[2], opt.NewUsername(users[2], UsernameUsername), true)) + "\n")
+	// A target whose header holds every standard attribute (GetCSVHeader's
+	// order), and users with a distinct value in each: a value written
+	// under another attribute's column changes the file.
+	full := emailTarget()
+	full.Header = append(append([]string(nil), standardColumns...), PrevSubAttr, PrevUsernameAttr, "cognito:mfa_enabled", "cognito:username")
+	b.WriteString("# every standard attribute:\n" + full.HeaderLine() + "\n")
+	for _, u := range everyAttributeUsers() {
+		b.WriteString(full.Line(full.BuildRow(u, full.NewUsername(u, UsernameAuto), false)) + "\n")
+	}
 	testenv.Golden(t, "testdata/rows.golden.csv", b.String(), *update)
 	if strings.Contains(b.String(), `"`) {
 		t.Error("a value is quoted")

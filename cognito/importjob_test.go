@@ -41,7 +41,13 @@ func jobFixture(t *testing.T, rows int) (*cip.Client, *testClock, string, string
 	clk := &testClock{t: time.Now()}
 	srv := httptest.NewServer(cognitoshim.New(env.LocalEndpoint, cognitoshim.WithClock(clk.now), cognitoshim.WithLogger(t.Logf)))
 	t.Cleanup(srv.Close)
-	api := cip.NewFromConfig(env.Config, func(o *cip.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	// The tool's clients retry throttling patiently (cli's newAWSClients);
+	// this one does too, since the shim holds AWS's quotas and two jobs
+	// polling every 20 ms ask for more than DescribeUserImportJob's.
+	api := cip.NewFromConfig(env.Config, func(o *cip.Options) {
+		o.BaseEndpoint = aws.String(srv.URL)
+		o.Retryer = testenv.PatientRetryer()
+	})
 	pool := env.NewPool(t, testenv.PoolOptions{AutoVerified: []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail}})
 	h, err := api.GetCSVHeader(context.Background(), &cip.GetCSVHeaderInput{UserPoolId: &pool})
 	if err != nil {
@@ -106,16 +112,20 @@ func TestImportJobWaitsForTheAccountsActiveJob(t *testing.T) {
 	api, _, pool, big := jobFixture(t, 300)
 	role := roleFor(t, api)
 	ctx := context.Background()
+	// Two jobs polling every 200 ms stay within the account's 15
+	// DescribeUserImportJob and ListUserImportJobs calls a second (every
+	// 20 ms they asked for 100, which AWS, and the shim, refuse).
+	const poll = 200 * time.Millisecond
 	// Another job of the account is running.
 	var wg sync.WaitGroup
 	wg.Add(1)
 	var first JobResult
 	go func() {
 		defer wg.Done()
-		first, _ = RunImportJob(ctx, api, JobOptions{PoolID: pool, RoleARN: role, Poll: 20 * time.Millisecond}, big, 300)
+		first, _ = RunImportJob(ctx, api, JobOptions{PoolID: pool, RoleARN: role, Poll: poll}, big, 300)
 	}()
 	time.Sleep(300 * time.Millisecond)
-	second, err := RunImportJob(ctx, api, JobOptions{PoolID: pool, RoleARN: role, Poll: 20 * time.Millisecond, StartWait: time.Minute}, big, 300)
+	second, err := RunImportJob(ctx, api, JobOptions{PoolID: pool, RoleARN: role, Poll: poll, StartWait: time.Minute}, big, 300)
 	wg.Wait()
 	if err != nil {
 		t.Fatalf("second job: %v", err)

@@ -124,6 +124,34 @@ func testRemapLeavesItemsTheAppChanged(t *testing.T, batch int) {
 	if rb.Reverted != 19 || rb.NotApplied != 1 || len(rb.Conflicts) != 0 {
 		t.Errorf("rollback: %+v", rb)
 	}
+	// Item by item, the table holds what it held before the remap, but for
+	// the app's own change.
+	want := map[string]string{"i07": "someone-else"}
+	for i := 0; i < 20; i++ {
+		if id := fmt.Sprintf("i%02d", i); want[id] == "" {
+			want[id] = fmt.Sprintf("old-%02d", i)
+		}
+	}
+	got := map[string]string{}
+	p := dynamodb.NewScanPaginator(env.Dynamo, &dynamodb.ScanInput{TableName: &table, ConsistentRead: aws.Bool(true)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			id := it["id"].(*types.AttributeValueMemberS).Value
+			owner, _ := it["userID"].(*types.AttributeValueMemberS)
+			if len(it) != 2 || owner == nil {
+				t.Errorf("after rollback, item %s holds %v, want only id and userID", id, it)
+				continue
+			}
+			got[id] = owner.Value
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("after rollback the table holds\n%v\nwant\n%v", got, want)
+	}
 }
 
 func TestItemJSONRoundTrip(t *testing.T) {

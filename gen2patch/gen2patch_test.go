@@ -59,11 +59,10 @@ func TestBlocksLeaveTheUsersCodeAlone(t *testing.T) {
 	if !strings.HasPrefix(got, userCode+"\n") {
 		t.Fatalf("the user's code changed:\n%s", got)
 	}
-	for _, s := range []string{"const cfnUserPool = app.auth.resources.cfnResources.cfnUserPool;", "addOverride('DeletionPolicy', 'Retain')", "addOverride('UpdateReplacePolicy', 'Retain')", "// poolmigrate:end retain\n"} {
-		if !strings.Contains(got, s) {
-			t.Errorf("no %q in\n%s", s, got)
-		}
+	if !strings.Contains(got, "// poolmigrate:end retain\n") {
+		t.Errorf("no end line in\n%s", got)
 	}
+	wantRetainBlock(t, got, "app")
 	// Again: nothing changes.
 	cs, err = RetainPool(root)
 	if err != nil || !cs.Empty() {
@@ -141,14 +140,52 @@ func TestBackendFilesPoolmigrateRefuses(t *testing.T) {
 	}
 }
 
+// blockOf is the text of a poolmigrate block in backend.ts, from its
+// begin line to its end line ("" when there is none).
+func blockOf(src, name string) string {
+	begin := strings.Index(src, "// poolmigrate:begin "+name)
+	end := strings.Index(src, "// poolmigrate:end "+name)
+	if begin < 0 || end < begin {
+		return ""
+	}
+	return src[begin:end]
+}
+
+// wantRetainBlock checks, without the toolchain, that the retain block
+// sets both policies on the L1 user pool of the backend held in v; the
+// user's own code may name the pool the same way, so only the block
+// counts.
+func wantRetainBlock(t *testing.T, src, v string) {
+	t.Helper()
+	block := blockOf(src, RetainBlock)
+	for _, s := range []string{
+		"const cfnUserPool = " + v + ".auth.resources.cfnResources.cfnUserPool;\n",
+		"cfnUserPool.addOverride('DeletionPolicy', 'Retain');\n",
+		"cfnUserPool.addOverride('UpdateReplacePolicy', 'Retain');\n",
+	} {
+		if !strings.Contains(block, s) {
+			t.Errorf("the retain block lacks %q:\n%s", s, block)
+		}
+	}
+	if n := strings.Count(block, "cfnUserPool"); n != 4 {
+		t.Errorf("the retain block names cfnUserPool %d times, want 4 (its declaration and the target of both overrides):\n%s", n, block)
+	}
+}
+
+// The example's backend (its variable is `backend`, and its own code
+// already names the pool) takes the retain block, aimed at its pool; the
+// synthesis test checks the same with the real toolchain.
 func TestTheExampleTakesTheBlocks(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "app")
 	if err := testenv.CopyTree("../examples/gen2-app", root); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := RetainPool(root); err != nil {
+	cs, err := RetainPool(root)
+	if err != nil {
 		t.Fatal(err)
 	}
+	apply(t, cs, "retain-pool")
+	wantRetainBlock(t, read(t, root), "backend")
 }
 
 // TestKeepTriggerRefusesCode: the ARN becomes TypeScript that the deploy

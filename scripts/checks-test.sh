@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The self-test of scripts/checks.sh: a check must fail when any command
 # in it fails, when two compared outputs are both empty, when a file grep
-# should search is missing, and when jq gets no input. Run by
+# should search is missing, and when jq gets no input; and the lint of the
+# shell tests must fail when a file it reads is missing. Run by
 # scripts/test.sh before the shell tests rely on it.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -65,15 +66,44 @@ if [ "$(bash -c 'set -e; . "$1"; check x false 2>/dev/null; echo after' _ "$ROOT
 	bad=$((bad + 1))
 fi
 # No shell test uses a bare `jq -e` (jq_true instead) or a negated grep
-# (absent instead); comments and this file aside.
-lint() { # pattern, what to use instead, the file that may (the helper)
-	if grep -nE "$1" "$ROOT"/scripts/*.sh "$ROOT"/testbed/*.sh "$ROOT"/.ci/run | grep -vE '^[^:]+:[0-9]+:\s*#' | grep -v -e '/scripts/checks-test\.sh:' -e "/scripts/$3:"; then
-		echo "FAIL above: $2" >&2
-		bad=$((bad + 1))
+# (absent instead); comments and this file aside. A file the lint cannot
+# read fails it (grep's 2), as a glob that matches nothing does: a lint
+# that reads nothing passes everything.
+LINTED=("$ROOT"/scripts/*.sh "$ROOT"/testbed/*.sh "$ROOT"/.ci/run)
+lint_files() { # pattern, what to use instead, the file that may (the helper), files…
+	local pattern=$1 instead=$2 helper=$3 found rc=0
+	shift 3
+	found=$(grep -nE "$pattern" "$@") || rc=$?
+	if [ "$rc" -gt 1 ]; then
+		echo "FAIL the lint for ${instead%%:*} could not read every file it lints (grep said $rc): $*" >&2
+		return 1
+	fi
+	found=$(printf '%s\n' "$found" | grep -vE '^[^:]+:[0-9]+:\s*#' | grep -v -e '/scripts/checks-test\.sh:' -e "/scripts/$helper:" -e '^$') || true
+	if [ -n "$found" ]; then
+		printf '%s\n' "$found" >&2
+		echo "FAIL above: $instead" >&2
+		return 1
 	fi
 }
+lint() { lint_files "$1" "$2" "$3" "${LINTED[@]}" || bad=$((bad + 1)); }
 lint 'jq +(-[a-zA-Z]*e|--exit-status)' "a bare jq -e: use jq_true from scripts/checks.sh (jq 1.6 passes empty input)" checks.sh
 lint '!\s*grep' "a negated grep: use absent from scripts/checks.sh (a missing file is grep's 2)" -
 lint '\|\s*grep +-[a-zA-Z]*q' "grep -q at the end of a pipe: it stops reading at the first match, and under pipefail the writer's SIGPIPE fails the check; match the captured output" -
+# The lint itself: it fails on a missing file and on a match, and passes
+# clean files.
+printf '#!/bin/sh\necho clean\n' >"$TMP/clean.sh"
+printf '#!/bin/sh\nif ! grep x y; then :; fi\n' >"$TMP/dirty.sh"
+if lint_files '!\s*grep' "self-test" - "$TMP/clean.sh" "$TMP/no-such-file.sh" 2>/dev/null; then
+	echo "FAIL the lint passed with a file it could not read" >&2
+	bad=$((bad + 1))
+fi
+if lint_files '!\s*grep' "self-test" - "$TMP/clean.sh" "$TMP/dirty.sh" 2>/dev/null; then
+	echo "FAIL the lint passed a negated grep" >&2
+	bad=$((bad + 1))
+fi
+if ! lint_files '!\s*grep' "self-test" - "$TMP/clean.sh"; then
+	echo "FAIL the lint refused a clean file" >&2
+	bad=$((bad + 1))
+fi
 [ "$bad" = 0 ] || { echo "checks.sh self-test: $bad failed" >&2; exit 1; }
 echo "checks.sh self-test: ok"

@@ -243,8 +243,11 @@ func (s *Server) importRow(ctx context.Context, p poolInfo, r importRow) (string
 	if msg := checkRow(p, r.values, s.now()); msg != "" {
 		return "FAILED", msg
 	}
-	username := r.values["cognito:username"]
-	e := s.call(ctx, "AdminGetUser", map[string]string{"UserPoolId": p.ID, "Username": username}, nil)
+	username, e := s.storedName(ctx, p, r.values["cognito:username"]) // casefold.go
+	if e != nil {
+		return "FAILED", "Internal error: " + e.Message
+	}
+	e = s.call(ctx, "AdminGetUser", map[string]string{"UserPoolId": p.ID, "Username": username}, nil)
 	if e == nil {
 		return "SKIPPED", "The user already exists."
 	}

@@ -60,6 +60,7 @@ type pageToken struct {
 	Scope  string `json:"s"` // filter or group name
 	After  string `json:"a"`
 	AfterU string `json:"u"`
+	Page   int    `json:"n,omitempty"` // the number of the page it opens (0: the first)
 	Issued int64  `json:"t"`
 }
 
@@ -127,6 +128,7 @@ func (s *Server) listUsers(r *http.Request, body []byte) (any, *apiError) {
 	}
 	sortAttr := "username"
 	upstreamFilter := in.Filter
+	var folded func(user) bool // a filter the shim applies (nil: none)
 	if strings.TrimSpace(in.Filter) != "" {
 		m := filterRE.FindStringSubmatch(in.Filter)
 		if m == nil {
@@ -147,6 +149,15 @@ func (s *Server) listUsers(r *http.Request, body []byte) (any, *apiError) {
 		} else {
 			upstreamFilter = fmt.Sprintf(`%s %s "%s"`, m[1], m[2], m[3])
 		}
+		if m[1] == "username" || m[1] == "email" || m[1] == "preferred_username" {
+			p, e := s.describePool(r.Context(), in.UserPoolId)
+			if e != nil {
+				return nil, e
+			}
+			if keep, ok := foldedFilter(p, m[1], m[2], m[3]); ok { // casefold.go
+				upstreamFilter, folded = "", keep
+			}
+		}
 	}
 	var all struct{ Users []user }
 	req := map[string]any{"UserPoolId": in.UserPoolId}
@@ -155,6 +166,15 @@ func (s *Server) listUsers(r *http.Request, body []byte) (any, *apiError) {
 	}
 	if e := s.call(r.Context(), "ListUsers", req, &all); e != nil {
 		return nil, e
+	}
+	if folded != nil {
+		kept := all.Users[:0]
+		for _, u := range all.Users {
+			if folded(u) {
+				kept = append(kept, u)
+			}
+		}
+		all.Users = kept
 	}
 	users := sortUsers(all.Users, sortAttr)
 	page, next, e := s.pageUsers(users, in.PaginationToken, "ListUsers", in.UserPoolId, in.Filter, sortAttr, limit)
@@ -199,7 +219,7 @@ func sortUsers(users []user, attr string) []user {
 // pageUsers cuts one page after the token's cursor, so users created or
 // deleted between pages do not shift the pages as an offset would.
 func (s *Server) pageUsers(users []user, token, kind, pool, scope, sortAttr string, limit int) ([]user, string, *apiError) {
-	start := 0
+	start, n := 0, 0
 	if token != "" {
 		t, err := s.decodeToken(token, kind, pool, scope)
 		if err != nil {
@@ -209,13 +229,17 @@ func (s *Server) pageUsers(users []user, token, kind, pool, scope, sortAttr stri
 			v, u := users[i].attr(sortAttr), users[i].username()
 			return v > t.After || v == t.After && u > t.AfterU
 		})
+		n = t.Page
 	}
 	end := min(start+limit, len(users))
+	if end < len(users) {
+		end = start + s.pageSize(n, limit)
+	}
 	page := append([]user(nil), users[start:end]...)
 	next := ""
 	if end < len(users) {
 		last := users[end-1]
-		next = s.encodeToken(pageToken{Kind: kind, Pool: pool, Scope: scope, After: last.attr(sortAttr), AfterU: last.username()})
+		next = s.encodeToken(pageToken{Kind: kind, Pool: pool, Scope: scope, After: last.attr(sortAttr), AfterU: last.username(), Page: n + 1})
 	}
 	return page, next, nil
 }
@@ -313,18 +337,22 @@ func (s *Server) listGroups(r *http.Request, body []byte) (any, *apiError) {
 	}
 	groups := all.Groups
 	sort.Slice(groups, func(i, j int) bool { return name(groups[i]) < name(groups[j]) })
-	start := 0
+	start, n := 0, 0
 	if in.NextToken != "" {
 		t, e := s.decodeToken(in.NextToken, "ListGroups", in.UserPoolId, "")
 		if e != nil {
 			return nil, e
 		}
 		start = sort.Search(len(groups), func(i int) bool { return name(groups[i]) > t.After })
+		n = t.Page
 	}
 	end := min(start+limit, len(groups))
+	if end < len(groups) {
+		end = start + s.pageSize(n, limit)
+	}
 	out := map[string]any{"Groups": groups[start:end]}
 	if end < len(groups) {
-		out["NextToken"] = s.encodeToken(pageToken{Kind: "ListGroups", Pool: in.UserPoolId, After: name(groups[end-1])})
+		out["NextToken"] = s.encodeToken(pageToken{Kind: "ListGroups", Pool: in.UserPoolId, After: name(groups[end-1]), Page: n + 1})
 	}
 	return out, nil
 }

@@ -57,6 +57,8 @@ type Server struct {
 	lambdaEvents map[string]*LambdaEvents
 	poolSettings map[string]map[string]json.RawMessage
 	throttle     throttleSwitch // TooManyRequestsException on named operations (throttle.go)
+	throttleSet  bool           // an option chose the rules (else AWSQuotas)
+	shortEvery   int            // every n-th page is short (shortpage.go); 0: never
 }
 
 // Option configures a Server.
@@ -99,9 +101,16 @@ func New(upstream string, opts ...Option) *Server {
 		roles:    map[string]*iamRole{},
 
 		lambdaTiming: DefaultLambdaTiming,
+		shortEvery:   DefaultShortEvery,
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	// AWS's quotas hold unless an option chose other rules. They count
+	// real time: a test clock (WithClock) moves dates for expiry and may
+	// stand still, which would never refill a bucket.
+	if !s.throttleSet {
+		s.setThrottle(AWSQuotas(), time.Now)
 	}
 	return s
 }
@@ -159,7 +168,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op := strings.TrimPrefix(target, targetPrefix)
-	if aerr := s.throttled(op); aerr != nil {
+	aerr := s.throttled(op)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	if body, aerr = s.foldRequest(r.Context(), op, body); aerr != nil {
 		writeError(w, aerr)
 		return
 	}
@@ -198,6 +212,7 @@ func (s *Server) handlers() map[string]handler {
 		"StopUserImportJob":         s.stopUserImportJob,
 		"UpdateUserPool":            s.updateUserPool,
 		"AdminInitiateAuth":         s.adminInitiateAuth,
+		"AdminAddUserToGroup":       s.adminAddUserToGroup,
 		"AdminSetUserMFAPreference": s.adminSetUserMFAPreference,
 		"DescribeUserPool":          s.describeUserPool,
 		"CreateUserPool":            s.createUserPool,

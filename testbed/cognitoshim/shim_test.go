@@ -72,8 +72,9 @@ func TestListUsersPaginates(t *testing.T) {
 			seen[*u.Username] = true
 		}
 	}
-	if fmt.Sprint(sizes) != "[60 60 10]" {
-		t.Errorf("page sizes %v, want [60 60 10]", sizes)
+	// The 2nd page comes back short, with a token, as AWS's pages may.
+	if fmt.Sprint(sizes) != "[60 30 40]" {
+		t.Errorf("page sizes %v, want [60 30 40]", sizes)
 	}
 	if len(seen) != 130 {
 		t.Errorf("listed %d distinct users, want 130", len(seen))

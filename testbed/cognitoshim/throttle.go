@@ -9,7 +9,8 @@ import (
 )
 
 // throttlePath is the control endpoint for throttling: POST {"rules": [...]}
-// sets the rules (an empty list: none) and zeroes the counts; GET answers
+// sets the rules (an empty list: none; {"aws": true}: AWSQuotas, the
+// default) and zeroes the counts; GET answers
 // {"throttled": {"AdminCreateUser": 12, ...}}, the calls refused so far.
 const throttlePath = "/_testbed/throttle"
 
@@ -59,14 +60,23 @@ type throttleState struct {
 	throttled map[string]int
 }
 
-// WithThrottle starts the shim with throttling rules.
+// WithThrottle starts the shim with throttling rules instead of
+// AWSQuotas, the default (none: no throttling).
 func WithThrottle(rules ...ThrottleRule) Option {
-	return func(s *Server) { s.SetThrottle(rules) }
+	return func(s *Server) {
+		s.throttleSet = true
+		s.SetThrottle(rules)
+	}
 }
 
 // SetThrottle replaces the throttling rules (none: no throttling) and
 // zeroes the counts.
 func (s *Server) SetThrottle(rules []ThrottleRule) {
+	s.setThrottle(rules, func() time.Time { return s.now() })
+}
+
+// setThrottle sets the rules with the clock their buckets refill by.
+func (s *Server) setThrottle(rules []ThrottleRule, now func() time.Time) {
 	if len(rules) == 0 {
 		s.throttle.p.Store(nil)
 		return
@@ -75,7 +85,7 @@ func (s *Server) SetThrottle(rules []ThrottleRule) {
 	for _, r := range rules {
 		var b *limiter
 		if r.RPS > 0 {
-			b = newLimiter(r.RPS, func() time.Time { return s.now() })
+			b = newLimiter(r.RPS, now)
 		}
 		t.buckets = append(t.buckets, b)
 	}
@@ -143,6 +153,7 @@ func (s *Server) serveThrottle(w http.ResponseWriter, r *http.Request) {
 	case http.MethodPost:
 		var in struct {
 			Rules []ThrottleRule `json:"rules"`
+			AWS   bool           `json:"aws"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 			writeError(w, errInvalid("throttle rules: %v", err))
@@ -153,6 +164,15 @@ func (s *Server) serveThrottle(w http.ResponseWriter, r *http.Request) {
 				writeError(w, errInvalid("a throttle rule needs operations and an rps or an every above 0: %+v", rule))
 				return
 			}
+		}
+		if in.AWS {
+			if len(in.Rules) > 0 {
+				writeError(w, errInvalid("throttle: rules or aws, not both"))
+				return
+			}
+			s.setThrottle(AWSQuotas(), time.Now)
+			w.WriteHeader(http.StatusNoContent)
+			return
 		}
 		s.SetThrottle(in.Rules)
 		w.WriteHeader(http.StatusNoContent)

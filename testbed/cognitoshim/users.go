@@ -15,7 +15,10 @@ type poolInfo struct {
 	AliasAttributes        []string `json:"AliasAttributes"`
 	AutoVerifiedAttributes []string `json:"AutoVerifiedAttributes"`
 	MfaConfiguration       string   `json:"MfaConfiguration"`
-	SchemaAttributes       []struct {
+	UsernameConfiguration  *struct {
+		CaseSensitive *bool `json:"CaseSensitive"`
+	} `json:"UsernameConfiguration"`
+	SchemaAttributes []struct {
 		Name              string `json:"Name"`
 		AttributeDataType string `json:"AttributeDataType"`
 		Required          bool   `json:"Required"`

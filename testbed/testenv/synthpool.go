@@ -12,10 +12,17 @@ import (
 )
 
 // SynthPool answers the calls of a backup (DescribeUserPool, ListUsers
-// with sub ^= shards, ListGroups, ListUsersInGroup) for n generated users without
-// holding them: user i has a sub whose first 32 bits grow with i, so a sub
-// prefix is a contiguous range of i and a page token is the next i.
-type SynthPool struct{ N int }
+// with sub ^= shards or without a filter, ListGroups, ListUsersInGroup) for
+// n generated users without holding them: user i has a sub whose first 32
+// bits grow with i, so a sub prefix is a contiguous range of i and a page
+// token is the next i.
+type SynthPool struct {
+	N int
+	// ShortEvery makes every ShortEvery-th page of a listing (the 1st,
+	// (N+1)th…) hold half the Limit with a token after it, as AWS's pages
+	// sometimes do. 0: pages are full but the last.
+	ShortEvery int
+}
 
 // Sub is user i's sub: a canonical UUID, in order of i.
 func (s SynthPool) Sub(i int) string {
@@ -28,15 +35,38 @@ func (s SynthPool) DescribeUserPool(ctx context.Context, in *cip.DescribeUserPoo
 }
 
 func (s SynthPool) ListUsers(ctx context.Context, in *cip.ListUsersInput, _ ...func(*cip.Options)) (*cip.ListUsersOutput, error) {
-	prefix := strings.TrimSuffix(strings.TrimPrefix(*in.Filter, `sub ^= "`), `"`)
-	lo, _ := strconv.ParseUint(prefix+strings.Repeat("0", 8-len(prefix)), 16, 64)
+	var prefix string
+	if in.Filter != nil && *in.Filter != "" {
+		if !strings.HasPrefix(*in.Filter, `sub ^= "`) || !strings.HasSuffix(*in.Filter, `"`) {
+			return nil, fmt.Errorf("synthetic pool: filter %q: only sub ^= \"prefix\"", *in.Filter)
+		}
+		prefix = strings.TrimSuffix(strings.TrimPrefix(*in.Filter, `sub ^= "`), `"`)
+	}
+	if len(prefix) > 8 {
+		return nil, fmt.Errorf("synthetic pool: sub prefix %q: at most 8 hex digits", prefix)
+	}
+	lo, err := strconv.ParseUint(prefix+strings.Repeat("0", 8-len(prefix)), 16, 64)
+	if err != nil {
+		return nil, fmt.Errorf("synthetic pool: sub prefix %q: %w", prefix, err)
+	}
 	hi := lo + 1<<(32-4*len(prefix))
 	first := int((lo*uint64(s.N) + (1<<32 - 1)) >> 32)
 	end := int((hi*uint64(s.N) + (1<<32 - 1)) >> 32)
+	page := 0
 	if in.PaginationToken != nil {
-		first, _ = strconv.Atoi(*in.PaginationToken)
+		var ok bool
+		if first, page, ok = parseSynthToken(*in.PaginationToken); !ok {
+			return nil, fmt.Errorf("synthetic pool: pagination token %q is not one it gave", *in.PaginationToken)
+		}
 	}
-	last := min(first+int(*in.Limit), end, s.N)
+	limit := 60
+	if in.Limit != nil && *in.Limit > 0 {
+		limit = int(*in.Limit)
+	}
+	if s.ShortEvery > 0 && page%s.ShortEvery == 0 {
+		limit = max(1, limit/2)
+	}
+	last := min(first+limit, end, s.N)
 	out := &cip.ListUsersOutput{}
 	now := time.Unix(1700000000, 0)
 	for i := first; i < last; i++ {
@@ -53,9 +83,21 @@ func (s SynthPool) ListUsers(ctx context.Context, in *cip.ListUsersInput, _ ...f
 		})
 	}
 	if last < end {
-		out.PaginationToken = ptr(strconv.Itoa(last))
+		out.PaginationToken = ptr(fmt.Sprintf("%d.%d", last, page+1))
 	}
 	return out, nil
+}
+
+// parseSynthToken reads a token ListUsers gave: the next user and the
+// page's number in its listing.
+func parseSynthToken(tok string) (next, page int, ok bool) {
+	a, b, found := strings.Cut(tok, ".")
+	if !found {
+		return 0, 0, false
+	}
+	next, err1 := strconv.Atoi(a)
+	page, err2 := strconv.Atoi(b)
+	return next, page, err1 == nil && err2 == nil
 }
 
 func (s SynthPool) ListGroups(context.Context, *cip.ListGroupsInput, ...func(*cip.Options)) (*cip.ListGroupsOutput, error) {

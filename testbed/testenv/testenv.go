@@ -14,8 +14,11 @@ import (
 	"net/http"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
@@ -50,14 +53,27 @@ func Require(t testing.TB) *Env {
 	}
 	local := os.Getenv("POOLMIGRATE_TESTBED_COGNITO_LOCAL")
 	return &Env{
-		Config:        cfg,
-		Cognito:       cip.NewFromConfig(cfg),
+		Config: cfg,
+		// The shim throttles at AWS's quotas: the tests' own calls retry
+		// as patiently as the tool's do.
+		Cognito:       cip.NewFromConfig(cfg, func(o *cip.Options) { o.Retryer = PatientRetryer() }),
 		Local:         cip.NewFromConfig(cfg, func(o *cip.Options) { o.BaseEndpoint = aws.String(local) }),
 		LocalEndpoint: local,
 		Dynamo: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 			o.DisableValidateResponseChecksum = true // DynamoDB Local omits x-amz-crc32 on errors
 		}),
 	}
+}
+
+// PatientRetryer retries throttling as the tool's own clients do (cli's
+// newAWSClients: many attempts, no retry token bucket), for test clients of
+// the shim, which holds AWS's quotas.
+func PatientRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 10
+		o.MaxBackoff = 5 * time.Second
+		o.RateLimiter = ratelimit.None
+	})
 }
 
 // PoolOptions shape a fixture pool.

@@ -11,22 +11,20 @@ import (
 )
 
 // Throttle makes the test bed's Cognito shim answer TooManyRequestsException
-// by the rules (none: stop) until the test ends; Throttled reads what it
-// refused.
+// by the rules (none: never) instead of AWS's quotas until the test ends;
+// Throttled reads what it refused.
 func (e *Env) Throttle(t testing.TB, rules ...cognitoshim.ThrottleRule) {
-	t.Helper()
-	e.setThrottle(t, rules)
-	if len(rules) > 0 {
-		t.Cleanup(func() { e.setThrottle(t, nil) })
-	}
-}
-
-func (e *Env) setThrottle(t testing.TB, rules []cognitoshim.ThrottleRule) {
 	t.Helper()
 	if rules == nil {
 		rules = []cognitoshim.ThrottleRule{}
 	}
-	body, _ := json.Marshal(map[string]any{"rules": rules})
+	e.setThrottle(t, map[string]any{"rules": rules})
+	t.Cleanup(func() { e.setThrottle(t, map[string]any{"aws": true}) })
+}
+
+func (e *Env) setThrottle(t testing.TB, req map[string]any) {
+	t.Helper()
+	body, _ := json.Marshal(req)
 	resp, err := http.Post(shimEndpoint(t)+"/_testbed/throttle", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatalf("set the shim's throttling: %v", err)

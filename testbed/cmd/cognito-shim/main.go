@@ -15,6 +15,8 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:9230", "address to listen on (keep it on loopback)")
 	upstream := flag.String("upstream", "http://127.0.0.1:9229", "cognito-local's endpoint")
 	rps := flag.Float64("userlist-rps", 0, "answer TooManyRequestsException above this many ListUsers/ListUsersInGroup calls a second (0: no limit; AWS: 30)")
+	throttle := flag.String("throttle", "aws", "aws: answer TooManyRequestsException above AWS's default request quotas; off: never")
+	short := flag.Int("short-pages", cognitoshim.DefaultShortEvery, "every n-th page of a listing, from the 2nd, holds half its Limit and a token (0: never)")
 	flag.Parse()
 
 	host, _, err := net.SplitHostPort(*addr)
@@ -24,7 +26,15 @@ func main() {
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		log.Fatalf("cognito-shim: -addr %s is not a loopback address", *addr)
 	}
-	srv := cognitoshim.New(*upstream, cognitoshim.WithUserListRPS(*rps))
+	opts := []cognitoshim.Option{cognitoshim.WithUserListRPS(*rps), cognitoshim.WithShortPages(*short)}
+	switch *throttle {
+	case "aws":
+	case "off":
+		opts = append(opts, cognitoshim.WithThrottle())
+	default:
+		log.Fatalf("cognito-shim: -throttle %s: aws or off", *throttle)
+	}
+	srv := cognitoshim.New(*upstream, opts...)
 	log.Printf("cognito-shim: listening on http://%s, forwarding to %s", *addr, *upstream)
 	log.Fatal(http.ListenAndServe(*addr, srv))
 }
