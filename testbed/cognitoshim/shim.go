@@ -57,6 +57,7 @@ type Server struct {
 	lambdaEvents map[string]*LambdaEvents
 	poolSettings map[string]map[string]json.RawMessage
 	throttle     throttleSwitch // TooManyRequestsException on named operations (throttle.go)
+	fed          federation     // identity providers, links, federated users (federated.go)
 }
 
 // Option configures a Server.
@@ -132,6 +133,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.plantStack(w, r)
 		return
 	}
+	if r.URL.Path == FederatedSignInPath {
+		s.serveFederatedSignIn(w, r)
+		return
+	}
 	if r.URL.Path == throttlePath {
 		s.serveThrottle(w, r)
 		return
@@ -202,6 +207,10 @@ func (s *Server) handlers() map[string]handler {
 		"DescribeUserPool":          s.describeUserPool,
 		"CreateUserPool":            s.createUserPool,
 		"DeleteUserPool":            s.deleteUserPool,
+		"CreateIdentityProvider":    s.createIdentityProvider,
+		"DescribeIdentityProvider":  s.describeIdentityProvider,
+		"ListIdentityProviders":     s.listIdentityProviders,
+		"AdminLinkProviderForUser":  s.adminLinkProviderForUser,
 	}
 }
 
