@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/poolmigrate/poolmigrate/cognito"
+	"github.com/poolmigrate/poolmigrate/federated"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
 
@@ -302,9 +303,21 @@ func TestFederatedUsersImportAdmin(t *testing.T) {
 
 	// No Facebook in this one.
 	lacking := env.NewPool(t, opts)
-	env.AddProvider(t, lacking, "Google", cogtypes.IdentityProviderTypeTypeGoogle, "google-app", fedMapping)
-	if _, _, err := runApp(t, f.dir, nil, "check", "--backup", f.backup, "--target-pool", lacking, "--fix"); ExitCode(err) > 1 {
+	env.AddProvider(t, lacking, "Google", cogtypes.IdentityProviderTypeTypeGoogle, "google-app", map[string]string{"email": "email"})
+	out, _, err := runApp(t, f.dir, nil, "check", "--backup", f.backup, "--target-pool", lacking, "--fix", "--json")
+	if ExitCode(err) > 1 {
 		t.Fatalf("check --fix: %v", err)
+	}
+	// check reports each provider: how many users, whether the new pool
+	// has it under the same name, and how the mappings differ.
+	var rep struct{ Providers []federated.ProviderCheck }
+	if err := decodeInto(out, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("%+v", rep.Providers); len(rep.Providers) != 2 ||
+		rep.Providers[0].Name != "Facebook" || rep.Providers[0].InNewPool || rep.Providers[0].Users != 1 || !strings.Contains(rep.Providers[0].Message, "externalProviders") ||
+		rep.Providers[1].Name != "Google" || !rep.Providers[1].InNewPool || rep.Providers[1].Users != 3 || strings.Join(rep.Providers[1].MappingDifferences, ";") != "name: name → (none)" || rep.Providers[1].ClientIDDiffers {
+		t.Errorf("check's providers: %s", got)
 	}
 	csv := filepath.Join(f.dir, "csv-lacking")
 	if _, stderr, err := runApp(t, f.dir, nil, "export", "--backup", f.backup, "--target-pool", lacking, "--out", csv); err != nil {
@@ -329,5 +342,50 @@ func TestFederatedUsersImportAdmin(t *testing.T) {
 	again, err := testenv.SignInThroughProvider(ctx, target, "Facebook", "2001", nil)
 	if err != nil || again.Sub != early.Sub {
 		t.Errorf("the early user signs in as %+v %v, want sub %s", again, err, early.Sub)
+	}
+}
+
+// Keep-passwords: federated users never reach the migration trigger.
+// sync, which runs through the window, creates and links them ahead of
+// their sign-in and maps their items, before any import.
+func TestFederatedUsersSync(t *testing.T) {
+	env := testenv.Require(t)
+	ctx := context.Background()
+	f := setupFederated(t, env)
+	target, _ := f.newTarget(t, env, emailSignInPool2())
+	out, stderr, err := runApp(t, f.dir, nil, "sync", "--backup", f.backup, "--target-pool", target, "--yes", "--json")
+	if err != nil {
+		t.Fatalf("sync: %v\n%s\n%s", err, out, stderr)
+	}
+	var sum struct {
+		Migrated  int
+		Federated struct{ Created, Linked int64 }
+	}
+	if err := decodeInto(out, &sum); err != nil {
+		t.Fatal(err)
+	}
+	// The three federated users; carol's Google login waits for carol.
+	if sum.Migrated != 3 || sum.Federated.Created != 3 || sum.Federated.Linked != 3 || !strings.Contains(stderr, "carol") {
+		t.Errorf("sync: %+v\n%s", sum, stderr)
+	}
+	s, err := testenv.SignInThroughProvider(ctx, target, "Google", "1001", nil)
+	if err != nil || s.Created || strings.Join(s.Groups, ",") != "Admin,Readers" {
+		t.Fatalf("Google 1001 after sync: %+v %v", s, err)
+	}
+	scan, err := env.Dynamo.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("Note-" + f.apiID + "-dev")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, it := range scan.Items {
+		if it["title"].(*types.AttributeValueMemberS).Value == "Note of Google_1001" {
+			n++
+			if owner := it["owner"].(*types.AttributeValueMemberS).Value; !strings.HasPrefix(owner, s.Sub+"::") {
+				t.Errorf("a note of Google_1001 names %s, want %s::…", owner, s.Sub)
+			}
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d notes of Google_1001", n)
 	}
 }

@@ -33,11 +33,11 @@ const MaxLinks = 5
 
 // Result counts what Import did.
 type Result struct {
-	Created int64 // federated users created and linked
-	Linked  int64 // identities linked (those of created users included)
-	Adopted int64 // federated users who had signed in to the new pool already
-	There   int64 // users whose identities were all linked already
-	Failed  []cognito.FailedUser
+	Created int64                `json:"created"` // federated users created and linked
+	Linked  int64                `json:"linked"`  // identities linked (those of created users included)
+	Adopted int64                `json:"adopted"` // federated users who had signed in to the new pool already
+	There   int64                `json:"there"`   // users whose identities were all linked already
+	Failed  []cognito.FailedUser `json:"failed"`
 }
 
 // MissingProviders lists the providers the users sign in with that the
