@@ -100,8 +100,14 @@ func (a *App) runSync(ctx context.Context, g *globals, f *remapFlags) error {
 	}
 	sum := SyncSummary{BackupUsers: x.Footer.Users, Migrated: s.migrated.Len(), MembershipsWaiting: len(rp.MembershipsMissed), DisabledWaiting: len(rp.DisabledMissed), DryRun: f.dryRun}
 	if !f.dryRun {
-		if err := a.confirm(g, fmt.Sprintf("Sync the %d users migrated so far into pool %s (AWS account %s, region %s): %d groups to create, %d memberships, %d users to disable, and their items.",
-			s.migrated.Len(), f.target, s.clients.account(ctx), s.region, len(rp.GroupsToCreate), len(rp.MembershipsToAdd), len(rp.UsersToDisable))); err != nil {
+		pending := 0
+		for _, u := range fedUsers {
+			if _, ok := s.migrated.Get(u.Old.Sub); !ok && u.External() {
+				pending++
+			}
+		}
+		if err := a.confirm(g, fmt.Sprintf("Sync the %d users migrated so far into pool %s (AWS account %s, region %s): %d groups to create, %d memberships, %d users to disable, and their items; %d federated users to create there and link to their provider identity.",
+			s.migrated.Len(), f.target, s.clients.account(ctx), s.region, len(rp.GroupsToCreate), len(rp.MembershipsToAdd), len(rp.UsersToDisable), pending)); err != nil {
 			return err
 		}
 		// Federated users never reach the trigger: they are created and
