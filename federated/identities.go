@@ -81,11 +81,10 @@ type User struct {
 func (u User) External() bool { return u.Old.Status == StatusExternal }
 
 // Read lists the backup's users that have provider identities, and the
-// users whose identities cannot be read (by username, with why). A
-// federated user's identities must name it: its username is
-// `<Provider>_<subject>` of one of them, which alone is kept.
-func Read(backupPath string) (users []User, bad map[string]string, err error) {
-	bad = map[string]string{}
+// users whose identities cannot be used, with why. A federated user's
+// identities must name it: its username is `<Provider>_<subject>` of one
+// of them, which alone is kept.
+func Read(backupPath string) (users []User, bad []cognito.FailedUser, err error) {
 	_, _, err = cognito.ReadBackupFile(backupPath, cognito.BackupVisitor{User: func(u cognito.User) error {
 		value := u.Attributes[IdentitiesAttr]
 		if value == "" && u.Status != StatusExternal {
@@ -93,7 +92,7 @@ func Read(backupPath string) (users []User, bad map[string]string, err error) {
 		}
 		fu, why := fromBackup(u, value)
 		if why != "" {
-			bad[u.Username] = why
+			bad = append(bad, cognito.FailedUser{Username: u.Username, Sub: u.Sub, Reason: why})
 			return nil
 		}
 		users = append(users, fu)

@@ -313,9 +313,7 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 		sum.FederatedCreated, sum.IdentitiesLinked, sum.FederatedAdopted = fr.Created, fr.Linked, fr.Adopted
 		sum.Imported += fr.Created + fr.Adopted
 		sum.FailedUsers = append(sum.FailedUsers, fr.Failed...)
-		for name, why := range fedBad {
-			sum.FailedUsers = append(sum.FailedUsers, cognito.FailedUser{Username: name, Reason: why})
-		}
+		sum.FailedUsers = append(sum.FailedUsers, fedBad...)
 		if err != nil {
 			return sum, err
 		}
