@@ -73,6 +73,10 @@ type Plan struct {
 	// NotCarried lists settings the payload cannot express, each with
 	// what the user must do.
 	NotCarried []string `json:"notCarried"`
+	// SocialProviders are the hosted UI's providers, whose users the
+	// import links by provider name: the new resource needs them under
+	// the same names (their secrets the user enters again).
+	SocialProviders []SocialProvider `json:"socialProviders"`
 }
 
 // attribute names in cli-inputs.json (lowercase) and in the payload.
@@ -368,10 +372,63 @@ func (p *Plan) oauth(c gjson.Result) (map[string]any, error) {
 		o["domainPrefix"] = domain
 		p.NotCarried = append(p.NotCarried, fmt.Sprintf("the hosted UI domain becomes %s (the old pool keeps %s until it is deleted): update it in your identity providers' settings", domain, d))
 	}
-	for _, prov := range c.Get("authProvidersUserPool").Array() {
-		p.NotCarried = append(p.NotCarried, fmt.Sprintf("social sign-in with %s: its client secret is not in the project files; add it with `amplify update auth` (\"Add/Edit social providers\")", prov.String()))
+	p.SocialProviders = ReadSocialProviders(c)
+	for _, sp := range p.SocialProviders {
+		p.NotCarried = append(p.NotCarried, fmt.Sprintf("social sign-in with %s (scopes %q, attributes %s): the new pool needs it under this very name, or its users' links break; its client id and secret are not in the project files (team-provider-info.json's hostedUIProviderCreds, never committed): enter them with `amplify update auth` (\"Add/Edit social providers\"), then set these scopes and attribute mappings if the CLI's defaults differ (`amplify override auth`)",
+			sp.Name, sp.Scopes, sp.mappingText()))
 	}
 	return o, nil
+}
+
+// SocialProvider is a social identity provider of the old pool, as its
+// settings record it: name, scopes and attribute mapping (pool attribute
+// <- provider claim). Its client id and secret are not in the settings.
+type SocialProvider struct {
+	Name             string            `json:"name"`
+	Scopes           string            `json:"scopes"`
+	AttributeMapping map[string]string `json:"attributeMapping"`
+}
+
+func (sp SocialProvider) mappingText() string {
+	keys := make([]string, 0, len(sp.AttributeMapping))
+	for k := range sp.AttributeMapping {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, k+" <- "+sp.AttributeMapping[k])
+	}
+	if len(parts) == 0 {
+		return "(none mapped)"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ReadSocialProviders lists the hosted UI's social providers: the names
+// of authProvidersUserPool, with scopes and mappings from
+// hostedUIProviderMeta (a JSON string in the settings).
+func ReadSocialProviders(c gjson.Result) []SocialProvider {
+	meta := c.Get("hostedUIProviderMeta")
+	if meta.Type == gjson.String {
+		meta = gjson.Parse(meta.String())
+	}
+	byName := map[string]gjson.Result{}
+	for _, m := range meta.Array() {
+		byName[m.Get("ProviderName").String()] = m
+	}
+	out := []SocialProvider{}
+	for _, prov := range c.Get("authProvidersUserPool").Array() {
+		sp := SocialProvider{Name: prov.String(), AttributeMapping: map[string]string{}}
+		m := byName[sp.Name]
+		sp.Scopes = m.Get("authorize_scopes").String()
+		m.Get("AttributeMapping").ForEach(func(k, v gjson.Result) bool {
+			sp.AttributeMapping[k.String()] = v.String()
+			return true
+		})
+		out = append(out, sp)
+	}
+	return out
 }
 
 // ReadTriggers lists the Lambda triggers of an auth resource's settings:

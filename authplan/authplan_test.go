@@ -83,3 +83,35 @@ func TestNewRefusesBadNamesAndKeepsUsernameAliases(t *testing.T) {
 		t.Errorf("aliases with username sign-in: %s", got)
 	}
 }
+
+// The hosted UI's social providers are carried by name, scopes and
+// attribute mappings (the import links their users by provider name);
+// their secrets are not in the files, and the report says where the user
+// enters them.
+func TestSocialProvidersAreCarriedWithoutSecrets(t *testing.T) {
+	inputs := `{"version":"1","cognitoConfig":{"resourceName":"shop","usernameAttributes":["email"],"authSelections":"userPoolOnly",
+ "hostedUI":true,"hostedUIDomainName":"shopauth","oAuthMetadata":"{\"AllowedOAuthFlows\":[\"code\"],\"AllowedOAuthScopes\":[\"email\",\"openid\"],\"CallbackURLs\":[\"https://app.example.com/\"],\"LogoutURLs\":[\"https://app.example.com/\"]}",
+ "authProvidersUserPool":["Facebook","Google"],
+ "hostedUIProviderMeta":"[{\"ProviderName\":\"Facebook\",\"authorize_scopes\":\"email,public_profile\",\"AttributeMapping\":{\"email\":\"email\",\"username\":\"id\"}},{\"ProviderName\":\"Google\",\"authorize_scopes\":\"openid email profile\",\"AttributeMapping\":{\"email\":\"email\",\"name\":\"name\",\"username\":\"sub\"}}]"}}`
+	c, err := Settings([]byte(inputs), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New("shop", c, nil, Options{NewName: "shopv2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.SocialProviders) != 2 || p.SocialProviders[0].Name != "Facebook" || p.SocialProviders[0].Scopes != "email,public_profile" || p.SocialProviders[0].AttributeMapping["username"] != "id" ||
+		p.SocialProviders[1].Name != "Google" || p.SocialProviders[1].AttributeMapping["name"] != "name" {
+		t.Errorf("social providers: %+v", p.SocialProviders)
+	}
+	report := strings.Join(p.NotCarried, "\n")
+	for _, want := range []string{"Facebook (scopes \"email,public_profile\", attributes email <- email, username <- id)", "hostedUIProviderCreds", "Add/Edit social providers", "this very name"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+	if strings.Contains(string(p.Payload), "secret") {
+		t.Errorf("the payload holds a secret: %s", p.Payload)
+	}
+}

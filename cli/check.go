@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/poolmigrate/poolmigrate/cognito"
+	"github.com/poolmigrate/poolmigrate/federated"
 )
 
 // blockedError makes check exit 1 when the import would reject users.
@@ -92,12 +93,17 @@ func (a *App) runCheck(ctx context.Context, g *globals, backup, targetPool strin
 		return err
 	}
 	rep := an.Report()
+	providers, err := checkProviders(ctx, c, backup, an.SourcePool, targetPool)
+	if err != nil {
+		return err
+	}
 	if g.json {
-		if err := writeJSON(a.Stdout, rep); err != nil {
+		if err := writeJSON(a.Stdout, checkOutput{rep, providers}); err != nil {
 			return err
 		}
 	} else {
 		printReport(a.Stdout, backup, rep)
+		printProviders(a.Stdout, providers)
 	}
 	if rep.Blocking {
 		n := 0
@@ -109,6 +115,35 @@ func (a *App) runCheck(ctx context.Context, g *globals, backup, targetPool strin
 		return blockedError{n}
 	}
 	return nil
+}
+
+// checkOutput is what `check --json` prints: the report, and the identity
+// providers the backup's federated users sign in with.
+type checkOutput struct {
+	cognito.Report
+	Providers []federated.ProviderCheck `json:"providers"`
+}
+
+func checkProviders(ctx context.Context, c *awsClients, backup, oldPool, newPool string) ([]federated.ProviderCheck, error) {
+	users, _, err := federated.Read(backup)
+	if err != nil {
+		return nil, err
+	}
+	out, err := federated.Check(ctx, c.cognito, oldPool, newPool, users)
+	return out, explainAWS(err)
+}
+
+func printProviders(w io.Writer, ps []federated.ProviderCheck) {
+	if len(ps) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nIdentity providers (import creates the federated users and links their logins):")
+	for _, p := range ps {
+		fmt.Fprintf(w, "  %s: %s user(s): %s\n", p.Name, thousands(int64(p.Users)), p.Message)
+		for _, d := range p.MappingDifferences {
+			fmt.Fprintf(w, "      mapping %s\n", d)
+		}
+	}
 }
 
 func printReport(w io.Writer, backup string, r cognito.Report) {

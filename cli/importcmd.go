@@ -122,8 +122,8 @@ func (a *App) runImport(ctx context.Context, g *globals, f *importFlags) error {
 			if f.createRole && f.method == migration.MethodJob {
 				role = fmt.Sprintf("\n  IAM role %s for the job's CloudWatch Logs will be created if it does not exist.", f.roleName)
 			}
-			return a.confirm(g, fmt.Sprintf("Import into AWS account %s, region %s, user pool %s (%s), by %s:\n  %d users (%d already there), groups to create: %s, %d memberships, %d disabled users.%s",
-				c.account(ctx), c.cfg.Region, p.Pool.ID, p.Pool.Name, f.method, p.Rows, p.AlreadyThere, listOrNone(p.GroupsToCreate), p.Memberships, p.Disabled, role))
+			return a.confirm(g, fmt.Sprintf("Import into AWS account %s, region %s, user pool %s (%s), by %s:\n  %d users (%d already there), groups to create: %s, %d memberships, %d disabled users.%s%s",
+				c.account(ctx), c.cfg.Region, p.Pool.ID, p.Pool.Name, f.method, p.Rows, p.AlreadyThere, listOrNone(p.GroupsToCreate), p.Memberships, p.Disabled, role, federatedPreview(p)))
 		},
 		Notify: func(format string, args ...any) { pr.say(format, args...) },
 		Progress: func(p migration.ImportProgress) {
@@ -170,9 +170,15 @@ func printImport(a *App, s migration.ImportSummary, f *importFlags) {
 			fmt.Fprintf(w, "  add the custom attributes %s\n", strings.Join(p.MissingPrevAttrs, ", "))
 		}
 		fmt.Fprintf(w, "  create groups: %s\n  restore %d memberships (%d there already) and disable %d users\n", listOrNone(p.GroupsToCreate), p.Memberships, p.MembershipsThere, p.Disabled)
+		if fp := federatedPreview(p); fp != "" {
+			fmt.Fprintln(w, strings.TrimPrefix(fp, "\n"))
+		}
 		return
 	}
 	fmt.Fprintf(w, "Imported %d users, skipped %d already there, %d failed.\n", s.Imported, s.Skipped, s.Failed)
+	if s.FederatedCreated+s.FederatedAdopted+s.IdentitiesLinked > 0 {
+		fmt.Fprintf(w, "Federated users: %d created and linked to their provider identity, %d who had signed in to the new pool already given their old identity; %d logins linked in all.\n", s.FederatedCreated, s.FederatedAdopted, s.IdentitiesLinked)
+	}
 	fmt.Fprintf(w, "Groups created: %d; memberships added: %d; users disabled: %d.\n", s.GroupsCreated, s.MembershipsAdded, s.UsersDisabled)
 	if s.MembershipsSkipped > 0 || s.DisabledSkipped > 0 {
 		fmt.Fprintf(w, "Not restored because the user is not in the new pool (rejected by export or failed): %d memberships, %d disabled states.\n", s.MembershipsSkipped, s.DisabledSkipped)
@@ -185,6 +191,24 @@ func printImport(a *App, s migration.ImportSummary, f *importFlags) {
 	} else {
 		fmt.Fprintln(w, "The users are RESET_REQUIRED: at sign-in Cognito answers PasswordResetRequiredException and your app's forgot-password flow lets them choose a password.")
 	}
+}
+
+// federatedPreview is the preview's line on the users with provider
+// identities, "" when there are none.
+func federatedPreview(p migration.ImportPreview) string {
+	if p.Federated == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(p.Providers))
+	for n, c := range p.Providers {
+		names = append(names, fmt.Sprintf("%s %d", n, c))
+	}
+	sort.Strings(names)
+	out := fmt.Sprintf("\n  %d users with provider identities (%s): the federated ones are created and each login linked to its user.", p.Federated, strings.Join(names, ", "))
+	if len(p.MissingProviders) > 0 {
+		out += fmt.Sprintf(" The pool lacks %s: their users will fail.", strings.Join(p.MissingProviders, ", "))
+	}
+	return out
 }
 
 // confirm shows what is about to be written and asks, unless --yes.

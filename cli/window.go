@@ -8,6 +8,7 @@ import (
 
 	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/dynamo"
+	"github.com/poolmigrate/poolmigrate/federated"
 	"github.com/poolmigrate/poolmigrate/migration"
 )
 
@@ -48,6 +49,34 @@ type SyncSummary struct {
 	DisabledWaiting    int                    `json:"disabledWaiting"`
 	Remap              migration.RemapSummary `json:"remap"`
 	DryRun             bool                   `json:"dryRun"`
+	// Federated is what sync did for the federated users (created and
+	// linked, or adopted from an early sign-in), with those it could not.
+	Federated *federated.Result `json:"federated,omitempty"`
+}
+
+// syncFederated brings the backup's federated users over and, when it
+// created or adopted any, reads the new pool's migrated users again.
+func (a *App) syncFederated(ctx context.Context, g *globals, f *remapFlags, s **remapSetup, users []federated.User, limits cognito.Limits) (*federated.Result, error) {
+	tg, err := cognito.ReadTarget(ctx, (*s).clients.cognito, f.target)
+	if err != nil {
+		return nil, explainAWS(err)
+	}
+	res, err := federated.Import(ctx, (*s).clients.cognito, tg, users, (*s).migrated, limits)
+	if err != nil {
+		return &res, explainAWS(err)
+	}
+	for _, fu := range res.Failed {
+		fmt.Fprintf(a.Stderr, "Federated user %s not brought over: %s\n", fu.Username, fu.Reason)
+	}
+	if res.Created+res.Adopted > 0 {
+		fresh, err := a.prepareRemap(ctx, g, f)
+		if err != nil {
+			return &res, err
+		}
+		(*s).close()
+		*s = fresh
+	}
+	return &res, nil
 }
 
 func (a *App) runSync(ctx context.Context, g *globals, f *remapFlags) error {
@@ -55,21 +84,44 @@ func (a *App) runSync(ctx context.Context, g *globals, f *remapFlags) error {
 	if err != nil {
 		return err
 	}
-	defer s.close()
+	defer func() { s.close() }()
 	x, err := cognito.ReadBackupExtras(f.backup)
 	if err != nil {
 		return err
 	}
 	limits := cognito.DefaultLimits()
+	fedUsers, _, err := federated.Read(f.backup)
+	if err != nil {
+		return err
+	}
 	rp, err := cognito.PlanRestore(ctx, s.clients.cognito, f.target, x, s.migrated, limits)
 	if err != nil {
 		return explainAWS(err)
 	}
 	sum := SyncSummary{BackupUsers: x.Footer.Users, Migrated: s.migrated.Len(), MembershipsWaiting: len(rp.MembershipsMissed), DisabledWaiting: len(rp.DisabledMissed), DryRun: f.dryRun}
 	if !f.dryRun {
-		if err := a.confirm(g, fmt.Sprintf("Sync the %d users migrated so far into pool %s (AWS account %s, region %s): %d groups to create, %d memberships, %d users to disable, and their items.",
-			s.migrated.Len(), f.target, s.clients.account(ctx), s.region, len(rp.GroupsToCreate), len(rp.MembershipsToAdd), len(rp.UsersToDisable))); err != nil {
+		pending := 0
+		for _, u := range fedUsers {
+			if _, ok := s.migrated.Get(u.Old.Sub); !ok && u.External() {
+				pending++
+			}
+		}
+		if err := a.confirm(g, fmt.Sprintf("Sync the %d users migrated so far into pool %s (AWS account %s, region %s): %d groups to create, %d memberships, %d users to disable, and their items; %d federated users to create there and link to their provider identity.",
+			s.migrated.Len(), f.target, s.clients.account(ctx), s.region, len(rp.GroupsToCreate), len(rp.MembershipsToAdd), len(rp.UsersToDisable), pending)); err != nil {
 			return err
+		}
+		// Federated users never reach the trigger: they are created and
+		// linked to their provider identity ahead of their sign-in, or,
+		// when they signed in through the provider already, that user is
+		// given their old identity; then they are synced like the others.
+		if len(fedUsers) > 0 {
+			if sum.Federated, err = a.syncFederated(ctx, g, f, &s, fedUsers, limits); err != nil {
+				return err
+			}
+			if rp, err = cognito.PlanRestore(ctx, s.clients.cognito, f.target, x, s.migrated, limits); err != nil {
+				return explainAWS(err)
+			}
+			sum.Migrated, sum.MembershipsWaiting, sum.DisabledWaiting = s.migrated.Len(), len(rp.MembershipsMissed), len(rp.DisabledMissed)
 		}
 		rr, err := cognito.Restore(ctx, s.clients.cognito, f.target, rp, limits)
 		sum.GroupsCreated, sum.MembershipsAdded, sum.UsersDisabled = rr.GroupsCreated, rr.MembershipsAdded, rr.UsersDisabled

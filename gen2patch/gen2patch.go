@@ -133,7 +133,10 @@ func Patch(root string, o PatchOptions) (*backendpatch.ChangeSet, string, error)
 	body := fmt.Sprintf(`// A new user pool (new logical id) signing in by %s replaces the old
 // one, which the deployed template keeps (Retain): CloudFormation creates
 // the new pool and orphans the old with its users. The app client, the
-// groups and the trigger permissions come back with the new pool.
+// groups and the trigger permissions come back with the new pool, and so
+// do loginWith.externalProviders: each provider under the same name, with
+// its scopes, attribute mapping and secret() values (poolmigrate import
+// links federated users to them by name).
 {
   const cfnUserPool = %s;
   cfnUserPool.overrideLogicalId('%s');

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/poolmigrate/poolmigrate/cognito"
+	"github.com/poolmigrate/poolmigrate/federated"
 )
 
 // ImportAPI is every Cognito call an import makes.
@@ -19,6 +20,7 @@ type ImportAPI interface {
 	cognito.ImportJobAPI
 	cognito.AdminImportAPI
 	cognito.RestoreAPI
+	federated.API
 }
 
 // Import methods.
@@ -73,6 +75,12 @@ type ImportPreview struct {
 	Disabled         int          `json:"disabled"`
 	MissingPrevAttrs []string     `json:"missingPrevAttributes"`
 	Files            []string     `json:"files"`
+	// Federated are the backup's users with provider identities (they
+	// are not in the CSV: the import creates and links them); the new
+	// pool must have each provider they sign in with.
+	Federated        int            `json:"federated"`
+	Providers        map[string]int `json:"providers"`
+	MissingProviders []string       `json:"missingProviders"`
 }
 
 // ImportSummary is what `import --json` prints.
@@ -89,6 +97,12 @@ type ImportSummary struct {
 	DisabledSkipped    int                  `json:"disabledSkipped"`
 	Jobs               []cognito.JobResult  `json:"jobs"`
 	Preview            ImportPreview        `json:"preview"`
+	// Federated users: created in the new pool and linked to their
+	// provider identity, identities linked, users who had signed in to
+	// the new pool already and were given their old identity.
+	FederatedCreated int64 `json:"federatedCreated"`
+	IdentitiesLinked int64 `json:"identitiesLinked"`
+	FederatedAdopted int64 `json:"federatedAdopted"`
 }
 
 // PartialError is returned when some users could not be imported; the
@@ -180,6 +194,17 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 		preview.GroupsToCreate = append(preview.GroupsToCreate, g.Name)
 	}
 	preview.Memberships, preview.MembershipsThere, preview.Disabled = len(extras.Memberships), rp.MembershipsThere, len(extras.Disabled)
+	fedUsers, fedBad, err := federated.Read(o.Backup)
+	if err != nil {
+		return sum, err
+	}
+	preview.Federated, preview.Providers = len(fedUsers), federated.Providers(fedUsers)
+	if preview.MissingProviders, err = federated.MissingProviders(ctx, api, o.TargetPool, preview.Providers); err != nil {
+		return sum, err
+	}
+	for _, p := range preview.MissingProviders {
+		o.Notify("%s (%d users).", federated.MissingProviderReason(p, o.TargetPool), preview.Providers[p])
+	}
 	sum.Preview = preview
 	if o.DryRun {
 		return sum, nil
@@ -279,6 +304,20 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 			sum.FailedUsers = append(sum.FailedUsers, cognito.FailedUser{Username: e.OldUsername, Sub: e.OldSub, Reason: reason})
 			return nil
 		}); err != nil {
+			return sum, err
+		}
+	}
+	if len(fedUsers) > 0 || len(fedBad) > 0 {
+		o.Progress(ImportProgress{Phase: "federated users", Detail: "create and link to their provider identities"})
+		fr, err := federated.Import(ctx, api, target, fedUsers, migrated, o.Limits)
+		sum.FederatedCreated, sum.IdentitiesLinked, sum.FederatedAdopted = fr.Created, fr.Linked, fr.Adopted
+		sum.Imported += fr.Created + fr.Adopted
+		sum.FailedUsers = append(sum.FailedUsers, fr.Failed...)
+		sum.FailedUsers = append(sum.FailedUsers, fedBad...)
+		if err != nil {
+			return sum, err
+		}
+		if migrated, err = cognito.ListMigrated(ctx, api, o.TargetPool, o.Limits.UserList, ""); err != nil {
 			return sum, err
 		}
 	}

@@ -232,6 +232,9 @@ func (s *Server) adminInitiateAuth(r *http.Request, body []byte) (any, *apiError
 		}
 		return nil, e
 	}
+	if u.status() == "EXTERNAL_PROVIDER" { // signs in through its provider only
+		return nil, errOf("NotAuthorizedException", "Incorrect username or password.")
+	}
 	if u.status() == "RESET_REQUIRED" {
 		return nil, errOf("PasswordResetRequiredException", "Password reset required for the user")
 	}

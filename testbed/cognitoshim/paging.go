@@ -259,13 +259,14 @@ func (s *Server) present(pool string, u user, attrsToGet []string) user {
 	if imported && status == "FORCE_CHANGE_PASSWORD" {
 		out["UserStatus"] = json.RawMessage(`"RESET_REQUIRED"`)
 	}
+	s.presentFederated(pool, out, "Attributes")
 	if len(attrsToGet) > 0 {
 		want := map[string]bool{}
 		for _, a := range attrsToGet {
 			want[a] = true
 		}
 		var kept []attribute
-		for _, a := range u.attributes() {
+		for _, a := range out.attributes() {
 			if want[a.Name] {
 				kept = append(kept, a)
 			}

@@ -59,6 +59,7 @@ type Server struct {
 	throttle     throttleSwitch // TooManyRequestsException on named operations (throttle.go)
 	throttleSet  bool           // an option chose the rules (else AWSQuotas)
 	shortEvery   int            // every n-th page is short (shortpage.go); 0: never
+	fed          federation     // identity providers, links, federated users (federated.go)
 }
 
 // Option configures a Server.
@@ -141,6 +142,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.plantStack(w, r)
 		return
 	}
+	if r.URL.Path == FederatedSignInPath {
+		s.serveFederatedSignIn(w, r)
+		return
+	}
 	if r.URL.Path == throttlePath {
 		s.serveThrottle(w, r)
 		return
@@ -217,6 +222,10 @@ func (s *Server) handlers() map[string]handler {
 		"DescribeUserPool":          s.describeUserPool,
 		"CreateUserPool":            s.createUserPool,
 		"DeleteUserPool":            s.deleteUserPool,
+		"CreateIdentityProvider":    s.createIdentityProvider,
+		"DescribeIdentityProvider":  s.describeIdentityProvider,
+		"ListIdentityProviders":     s.listIdentityProviders,
+		"AdminLinkProviderForUser":  s.adminLinkProviderForUser,
 	}
 }
 

@@ -115,6 +115,7 @@ func (s *Server) adminGetUser(r *http.Request, body []byte) (any, *apiError) {
 		out["UserStatus"] = json.RawMessage(`"RESET_REQUIRED"`)
 	}
 	s.mfa.present(in.UserPoolId, out)
+	s.presentFederated(in.UserPoolId, out, "UserAttributes")
 	return out, nil
 }
 

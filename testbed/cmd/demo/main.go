@@ -32,6 +32,12 @@ import (
 
 const apiID = "d3m0api"
 
+type user struct {
+	name, email, verified string
+	groups                []string
+	disabled              bool
+}
+
 func main() {
 	bin := flag.String("bin", "bin/poolmigrate", "the poolmigrate binary")
 	example := flag.String("example", "examples/notes-app", "the example project")
@@ -68,11 +74,6 @@ func main() {
 	for _, g := range []string{"Admin", "Editors"} {
 		must(idp.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: oldPool, GroupName: aws.String(g), Description: aws.String(g + " of the notes app")}))
 	}
-	type user struct {
-		name, email, verified string
-		groups                []string
-		disabled              bool
-	}
 	users := []user{
 		{"alice", "alice@example.com", "true", []string{"Admin", "Editors"}, false},
 		{"bob", "bob@example.com", "true", []string{"Editors"}, false},
@@ -103,6 +104,13 @@ func main() {
 			must(idp.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: oldPool, Username: aws.String(u.name)}))
 		}
 	}
+
+	// Two users sign in with Google and one with Facebook: their accounts
+	// were made by their first sign-in through the provider (the shim
+	// does what Cognito does; no API makes such a user).
+	shim := cip.NewFromConfig(cfg)
+	federatedUsers := plantFederated(ctx, shim, *oldPool, subs)
+	users = append(users, federatedUsers...)
 
 	step("Copying " + *example + " to " + *work + " and pointing it at the old pool")
 	project := filepath.Join(*work, "notes-app")
@@ -187,10 +195,13 @@ func main() {
 	if err := amplifysim.Push(project, "notesappauthv2", *newPool); err != nil {
 		log.Fatal(err)
 	}
+	step("$ amplify update auth   (simulated: \"Add/Edit social providers\": Google and Facebook, their client ids and secrets entered again, as the add-auth report says)")
+	addProviders(ctx, shim, *newPool)
 	run(binPath, project, flags...)
 
 	step("The check above blocks on the shared e-mail and the unverified user; deciding with export's policies:")
 	run(binPath, project, append(flags, "--on-duplicate", "keep-newest", "--on-unverified", "skip")...)
+	signInThroughGoogle(ctx, ddb, *newPool, table("Note"))
 	step("Done. The migrated project is in " + project + "; its state (backup, CSVs, journal) in " + filepath.Join(project, ".poolmigrate"))
 }
 
