@@ -117,7 +117,7 @@ version_runs() {
 	out=$(as_user poolmigrate version) || return 1
 	echo "  $out" >&2
 	[[ "$out" == "poolmigrate $VERSION (commit "* ]] && [[ "$out" == *"linux/amd64"* || "$out" == *"linux/arm64"* ]] &&
-		[[ "$out" == *"user migration trigger: prebuilt (linux/arm64"* ]] # trigger deploy needs no Go
+		[[ "$out" == *"user migration trigger: prebuilt (linux/arm64"*"linux/amd64"* ]] # trigger deploy needs no Go, on either architecture
 }
 check "poolmigrate version through npm's bin link" version_runs
 only_this_platform() {

@@ -115,10 +115,18 @@ type Options struct {
 	Logf func(format string, args ...any)
 }
 
-// Names fills the defaults: poolmigrate-migration-<target pool> for the
-// function and the role, arm64, 14 days of logs.
+// FunctionName is the name deploy gives the trigger of targetPool by
+// default, and the role's: poolmigrate-migration-<pool id, _ as ->. Every
+// place that names the deployed function (the Gen 2 backend.ts block
+// among them) takes it from here.
+func FunctionName(targetPool string) string {
+	return "poolmigrate-migration-" + strings.NewReplacer("_", "-").Replace(targetPool)
+}
+
+// Names fills the defaults: FunctionName(target pool) for the function
+// and the role, arm64, 14 days of logs.
 func (o *Options) Names() {
-	base := "poolmigrate-migration-" + strings.NewReplacer("_", "-").Replace(o.TargetPool)
+	base := FunctionName(o.TargetPool)
 	if o.Function == "" {
 		o.Function = base
 	}
