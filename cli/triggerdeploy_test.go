@@ -303,3 +303,65 @@ func TestTriggerOverrideRefusesABadARNGen2(t *testing.T) {
 		}
 	}
 }
+
+// TestTriggerDeployReusesNothingForeign: deploy's own function, found
+// again, is not reused with what someone added to it: a statement in its
+// resource policy deploy did not write (another account may invoke the
+// function, which sees every password) is refused and named, by deploy
+// and by status; deploy's statement rewritten for everyone is put back as
+// deploy writes it; and a layer (code running beside the trigger's) is
+// taken off.
+func TestTriggerDeployReusesNothingForeign(t *testing.T) {
+	env := testenv.Require(t)
+	ctx := context.Background()
+	oldPool, target := triggerPools(t, env)
+	fn := functionName(target)
+	if stdout, stderr, err := runApp(t, t.TempDir(), nil, deployArgs(t, oldPool, target)...); err != nil {
+		t.Fatalf("deploy: %v\n%s%s", err, stdout, stderr)
+	}
+	lc := lambda.NewFromConfig(env.Config)
+	layer := "arn:aws:lambda:us-east-1:111122223333:layer:sniff:1"
+	if _, err := lc.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: &fn, Layers: []string{layer}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: &fn, StatementId: aws.String("backdoor"), Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("111122223333")}); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := runApp(t, t.TempDir(), nil, deployArgs(t, oldPool, target)...)
+	if err == nil || !strings.Contains(err.Error(), "backdoor") {
+		t.Fatalf("deploy over a foreign statement: %v\n%s%s", err, stdout, stderr)
+	}
+	status := []string{"trigger", "status", "--old-pool", oldPool, "--target-pool", target}
+	if stdout, _, err := runApp(t, t.TempDir(), nil, status...); err == nil || !strings.Contains(stdout, "backdoor") {
+		t.Errorf("status with a foreign statement: %v\n%s", err, stdout)
+	}
+	if _, err := lc.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: &fn, StatementId: aws.String("backdoor")}); err != nil {
+		t.Fatal(err)
+	}
+	// deploy's own statement id, opened to everyone.
+	sid := "poolmigrate-" + strings.ReplaceAll(target, "_", "-")
+	if _, err := lc.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: &fn, StatementId: &sid}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: &fn, StatementId: &sid, Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("*"),
+		SourceArn: aws.String("arn:aws:cognito-idp:us-east-1:" + cognitoshim.TestbedAccount + ":userpool/" + target)}); err != nil {
+		t.Fatal(err)
+	}
+	if stdout, stderr, err := runApp(t, t.TempDir(), nil, deployArgs(t, oldPool, target)...); err != nil {
+		t.Fatalf("deploy: %v\n%s%s", err, stdout, stderr)
+	}
+	f, err := lc.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: &fn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Configuration.Layers) != 0 {
+		t.Errorf("the function kept its layers: %+v", f.Configuration.Layers)
+	}
+	pol, err := lc.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: &fn})
+	if err != nil || strings.Contains(aws.ToString(pol.Policy), `"Principal":"*"`) || !strings.Contains(aws.ToString(pol.Policy), "cognito-idp.amazonaws.com") {
+		t.Errorf("the policy after deploy: %v %s", err, aws.ToString(pol.Policy))
+	}
+	if stdout, _, err := runApp(t, t.TempDir(), nil, status...); err != nil {
+		t.Errorf("status: %v\n%s", err, stdout)
+	}
+}

@@ -277,7 +277,7 @@ func Deploy(ctx context.Context, api APIs, o Options) (Result, error) {
 	}
 
 	// Cognito may invoke it, for the new pool only.
-	if ok, err := hasPermission(ctx, api.Lambda, o.Function, o.statementID(), o.poolArn(o.TargetPool)); err != nil {
+	if ok, err := hasPermission(ctx, api.Lambda, o); err != nil {
 		return res, err
 	} else if !ok {
 		sid := o.statementID()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -36,6 +35,13 @@ func inspectFunction(ctx context.Context, l Lambda, o Options) (bool, error) {
 	}
 	if out.Configuration != nil && out.Configuration.PackageType == ltypes.PackageTypeImage {
 		return false, refuse("it is a container image, not a .zip package")
+	}
+	foreign, err := foreignStatements(ctx, l, o)
+	if err != nil {
+		return false, err
+	}
+	if len(foreign) > 0 {
+		return false, fmt.Errorf("function %s lets others invoke it: its resource policy has statements deploy did not write (%s), and the function sees every password. Remove them (aws lambda remove-permission --function-name %s --statement-id ID), or deploy with --function NAME", o.Function, strings.Join(foreign, ", "), o.Function)
 	}
 	return true, nil
 }
@@ -79,8 +85,11 @@ func ensureFunction(ctx context.Context, l Lambda, o Options, exists bool, clien
 			return "", err
 		}
 		cfg, err := retryLambda(ctx, o.Wait, func() (*lambda.UpdateFunctionConfigurationOutput, error) {
+			// Layers: none. A layer's code runs in the function, beside
+			// every password; whatever one was added is taken off.
 			return l.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: &o.Function, Role: &roleArn, Environment: env,
-				Timeout: ptr(int32(FunctionTimeout)), MemorySize: ptr(int32(256)), Runtime: ltypes.RuntimeProvidedal2023, Handler: ptr("bootstrap")})
+				Timeout: ptr(int32(FunctionTimeout)), MemorySize: ptr(int32(256)), Runtime: ltypes.RuntimeProvidedal2023, Handler: ptr("bootstrap"),
+				Layers: []string{}})
 		})
 		if err != nil {
 			return "", fmt.Errorf("update the settings of %s: %w", o.Function, err)
@@ -167,37 +176,97 @@ func ensureLogGroup(ctx context.Context, lg Logs, o Options) error {
 	return nil
 }
 
-var sourceArnRE = regexp.MustCompile(`"AWS:SourceArn"\s*:\s*"([^"]+)"`)
+// statement is a statement of a function's resource policy, as GetPolicy
+// gives it.
+type statement struct {
+	Sid       string
+	Effect    string
+	Principal json.RawMessage
+	Action    json.RawMessage
+	Condition map[string]map[string]json.RawMessage
+}
 
-// hasPermission tells whether statement sid lets Cognito invoke the
-// function from sourceArn; a statement of that id with another source is
-// removed so it can be made again.
-func hasPermission(ctx context.Context, l Lambda, fn, sid, sourceArn string) (bool, error) {
+// policyStatements reads the function's resource policy (none: no
+// statements).
+func policyStatements(ctx context.Context, l Lambda, fn string) ([]statement, error) {
 	out, err := l.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: &fn})
 	var rnf *ltypes.ResourceNotFoundException
 	if errors.As(err, &rnf) {
-		return false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("read the policy of %s: %w", fn, err)
+		return nil, fmt.Errorf("read the policy of %s: %w", fn, err)
 	}
-	var pol struct {
-		Statement []json.RawMessage
-	}
+	var pol struct{ Statement []statement }
 	if out.Policy != nil {
-		_ = json.Unmarshal([]byte(*out.Policy), &pol)
+		if err := json.Unmarshal([]byte(*out.Policy), &pol); err != nil {
+			return nil, fmt.Errorf("read the policy of %s: %w", fn, err)
+		}
 	}
-	for _, st := range pol.Statement {
-		var s struct{ Sid string }
-		_ = json.Unmarshal(st, &s)
-		if s.Sid != sid {
+	return pol.Statement, nil
+}
+
+// isOurs says whether st is exactly the statement deploy writes: Cognito
+// (the service) may invoke the function, from the new pool only.
+func (o Options) isOurs(st statement) bool {
+	str := func(raw json.RawMessage) string {
+		var s string
+		_ = json.Unmarshal(raw, &s)
+		return s
+	}
+	var principal struct{ Service json.RawMessage }
+	_ = json.Unmarshal(st.Principal, &principal)
+	if st.Sid != o.statementID() || st.Effect != "Allow" || str(principal.Service) != "cognito-idp.amazonaws.com" || str(st.Action) != "lambda:InvokeFunction" {
+		return false
+	}
+	for op, conds := range st.Condition {
+		for key, v := range conds {
+			switch {
+			case op == "ArnLike" && key == "AWS:SourceArn" && str(v) == o.poolArn(o.TargetPool):
+			case op == "StringEquals" && key == "AWS:SourceAccount" && str(v) == o.Account:
+			default:
+				return false
+			}
+		}
+	}
+	return str(st.Condition["ArnLike"]["AWS:SourceArn"]) == o.poolArn(o.TargetPool)
+}
+
+// foreignStatements names the statements of the function's resource
+// policy that deploy did not write: each lets someone else invoke a
+// function that sees every password.
+func foreignStatements(ctx context.Context, l Lambda, o Options) ([]string, error) {
+	sts, err := policyStatements(ctx, l, o.Function)
+	if err != nil {
+		return nil, err
+	}
+	var foreign []string
+	for _, st := range sts {
+		if st.Sid != o.statementID() {
+			foreign = append(foreign, st.Sid)
+		}
+	}
+	return foreign, nil
+}
+
+// hasPermission tells whether the function's policy holds deploy's
+// statement as deploy writes it; a statement of that id saying anything
+// else is removed so it can be made again.
+func hasPermission(ctx context.Context, l Lambda, o Options) (bool, error) {
+	sts, err := policyStatements(ctx, l, o.Function)
+	if err != nil {
+		return false, err
+	}
+	sid := o.statementID()
+	for _, st := range sts {
+		if st.Sid != sid {
 			continue
 		}
-		if m := sourceArnRE.FindSubmatch(st); m != nil && string(m[1]) == sourceArn {
+		if o.isOurs(st) {
 			return true, nil
 		}
-		if _, err := l.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: &fn, StatementId: &sid}); err != nil {
-			return false, fmt.Errorf("replace permission %s of %s: %w", sid, fn, err)
+		if _, err := l.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: &o.Function, StatementId: &sid}); err != nil {
+			return false, fmt.Errorf("replace permission %s of %s: %w", sid, o.Function, err)
 		}
 	}
 	return false, nil
