@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/poolmigrate/poolmigrate/backendpatch"
+	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/trigger"
 	"github.com/poolmigrate/poolmigrate/trigger/deploy"
 	"github.com/poolmigrate/poolmigrate/trigger/prebuilt"
@@ -21,6 +23,7 @@ type triggerFlags struct {
 	oldPool, target   string
 	function, role    string
 	zip, carry        string
+	backup            string
 	dry, undo         bool
 	auth, arn         string
 	retention         int
@@ -30,7 +33,7 @@ func triggerCommand(a *App) command {
 	return command{
 		name:    "trigger",
 		summary: "the new pool's user migration Lambda trigger (users keep their passwords): build, deploy, status, remove",
-		usage:   "trigger build [--out DIR] [--arch arm64|amd64] [--source DIR] | trigger deploy|status|remove --old-pool ID --target-pool ID [--function NAME] [--role NAME] [--zip FILE | --source DIR] [--carry ATTRS] [--log-retention-days N] [--dry-run] [--yes] | trigger override --function-arn ARN [--auth NAME] [--undo]",
+		usage:   "trigger build [--out DIR] [--arch arm64|amd64] [--source DIR] | trigger deploy|status|remove --old-pool ID --target-pool ID [--function NAME] [--role NAME] [--zip FILE | --source DIR] [--backup FILE] [--carry ATTRS] [--log-retention-days N] [--dry-run] [--yes] | trigger override --function-arn ARN [--auth NAME] [--undo]",
 		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &triggerFlags{}
 			fs.StringVar(&f.out, "out", "", "build: where bootstrap and migration-trigger.zip go (default: a new private temporary folder)")
@@ -41,6 +44,7 @@ func triggerCommand(a *App) command {
 			fs.StringVar(&f.function, "function", "", "the function's name (default poolmigrate-migration-<target pool>)")
 			fs.StringVar(&f.role, "role", "", "the function's IAM role (default: the function's name)")
 			fs.StringVar(&f.zip, "zip", "", "deploy: the package to upload (default: the release's own, or built now from this binary's own source, which needs Go)")
+			fs.StringVar(&f.backup, "backup", "", "deploy: the old pool's backup, to find usernames alike but for case (needed when only the old pool tells case apart)")
 			fs.StringVar(&f.carry, "carry", "", "deploy: attributes to carry, comma-separated (default: the standard ones)")
 			fs.BoolVar(&f.dry, "dry-run", false, "deploy, remove, override: say what would be done, change nothing")
 			fs.BoolVar(&f.undo, "undo", false, "override: remove what the last trigger override wrote")
@@ -167,9 +171,27 @@ func (a *App) runTriggerAWS(ctx context.Context, g *globals, op string, f *trigg
 		return nil
 	}
 	// deploy: everything it would refuse is found before it asks.
+	var collisions [][]string
+	if f.backup != "" {
+		if collisions, err = caseCollisions(f.backup, f.oldPool); err != nil {
+			return err
+		}
+		o.CaseChecked = true
+		for _, names := range collisions {
+			o.CaseCollisions = append(o.CaseCollisions, trigger.CaseKey(names[0]))
+		}
+	}
 	plan, err := deploy.Inspect(ctx, api, o)
 	if err != nil {
 		return explainAWS(err)
+	}
+	if !plan.CaseFolds {
+		o.CaseCollisions = nil
+	} else if len(collisions) > 0 {
+		fmt.Fprintf(a.Stderr, "The new pool ignores case in usernames; these users of the old pool are named alike but for case, and the trigger refuses them (the import brings them over, as export --on-duplicate decides):\n")
+		for _, names := range collisions {
+			fmt.Fprintf(a.Stderr, "  %s\n", strings.Join(names, ", "))
+		}
 	}
 	if f.dry {
 		a.printDeployPlan(o, plan)
@@ -318,4 +340,31 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// caseCollisions reads the old pool's backup for usernames that are one
+// name when case is ignored, each group sorted; it refuses a backup of
+// another pool.
+func caseCollisions(backup, oldPool string) ([][]string, error) {
+	byFold := map[string][]string{}
+	hdr, _, err := cognito.ReadBackupFile(backup, cognito.BackupVisitor{User: func(u cognito.User) error {
+		k := strings.ToLower(u.Username)
+		byFold[k] = append(byFold[k], u.Username)
+		return nil
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("read the backup %s: %w", backup, err)
+	}
+	if hdr.PoolID != oldPool {
+		return nil, fmt.Errorf("the backup %s is of pool %s, not of the old pool %s", backup, hdr.PoolID, oldPool)
+	}
+	var out [][]string
+	for _, names := range byFold {
+		if len(names) > 1 {
+			sort.Strings(names)
+			out = append(out, names)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out, nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/poolmigrate/poolmigrate/testbed/cognitoshim"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
+	"github.com/poolmigrate/poolmigrate/trigger"
 	"github.com/poolmigrate/poolmigrate/trigger/deploy"
 )
 
@@ -363,5 +364,46 @@ func TestTriggerDeployReusesNothingForeign(t *testing.T) {
 	}
 	if stdout, _, err := runApp(t, t.TempDir(), nil, status...); err != nil {
 		t.Errorf("status: %v\n%s", err, stdout)
+	}
+}
+
+// TestTriggerDeployNamesCaseCollisions: the old pool tells Alice from
+// alice, the new pool does not. Deploy refuses to go on without the old
+// pool's backup (nothing is made), and with it names the two and gives
+// the trigger their key, so it refuses both.
+func TestTriggerDeployNamesCaseCollisions(t *testing.T) {
+	env := testenv.Require(t)
+	ctx := context.Background()
+	oldPool := env.NewPool(t, testenv.PoolOptions{})
+	target := env.NewPool(t, testenv.PoolOptions{Custom: []string{"prev_sub_id", "prev_username"}, CaseInsensitive: true})
+	env.Seed(t, oldPool, nil, []testenv.SeedUser{
+		{Username: "Alice", Attrs: map[string]string{"email": "a1@example.com", "email_verified": "true"}},
+		{Username: "alice", Attrs: map[string]string{"email": "a2@example.com", "email_verified": "true"}},
+		{Username: "bob", Attrs: map[string]string{"email": "b@example.com", "email_verified": "true"}},
+	})
+	dir := t.TempDir()
+	backup := filepath.Join(dir, "old.jsonl")
+	if stdout, stderr, err := runApp(t, dir, nil, "backup", "--pool", oldPool, "--out", backup); err != nil {
+		t.Fatalf("backup: %v\n%s%s", err, stdout, stderr)
+	}
+	fn := functionName(target)
+	stdout, stderr, err := runApp(t, dir, nil, deployArgs(t, oldPool, target)...)
+	if err == nil || !strings.Contains(err.Error(), "--backup") {
+		t.Fatalf("deploy without the backup: %v\n%s%s", err, stdout, stderr)
+	}
+	nothingDeployed(t, env, oldPool, target, fn)
+	stdout, stderr, err = runApp(t, dir, nil, deployArgs(t, oldPool, target, "--backup", backup)...)
+	if err != nil {
+		t.Fatalf("deploy: %v\n%s%s", err, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "  Alice, alice\n") || strings.Contains(stderr, "bob") {
+		t.Errorf("deploy does not name the colliding users:\n%s", stderr)
+	}
+	f, err := lambda.NewFromConfig(env.Config).GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: &fn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Configuration.Environment.Variables["CASE_COLLISIONS"]; got != trigger.CaseKey("alice") {
+		t.Errorf("CASE_COLLISIONS=%q, want %q", got, trigger.CaseKey("alice"))
 	}
 }

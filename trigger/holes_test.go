@@ -139,3 +139,43 @@ func TestRefusalsTakeTheSameTime(t *testing.T) {
 		t.Error("a refusal waited past the invocation's deadline")
 	}
 }
+
+// The old pool tells Alice from alice; the new pool does not. Whoever the
+// trigger migrated first would take the name and lock the other out: the
+// names trigger deploy found colliding are refused, by the name typed and
+// by the old user's (an e-mail sign-in of Alice), with the right password.
+func TestCaseCollisionsAreRefused(t *testing.T) {
+	pool := &fakePool{t: t, users: oldPoolUsers()}
+	pool.users["Alice"] = &fakeUser{password: "Upper-Pass-1!", attrs: map[string]string{"sub": "s-0070", "email": "upper@example.com", "email_verified": "true"}}
+	cfg, err := ConfigFromEnv(func(k string) string {
+		return map[string]string{"OLD_USER_POOL_ID": "old-pool", "OLD_APP_CLIENT_ID": "old-client", "CASE_COLLISIONS": CaseKey("alice")}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, logs := handlerFor(pool)
+	h.Config.CaseCollisions = cfg.CaseCollisions
+	for _, c := range []struct{ typed, password string }{
+		{"Alice", "Upper-Pass-1!"}, {"alice", "Secret-1a!"}, {"upper@example.com", "Upper-Pass-1!"}, {"alice@example.com", "Secret-1a!"},
+	} {
+		for _, source := range []string{SourceAuthentication, SourceForgotPassword} {
+			out, err := h.Handle(context.Background(), migrateEvent(source, c.typed, c.password))
+			if err != ErrRefused || out.CognitoEventUserPoolsMigrateUserResponse.UserAttributes != nil {
+				t.Errorf("%s (%s), whose name collides when case is ignored, was migrated: %v", c.typed, source, err)
+			}
+		}
+	}
+	if n := strings.Count(logs.String(), "reason=case_collision"); n != 8 {
+		t.Errorf("log:\n%s", logs)
+	}
+	if _, err := h.Handle(context.Background(), migrateEvent(SourceAuthentication, "frank", "Secret-1f!")); err != nil {
+		t.Errorf("frank, whose name collides with nobody's: %v", err)
+	}
+	for _, bad := range []string{"Alice", "0123456789ABCDEF", "0123", "alice,bob"} {
+		if _, err := ConfigFromEnv(func(k string) string {
+			return map[string]string{"OLD_USER_POOL_ID": "old-pool", "OLD_APP_CLIENT_ID": "old-client", "CASE_COLLISIONS": bad}[k]
+		}); err == nil {
+			t.Errorf("CASE_COLLISIONS=%q was accepted", bad)
+		}
+	}
+}

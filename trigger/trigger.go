@@ -76,6 +76,10 @@ type Config struct {
 	// The old identity attributes are always added; CheckCarried names
 	// those that are never carried.
 	Attributes []string
+	// CaseCollisions are the CaseKeys of old usernames that equal another
+	// old username when case is ignored (CASE_COLLISIONS): the trigger
+	// refuses them (see casefold.go).
+	CaseCollisions map[string]bool
 }
 
 // DefaultAttributes are the standard attributes the CSV export carries.
@@ -100,6 +104,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 				c.Attributes = append(c.Attributes, a)
 			}
 		}
+	}
+	var err error
+	if c.CaseCollisions, err = parseCaseKeys(getenv("CASE_COLLISIONS")); err != nil {
+		return c, err
 	}
 	if c.OldPoolID == "" || c.OldClientID == "" {
 		return c, errors.New("OLD_USER_POOL_ID and OLD_APP_CLIENT_ID must be set")
@@ -170,6 +178,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.CognitoEventUserPoolsMig
 	user, why := h.find(ctx, ev.UserName, ev.TriggerSource)
 	if why != "" {
 		return refuse(why, user)
+	}
+	if h.Config.collides(ev.UserName, user.Username) {
+		// The new pool ignores case: this name is another old user's too.
+		return refuse("case_collision", user)
 	}
 	if ev.TriggerSource == SourceForgotPassword {
 		// No password proves anything here: the trigger reads the user

@@ -94,6 +94,10 @@ const (
 // Cognito has given up (and retried).
 const FunctionTimeout = 5
 
+// MaxCaseCollisions is how many colliding names the function's settings
+// hold (Lambda keeps 4 KB of environment, 17 bytes a name).
+const MaxCaseCollisions = 180
+
 // DefaultLogRetentionDays is how long the function's logs are kept.
 const DefaultLogRetentionDays = 14
 
@@ -108,7 +112,13 @@ type Options struct {
 	Zip                 []byte
 	Arch                string // arm64 (default) or x86_64
 	CarryAttributes     []string
-	LogRetentionDays    int // default DefaultLogRetentionDays
+	// CaseChecked says the old pool's usernames were read (from a
+	// backup) for names alike but for case; CaseCollisions are those
+	// names' trigger.CaseKeys, which the trigger refuses. Deploy needs
+	// them when the old pool tells case apart and the new one does not.
+	CaseChecked      bool
+	CaseCollisions   []string
+	LogRetentionDays int // default DefaultLogRetentionDays
 	// Wait is how long to keep trying while IAM makes a new role usable
 	// and Lambda finishes creating or updating the function.
 	Wait time.Duration
@@ -168,6 +178,9 @@ func (o Options) Validate() error {
 	}
 	if !roleNameRE.MatchString(o.Role) {
 		return fmt.Errorf("role name %q: IAM takes 1-64 letters, digits and +=,.@_-", o.Role)
+	}
+	if len(o.CaseCollisions) > MaxCaseCollisions {
+		return fmt.Errorf("%d usernames of the old pool equal another when case is ignored, more than the trigger's settings hold (%d): resolve them in the old pool first (`poolmigrate check` names them)", len(o.CaseCollisions), MaxCaseCollisions)
 	}
 	ok := false
 	for _, d := range LogRetentionDays {
@@ -311,6 +324,9 @@ type Plan struct {
 	ClientID       string // deploy's app client on the old pool, if there is one
 	RoleArn        string // deploy's role, if it exists
 	FunctionExists bool   // deploy's function exists
+	// CaseFolds: the old pool tells usernames apart by case, the new one
+	// does not.
+	CaseFolds bool
 }
 
 // Inspect reads what Deploy would change and refuses, without writing
@@ -328,8 +344,12 @@ func Inspect(ctx context.Context, api APIs, o Options) (Plan, error) {
 	if err != nil {
 		return p, fmt.Errorf("read the new pool %s: %w", o.TargetPool, err)
 	}
-	if _, err := api.Cognito.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &o.OldPool}); err != nil {
+	old, err := api.Cognito.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &o.OldPool})
+	if err != nil {
 		return p, fmt.Errorf("read the old pool %s: %w (it must still exist: see `poolmigrate retain-pool`)", o.OldPool, err)
+	}
+	if p.CaseFolds = caseSensitive(old.UserPool) && !caseSensitive(target.UserPool); p.CaseFolds && !o.CaseChecked {
+		return p, fmt.Errorf("the old pool %s tells usernames apart by case and the new pool %s does not: of two users named alike but for case (Alice, alice), whoever signs in first would take the name and lock the other out. Pass --backup FILE (the old pool's, from `poolmigrate backup`): deploy names them and the trigger refuses them", o.OldPool, o.TargetPool)
 	}
 	if !hasAttribute(target.UserPool, prevSubAttr) || !hasAttribute(target.UserPool, prevUsernameAttr) {
 		return p, fmt.Errorf("the new pool %s lacks %s / %s, which the trigger fills: add them with `poolmigrate check --fix`", o.TargetPool, prevSubAttr, prevUsernameAttr)

@@ -60,6 +60,9 @@ func ensureFunction(ctx context.Context, l Lambda, o Options, exists bool, clien
 	if len(o.CarryAttributes) > 0 {
 		env.Variables["CARRY_ATTRIBUTES"] = strings.Join(o.CarryAttributes, ",")
 	}
+	if len(o.CaseCollisions) > 0 {
+		env.Variables["CASE_COLLISIONS"] = strings.Join(o.CaseCollisions, ",")
+	}
 	arch := o.architecture()
 	var arn, sum string
 	if !exists {
