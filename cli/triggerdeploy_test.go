@@ -386,8 +386,13 @@ func TestTriggerDeployNamesCaseCollisions(t *testing.T) {
 	if stdout, stderr, err := runApp(t, dir, nil, "backup", "--pool", oldPool, "--out", backup); err != nil {
 		t.Fatalf("backup: %v\n%s%s", err, stdout, stderr)
 	}
+	// check names them too, from the backup.
+	stdout, stderr, err := runApp(t, dir, nil, "check", "--backup", backup, "--target-pool", target)
+	if !strings.Contains(stdout+stderr, "DUPLICATE_USERNAME") || !strings.Contains(stdout+stderr, "Alice") || !strings.Contains(stdout+stderr, "alice") {
+		t.Errorf("check does not name Alice and alice: %v\n%s%s", err, stdout, stderr)
+	}
 	fn := functionName(target)
-	stdout, stderr, err := runApp(t, dir, nil, deployArgs(t, oldPool, target)...)
+	stdout, stderr, err = runApp(t, dir, nil, deployArgs(t, oldPool, target)...)
 	if err == nil || !strings.Contains(err.Error(), "--backup") {
 		t.Fatalf("deploy without the backup: %v\n%s%s", err, stdout, stderr)
 	}
