@@ -412,3 +412,28 @@ func TestTriggerDeployNamesCaseCollisions(t *testing.T) {
 		t.Errorf("CASE_COLLISIONS=%q, want %q", got, trigger.CaseKey("alice"))
 	}
 }
+
+// TestTriggerDeployRefusesSomeoneElsesLogGroup: a log group of the
+// function's name that deploy did not make (someone else reads it, or
+// forwards it) is refused before anything is made, not tagged and taken.
+func TestTriggerDeployRefusesSomeoneElsesLogGroup(t *testing.T) {
+	env := testenv.Require(t)
+	ctx := context.Background()
+	oldPool, target := triggerPools(t, env)
+	fn := functionName(target)
+	lg := cloudwatchlogs.NewFromConfig(env.Config)
+	if _, err := lg.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("/aws/lambda/" + fn), Tags: map[string]string{"team": "other"}}); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := runApp(t, t.TempDir(), nil, deployArgs(t, oldPool, target)...)
+	if err == nil || !strings.Contains(err.Error(), "log group /aws/lambda/"+fn) {
+		t.Fatalf("deploy over someone else's log group: %v\n%s%s", err, stdout, stderr)
+	}
+	if _, err := lambda.NewFromConfig(env.Config).GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: &fn}); err == nil {
+		t.Errorf("function %s was created", fn)
+	}
+	arn := "arn:aws:logs:us-east-1:" + cognitoshim.TestbedAccount + ":log-group:/aws/lambda/" + fn
+	if tags, err := lg.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: &arn}); err != nil || tags.Tags[deploy.TagManaged] != "" {
+		t.Errorf("the log group's tags: %v %v", tags, err)
+	}
+}

@@ -68,6 +68,7 @@ type Logs interface {
 	CreateLogGroup(ctx context.Context, in *cloudwatchlogs.CreateLogGroupInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogGroupOutput, error)
 	PutRetentionPolicy(ctx context.Context, in *cloudwatchlogs.PutRetentionPolicyInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutRetentionPolicyOutput, error)
 	TagResource(ctx context.Context, in *cloudwatchlogs.TagResourceInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.TagResourceOutput, error)
+	ListTagsForResource(ctx context.Context, in *cloudwatchlogs.ListTagsForResourceInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.ListTagsForResourceOutput, error)
 }
 
 // APIs are the clients deploy, Check and Remove call.
@@ -367,6 +368,9 @@ func Inspect(ctx context.Context, api APIs, o Options) (Plan, error) {
 		return p, err
 	}
 	if p.FunctionExists, err = inspectFunction(ctx, api.Lambda, o); err != nil {
+		return p, err
+	}
+	if err := inspectLogGroup(ctx, api.Logs, o); err != nil {
 		return p, err
 	}
 	return p, nil

@@ -156,17 +156,43 @@ func waitUpdated(ctx context.Context, l Lambda, o Options) error {
 	return nil
 }
 
+// inspectLogGroup refuses a log group of the function's name that is not
+// deploy's for these pools: someone else's group (with its subscriptions
+// and readers) would receive the function's log.
+func inspectLogGroup(ctx context.Context, lg Logs, o Options) error {
+	if lg == nil {
+		return nil
+	}
+	arn := o.logGroupArn()
+	out, err := lg.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: &arn})
+	var rnf *lgtypes.ResourceNotFoundException
+	switch {
+	case errors.As(err, &rnf):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read the tags of log group %s: %w", o.LogGroup(), err)
+	}
+	if why := o.ours(out.Tags); why != "" {
+		return fmt.Errorf("log group %s exists, but %s: deploy will not send the function's log to a group it did not make. Delete it, or deploy with --function NAME", o.LogGroup(), why)
+	}
+	return nil
+}
+
+func (o Options) logGroupArn() string {
+	return fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", o.Region, o.Account, o.LogGroup())
+}
+
 // ensureLogGroup creates the function's log group, tagged, before the
 // function can write to it (Lambda would create it without a retention),
-// and sets its retention. A group left by an earlier deploy is tagged and
-// kept.
+// and sets its retention. A group left by an earlier deploy (Inspect saw
+// it tagged as deploy's) is tagged again and kept.
 func ensureLogGroup(ctx context.Context, lg Logs, o Options) error {
 	name := o.LogGroup()
 	_, err := lg.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: &name, Tags: o.Tags()})
 	var exists *lgtypes.ResourceAlreadyExistsException
 	switch {
 	case errors.As(err, &exists):
-		arn := fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", o.Region, o.Account, name)
+		arn := o.logGroupArn()
 		if _, err := lg.TagResource(ctx, &cloudwatchlogs.TagResourceInput{ResourceArn: &arn, Tags: o.Tags()}); err != nil {
 			return fmt.Errorf("tag log group %s: %w", name, err)
 		}
