@@ -261,6 +261,9 @@ func (a *App) printDeployPlan(o deploy.Options, p deploy.Plan) {
 `, o.Account, o.Region, deploy.ClientName, o.OldPool, either(p.ClientID != "", "reused: "+p.ClientID, "created"),
 		o.Role, either(p.RoleArn != "", "reused", "created"), tags, o.RolePolicy(), o.LogGroup(), o.LogRetentionDays,
 		o.Function, either(p.FunctionExists, "updated", "created"), o.Arch, deploy.FunctionTimeout, o.OldPool, o.TargetPool, o.TargetPool)
+	if p.CaseFolds {
+		fmt.Fprintf(a.Stdout, "The new pool ignores case in usernames, the old one does not: the trigger refuses the %d names alike but for case that the backup holds (CASE_COLLISIONS).\n", len(o.CaseCollisions))
+	}
 }
 
 // triggerPackage returns the deployment package, in memory, and where it
