@@ -15,7 +15,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := cli.NewApp().Run(ctx, os.Args[1:])
+	app := cli.NewApp()
+	app.TriggerSource = triggerSource
+	err := app.Run(ctx, os.Args[1:])
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "poolmigrate:", err)

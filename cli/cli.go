@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -38,6 +39,10 @@ type App struct {
 	Stderr io.Writer
 	Getenv func(string) string
 	Getwd  func() (string, error)
+	// TriggerSource is this binary's own trigger source (package main
+	// embeds it; nil in tests unless set): the only source `trigger build`
+	// and `trigger deploy` build from without --source.
+	TriggerSource fs.FS
 }
 
 // NewApp returns an App on the process's streams and environment.
@@ -164,10 +169,10 @@ func versionCommand(a *App) command {
 				if commit == "" {
 					commit = vcsRevision()
 				}
-				trig := "built from source when deployed"
-				if len(prebuilt.Zip) > 0 {
-					sum := sha256.Sum256(prebuilt.Zip)
-					trig = "prebuilt (linux/arm64, sha256 " + hex.EncodeToString(sum[:8]) + "…)"
+				trig := "built from this binary's own source when deployed"
+				if zip := prebuilt.For("arm64"); len(zip) > 0 {
+					arm, amd := sha256.Sum256(zip), sha256.Sum256(prebuilt.For("amd64"))
+					trig = "prebuilt (linux/arm64, sha256 " + hex.EncodeToString(arm[:8]) + "…; linux/amd64, sha256 " + hex.EncodeToString(amd[:8]) + "…)"
 				}
 				if g.json {
 					return writeJSON(a.Stdout, map[string]string{"version": Version, "commit": commit, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH, "trigger": trig})

@@ -4,11 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	cogtypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
@@ -17,16 +19,32 @@ import (
 // app through every step. The deploys are planted directly (the stacks'
 // templates, amplify_outputs.json); what each block synthesizes to is
 // proved with the real toolchain in gen2patch. The trigger block goes in
-// after `trigger deploy`, the window waits, and closing it imports the
-// rest, syncs, verifies, takes the trigger and its block away and retires
-// the old pool.
+// after `trigger deploy`; while the window waits, a user signs in to the
+// new pool through the function that block's ARN names (the trigger, built
+// for this machine, run by the Lambda Runtime Interface Emulator), and
+// closing it imports the rest, syncs, verifies, takes the trigger and its
+// block away and retires the old pool.
 func TestMigrateGen2KeepPasswords(t *testing.T) {
-	env := testenv.Require(t)
+	shared := testenv.Require(t)
 	testenv.RequireAppSync(t)
-	testenv.SkipUnless(t, os.Getenv("AWS_ENDPOINT_URL_LAMBDA") != "", "restart the test bed (testbed/testbed.sh down; up): it predates the Lambda endpoint")
+	rie := os.Getenv("POOLMIGRATE_TESTBED_RIE")
+	testenv.SkipUnless(t, rie != "", "the Lambda Runtime Interface Emulator is not installed: run testbed/testbed.sh up (or scripts/test.sh)")
 	ctx := context.Background()
+	built := buildTriggerHere(t)
+	bed := shared.TriggerBed(t, rie)
+	env := bed.Env
 	dir := copyGen2App(t)
 	sp := plantSourcePool(t, env)
+	const password = "Old-Secret-003!"
+	var email string
+	for _, u := range sp.users {
+		if u.Username == "user003" {
+			email = u.Attrs["email"]
+		}
+	}
+	if _, err := env.Local.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: &sp.id, Username: aws.String("user003"), Password: aws.String(password), Permanent: true}); err != nil {
+		t.Fatal(err)
+	}
 	suffix := testenv.RandomSuffix()
 	apiID := "kp" + suffix + strings.Repeat("k", 16)
 	url := "https://" + suffix + "keep.appsync-api.us-east-1.amazonaws.com/graphql"
@@ -57,8 +75,7 @@ func TestMigrateGen2KeepPasswords(t *testing.T) {
 			`{"Resources":{"amplifyAuthUserPool4BA7F805":{"Type":"AWS::Cognito::UserPool","DeletionPolicy":"`+policy+`","UpdateReplacePolicy":"`+policy+`"}}}`)
 	}
 	deployed("Delete")
-	zipFile := filepath.Join(t.TempDir(), "trigger.zip")
-	writeBootstrapZip(t, zipFile)
+	zipFile := built.Zip
 	policies := []string{"--on-duplicate", "keep-newest", "--on-unverified", "skip", "--skip", "INVALID_PHONE,INVALID_USERNAME"}
 	migrate := func(extra ...string) string {
 		t.Helper()
@@ -104,9 +121,23 @@ func TestMigrateGen2KeepPasswords(t *testing.T) {
 	target := env.NewPool(t, emailSignInPool())
 	outputs(target)
 	out := migrate(policies...)
-	arn := "arn:aws:lambda:us-east-1:000000000000:function:poolmigrate-migration-" + target
-	if !strings.Contains(backendTS(), "'LambdaConfig.UserMigration', '"+arn+"'") || !strings.Contains(out, "authFlowType: 'USER_PASSWORD_AUTH'") {
+	m := regexp.MustCompile(`'LambdaConfig\.UserMigration', '(arn:aws:lambda:us-east-1:000000000000:function:([A-Za-z0-9_-]+))'`).FindStringSubmatch(backendTS())
+	if m == nil || !strings.Contains(out, "authFlowType: 'USER_PASSWORD_AUTH'") {
 		t.Fatalf("the trigger block:\n%s\n%s", out, backendTS())
+	}
+	// The next deploy sets the ARN of the block: it must be the function
+	// `trigger deploy` made and attached, and a user signs in through it.
+	desc := must2[*cip.DescribeUserPoolOutput](t)(env.Local.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &target}))
+	if lc := desc.UserPool.LambdaConfig; lc == nil || aws.ToString(lc.UserMigration) != m[1] {
+		t.Errorf("backend.ts wires %s; trigger deploy attached %v", m[1], lc)
+	}
+	logs := bed.StartFunction(t, m[2], built.Bootstrap)
+	app := must2[*cip.CreateUserPoolClientOutput](t)(env.Local.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &target, ClientName: aws.String("web"),
+		ExplicitAuthFlows: []cogtypes.ExplicitAuthFlowsType{cogtypes.ExplicitAuthFlowsTypeAllowUserPasswordAuth}})).UserPoolClient.ClientId
+	signIn, err := env.Local.InitiateAuth(ctx, &cip.InitiateAuthInput{ClientId: app, AuthFlow: cogtypes.AuthFlowTypeUserPasswordAuth,
+		AuthParameters: map[string]string{"USERNAME": email, "PASSWORD": password}})
+	if err != nil || signIn.AuthenticationResult == nil || aws.ToString(signIn.AuthenticationResult.AccessToken) == "" {
+		t.Fatalf("user003 signing in to the new pool through %s: %v\n%s", m[2], err, logs())
 	}
 	if out := migrate(policies...); !strings.Contains(out, "migration window is open") {
 		t.Fatalf("the window:\n%s", out)

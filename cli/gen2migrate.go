@@ -12,6 +12,7 @@ import (
 	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/gen2patch"
 	"github.com/poolmigrate/poolmigrate/statedir"
+	"github.com/poolmigrate/poolmigrate/trigger/deploy"
 )
 
 // gen2State is a Gen 2 migration's progress in .poolmigrate/migrate.json:
@@ -234,7 +235,7 @@ func verifiedGen2Backup(st *gen2State) error {
 }
 
 // gen2TriggerArn is the ARN `trigger deploy` gave the function (its
-// default name, poolmigrate-migration-<target pool>).
+// default name, deploy.FunctionName).
 func (a *App) gen2TriggerArn(ctx context.Context, g *globals, target string) (string, error) {
 	pl, _, err := a.loadPlan(g, planOptions{})
 	if err != nil {
@@ -248,7 +249,7 @@ func (a *App) gen2TriggerArn(ctx context.Context, g *globals, target string) (st
 	if err != nil {
 		return "", explainAWS(err)
 	}
-	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:poolmigrate-migration-%s", c.cfg.Region, account, target), nil
+	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", c.cfg.Region, account, deploy.FunctionName(target)), nil
 }
 
 func (a *App) runTriggerOverrideGen2(root, arn string, dry, undo bool) error {

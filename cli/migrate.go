@@ -298,6 +298,9 @@ func (a *App) migrateStep(ctx context.Context, g *globals, f *migrateFlags, p *a
 		return false, err
 	case "trigger":
 		args := []string{"trigger", "deploy", "--old-pool", st.OldPool, "--target-pool", st.TargetPool}
+		if st.Backup != "" {
+			args = append(args, "--backup", st.Backup)
+		}
 		if f.zip != "" {
 			args = append(args, "--zip", f.zip)
 		}

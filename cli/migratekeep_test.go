@@ -33,15 +33,7 @@ func TestMigrateKeepPasswords(t *testing.T) {
 	rie := os.Getenv("POOLMIGRATE_TESTBED_RIE")
 	testenv.SkipUnless(t, rie != "", "the Lambda Runtime Interface Emulator is not installed: run testbed/testbed.sh up (or scripts/test.sh)")
 	ctx := context.Background()
-	// The trigger, built for this machine (the emulator runs it here).
-	src, err := trigger.FindSource(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	built, err := trigger.Build(ctx, src, t.TempDir(), runtime.GOARCH)
-	if err != nil {
-		t.Fatal(err)
-	}
+	built := buildTriggerHere(t)
 	bed := shared.TriggerBed(t, rie)
 	env := bed.Env
 
@@ -207,4 +199,19 @@ func TestMigrateKeepPasswords(t *testing.T) {
 			t.Errorf("the trigger's log holds %s's password", name)
 		}
 	}
+}
+
+// buildTriggerHere builds the trigger from this source, for this machine
+// (the emulator runs it here).
+func buildTriggerHere(t *testing.T) trigger.Built {
+	t.Helper()
+	src, err := trigger.FindSource(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := trigger.Build(context.Background(), src, t.TempDir(), runtime.GOARCH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return built
 }

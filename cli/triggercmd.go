@@ -2,13 +2,17 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/poolmigrate/poolmigrate/backendpatch"
+	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/trigger"
 	"github.com/poolmigrate/poolmigrate/trigger/deploy"
 	"github.com/poolmigrate/poolmigrate/trigger/prebuilt"
@@ -19,6 +23,7 @@ type triggerFlags struct {
 	oldPool, target   string
 	function, role    string
 	zip, carry        string
+	backup            string
 	dry, undo         bool
 	auth, arn         string
 	retention         int
@@ -28,17 +33,18 @@ func triggerCommand(a *App) command {
 	return command{
 		name:    "trigger",
 		summary: "the new pool's user migration Lambda trigger (users keep their passwords): build, deploy, status, remove",
-		usage:   "trigger build [--out DIR] [--arch arm64|amd64] | trigger deploy|status|remove --old-pool ID --target-pool ID [--function NAME] [--role NAME] [--zip FILE] [--carry ATTRS] [--log-retention-days N] [--dry-run] [--yes] | trigger override --function-arn ARN [--auth NAME] [--undo]",
+		usage:   "trigger build [--out DIR] [--arch arm64|amd64] [--source DIR] | trigger deploy|status|remove --old-pool ID --target-pool ID [--function NAME] [--role NAME] [--zip FILE | --source DIR] [--backup FILE] [--carry ATTRS] [--log-retention-days N] [--dry-run] [--yes] | trigger override --function-arn ARN [--auth NAME] [--undo]",
 		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &triggerFlags{}
 			fs.StringVar(&f.out, "out", "", "build: where bootstrap and migration-trigger.zip go (default: a new private temporary folder)")
 			fs.StringVar(&f.arch, "arch", "arm64", "Lambda architecture: arm64 or amd64")
-			fs.StringVar(&f.source, "source", "", "build: the poolmigrate source (default: the module at or above the working folder)")
+			fs.StringVar(&f.source, "source", "", "build, deploy: build the trigger from this poolmigrate source folder (default: this binary's own source; the output names the folder and the package's sha256)")
 			fs.StringVar(&f.oldPool, "old-pool", "", "the old user pool (kept alive: see retain-pool)")
 			fs.StringVar(&f.target, "target-pool", "", "the new user pool")
 			fs.StringVar(&f.function, "function", "", "the function's name (default poolmigrate-migration-<target pool>)")
 			fs.StringVar(&f.role, "role", "", "the function's IAM role (default: the function's name)")
-			fs.StringVar(&f.zip, "zip", "", "deploy: the package to upload (default: build it now, which needs Go and the source)")
+			fs.StringVar(&f.zip, "zip", "", "deploy: the package to upload (default: the release's own, or built now from this binary's own source, which needs Go)")
+			fs.StringVar(&f.backup, "backup", "", "deploy: the old pool's backup, to find usernames alike but for case (needed when only the old pool tells case apart)")
 			fs.StringVar(&f.carry, "carry", "", "deploy: attributes to carry, comma-separated (default: the standard ones)")
 			fs.BoolVar(&f.dry, "dry-run", false, "deploy, remove, override: say what would be done, change nothing")
 			fs.BoolVar(&f.undo, "undo", false, "override: remove what the last trigger override wrote")
@@ -74,21 +80,49 @@ func (a *App) runTriggerBuild(ctx context.Context, g *globals, out, arch, source
 	if out != "" && !filepath.IsAbs(out) {
 		out = filepath.Join(wd, out)
 	}
-	if source == "" {
-		if source, err = trigger.FindSource(wd); err != nil {
-			return fmt.Errorf("%w: `trigger build` builds from the poolmigrate source; run it in a clone or pass --source DIR", err)
-		}
+	if source != "" && !filepath.IsAbs(source) {
+		source = filepath.Join(wd, source)
 	}
-	b, err := trigger.Build(ctx, source, out, arch)
+	b, err := a.buildTrigger(ctx, source, out, goArch(arch))
 	if err != nil {
 		return err
 	}
 	if g.json {
 		return writeJSON(a.Stdout, b)
 	}
-	fmt.Fprintf(a.Stdout, "Built the user migration trigger for provided.al2023 (%s) in %s:\n  %s\n  %s (sha256 %s)\n", b.Arch, b.Dir, b.Bootstrap, b.Zip, b.SHA256)
+	fmt.Fprintf(a.Stdout, "Built the user migration trigger for provided.al2023 (%s) from %s in %s:\n  %s\n  %s (sha256 %s)\n", b.Arch, b.Source, b.Dir, b.Bootstrap, b.Zip, b.SHA256)
 	fmt.Fprintln(a.Stdout, "Its settings come from the environment: OLD_USER_POOL_ID, OLD_APP_CLIENT_ID, CARRY_ATTRIBUTES (optional).")
 	return nil
+}
+
+// buildTrigger builds the trigger from this binary's own source, or from
+// source, a folder the user named with --source; never from a go.mod found
+// around the working folder, which anyone who can write there (a project,
+// a parent folder) could plant, and whose code would see every password.
+func (a *App) buildTrigger(ctx context.Context, source, out, arch string) (trigger.Built, error) {
+	from := "--source " + source
+	if source == "" {
+		if a.TriggerSource == nil {
+			return trigger.Built{}, errors.New("this build of poolmigrate carries neither a prebuilt trigger nor its source: install a release (npm install -g amplify-poolmigrate), or pass --zip FILE, or --source DIR naming a poolmigrate source folder you trust")
+		}
+		dir, err := trigger.Unpack(a.TriggerSource)
+		if err != nil {
+			return trigger.Built{}, err
+		}
+		defer os.RemoveAll(dir)
+		source, from = dir, "this poolmigrate's own source ("+Version+")"
+	}
+	b, err := trigger.Build(ctx, source, out, arch)
+	b.Source = from
+	return b, err
+}
+
+// goArch is Go's name for a Lambda architecture.
+func goArch(arch string) string {
+	if arch == "x86_64" {
+		return "amd64"
+	}
+	return arch
 }
 
 func (a *App) runTriggerAWS(ctx context.Context, g *globals, op string, f *triggerFlags) error {
@@ -137,15 +171,36 @@ func (a *App) runTriggerAWS(ctx context.Context, g *globals, op string, f *trigg
 		return nil
 	}
 	// deploy: everything it would refuse is found before it asks.
+	var collisions [][]string
+	if f.backup != "" {
+		if collisions, err = caseCollisions(f.backup, f.oldPool); err != nil {
+			return err
+		}
+		o.CaseChecked = true
+		for _, names := range collisions {
+			o.CaseCollisions = append(o.CaseCollisions, trigger.CaseKey(names[0]))
+		}
+	}
 	plan, err := deploy.Inspect(ctx, api, o)
 	if err != nil {
 		return explainAWS(err)
+	}
+	if !plan.CaseFolds {
+		o.CaseCollisions = nil
+	} else if len(collisions) > 0 {
+		fmt.Fprintf(a.Stderr, "The new pool ignores case in usernames; these users of the old pool are named alike but for case, and the trigger refuses them (the import brings them over, as export --on-duplicate decides):\n")
+		for _, names := range collisions {
+			fmt.Fprintf(a.Stderr, "  %s\n", strings.Join(names, ", "))
+		}
 	}
 	if f.dry {
 		a.printDeployPlan(o, plan)
 		return nil
 	}
-	pkg, from, err := a.triggerPackage(ctx, f.zip, o.Arch)
+	if f.zip != "" && f.source != "" {
+		return usagef("trigger deploy takes --zip FILE or --source DIR, not both")
+	}
+	pkg, from, err := a.triggerPackage(ctx, f.zip, f.source, o.Arch)
 	if err != nil {
 		return err
 	}
@@ -209,39 +264,41 @@ func (a *App) printDeployPlan(o deploy.Options, p deploy.Plan) {
 `, o.Account, o.Region, deploy.ClientName, o.OldPool, either(p.ClientID != "", "reused: "+p.ClientID, "created"),
 		o.Role, either(p.RoleArn != "", "reused", "created"), tags, o.RolePolicy(), o.LogGroup(), o.LogRetentionDays,
 		o.Function, either(p.FunctionExists, "updated", "created"), o.Arch, deploy.FunctionTimeout, o.OldPool, o.TargetPool, o.TargetPool)
+	if p.CaseFolds {
+		fmt.Fprintf(a.Stdout, "The new pool ignores case in usernames, the old one does not: the trigger refuses the %d names alike but for case that the backup holds (CASE_COLLISIONS).\n", len(o.CaseCollisions))
+	}
 }
 
 // triggerPackage returns the deployment package, in memory, and where it
-// came from: --zip (read once), the release's own, or built now into a
-// private temporary folder, which is removed again.
-func (a *App) triggerPackage(ctx context.Context, zipFile, arch string) ([]byte, string, error) {
-	switch {
-	case zipFile != "":
+// came from: --zip (read once), built now from --source, the release's
+// own, or built now from this binary's own source into a private
+// temporary folder, which is removed again.
+func (a *App) triggerPackage(ctx context.Context, zipFile, source, arch string) ([]byte, string, error) {
+	if zipFile != "" {
 		data, err := os.ReadFile(zipFile)
 		if err != nil {
 			return nil, "", fmt.Errorf("read the package: %w", err)
 		}
-		return data, zipFile, nil
-	case len(prebuilt.Zip) > 0 && arch == "arm64":
-		return prebuilt.Zip, "the package built into this release", nil
+		return data, "--zip " + zipFile, nil
 	}
-	wd, _ := a.Getwd()
-	src, err := trigger.FindSource(wd)
-	if err != nil {
-		return nil, "", fmt.Errorf("no --zip given, this build of poolmigrate carries no prebuilt trigger, and %w: install a release (npm install -g amplify-poolmigrate), or build the package with `poolmigrate trigger build` in a poolmigrate clone and pass --zip", err)
+	if zip := prebuilt.For(arch); len(zip) > 0 && source == "" {
+		return zip, "the package built into this release", nil
 	}
-	goArch := arch
-	if goArch == "x86_64" {
-		goArch = "amd64"
+	if source != "" && !filepath.IsAbs(source) {
+		wd, err := a.Getwd()
+		if err != nil {
+			return nil, "", err
+		}
+		source = filepath.Join(wd, source)
 	}
-	b, err := trigger.Build(ctx, src, "", goArch)
+	b, err := a.buildTrigger(ctx, source, "", goArch(arch))
 	if b.Dir != "" {
 		defer os.RemoveAll(b.Dir)
 	}
 	if err != nil {
 		return nil, "", err
 	}
-	return b.Package, "built now from " + src, nil
+	return b.Package, "built now from " + b.Source, nil
 }
 
 // runTriggerOverride writes the new auth resource's override that keeps
@@ -289,4 +346,31 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// caseCollisions reads the old pool's backup for usernames that are one
+// name when case is ignored, each group sorted; it refuses a backup of
+// another pool.
+func caseCollisions(backup, oldPool string) ([][]string, error) {
+	byFold := map[string][]string{}
+	hdr, _, err := cognito.ReadBackupFile(backup, cognito.BackupVisitor{User: func(u cognito.User) error {
+		k := strings.ToLower(u.Username)
+		byFold[k] = append(byFold[k], u.Username)
+		return nil
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("read the backup %s: %w", backup, err)
+	}
+	if hdr.PoolID != oldPool {
+		return nil, fmt.Errorf("the backup %s is of pool %s, not of the old pool %s", backup, hdr.PoolID, oldPool)
+	}
+	var out [][]string
+	for _, names := range byFold {
+		if len(names) > 1 {
+			sort.Strings(names)
+			out = append(out, names)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out, nil
 }

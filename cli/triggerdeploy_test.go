@@ -18,6 +18,7 @@ import (
 
 	"github.com/poolmigrate/poolmigrate/testbed/cognitoshim"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
+	"github.com/poolmigrate/poolmigrate/trigger"
 	"github.com/poolmigrate/poolmigrate/trigger/deploy"
 )
 
@@ -312,5 +313,138 @@ func TestTriggerOverrideRefusesABadARNGen2(t *testing.T) {
 		if after, _ := os.ReadFile(backend); string(after) != string(before) {
 			t.Fatalf("%s: backend.ts was changed", name)
 		}
+	}
+}
+
+// TestTriggerDeployReusesNothingForeign: deploy's own function, found
+// again, is not reused with what someone added to it: a statement in its
+// resource policy deploy did not write (another account may invoke the
+// function, which sees every password) is refused and named, by deploy
+// and by status; deploy's statement rewritten for everyone is put back as
+// deploy writes it; and a layer (code running beside the trigger's) is
+// taken off.
+func TestTriggerDeployReusesNothingForeign(t *testing.T) {
+	env := testenv.Require(t)
+	ctx := context.Background()
+	oldPool, target := triggerPools(t, env)
+	fn := functionName(target)
+	if stdout, stderr, err := runApp(t, t.TempDir(), nil, deployArgs(t, oldPool, target)...); err != nil {
+		t.Fatalf("deploy: %v\n%s%s", err, stdout, stderr)
+	}
+	lc := lambda.NewFromConfig(env.Config)
+	layer := "arn:aws:lambda:us-east-1:111122223333:layer:sniff:1"
+	if _, err := lc.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: &fn, Layers: []string{layer}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: &fn, StatementId: aws.String("backdoor"), Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("111122223333")}); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := runApp(t, t.TempDir(), nil, deployArgs(t, oldPool, target)...)
+	if err == nil || !strings.Contains(err.Error(), "backdoor") {
+		t.Fatalf("deploy over a foreign statement: %v\n%s%s", err, stdout, stderr)
+	}
+	status := []string{"trigger", "status", "--old-pool", oldPool, "--target-pool", target}
+	if stdout, _, err := runApp(t, t.TempDir(), nil, status...); err == nil || !strings.Contains(stdout, "backdoor") {
+		t.Errorf("status with a foreign statement: %v\n%s", err, stdout)
+	}
+	if _, err := lc.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: &fn, StatementId: aws.String("backdoor")}); err != nil {
+		t.Fatal(err)
+	}
+	// deploy's own statement id, opened to everyone.
+	sid := "poolmigrate-" + strings.ReplaceAll(target, "_", "-")
+	if _, err := lc.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: &fn, StatementId: &sid}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: &fn, StatementId: &sid, Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("*"),
+		SourceArn: aws.String("arn:aws:cognito-idp:us-east-1:" + cognitoshim.TestbedAccount + ":userpool/" + target)}); err != nil {
+		t.Fatal(err)
+	}
+	if stdout, stderr, err := runApp(t, t.TempDir(), nil, deployArgs(t, oldPool, target)...); err != nil {
+		t.Fatalf("deploy: %v\n%s%s", err, stdout, stderr)
+	}
+	f, err := lc.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: &fn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Configuration.Layers) != 0 {
+		t.Errorf("the function kept its layers: %+v", f.Configuration.Layers)
+	}
+	pol, err := lc.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: &fn})
+	if err != nil || strings.Contains(aws.ToString(pol.Policy), `"Principal":"*"`) || !strings.Contains(aws.ToString(pol.Policy), "cognito-idp.amazonaws.com") {
+		t.Errorf("the policy after deploy: %v %s", err, aws.ToString(pol.Policy))
+	}
+	if stdout, _, err := runApp(t, t.TempDir(), nil, status...); err != nil {
+		t.Errorf("status: %v\n%s", err, stdout)
+	}
+}
+
+// TestTriggerDeployNamesCaseCollisions: the old pool tells Alice from
+// alice, the new pool does not. Deploy refuses to go on without the old
+// pool's backup (nothing is made), and with it names the two and gives
+// the trigger their key, so it refuses both.
+func TestTriggerDeployNamesCaseCollisions(t *testing.T) {
+	env := testenv.Require(t)
+	ctx := context.Background()
+	oldPool := env.NewPool(t, testenv.PoolOptions{})
+	target := env.NewPool(t, testenv.PoolOptions{Custom: []string{"prev_sub_id", "prev_username"}, CaseInsensitive: true})
+	env.Seed(t, oldPool, nil, []testenv.SeedUser{
+		{Username: "Alice", Attrs: map[string]string{"email": "a1@example.com", "email_verified": "true"}},
+		{Username: "alice", Attrs: map[string]string{"email": "a2@example.com", "email_verified": "true"}},
+		{Username: "bob", Attrs: map[string]string{"email": "b@example.com", "email_verified": "true"}},
+	})
+	dir := t.TempDir()
+	backup := filepath.Join(dir, "old.jsonl")
+	if stdout, stderr, err := runApp(t, dir, nil, "backup", "--pool", oldPool, "--out", backup); err != nil {
+		t.Fatalf("backup: %v\n%s%s", err, stdout, stderr)
+	}
+	// check names them too, from the backup.
+	stdout, stderr, err := runApp(t, dir, nil, "check", "--backup", backup, "--target-pool", target)
+	if !strings.Contains(stdout+stderr, "DUPLICATE_USERNAME") || !strings.Contains(stdout+stderr, "Alice") || !strings.Contains(stdout+stderr, "alice") {
+		t.Errorf("check does not name Alice and alice: %v\n%s%s", err, stdout, stderr)
+	}
+	fn := functionName(target)
+	stdout, stderr, err = runApp(t, dir, nil, deployArgs(t, oldPool, target)...)
+	if err == nil || !strings.Contains(err.Error(), "--backup") {
+		t.Fatalf("deploy without the backup: %v\n%s%s", err, stdout, stderr)
+	}
+	nothingDeployed(t, env, oldPool, target, fn)
+	stdout, stderr, err = runApp(t, dir, nil, deployArgs(t, oldPool, target, "--backup", backup)...)
+	if err != nil {
+		t.Fatalf("deploy: %v\n%s%s", err, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "  Alice, alice\n") || strings.Contains(stderr, "bob") {
+		t.Errorf("deploy does not name the colliding users:\n%s", stderr)
+	}
+	f, err := lambda.NewFromConfig(env.Config).GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: &fn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Configuration.Environment.Variables["CASE_COLLISIONS"]; got != trigger.CaseKey("alice") {
+		t.Errorf("CASE_COLLISIONS=%q, want %q", got, trigger.CaseKey("alice"))
+	}
+}
+
+// TestTriggerDeployRefusesSomeoneElsesLogGroup: a log group of the
+// function's name that deploy did not make (someone else reads it, or
+// forwards it) is refused before anything is made, not tagged and taken.
+func TestTriggerDeployRefusesSomeoneElsesLogGroup(t *testing.T) {
+	env := testenv.Require(t)
+	ctx := context.Background()
+	oldPool, target := triggerPools(t, env)
+	fn := functionName(target)
+	lg := cloudwatchlogs.NewFromConfig(env.Config)
+	if _, err := lg.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("/aws/lambda/" + fn), Tags: map[string]string{"team": "other"}}); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := runApp(t, t.TempDir(), nil, deployArgs(t, oldPool, target)...)
+	if err == nil || !strings.Contains(err.Error(), "log group /aws/lambda/"+fn) {
+		t.Fatalf("deploy over someone else's log group: %v\n%s%s", err, stdout, stderr)
+	}
+	if _, err := lambda.NewFromConfig(env.Config).GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: &fn}); err == nil {
+		t.Errorf("function %s was created", fn)
+	}
+	arn := "arn:aws:logs:us-east-1:" + cognitoshim.TestbedAccount + ":log-group:/aws/lambda/" + fn
+	if tags, err := lg.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: &arn}); err != nil || tags.Tags[deploy.TagManaged] != "" {
+		t.Errorf("the log group's tags: %v %v", tags, err)
 	}
 }

@@ -125,7 +125,9 @@ func Patch(root string, o PatchOptions) (*backendpatch.ChangeSet, string, error)
 	case SignInEmailAndPhone:
 		usernameAttrs = []string{"email", "phone_number"}
 	case SignInUsername:
-		aliasAttrs = o.Aliases
+		if aliasAttrs, err = checkAliases(o.Aliases); err != nil {
+			return nil, "", err
+		}
 	default:
 		return nil, "", fmt.Errorf("unknown sign-in %q: use email, phone, email-and-phone or username", o.SignIn)
 	}
@@ -218,6 +220,28 @@ func setting(prop, cfnProp string, values []string) string {
 		return "cfnUserPool." + prop + " = undefined;\n  cfnUserPool.addPropertyDeletionOverride('" + cfnProp + "');"
 	}
 	return "cfnUserPool." + prop + " = [" + quoted(values) + "];\n  cfnUserPool.addPropertyOverride('" + cfnProp + "', [" + quoted(values) + "]);"
+}
+
+// checkAliases takes only the alias attributes Cognito has (email,
+// phone_number, preferred_username), each once: the values are written
+// into backend.ts, which the deploy compiles and runs, so anything else
+// (a quote, code) is refused before a line is written.
+func checkAliases(aliases []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range aliases {
+		a = strings.ToLower(strings.TrimSpace(a))
+		switch a {
+		case "email", "phone_number", "preferred_username":
+		default:
+			return nil, fmt.Errorf("alias %q: use email, phone_number or preferred_username", a)
+		}
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 func quoted(s []string) string {

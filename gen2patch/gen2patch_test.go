@@ -214,3 +214,35 @@ func TestKeepTriggerRefusesCode(t *testing.T) {
 		})
 	}
 }
+
+// --aliases is written into backend.ts: only Cognito's alias attributes
+// get there; code in the value is refused and nothing is written.
+func TestPatchRefusesCodeInAliases(t *testing.T) {
+	for name, aliases := range map[string][]string{
+		"quote":    {"email'];require('child_process').execSync('id');['"},
+		"backtick": {"email`"},
+		"template": {"${process.exit(1)}"},
+		"newline":  {"email\nprocess.exit(1)"},
+		"unknown":  {"email", "name"},
+		"empty":    {""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			root := project(t, userCode)
+			if cs, _, err := Patch(root, PatchOptions{SignIn: SignInUsername, Aliases: aliases, OldPoolID: "us-east-1_old"}); err == nil {
+				t.Fatalf("Patch accepted aliases %q (%d changes)", aliases, len(cs.Changes))
+			}
+			if got := read(t, root); got != userCode {
+				t.Errorf("backend.ts changed:\n%s", got)
+			}
+		})
+	}
+	root := project(t, userCode)
+	cs, _, err := Patch(root, PatchOptions{SignIn: SignInUsername, Aliases: []string{" Email", "preferred_username", "email"}, OldPoolID: "us-east-1_old"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(t, cs, "patch")
+	if got := read(t, root); !strings.Contains(got, "cfnUserPool.aliasAttributes = ['email', 'preferred_username'];") {
+		t.Errorf("backend.ts:\n%s", got)
+	}
+}

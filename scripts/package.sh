@@ -23,13 +23,17 @@ STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 LDFLAGS="-s -w -X github.com/poolmigrate/poolmigrate/cli.Version=$VERSION -X github.com/poolmigrate/poolmigrate/cli.Commit=$COMMIT"
 
-# The user migration trigger, prebuilt for Lambda (provided.al2023, arm64)
-# and carried inside every binary, so `trigger deploy` needs no Go.
-PREBUILT=$ROOT/trigger/prebuilt/migration-trigger.zip
-trap 'rm -rf "$STAGE" "$PREBUILT"' EXIT
-(cd "$ROOT" && go run . trigger build --out "$STAGE/trigger" --arch arm64 >/dev/null)
-cp "$STAGE/trigger/migration-trigger.zip" "$PREBUILT"
-cp "$PREBUILT" "$OUT/migration-trigger-$VERSION-linux-arm64.zip"
+# The user migration trigger, prebuilt for Lambda (provided.al2023) on both
+# architectures it runs, from this binary's own source, and carried inside
+# every binary, so `trigger deploy` needs no Go (and never builds from
+# whatever source lies around the user's working folder).
+PREBUILT=$ROOT/trigger/prebuilt
+trap 'rm -rf "$STAGE" "$PREBUILT"/migration-trigger-*.zip' EXIT
+for arch in arm64 amd64; do
+	(cd "$ROOT" && go run . trigger build --out "$STAGE/trigger-$arch" --arch "$arch" >/dev/null)
+	cp "$STAGE/trigger-$arch/migration-trigger.zip" "$PREBUILT/migration-trigger-$arch.zip"
+	cp "$PREBUILT/migration-trigger-$arch.zip" "$OUT/migration-trigger-$VERSION-linux-$arch.zip"
+done
 
 # npm platform (os-cpu) -> Go GOOS/GOARCH
 TARGETS="linux-x64:linux/amd64 linux-arm64:linux/arm64 darwin-x64:darwin/amd64 darwin-arm64:darwin/arm64 win32-x64:windows/amd64"

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,12 +26,20 @@ type Built struct {
 	Zip       string `json:"zip"`
 	SHA256    string `json:"sha256"` // of the zip, as Lambda reports CodeSha256 (base64 there)
 	Arch      string `json:"arch"`
+	// Source says what it was built from: this poolmigrate's own source,
+	// or the --source folder named.
+	Source string `json:"source,omitempty"`
 	// Package is the zip's bytes, the ones hashed and written: deploy
 	// uploads these, never a file read back from disk.
 	Package []byte `json:"-"`
 }
 
 // FindSource returns the root of the poolmigrate module at or above dir.
+// Only tests and tools of this repository use it: the commands never
+// build the trigger from a folder they found (a go.mod planted in the
+// working folder or a parent would get its code deployed); they build
+// from the binary's own source (Unpack) or from a --source DIR the user
+// names.
 func FindSource(dir string) (string, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
@@ -45,6 +54,57 @@ func FindSource(dir string) (string, error) {
 			return "", fmt.Errorf("no %s source at or above %s", Module, dir)
 		}
 	}
+}
+
+// SourceFiles are the files the trigger is built from, as patterns of
+// path.Match: the module's go.mod and go.sum (which pins every
+// dependency's hash), this package and the command. A binary carries
+// them (go:embed in package main) so it builds the trigger from its own
+// source and nothing else.
+var SourceFiles = []string{"go.mod", "go.sum", "trigger/*.go", "cmd/migration-trigger/*.go"}
+
+// Unpack writes the trigger's source files (SourceFiles, without tests)
+// from src into a new private folder (os.MkdirTemp, 0700) and returns it;
+// the caller removes it. src is the binary's own source (embedded).
+func Unpack(src fs.FS) (dir string, err error) {
+	dir, err = os.MkdirTemp("", "poolmigrate-trigger-src-")
+	if err != nil {
+		return "", fmt.Errorf("make the source folder: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+			dir = ""
+		}
+	}()
+	n := 0
+	for _, pat := range SourceFiles {
+		names, err := fs.Glob(src, pat)
+		if err != nil {
+			return "", err
+		}
+		for _, name := range names {
+			if strings.HasSuffix(name, "_test.go") {
+				continue
+			}
+			data, err := fs.ReadFile(src, name)
+			if err != nil {
+				return "", fmt.Errorf("read the trigger's source %s: %w", name, err)
+			}
+			to := filepath.Join(dir, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
+				return "", err
+			}
+			if err := os.WriteFile(to, data, 0o600); err != nil {
+				return "", err
+			}
+			n++
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cmd", "migration-trigger", "main.go")); err != nil || n < 4 {
+		return "", errors.New("this poolmigrate carries no complete trigger source")
+	}
+	return dir, nil
 }
 
 // Build compiles the trigger as the `bootstrap` of Lambda's provided.al2023
@@ -78,9 +138,12 @@ func Build(ctx context.Context, src, out, arch string) (b Built, err error) {
 	}
 	b.Dir = out
 	b.Bootstrap = filepath.Join(out, "bootstrap")
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", b.Bootstrap, "./cmd/migration-trigger")
+	// -mod=readonly: every dependency as go.sum pins it; no go.work from
+	// around src; no VCS stamp, so the same source gives the same package
+	// wherever it lies.
+	cmd := exec.CommandContext(ctx, "go", "build", "-mod=readonly", "-buildvcs=false", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", b.Bootstrap, "./cmd/migration-trigger")
 	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch, "GOWORK=off")
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return b, fmt.Errorf("go build the trigger: %w\n%s", err, msg)
 	}

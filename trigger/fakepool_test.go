@@ -33,8 +33,33 @@ type fakePool struct {
 	// password.
 	answer *cip.AdminInitiateAuthOutput
 
+	// clock, when set, moves on by callTime at every call.
+	clock *fakeClock
+
 	mu    sync.Mutex
 	calls []fakeCall
+}
+
+// callTime is how long each call to the fake pool takes on its clock.
+const callTime = 40 * time.Millisecond
+
+// fakeClock is a handler's clock that only moves when the fake pool is
+// called or the handler sleeps.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Sleep(_ context.Context, d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
 }
 
 type fakeUser struct {
@@ -62,6 +87,9 @@ func (f *fakePool) record(ctx context.Context, op string, optFns []func(*cip.Opt
 	f.mu.Lock()
 	f.calls = append(f.calls, fakeCall{op, d, ok, o.RetryMaxAttempts})
 	f.mu.Unlock()
+	if f.clock != nil {
+		f.clock.Sleep(ctx, callTime)
+	}
 	if f.slow {
 		if !ok {
 			f.t.Errorf("%s called without a deadline", op)

@@ -9,11 +9,13 @@
 // answered the password with tokens: any challenge (MFA, a temporary
 // password) is a refusal, and those users arrive through the bulk import.
 // Look-ups by e-mail consider only verified addresses of users in a status
-// the trigger may migrate. Every refusal gives Cognito the same answer, so a
-// caller cannot tell a wrong password from an unknown, disabled or ambiguous
-// user; the log says why with a stable reason code, and never holds a
-// password, a token, what was typed, or an AWS error message (which may
-// echo what was typed).
+// the trigger may migrate, and an e-mail address or phone number the old
+// pool does not call verified is never carried. Every refusal gives Cognito
+// the same answer after the same time (RefusalTime), so a caller cannot
+// tell a wrong password from an unknown, disabled or ambiguous user; the
+// log says why with a stable reason code, and never holds a password, a
+// token, what was typed, or an AWS error message (which may echo what was
+// typed).
 package trigger
 
 import (
@@ -47,6 +49,12 @@ const (
 // answer within 4 seconds leaves that margin.
 const DefaultBudget = 4 * time.Second
 
+// DefaultRefusalTime is how long every refusal takes, at least: an
+// unknown user (one call to the old pool) and a wrong password (two) then
+// look the same from outside. It covers the slowest ordinary refusal (a
+// look-up by e-mail reads up to five pages) with room to spare.
+const DefaultRefusalTime = 1500 * time.Millisecond
+
 // lambdaMargin is kept free before the function's own deadline, so the
 // handler answers (a refusal) instead of being killed mid-call.
 const lambdaMargin = 250 * time.Millisecond
@@ -68,6 +76,10 @@ type Config struct {
 	// The old identity attributes are always added; CheckCarried names
 	// those that are never carried.
 	Attributes []string
+	// CaseCollisions are the CaseKeys of old usernames that equal another
+	// old username when case is ignored (CASE_COLLISIONS): the trigger
+	// refuses them (see casefold.go).
+	CaseCollisions map[string]bool
 }
 
 // DefaultAttributes are the standard attributes the CSV export carries.
@@ -92,6 +104,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 				c.Attributes = append(c.Attributes, a)
 			}
 		}
+	}
+	var err error
+	if c.CaseCollisions, err = parseCaseKeys(getenv("CASE_COLLISIONS")); err != nil {
+		return c, err
 	}
 	if c.OldPoolID == "" || c.OldClientID == "" {
 		return c, errors.New("OLD_USER_POOL_ID and OLD_APP_CLIENT_ID must be set")
@@ -125,10 +141,19 @@ type Handler struct {
 	Budget time.Duration
 	// Logf reports what happened, without secrets (default: log.Printf).
 	Logf func(format string, args ...any)
+	// RefusalTime is how long each refusal takes at least, counted from
+	// the start of the invocation (default DefaultRefusalTime; never past
+	// the invocation's deadline).
+	RefusalTime time.Duration
+	// Now and Sleep are the clock (default time.Now and a timer); tests
+	// give their own.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration)
 }
 
 // Handle migrates one user, or refuses.
 func (h *Handler) Handle(ctx context.Context, ev events.CognitoEventUserPoolsMigrateUser) (events.CognitoEventUserPoolsMigrateUser, error) {
+	start := h.now()
 	ctx, cancel := h.bound(ctx)
 	defer cancel()
 	logf := h.Logf
@@ -143,6 +168,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.CognitoEventUserPoolsMig
 			logf("refused source=%s reason=%s", source, reason)
 		}
 		ev.CognitoEventUserPoolsMigrateUserResponse = events.CognitoEventUserPoolsMigrateUserResponse{}
+		h.pad(ctx, start)
 		return ev, ErrRefused
 	}
 	if ev.TriggerSource != SourceAuthentication && ev.TriggerSource != SourceForgotPassword {
@@ -152,6 +178,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.CognitoEventUserPoolsMig
 	user, why := h.find(ctx, ev.UserName, ev.TriggerSource)
 	if why != "" {
 		return refuse(why, user)
+	}
+	if h.Config.collides(ev.UserName, user.Username) {
+		// The new pool ignores case: this name is another old user's too.
+		return refuse("case_collision", user)
 	}
 	if ev.TriggerSource == SourceForgotPassword {
 		// No password proves anything here: the trigger reads the user
@@ -171,10 +201,49 @@ func (h *Handler) Handle(ctx context.Context, ev events.CognitoEventUserPoolsMig
 	if why != "" {
 		return refuse(why, user)
 	}
+	if ev.TriggerSource == SourceForgotPassword && !verifiedContact(attrs) {
+		// The new pool sends the reset code to a verified address or
+		// number; without one the user would be created in a state
+		// nobody can finish (no code arrives, no password works).
+		return refuse("no_verified_contact", user)
+	}
 	ev.CognitoEventUserPoolsMigrateUserResponse.UserAttributes = attrs
 	ev.CognitoEventUserPoolsMigrateUserResponse.MessageAction = "SUPPRESS"
 	logf("migrated source=%s old_sub=%s", source, safe(user.Attributes["sub"]))
 	return ev, nil
+}
+
+// pad waits until the refusal has taken RefusalTime since start, or the
+// invocation's deadline comes, whichever is first.
+func (h *Handler) pad(ctx context.Context, start time.Time) {
+	floor := h.RefusalTime
+	if floor <= 0 {
+		floor = DefaultRefusalTime
+	}
+	now := h.now()
+	wait := start.Add(floor).Sub(now)
+	if d, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(d))
+	}
+	if wait > 0 {
+		if h.Sleep != nil {
+			h.Sleep(ctx, wait)
+			return
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
 }
 
 // bound gives the invocation its deadline: the budget, or the function's
@@ -207,6 +276,15 @@ func (h *Handler) carried(u *oldUser) (map[string]string, string) {
 			attrs[name] = v
 		}
 	}
+	// An address or number the old pool does not call verified is not
+	// the user's to take along: in a pool that signs in by it, it would
+	// hold (and lock out) whoever really owns it.
+	for _, contact := range []string{"email", "phone_number"} {
+		if attrs[contact+"_verified"] != "true" || attrs[contact] == "" {
+			delete(attrs, contact)
+			delete(attrs, contact+"_verified")
+		}
+	}
 	attrs[PrevSubAttr] = u.Attributes["sub"]
 	attrs[PrevUsernameAttr] = u.Username
 	// The last look before Cognito sees it, whatever changes above.
@@ -216,6 +294,13 @@ func (h *Handler) carried(u *oldUser) (map[string]string, string) {
 		}
 	}
 	return attrs, ""
+}
+
+// verifiedContact says whether attrs give the new pool a verified e-mail
+// address or phone number to send a code to.
+func verifiedContact(attrs map[string]string) bool {
+	return (attrs["email"] != "" && attrs["email_verified"] == "true") ||
+		(attrs["phone_number"] != "" && attrs["phone_number_verified"] == "true")
 }
 
 // safe keeps what a log line may show of a value from AWS (an error code,

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -18,7 +19,9 @@ func handlerFor(pool *fakePool) (*Handler, *strings.Builder) {
 	logs := &strings.Builder{}
 	attrs := append(append([]string(nil), DefaultAttributes...), "sub", "identities", "cognito:user_status", "custom:prev_sub_id")
 	return &Handler{Pool: pool, Config: Config{OldPoolID: "old-pool", OldClientID: "old-client", Attributes: attrs},
-		Logf: func(f string, a ...any) { fmt.Fprintf(logs, f+"\n", a...) }}, logs
+		Logf: func(f string, a ...any) { fmt.Fprintf(logs, f+"\n", a...) },
+		// Refusals are padded to RefusalTime; these tests need not wait.
+		Sleep: func(context.Context, time.Duration) {}}, logs
 }
 
 func migrateEvent(source, typed, password string) events.CognitoEventUserPoolsMigrateUser {

@@ -2,7 +2,7 @@
 // (package trigger), built as the `bootstrap` of the provided.al2023
 // runtime by `poolmigrate trigger build`. Settings come from its
 // environment: OLD_USER_POOL_ID, OLD_APP_CLIENT_ID, optional
-// CARRY_ATTRIBUTES, and the AWS SDK's own variables.
+// CARRY_ATTRIBUTES and CASE_COLLISIONS, and the AWS SDK's own variables.
 package main
 
 import (

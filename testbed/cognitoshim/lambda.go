@@ -147,9 +147,20 @@ func (s *Server) serveLambda(w http.ResponseWriter, r *http.Request) {
 			lambdaError(w, 400, "InvalidParameterValueException", msg)
 			return
 		}
+		layers, msg := checkLayers(in)
+		if msg != "" {
+			lambdaError(w, 400, "InvalidParameterValueException", msg)
+			return
+		}
 		for _, k := range []string{"Role", "Environment", "Timeout", "MemorySize", "Handler", "Runtime", "Description"} {
 			if v, ok := in[k]; ok {
 				f.Config[k] = v
+			}
+		}
+		if _, ok := in["Layers"]; ok { // an empty list takes every layer off
+			delete(f.Config, "Layers")
+			if len(layers) > 0 {
+				f.Config["Layers"] = layers
 			}
 		}
 		s.startUpdate(f)
@@ -261,6 +272,11 @@ func (s *Server) createFunction(w http.ResponseWriter, in map[string]any) {
 		lambdaError(w, 400, "InvalidParameterValueException", msg)
 		return
 	}
+	layers, msg := checkLayers(in)
+	if msg != "" {
+		lambdaError(w, 400, "InvalidParameterValueException", msg)
+		return
+	}
 	cfg := map[string]any{
 		"FunctionName": name, "FunctionArn": s.functionArn(name), "Runtime": runtime, "Handler": handler, "Role": role,
 		// LastUpdateStatus is "first set to Successful after function
@@ -273,10 +289,33 @@ func (s *Server) createFunction(w http.ResponseWriter, in map[string]any) {
 			cfg[k] = v
 		}
 	}
+	if len(layers) > 0 {
+		cfg["Layers"] = layers
+	}
 	f := &lambdaFunction{Config: cfg, Tags: tags, pendingUntil: s.now().Add(time.Duration(s.lambdaTiming.CreatePendingMS) * time.Millisecond)}
 	s.functions[name] = f
 	s.refresh(f)
 	writeLambdaJSON(w, 201, cfg)
+}
+
+var layerVersionArnRE = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(-gov)?-[a-z]+-\d{1}:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+$`)
+
+// checkLayers reads a request's Layers (version ARNs, at most five) as
+// the function's configuration reports them.
+func checkLayers(in map[string]any) ([]map[string]any, string) {
+	list, _ := in["Layers"].([]any)
+	if len(list) > 5 {
+		return nil, "1 validation error detected: Value at 'layers' failed to satisfy constraint: Member must have length less than or equal to 5"
+	}
+	var out []map[string]any
+	for _, v := range list {
+		arn, _ := v.(string)
+		if !layerVersionArnRE.MatchString(arn) {
+			return nil, "1 validation error detected: Value at 'layers' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy regular expression pattern: " + layerVersionArnRE.String() + "]"
+		}
+		out = append(out, map[string]any{"Arn": arn, "CodeSize": 0})
+	}
+	return out, ""
 }
 
 // checkSettings: Lambda's ranges for a function's timeout (1-900 s) and
@@ -353,6 +392,8 @@ func checkZip(code any, runtime any) (string, string) {
 	return base64.StdEncoding.EncodeToString(sum[:]), ""
 }
 
+var accountIDRE = regexp.MustCompile(`^\d{12}$`)
+
 var userPoolArnRE = regexp.MustCompile(`^arn:aws:cognito-idp:[a-z0-9-]+:\d{12}:userpool/[\w-]+_[0-9a-zA-Z]+$`)
 
 func (s *Server) functionPolicy(w http.ResponseWriter, r *http.Request, parts []string, in map[string]any) {
@@ -380,8 +421,31 @@ func (s *Server) functionPolicy(w http.ResponseWriter, r *http.Request, parts []
 			lambdaError(w, 400, "InvalidParameterValueException", "SourceArn must be a Cognito user pool ARN for principal cognito-idp.amazonaws.com")
 			return
 		}
-		st := map[string]any{"Sid": sid, "Effect": "Allow", "Principal": map[string]string{"Service": principal}, "Action": "lambda:InvokeFunction",
-			"Resource": f.Config["FunctionArn"], "Condition": map[string]any{"ArnLike": map[string]string{"AWS:SourceArn": source}}}
+		// The principal as Lambda writes it: a service, everyone, or an
+		// account (its root) or ARN.
+		var who any = map[string]string{"Service": principal}
+		switch {
+		case principal == "*":
+			who = "*"
+		case accountIDRE.MatchString(principal):
+			who = map[string]string{"AWS": "arn:aws:iam::" + principal + ":root"}
+		case strings.HasPrefix(principal, "arn:"):
+			who = map[string]string{"AWS": principal}
+		case !strings.HasSuffix(principal, ".amazonaws.com"):
+			lambdaError(w, 400, "InvalidParameterValueException", "The provided principal was invalid. Please check the principal and try again.")
+			return
+		}
+		cond := map[string]any{}
+		if source != "" {
+			cond["ArnLike"] = map[string]string{"AWS:SourceArn": source}
+		}
+		if acct, _ := in["SourceAccount"].(string); acct != "" {
+			cond["StringEquals"] = map[string]string{"AWS:SourceAccount": acct}
+		}
+		st := map[string]any{"Sid": sid, "Effect": "Allow", "Principal": who, "Action": "lambda:InvokeFunction", "Resource": f.Config["FunctionArn"]}
+		if len(cond) > 0 {
+			st["Condition"] = cond
+		}
 		f.Policy = append(f.Policy, st)
 		data, _ := json.Marshal(st)
 		writeLambdaJSON(w, 201, map[string]string{"Statement": string(data)})

@@ -97,6 +97,15 @@ func (b *TriggerBed) StartTrigger(t *testing.T, pool, bootstrap string) func() s
 	if !ok {
 		t.Fatalf("pool %s has no UserMigration trigger (LambdaConfig.UserMigration %q)", pool, arn)
 	}
+	return b.StartFunction(t, name, bootstrap)
+}
+
+// StartFunction runs the deployed function name (its environment read back
+// through the shim's Lambda API) as the pool's user migration trigger, its
+// code the bootstrap built for this machine. It returns the emulator's log.
+func (b *TriggerBed) StartFunction(t *testing.T, name, bootstrap string) func() string {
+	t.Helper()
+	ctx := context.Background()
 	fn, err := lambda.NewFromConfig(b.Config).GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
 	if err != nil {
 		t.Fatalf("the deployed trigger %s: %v", name, err)

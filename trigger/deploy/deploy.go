@@ -68,6 +68,7 @@ type Logs interface {
 	CreateLogGroup(ctx context.Context, in *cloudwatchlogs.CreateLogGroupInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogGroupOutput, error)
 	PutRetentionPolicy(ctx context.Context, in *cloudwatchlogs.PutRetentionPolicyInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutRetentionPolicyOutput, error)
 	TagResource(ctx context.Context, in *cloudwatchlogs.TagResourceInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.TagResourceOutput, error)
+	ListTagsForResource(ctx context.Context, in *cloudwatchlogs.ListTagsForResourceInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.ListTagsForResourceOutput, error)
 }
 
 // APIs are the clients deploy, Check and Remove call.
@@ -94,6 +95,10 @@ const (
 // Cognito has given up (and retried).
 const FunctionTimeout = 5
 
+// MaxCaseCollisions is how many colliding names the function's settings
+// hold (Lambda keeps 4 KB of environment, 17 bytes a name).
+const MaxCaseCollisions = 180
+
 // DefaultLogRetentionDays is how long the function's logs are kept.
 const DefaultLogRetentionDays = 14
 
@@ -108,17 +113,31 @@ type Options struct {
 	Zip                 []byte
 	Arch                string // arm64 (default) or x86_64
 	CarryAttributes     []string
-	LogRetentionDays    int // default DefaultLogRetentionDays
+	// CaseChecked says the old pool's usernames were read (from a
+	// backup) for names alike but for case; CaseCollisions are those
+	// names' trigger.CaseKeys, which the trigger refuses. Deploy needs
+	// them when the old pool tells case apart and the new one does not.
+	CaseChecked      bool
+	CaseCollisions   []string
+	LogRetentionDays int // default DefaultLogRetentionDays
 	// Wait is how long to keep trying while IAM makes a new role usable
 	// and Lambda finishes creating or updating the function.
 	Wait time.Duration
 	Logf func(format string, args ...any)
 }
 
-// Names fills the defaults: poolmigrate-migration-<target pool> for the
-// function and the role, arm64, 14 days of logs.
+// FunctionName is the name deploy gives the trigger of targetPool by
+// default, and the role's: poolmigrate-migration-<pool id, _ as ->. Every
+// place that names the deployed function (the Gen 2 backend.ts block
+// among them) takes it from here.
+func FunctionName(targetPool string) string {
+	return "poolmigrate-migration-" + strings.NewReplacer("_", "-").Replace(targetPool)
+}
+
+// Names fills the defaults: FunctionName(target pool) for the function
+// and the role, arm64, 14 days of logs.
 func (o *Options) Names() {
-	base := "poolmigrate-migration-" + strings.NewReplacer("_", "-").Replace(o.TargetPool)
+	base := FunctionName(o.TargetPool)
 	if o.Function == "" {
 		o.Function = base
 	}
@@ -160,6 +179,9 @@ func (o Options) Validate() error {
 	}
 	if !roleNameRE.MatchString(o.Role) {
 		return fmt.Errorf("role name %q: IAM takes 1-64 letters, digits and +=,.@_-", o.Role)
+	}
+	if len(o.CaseCollisions) > MaxCaseCollisions {
+		return fmt.Errorf("%d usernames of the old pool equal another when case is ignored, more than the trigger's settings hold (%d): resolve them in the old pool first (`poolmigrate check` names them)", len(o.CaseCollisions), MaxCaseCollisions)
 	}
 	ok := false
 	for _, d := range LogRetentionDays {
@@ -269,7 +291,7 @@ func Deploy(ctx context.Context, api APIs, o Options) (Result, error) {
 	}
 
 	// Cognito may invoke it, for the new pool only.
-	if ok, err := hasPermission(ctx, api.Lambda, o.Function, o.statementID(), o.poolArn(o.TargetPool)); err != nil {
+	if ok, err := hasPermission(ctx, api.Lambda, o); err != nil {
 		return res, err
 	} else if !ok {
 		sid := o.statementID()
@@ -303,6 +325,9 @@ type Plan struct {
 	ClientID       string // deploy's app client on the old pool, if there is one
 	RoleArn        string // deploy's role, if it exists
 	FunctionExists bool   // deploy's function exists
+	// CaseFolds: the old pool tells usernames apart by case, the new one
+	// does not.
+	CaseFolds bool
 }
 
 // Inspect reads what Deploy would change and refuses, without writing
@@ -320,8 +345,12 @@ func Inspect(ctx context.Context, api APIs, o Options) (Plan, error) {
 	if err != nil {
 		return p, fmt.Errorf("read the new pool %s: %w", o.TargetPool, err)
 	}
-	if _, err := api.Cognito.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &o.OldPool}); err != nil {
+	old, err := api.Cognito.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &o.OldPool})
+	if err != nil {
 		return p, fmt.Errorf("read the old pool %s: %w (it must still exist: see `poolmigrate retain-pool`)", o.OldPool, err)
+	}
+	if p.CaseFolds = caseSensitive(old.UserPool) && !caseSensitive(target.UserPool); p.CaseFolds && !o.CaseChecked {
+		return p, fmt.Errorf("the old pool %s tells usernames apart by case and the new pool %s does not: of two users named alike but for case (Alice, alice), whoever signs in first would take the name and lock the other out. Pass --backup FILE (the old pool's, from `poolmigrate backup`): deploy names them and the trigger refuses them", o.OldPool, o.TargetPool)
 	}
 	if !hasAttribute(target.UserPool, prevSubAttr) || !hasAttribute(target.UserPool, prevUsernameAttr) {
 		return p, fmt.Errorf("the new pool %s lacks %s / %s, which the trigger fills: add them with `poolmigrate check --fix`", o.TargetPool, prevSubAttr, prevUsernameAttr)
@@ -339,6 +368,9 @@ func Inspect(ctx context.Context, api APIs, o Options) (Plan, error) {
 		return p, err
 	}
 	if p.FunctionExists, err = inspectFunction(ctx, api.Lambda, o); err != nil {
+		return p, err
+	}
+	if err := inspectLogGroup(ctx, api.Logs, o); err != nil {
 		return p, err
 	}
 	return p, nil

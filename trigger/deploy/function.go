@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -37,6 +36,13 @@ func inspectFunction(ctx context.Context, l Lambda, o Options) (bool, error) {
 	if out.Configuration != nil && out.Configuration.PackageType == ltypes.PackageTypeImage {
 		return false, refuse("it is a container image, not a .zip package")
 	}
+	foreign, err := foreignStatements(ctx, l, o)
+	if err != nil {
+		return false, err
+	}
+	if len(foreign) > 0 {
+		return false, fmt.Errorf("function %s lets others invoke it: its resource policy has statements deploy did not write (%s), and the function sees every password. Remove them (aws lambda remove-permission --function-name %s --statement-id ID), or deploy with --function NAME", o.Function, strings.Join(foreign, ", "), o.Function)
+	}
 	return true, nil
 }
 
@@ -53,6 +59,9 @@ func ensureFunction(ctx context.Context, l Lambda, o Options, exists bool, clien
 	env := &ltypes.Environment{Variables: map[string]string{"OLD_USER_POOL_ID": o.OldPool, "OLD_APP_CLIENT_ID": clientID}}
 	if len(o.CarryAttributes) > 0 {
 		env.Variables["CARRY_ATTRIBUTES"] = strings.Join(o.CarryAttributes, ",")
+	}
+	if len(o.CaseCollisions) > 0 {
+		env.Variables["CASE_COLLISIONS"] = strings.Join(o.CaseCollisions, ",")
 	}
 	arch := o.architecture()
 	var arn, sum string
@@ -79,8 +88,11 @@ func ensureFunction(ctx context.Context, l Lambda, o Options, exists bool, clien
 			return "", err
 		}
 		cfg, err := retryLambda(ctx, o.Wait, func() (*lambda.UpdateFunctionConfigurationOutput, error) {
+			// Layers: none. A layer's code runs in the function, beside
+			// every password; whatever one was added is taken off.
 			return l.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: &o.Function, Role: &roleArn, Environment: env,
-				Timeout: ptr(int32(FunctionTimeout)), MemorySize: ptr(int32(256)), Runtime: ltypes.RuntimeProvidedal2023, Handler: ptr("bootstrap")})
+				Timeout: ptr(int32(FunctionTimeout)), MemorySize: ptr(int32(256)), Runtime: ltypes.RuntimeProvidedal2023, Handler: ptr("bootstrap"),
+				Layers: []string{}})
 		})
 		if err != nil {
 			return "", fmt.Errorf("update the settings of %s: %w", o.Function, err)
@@ -144,17 +156,43 @@ func waitUpdated(ctx context.Context, l Lambda, o Options) error {
 	return nil
 }
 
+// inspectLogGroup refuses a log group of the function's name that is not
+// deploy's for these pools: someone else's group (with its subscriptions
+// and readers) would receive the function's log.
+func inspectLogGroup(ctx context.Context, lg Logs, o Options) error {
+	if lg == nil {
+		return nil
+	}
+	arn := o.logGroupArn()
+	out, err := lg.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: &arn})
+	var rnf *lgtypes.ResourceNotFoundException
+	switch {
+	case errors.As(err, &rnf):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read the tags of log group %s: %w", o.LogGroup(), err)
+	}
+	if why := o.ours(out.Tags); why != "" {
+		return fmt.Errorf("log group %s exists, but %s: deploy will not send the function's log to a group it did not make. Delete it, or deploy with --function NAME", o.LogGroup(), why)
+	}
+	return nil
+}
+
+func (o Options) logGroupArn() string {
+	return fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", o.Region, o.Account, o.LogGroup())
+}
+
 // ensureLogGroup creates the function's log group, tagged, before the
 // function can write to it (Lambda would create it without a retention),
-// and sets its retention. A group left by an earlier deploy is tagged and
-// kept.
+// and sets its retention. A group left by an earlier deploy (Inspect saw
+// it tagged as deploy's) is tagged again and kept.
 func ensureLogGroup(ctx context.Context, lg Logs, o Options) error {
 	name := o.LogGroup()
 	_, err := lg.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: &name, Tags: o.Tags()})
 	var exists *lgtypes.ResourceAlreadyExistsException
 	switch {
 	case errors.As(err, &exists):
-		arn := fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", o.Region, o.Account, name)
+		arn := o.logGroupArn()
 		if _, err := lg.TagResource(ctx, &cloudwatchlogs.TagResourceInput{ResourceArn: &arn, Tags: o.Tags()}); err != nil {
 			return fmt.Errorf("tag log group %s: %w", name, err)
 		}
@@ -167,37 +205,97 @@ func ensureLogGroup(ctx context.Context, lg Logs, o Options) error {
 	return nil
 }
 
-var sourceArnRE = regexp.MustCompile(`"AWS:SourceArn"\s*:\s*"([^"]+)"`)
+// statement is a statement of a function's resource policy, as GetPolicy
+// gives it.
+type statement struct {
+	Sid       string
+	Effect    string
+	Principal json.RawMessage
+	Action    json.RawMessage
+	Condition map[string]map[string]json.RawMessage
+}
 
-// hasPermission tells whether statement sid lets Cognito invoke the
-// function from sourceArn; a statement of that id with another source is
-// removed so it can be made again.
-func hasPermission(ctx context.Context, l Lambda, fn, sid, sourceArn string) (bool, error) {
+// policyStatements reads the function's resource policy (none: no
+// statements).
+func policyStatements(ctx context.Context, l Lambda, fn string) ([]statement, error) {
 	out, err := l.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: &fn})
 	var rnf *ltypes.ResourceNotFoundException
 	if errors.As(err, &rnf) {
-		return false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("read the policy of %s: %w", fn, err)
+		return nil, fmt.Errorf("read the policy of %s: %w", fn, err)
 	}
-	var pol struct {
-		Statement []json.RawMessage
-	}
+	var pol struct{ Statement []statement }
 	if out.Policy != nil {
-		_ = json.Unmarshal([]byte(*out.Policy), &pol)
+		if err := json.Unmarshal([]byte(*out.Policy), &pol); err != nil {
+			return nil, fmt.Errorf("read the policy of %s: %w", fn, err)
+		}
 	}
-	for _, st := range pol.Statement {
-		var s struct{ Sid string }
-		_ = json.Unmarshal(st, &s)
-		if s.Sid != sid {
+	return pol.Statement, nil
+}
+
+// isOurs says whether st is exactly the statement deploy writes: Cognito
+// (the service) may invoke the function, from the new pool only.
+func (o Options) isOurs(st statement) bool {
+	str := func(raw json.RawMessage) string {
+		var s string
+		_ = json.Unmarshal(raw, &s)
+		return s
+	}
+	var principal struct{ Service json.RawMessage }
+	_ = json.Unmarshal(st.Principal, &principal)
+	if st.Sid != o.statementID() || st.Effect != "Allow" || str(principal.Service) != "cognito-idp.amazonaws.com" || str(st.Action) != "lambda:InvokeFunction" {
+		return false
+	}
+	for op, conds := range st.Condition {
+		for key, v := range conds {
+			switch {
+			case op == "ArnLike" && key == "AWS:SourceArn" && str(v) == o.poolArn(o.TargetPool):
+			case op == "StringEquals" && key == "AWS:SourceAccount" && str(v) == o.Account:
+			default:
+				return false
+			}
+		}
+	}
+	return str(st.Condition["ArnLike"]["AWS:SourceArn"]) == o.poolArn(o.TargetPool)
+}
+
+// foreignStatements names the statements of the function's resource
+// policy that deploy did not write: each lets someone else invoke a
+// function that sees every password.
+func foreignStatements(ctx context.Context, l Lambda, o Options) ([]string, error) {
+	sts, err := policyStatements(ctx, l, o.Function)
+	if err != nil {
+		return nil, err
+	}
+	var foreign []string
+	for _, st := range sts {
+		if st.Sid != o.statementID() {
+			foreign = append(foreign, st.Sid)
+		}
+	}
+	return foreign, nil
+}
+
+// hasPermission tells whether the function's policy holds deploy's
+// statement as deploy writes it; a statement of that id saying anything
+// else is removed so it can be made again.
+func hasPermission(ctx context.Context, l Lambda, o Options) (bool, error) {
+	sts, err := policyStatements(ctx, l, o.Function)
+	if err != nil {
+		return false, err
+	}
+	sid := o.statementID()
+	for _, st := range sts {
+		if st.Sid != sid {
 			continue
 		}
-		if m := sourceArnRE.FindSubmatch(st); m != nil && string(m[1]) == sourceArn {
+		if o.isOurs(st) {
 			return true, nil
 		}
-		if _, err := l.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: &fn, StatementId: &sid}); err != nil {
-			return false, fmt.Errorf("replace permission %s of %s: %w", sid, fn, err)
+		if _, err := l.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: &o.Function, StatementId: &sid}); err != nil {
+			return false, fmt.Errorf("replace permission %s of %s: %w", sid, o.Function, err)
 		}
 	}
 	return false, nil

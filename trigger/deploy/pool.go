@@ -104,3 +104,10 @@ func CheckCarry(attrs []string, pool *ctypes.UserPoolType) error {
 	}
 	return nil
 }
+
+// caseSensitive tells whether a pool tells usernames apart by case: so
+// does a pool made without UsernameConfiguration (through the API, or
+// before the setting existed).
+func caseSensitive(p *ctypes.UserPoolType) bool {
+	return p.UsernameConfiguration == nil || p.UsernameConfiguration.CaseSensitive == nil || *p.UsernameConfiguration.CaseSensitive
+}

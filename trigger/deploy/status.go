@@ -14,17 +14,20 @@ import (
 
 // Status is what Check found.
 type Status struct {
-	Function    string   `json:"function"`
-	FunctionArn string   `json:"functionArn,omitempty"`
-	Exists      bool     `json:"exists"`
-	Permitted   bool     `json:"permitted"` // Cognito may invoke it for the new pool
-	Attached    bool     `json:"attached"`  // the new pool's UserMigration is the function
-	AttachedTo  string   `json:"attachedTo,omitempty"`
-	Problems    []string `json:"problems"`
+	Function    string `json:"function"`
+	FunctionArn string `json:"functionArn,omitempty"`
+	Exists      bool   `json:"exists"`
+	Permitted   bool   `json:"permitted"` // Cognito may invoke it for the new pool
+	Attached    bool   `json:"attached"`  // the new pool's UserMigration is the function
+	AttachedTo  string `json:"attachedTo,omitempty"`
+	// Foreign are the statements of the function's resource policy that
+	// deploy did not write (their ids).
+	Foreign  []string `json:"foreignStatements,omitempty"`
+	Problems []string `json:"problems"`
 }
 
-// OK tells whether the trigger works.
-func (s Status) OK() bool { return s.Exists && s.Permitted && s.Attached }
+// OK tells whether the trigger works, and only for Cognito.
+func (s Status) OK() bool { return s.Exists && s.Permitted && s.Attached && len(s.Foreign) == 0 }
 
 // Check reports whether the trigger is in place. An `amplify push` of the
 // auth stack rewrites LambdaConfig from the project's files, which know
@@ -41,11 +44,19 @@ func Check(ctx context.Context, c Cognito, l Lambda, o Options) (Status, error) 
 		return st, fmt.Errorf("read function %s: %w", o.Function, err)
 	default:
 		st.Exists, st.FunctionArn = true, deref(out.Configuration.FunctionArn)
-		pol, err := l.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: &o.Function})
-		if err == nil && pol.Policy != nil && strings.Contains(*pol.Policy, `"`+o.statementID()+`"`) && strings.Contains(*pol.Policy, o.poolArn(o.TargetPool)) {
-			st.Permitted = true
-		} else {
+		sts, err := policyStatements(ctx, l, o.Function)
+		for _, s := range sts {
+			if o.isOurs(s) {
+				st.Permitted = true
+			} else {
+				st.Foreign = append(st.Foreign, s.Sid)
+			}
+		}
+		if err != nil || !st.Permitted {
 			st.Problems = append(st.Problems, "Cognito may not invoke "+o.Function+" for "+o.TargetPool+": run `poolmigrate trigger deploy` again")
+		}
+		if len(st.Foreign) > 0 {
+			st.Problems = append(st.Problems, fmt.Sprintf("the resource policy of %s has statements deploy did not write (%s): whoever they name may invoke the function, which sees every password; remove them (aws lambda remove-permission)", o.Function, strings.Join(st.Foreign, ", ")))
 		}
 	}
 	target, err := c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &o.TargetPool})

@@ -4,7 +4,10 @@ package prebuilt
 
 import _ "embed"
 
-// Zip is the trigger's deployment package, for arm64.
-//
-//go:embed migration-trigger.zip
-var Zip []byte
+// The trigger's deployment packages, for each architecture Lambda runs.
+var (
+	//go:embed migration-trigger-arm64.zip
+	zipARM64 []byte
+	//go:embed migration-trigger-amd64.zip
+	zipAMD64 []byte
+)

@@ -2,5 +2,6 @@
 
 package prebuilt
 
-// Zip is nil in builds from source: they build the trigger when deploying.
-var Zip []byte
+// Builds from source carry no package: they build the trigger from their
+// own source when deploying.
+var zipARM64, zipAMD64 []byte

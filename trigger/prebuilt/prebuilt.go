@@ -1,7 +1,20 @@
 // Package prebuilt carries the user migration trigger's deployment
-// package (bootstrap for provided.al2023, arm64, zipped) inside release
-// builds of poolmigrate, so `trigger deploy` needs no Go. scripts/package.sh
-// builds the zip into this folder and compiles poolmigrate with the
-// "prebuilt_trigger" tag; other builds carry nothing (Zip is nil) and
-// build the trigger from source when they deploy it.
+// packages (bootstrap for provided.al2023, zipped, for arm64 and for
+// amd64) inside release builds of poolmigrate, so `trigger deploy` needs
+// no Go on either architecture. scripts/package.sh builds both zips into
+// this folder and compiles poolmigrate with the "prebuilt_trigger" tag;
+// other builds carry nothing (For returns nil) and build the trigger from
+// the binary's own source when they deploy it.
 package prebuilt
+
+// For returns the prebuilt package for a Lambda architecture (arm64;
+// amd64 or x86_64), or nil when this build carries none.
+func For(arch string) []byte {
+	switch arch {
+	case "arm64":
+		return zipARM64
+	case "amd64", "x86_64":
+		return zipAMD64
+	}
+	return nil
+}
