@@ -98,7 +98,7 @@ func bundle(fsys fs.FS, file string) (string, error) {
 		for _, m := range res.Errors {
 			where := ""
 			if m.Location != nil {
-				where = fmt.Sprintf("%s:%d:%d: ", m.Location.File, m.Location.Line, m.Location.Column)
+				where = fmt.Sprintf("%s:%d:%d: ", strings.TrimPrefix(m.Location.File, fsysNamespace+":"), m.Location.Line, m.Location.Column)
 			}
 			msgs = append(msgs, where+m.Text)
 		}
@@ -126,9 +126,12 @@ func projectFiles(fsys fs.FS) api.Plugin {
 				default:
 					return api.OnResolveResult{Path: args.Path, External: true}, nil
 				}
-				found, ok := resolveFile(fsys, p)
-				if !ok {
+				found, err := resolveFile(fsys, p)
+				if errors.Is(err, fs.ErrNotExist) {
 					return api.OnResolveResult{}, fmt.Errorf("cannot find %s (imported by %s)", args.Path, args.Importer)
+				}
+				if err != nil {
+					return api.OnResolveResult{}, err
 				}
 				return api.OnResolveResult{Path: found, Namespace: fsysNamespace}, nil
 			})
@@ -153,13 +156,15 @@ func projectFiles(fsys fs.FS) api.Plugin {
 
 // resolveFile finds an import the way TypeScript's bundler resolution
 // does: as written, with a TypeScript or JavaScript extension, a ".js"
-// written for a ".ts" file (ESM style), or a folder's index.
-func resolveFile(fsys fs.FS, p string) (string, bool) {
+// written for a ".ts" file (ESM style), or a folder's index. A candidate
+// that cannot be read for another reason than its absence (a link out of
+// the project) ends the search with that error.
+func resolveFile(fsys fs.FS, p string) (string, error) {
 	p = path.Clean(p)
-	var tries []string
-	if fi, err := fs.Stat(fsys, p); err == nil && !fi.IsDir() {
-		return p, true
+	if !fs.ValidPath(p) {
+		return "", fmt.Errorf("%s is outside the project, and poolmigrate reads only files inside it", p)
 	}
+	tries := []string{p}
 	base := p
 	for _, ext := range []string{".js", ".mjs", ".cjs"} {
 		if strings.HasSuffix(p, ext) {
@@ -173,9 +178,13 @@ func resolveFile(fsys fs.FS, p string) (string, bool) {
 		tries = append(tries, p+"/index"+ext)
 	}
 	for _, t := range tries {
-		if fi, err := fs.Stat(fsys, t); err == nil && !fi.IsDir() {
-			return t, true
+		fi, err := fs.Stat(fsys, t)
+		if err == nil && !fi.IsDir() {
+			return t, nil
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", err
 		}
 	}
-	return "", false
+	return "", fs.ErrNotExist
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/poolmigrate/poolmigrate/statedir"
 )
 
 // MaxJSONSize bounds a project JSON file. amplify-meta.json, the largest
@@ -90,6 +92,10 @@ func LineColumn(data []byte, offset int64) (line, col int) {
 // missing file's error wraps fs.ErrNotExist.
 func ReadFile(fsys fs.FS, name string, limit int64) ([]byte, error) {
 	fi, err := fs.Stat(fsys, name)
+	var outside *statedir.OutsideError
+	if errors.As(err, &outside) {
+		return nil, err // it names the file already
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
