@@ -110,3 +110,17 @@ export const data = { read, spawned, env: JSON.stringify(process.env), keys: Obj
 	}
 	t.Logf("recorded: %.300s", out)
 }
+
+// TestDeeplyNestedOutputsAreRefused: ten million nested "[" in
+// amplify_outputs.json overflowed gjson's validator and killed the
+// process; they are refused by file and line.
+func TestDeeplyNestedOutputsAreRefused(t *testing.T) {
+	fsys := fstest.MapFS{
+		"amplify/backend.ts": {Data: []byte("export {}\n")},
+		OutputsPath:          {Data: bytes.Repeat([]byte("["), 10_000_000)},
+	}
+	_, err := Load(fsys, "/app")
+	if err == nil || !strings.Contains(err.Error(), OutputsPath+": values nested more than 10,000 levels deep") || !strings.Contains(err.Error(), "at line 1, column 10001") {
+		t.Fatalf("Load: %v, want a refusal naming %s and its line", err, OutputsPath)
+	}
+}
