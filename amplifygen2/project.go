@@ -9,7 +9,6 @@
 package amplifygen2
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,6 +17,8 @@ import (
 	"path/filepath"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/poolmigrate/poolmigrate/amplifyproj"
 )
 
 // Paths inside a Gen 2 project, relative to its root.
@@ -72,7 +73,7 @@ type Project struct {
 // through fsys, rooted at the same folder.
 func Load(fsys fs.FS, root string) (*Project, error) {
 	p := &Project{Root: root, Name: path.Base(filepath.ToSlash(root))}
-	if data, err := fs.ReadFile(fsys, "package.json"); err == nil {
+	if data, err := amplifyproj.ReadFile(fsys, "package.json", amplifyproj.MaxJSONSize); err == nil && amplifyproj.CheckJSON("package.json", data) == nil {
 		if n := gjson.GetBytes(data, "name").String(); n != "" {
 			p.Name = n
 		}
@@ -98,11 +99,11 @@ func Load(fsys fs.FS, root string) (*Project, error) {
 			return nil, fmt.Errorf("read %s: %w", DataPath, err)
 		}
 	}
-	raw, err := fs.ReadFile(fsys, OutputsPath)
+	raw, err := amplifyproj.ReadFile(fsys, OutputsPath, amplifyproj.MaxJSONSize)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
-		return nil, fmt.Errorf("read %s: %w", OutputsPath, err)
+		return nil, fmt.Errorf("%w; regenerate it (`npx ampx generate outputs`)", err)
 	default:
 		if p.Outputs, err = parseOutputs(raw); err != nil {
 			return nil, err
@@ -125,10 +126,8 @@ type Outputs struct {
 }
 
 func parseOutputs(raw []byte) (*Outputs, error) {
-	if !gjson.ValidBytes(raw) {
-		var v any
-		err := json.Unmarshal(raw, &v)
-		return nil, fmt.Errorf("read %s: %v; regenerate it (`npx ampx generate outputs`)", OutputsPath, err)
+	if err := amplifyproj.CheckJSON(OutputsPath, raw); err != nil {
+		return nil, fmt.Errorf("%w; regenerate it (`npx ampx generate outputs`)", err)
 	}
 	j := gjson.ParseBytes(raw)
 	o := &Outputs{

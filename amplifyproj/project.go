@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/poolmigrate/poolmigrate/schema"
 )
 
 // Paths inside a project, relative to its root.
@@ -467,15 +469,23 @@ func (p *Project) AuthByName(name string) (AuthResource, bool) {
 // them: schema.graphql if present, else every file under schema/ (recursively,
 // dot-files and dot-folders skipped). Other .graphql files in the API folder
 // (.migration-backup/, build/) are not the schema.
+//
+// A schema over schema.MaxSize, all files together, is refused before it
+// is read whole.
 func ReadSchema(fsys fs.FS, api API) ([]SchemaFile, error) {
 	single := path.Join(api.Dir, "schema.graphql")
-	data, err := fs.ReadFile(fsys, single)
+	data, err := ReadFile(fsys, single, schema.MaxSize)
 	if err == nil {
 		return []SchemaFile{{Path: single, Body: string(data)}}, nil
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read %s: %w", single, err)
+	var tl *TooLargeError
+	if errors.As(err, &tl) {
+		return nil, &schema.TooLargeError{Path: single, Size: tl.Size}
 	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	var size int64
 	dir := path.Join(api.Dir, "schema")
 	var files []SchemaFile
 	err = fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
@@ -491,10 +501,14 @@ func ReadSchema(fsys fs.FS, api API) ([]SchemaFile, error) {
 		if d.IsDir() {
 			return nil
 		}
-		body, err := fs.ReadFile(fsys, p)
+		body, err := ReadFile(fsys, p, schema.MaxSize-size)
+		if errors.As(err, &tl) {
+			return &schema.TooLargeError{Path: p, Size: size + tl.Size}
+		}
 		if err != nil {
 			return err
 		}
+		size += int64(len(body))
 		files = append(files, SchemaFile{Path: p, Body: string(body)})
 		return nil
 	})

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/poolmigrate/poolmigrate/amplifyproj"
 )
 
 // Sign-in methods, as the headless payload names them.
@@ -105,16 +107,16 @@ var federationEnum = map[string][2]string{ // authProviders entry -> payload pro
 // cli-inputs.json's cognitoConfig, else (before CLI 7) parameters.json.
 func Settings(cliInputs, parameters []byte) (gjson.Result, error) {
 	if len(cliInputs) > 0 {
-		if !gjson.ValidBytes(cliInputs) {
-			return gjson.Result{}, fmt.Errorf("cli-inputs.json is not valid JSON")
+		if err := amplifyproj.CheckJSON("cli-inputs.json", cliInputs); err != nil {
+			return gjson.Result{}, err
 		}
 		if c := gjson.GetBytes(cliInputs, "cognitoConfig"); c.IsObject() {
 			return c, nil
 		}
 	}
 	if len(parameters) > 0 {
-		if !gjson.ValidBytes(parameters) {
-			return gjson.Result{}, fmt.Errorf("parameters.json is not valid JSON")
+		if err := amplifyproj.CheckJSON("parameters.json", parameters); err != nil {
+			return gjson.Result{}, err
 		}
 		return gjson.ParseBytes(parameters), nil
 	}
@@ -556,8 +558,8 @@ func enumList(v gjson.Result, notCarried *[]string, what string) []string {
 func groupOrder(precedence []byte, list gjson.Result) ([]string, error) {
 	out := []string{}
 	if len(precedence) > 0 {
-		if !gjson.ValidBytes(precedence) {
-			return nil, fmt.Errorf("user-pool-group-precedence.json is not valid JSON")
+		if err := amplifyproj.CheckJSON("user-pool-group-precedence.json", precedence); err != nil {
+			return nil, err
 		}
 		type g struct {
 			name string

@@ -18,8 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tidwall/gjson"
-
+	"github.com/poolmigrate/poolmigrate/amplifyproj"
 	"github.com/poolmigrate/poolmigrate/statedir"
 )
 
@@ -76,8 +75,9 @@ func (cs *ChangeSet) loadJSON(rel string) (string, bool, error) {
 	if err != nil || !ok {
 		return "", ok, err
 	}
-	if !gjson.ValidBytes(data) {
-		return "", true, fmt.Errorf("%s is not valid JSON: fix it (or restore it with git) before patching; no file was changed", rel)
+	var bad *amplifyproj.JSONError
+	if err := amplifyproj.CheckJSON(rel, data); errors.As(err, &bad) {
+		return "", true, fmt.Errorf("%s is not valid JSON (%s, at line %d, column %d): fix it (or restore it with git) before patching; no file was changed", rel, bad.Detail, bad.Line, bad.Column)
 	}
 	return string(data), true, nil
 }

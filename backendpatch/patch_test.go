@@ -1,6 +1,7 @@
 package backendpatch
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"io/fs"
@@ -325,4 +326,23 @@ func sortDependsOn(v any) any {
 		}
 	}
 	return v
+}
+
+// TestPatchRefusesDeeplyNestedJSONAndChangesNothing: ten million nested
+// "[" overflowed gjson's validator and killed the process; now the file
+// and its line are named and nothing is written.
+func TestPatchRefusesDeeplyNestedJSONAndChangesNothing(t *testing.T) {
+	root := copyTree(t, "../examples/notes-app")
+	p := filepath.Join(root, "amplify/backend/api/notesapi/cli-inputs.json")
+	if err := os.WriteFile(p, bytes.Repeat([]byte("["), 10_000_000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotTree(t, root)
+	_, err := Patch(root, PatchOptions{From: "notesappauth", To: "x"})
+	if err == nil || !strings.Contains(err.Error(), "amplify/backend/api/notesapi/cli-inputs.json is not valid JSON (values nested more than 10,000 levels deep") || !strings.Contains(err.Error(), "at line 1, column 10001") {
+		t.Fatalf("got %v", err)
+	}
+	if got := snapshotTree(t, root); !reflect.DeepEqual(got, before) {
+		t.Error("files changed")
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/poolmigrate/poolmigrate/amplifygen2"
@@ -53,7 +52,7 @@ Then `+"`poolmigrate retain-pool --check`"+` confirms the deployed template keep
 // or --pool.
 func (a *App) gen2Pool(g *globals, pool string) (string, *amplifygen2.Project, error) {
 	root, _ := a.gen2Root(g)
-	p, err := amplifygen2.Load(os.DirFS(root), root)
+	p, err := amplifygen2.Load(statedir.FS(root), root)
 	if err != nil {
 		return "", nil, err
 	}

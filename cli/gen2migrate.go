@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -178,7 +177,7 @@ func (a *App) migrateStepGen2(ctx context.Context, g *globals, f *migrateFlags, 
 		st.PatchWritten = true
 		return false, nil
 	case "deploy":
-		p, err := amplifygen2.Load(os.DirFS(root), root)
+		p, err := amplifygen2.Load(statedir.FS(root), root)
 		if err != nil {
 			return false, err
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/poolmigrate/poolmigrate/amplifygen2"
 	"github.com/poolmigrate/poolmigrate/amplifyproj"
 	"github.com/poolmigrate/poolmigrate/migration"
+	"github.com/poolmigrate/poolmigrate/statedir"
 )
 
 // findProject finds the project the globals point at and tells its
@@ -59,7 +60,7 @@ func (a *App) loadPlan(g *globals, o planOptions) (*migration.Plan, string, erro
 		return nil, "", err
 	}
 	if gen == 2 {
-		p, err := amplifygen2.Load(os.DirFS(root), root)
+		p, err := amplifygen2.Load(statedir.FS(root), root)
 		if err != nil {
 			return nil, "", err
 		}
@@ -69,7 +70,7 @@ func (a *App) loadPlan(g *globals, o planOptions) (*migration.Plan, string, erro
 	if err != nil {
 		return nil, "", err
 	}
-	pl, err := migration.BuildPlan(os.DirFS(root), p)
+	pl, err := migration.BuildPlan(statedir.FS(root), p)
 	if err != nil {
 		return nil, "", err
 	}

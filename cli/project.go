@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/poolmigrate/poolmigrate/amplifyproj"
+	"github.com/poolmigrate/poolmigrate/statedir"
 )
 
 // loadProject finds and reads the Amplify project the globals point at.
@@ -42,7 +43,7 @@ func (a *App) loadProjectWith(g *globals, allowUnknownEnv bool) (*amplifyproj.Pr
 			return nil, "", err
 		}
 	}
-	p, err := amplifyproj.Load(os.DirFS(root), root, amplifyproj.Options{Env: g.env, Region: g.region, Profile: g.profile, AllowUnknownEnv: allowUnknownEnv})
+	p, err := amplifyproj.Load(statedir.FS(root), root, amplifyproj.Options{Env: g.env, Region: g.region, Profile: g.profile, AllowUnknownEnv: allowUnknownEnv})
 	if err != nil {
 		return nil, "", err
 	}

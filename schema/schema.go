@@ -83,13 +83,24 @@ func (r OwnerRule) Remappable() bool {
 	return r.Provider == "userPools" && (r.Claim == "sub" || r.Claim == "username" || r.Claim == "sub::username")
 }
 
+// MaxSize bounds the sources of one schema, all files together. The
+// parser holds about 45 bytes of memory per byte of schema (a 50 MB file
+// took 2.7 GB and 30 s); real Amplify schemas stay well under a megabyte,
+// so this leaves them ample room while a hostile or corrupt file stays
+// under 200 MB. The parser bounds nesting itself (1,000 levels).
+const MaxSize = 4 << 20
+
 // Parse parses the schema sources (the files of one API's schema, which the
 // CLI concatenates) without validation, since Amplify's directives are not
 // declared in the files.
 func Parse(sources []Source, opts Options) ([]Model, error) {
 	srcs := make([]*ast.Source, len(sources))
+	size := 0
 	for i, s := range sources {
 		srcs[i] = &ast.Source{Name: s.Name, Input: s.Body}
+		if size += len(s.Body); size > MaxSize {
+			return nil, &TooLargeError{Path: s.Name, Size: int64(size)}
+		}
 	}
 	doc, err := parser.ParseSchemas(srcs...)
 	if err != nil {
@@ -238,4 +249,15 @@ func stringListArg(d *ast.Directive, name string) []string {
 		out = append(out, v.Raw)
 	}
 	return out
+}
+
+// TooLargeError is a schema larger than MaxSize; Path names the file
+// that takes it over.
+type TooLargeError struct {
+	Path string
+	Size int64 // the size counted when the limit was passed
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("read the GraphQL schema: it holds more than %d MiB (%d bytes counted up to %s), more than any Amplify schema; check that the schema files are the ones you deploy (stray or generated files in the schema folder count too) and run again", MaxSize>>20, e.Size, e.Path)
 }

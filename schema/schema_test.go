@@ -109,3 +109,13 @@ func TestParseErrorNamesFileAndLine(t *testing.T) {
 		t.Errorf("got %v, want an error naming b.graphql:4", err)
 	}
 }
+
+// TestOversizedSchemaIsRefused: Parse refuses sources over 4 MiB in all
+// (Gen 2's string schemas arrive here without a file to stat).
+func TestOversizedSchemaIsRefused(t *testing.T) {
+	half := strings.Repeat("# padding\n", 2<<20/10+1)
+	_, err := Parse([]Source{{Name: "a.graphql", Body: half}, {Name: "b.graphql", Body: half}}, v2)
+	if err == nil || !strings.Contains(err.Error(), "more than 4 MiB") || !strings.Contains(err.Error(), "b.graphql") {
+		t.Fatalf("Parse: %v, want a refusal naming b.graphql", err)
+	}
+}

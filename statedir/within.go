@@ -61,8 +61,13 @@ func inside(root, path string) bool {
 // OutsideError is a path that would lead outside the project root.
 type OutsideError struct {
 	Root, Path, Why string
+	// Reading tells a refused read (FS) from a refused write (PathIn).
+	Reading bool
 }
 
 func (e *OutsideError) Error() string {
+	if e.Reading {
+		return fmt.Sprintf("refusing to read %s: %s, and poolmigrate reads only files inside the project %s. Replace the link with the files themselves (or run poolmigrate in the project the link leads to) and run again", e.Path, e.Why, e.Root)
+	}
 	return fmt.Sprintf("refusing %s: %s, and poolmigrate writes and removes files only inside the project %s; nothing was written. Check the project's files (a resource name or a symbolic link) and run again", e.Path, e.Why, e.Root)
 }
