@@ -78,6 +78,17 @@ func TestDetachProvesThePool(t *testing.T) {
 	// --pool names a pool, but not one Amplify made for this env.
 	refuse("made-up pool named in --pool", []string{madeUp, poolName}, "--backup", madeUpBackup, "--pool", madeUp)
 	refuse("--pool and backup disagree", []string{madeUp, real}, "--backup", madeUpBackup, "--pool", real)
+	// The pool's name comes from cli-inputs.json: a file that cannot be
+	// read refuses, it does not skip the name check (which let a made-up
+	// --pool through).
+	inputsPath := filepath.Join(dir, "amplify/backend/auth/notesappauth/cli-inputs.json")
+	if err := os.WriteFile(inputsPath, inputs[:len(inputs)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	refuse("made-up pool, cli-inputs.json broken", []string{"cli-inputs.json", "line"}, "--backup", madeUpBackup, "--pool", madeUp)
+	if err := os.WriteFile(inputsPath, inputs, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	// The env's deployed auth stack says which pool it is.
 	nested := "arn:aws:cloudformation:us-east-1:000000000000:stack/" + stack + "-authnotesappauth-X/1"

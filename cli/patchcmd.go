@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -235,7 +235,23 @@ func (a *App) provePool(ctx context.Context, p *amplifyproj.Project, root string
 		return fmt.Errorf("check --pool %s with DescribeUserPool: %w", pool, err)
 	}
 	name := aws.ToString(out.UserPool.Name)
-	inputs, _ := os.ReadFile(filepath.Join(root, "amplify/backend/auth", au.Name, "cli-inputs.json"))
+	// The pool's name comes from the project's own file, read like every
+	// project file (inside the project, bounded, valid JSON): a file that
+	// cannot be read refuses rather than skipping the check. Only a
+	// missing file (a project from before CLI 7 keeps parameters.json)
+	// leaves the name unchecked.
+	inputsPath := "amplify/backend/auth/" + au.Name + "/cli-inputs.json"
+	inputs, err := amplifyproj.ReadFile(statedir.FS(root), inputsPath, amplifyproj.MaxJSONSize)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		inputs = nil
+	case err != nil:
+		return fmt.Errorf("check --pool %s against auth %s: %w", pool, au.Name, err)
+	default:
+		if err := amplifyproj.CheckJSON(inputsPath, inputs); err != nil {
+			return fmt.Errorf("check --pool %s against auth %s: %w; fix the file (or restore it with git) and run again", pool, au.Name, err)
+		}
+	}
 	base := gjson.GetBytes(inputs, "cognitoConfig.userPoolName").String()
 	if base != "" && name != base+"-"+p.Env && name != base {
 		return fmt.Errorf("--pool %s is named %q, but auth %s in env %s would be named %q: pass the env's pool id (see the Cognito console or the auth stack's outputs)", pool, name, au.Name, p.Env, base+"-"+p.Env)
