@@ -140,6 +140,10 @@ func Remap(ctx context.Context, api dynamo.TableAPI, targets []RemapTarget, m *S
 	}
 	if o.Journal != nil {
 		sum.Journal = o.Journal.Path()
+		var err error
+		if o.Unsettled, err = dynamo.ReadUnsettled(o.Journal.Path()); err != nil {
+			return sum, err
+		}
 		if err := startRun(o, tables); err != nil {
 			return sum, err
 		}
