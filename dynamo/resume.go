@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -26,7 +27,10 @@ import (
 // values before the write), so a resume of millions of journaled writes
 // costs tens of megabytes, not the records.
 type Unsettled struct {
-	entries []unsettledWrite // sorted by key
+	entries []unsettledWrite // sorted by key, then seq
+	// twice are the records of items journaled more than once from the
+	// same values, grouped by item.
+	twice [][]JournalRecord
 }
 
 type unsettledWrite struct {
@@ -60,8 +64,95 @@ func ReadUnsettled(path string) (*Unsettled, error) {
 			u.entries = append(u.entries, w)
 		}
 	}
-	sort.Slice(u.entries, func(i, j int) bool { return u.entries[i].key < u.entries[j].key })
+	sort.Slice(u.entries, func(i, j int) bool {
+		a, b := u.entries[i], u.entries[j]
+		return a.key < b.key || (a.key == b.key && a.seq < b.seq)
+	})
+	// Items journaled more than once from the same values (a resume wrote
+	// one again, and was killed before it voided the earlier record): kept
+	// whole, to be settled by Reconcile. They are few: at most the writes
+	// in flight when a run was killed.
+	again := map[int64]bool{}
+	for i := 1; i < len(u.entries); i++ {
+		if a, b := u.entries[i-1], u.entries[i]; a.key == b.key && a.before == b.before {
+			again[a.seq], again[b.seq] = true, true
+		}
+	}
+	if len(again) > 0 {
+		groups := map[[2]uint64][]JournalRecord{}
+		var order [][2]uint64
+		err := ReadJournal(path, func(r JournalRecord) error {
+			if r.IsWrite() && again[r.Seq] {
+				k := [2]uint64{recordKeyHash(r.Kind, r.Table, r.Key), hashBytes(r.Before)}
+				if groups[k] == nil {
+					order = append(order, k)
+				}
+				groups[k] = append(groups[k], r)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read journal %s: %w", path, err)
+		}
+		for _, k := range order {
+			u.twice = append(u.twice, groups[k])
+		}
+	}
 	return u, nil
+}
+
+// Reconcile settles the items an unfinished run journaled more than once
+// (each record from the same values): the record whose values the item
+// holds is the write that was made, and every other can never be made (its
+// condition wants the values the made write replaced), so it is voided.
+// When the item holds none of them (the app changed it since), all stay:
+// rollback checks each against the item.
+func (u *Unsettled) Reconcile(ctx context.Context, api TableAPI, j *Journal) error {
+	for _, recs := range u.twice {
+		made := -1
+		for i, r := range recs {
+			ok, err := holdsWrite(ctx, api, r)
+			if err != nil {
+				return err
+			}
+			if ok {
+				made = i // the last that matches: writes of items without _version are alike
+			}
+		}
+		if made < 0 {
+			continue
+		}
+		for i, r := range recs {
+			if i == made {
+				continue
+			}
+			if _, err := j.Append(JournalRecord{Table: r.Table, Kind: "void", Void: r.Seq}); err != nil {
+				return fmt.Errorf("%w: %v", errJournal, err)
+			}
+		}
+	}
+	return nil
+}
+
+// holdsWrite tells whether the table holds what a journaled write wrote.
+func holdsWrite(ctx context.Context, api TableAPI, r JournalRecord) (bool, error) {
+	key := r.Key
+	if r.Kind == "move" {
+		key = r.NewKey
+	}
+	k, err := DecodeItem(key)
+	if err != nil {
+		return false, err
+	}
+	after, err := DecodeItem(r.After)
+	if err != nil {
+		return false, err
+	}
+	cur, err := getItem(ctx, api, r.Table, k)
+	if err != nil {
+		return false, err
+	}
+	return cur != nil && holds(cur, after, r.Changed), nil
 }
 
 // Len is how many standing writes of unfinished runs the journal holds.

@@ -147,6 +147,9 @@ func Remap(ctx context.Context, api dynamo.TableAPI, targets []RemapTarget, m *S
 		if err := startRun(o, tables); err != nil {
 			return sum, err
 		}
+		if err := o.Unsettled.Reconcile(ctx, api, o.Journal); err != nil {
+			return sum, err
+		}
 	}
 	if o.Workers <= 0 {
 		o.Workers = 32
