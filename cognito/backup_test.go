@@ -1,6 +1,8 @@
 package cognito
 
 import (
+	"github.com/poolmigrate/poolmigrate/statedir"
+
 	"bytes"
 	"context"
 	"errors"
@@ -138,5 +140,22 @@ func TestBackupNotWholeIsNotCommitted(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Error("a backup that is not whole was committed")
+	}
+}
+
+// A backup another run is writing is refused at once, before any call.
+func TestBackupRefusesASecondRun(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "b.jsonl")
+	held, err := statedir.LockFile(out, "backup --pool us-east-1_T")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Unlock()
+	_, _, err = Backup(context.Background(), nil, BackupOptions{PoolID: "us-east-1_T", Out: out})
+	if !statedir.IsLocked(err) || !strings.Contains(err.Error(), "backup --pool us-east-1_T") {
+		t.Fatalf("a second backup to %s: %v", out, err)
+	}
+	if _, err := os.Stat(out + ".parts"); !os.IsNotExist(err) {
+		t.Error("the refused backup made a parts folder")
 	}
 }
