@@ -1,8 +1,6 @@
 package cognito
 
 import (
-	"github.com/poolmigrate/poolmigrate/statedir"
-
 	"bytes"
 	"context"
 	"errors"
@@ -18,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"golang.org/x/time/rate"
 
+	"github.com/poolmigrate/poolmigrate/statedir"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
 
