@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -270,6 +271,9 @@ func (a *App) remapWith(ctx context.Context, g *globals, f *remapFlags, s *remap
 		}
 		// One writer a journal: a second run of the same worker is
 		// refused, and so are verify and rollback, while this one runs.
+		if err := os.MkdirAll(s.journalDir, 0o700); err != nil {
+			return migration.RemapSummary{}, fmt.Errorf("create journal folder: %w", err)
+		}
 		path := journalPath(s.journalDir, f.target, f.share)
 		lock, err := statedir.LockFile(path, remapCommandLine(f))
 		if err != nil {

@@ -86,6 +86,9 @@ func (a *App) runRollback(ctx context.Context, g *globals, r *rollbackFlags) err
 			return err
 		}
 	}
+	if _, err := os.Stat(journals[0]); err != nil {
+		return fmt.Errorf("read journal: %w", err)
+	}
 	// No remap may append to a journal while it is undone.
 	locks, err := statedir.LockFiles(journals, "rollback")
 	if err != nil {

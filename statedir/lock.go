@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -60,13 +59,10 @@ func (e *LockedError) Error() string {
 func LockPath(file string) string { return file + ".lock" }
 
 // LockFile takes the exclusive lock of file for this run, creating its
-// folder (0700) and lock file (0600) if need be. It never waits: a file
-// another run holds is refused at once with a *LockedError naming that
-// run. command says what this run is doing, for the runs it refuses.
+// lock file (0600) in file's folder, which must exist. It never waits: a
+// file another run holds is refused at once with a *LockedError naming
+// that run. command says what this run is doing, for the runs it refuses.
 func LockFile(file, command string) (*Lock, error) {
-	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
-		return nil, fmt.Errorf("create folder for %s: %w", file, err)
-	}
 	path := LockPath(file)
 	fl := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
 	ok, err := fl.TryLock()

@@ -14,7 +14,7 @@ import (
 // A second run is refused at once, told who holds the file; the lock file
 // is 0600 and the lock can be taken again once it is freed.
 func TestLockRefusesASecondRun(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "remap", "p.journal.jsonl")
+	file := filepath.Join(t.TempDir(), "p.journal.jsonl")
 	l, err := LockFile(file, "remap --worker 1/3")
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +45,17 @@ func TestLockRefusesASecondRun(t *testing.T) {
 		t.Fatalf("lock after unlock: %v", err)
 	}
 	_ = l2.Unlock()
+}
+
+// A lock is taken in a folder that exists: a mistyped path makes no folder.
+func TestLockMakesNoFolder(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "typo", "p.journal.jsonl")
+	if _, err := LockFile(file, "rollback"); err == nil || IsLocked(err) {
+		t.Fatalf("lock in a missing folder: %v", err)
+	}
+	if _, err := os.Stat(filepath.Dir(file)); !os.IsNotExist(err) {
+		t.Errorf("the lock made the folder %s", filepath.Dir(file))
+	}
 }
 
 // LockFiles takes all or none.
