@@ -400,12 +400,15 @@ func (a *App) verifyWith(ctx context.Context, f *remapFlags, s *remapSetup) (cog
 	if err != nil {
 		return x, migration.VerifyReport{}, err
 	}
-	// A remap still writing would make the verdict meaningless.
-	locks, err := lockJournals(s.journalDir, f.target, "verify")
-	if err != nil {
-		return x, migration.VerifyReport{}, err
+	// A remap still writing would make the verdict meaningless; a
+	// progress report (which never fails) reads alongside it.
+	if !f.progress {
+		locks, err := lockJournals(s.journalDir, f.target, "verify")
+		if err != nil {
+			return x, migration.VerifyReport{}, err
+		}
+		defer locks.Unlock()
 	}
-	defer locks.Unlock()
 	rep, err := migration.Verify(ctx, s.clients.dynamo, s.clients.cognito, f.target, s.targets, s.subMap, x, s.migrated, cognito.DefaultLimits(), f.strict)
 	if err != nil {
 		return x, rep, explainAWS(err)
