@@ -82,6 +82,9 @@ func TestRemapRefusesASecondRunOfTheSameWorker(t *testing.T) {
 	if _, _, err := runApp(t, f.dir, nil, "rollback", "--yes"); !statedir.IsLocked(err) {
 		t.Errorf("rollback while worker 1/3 runs: %v", err)
 	}
+	if _, out, err := f.run(t, "verify", "--progress"); statedir.IsLocked(err) {
+		t.Errorf("verify --progress (a report during the window, which never fails) while worker 1/3 runs: %v\n%s", err, out)
+	}
 	if _, _, err := runApp(t, f.dir, nil, "rollback", "--worker", "1/3", "--yes"); !statedir.IsLocked(err) {
 		t.Errorf("rollback --worker 1/3 while it runs: %v", err)
 	}
