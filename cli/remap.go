@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -35,6 +36,7 @@ type remapFlags struct {
 	segments       int
 	worker         string
 	share          dynamo.Share
+	journalDir     string
 	workers        int
 	batch          int
 	progress       bool
@@ -50,6 +52,7 @@ func (f *remapFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.segments, "segments", 4, "parallel scan segments per table")
 	fs.BoolVar(&f.live, "live", false, "find tables from AWS when amplify-meta.json is missing")
 	fs.StringVar(&f.apiID, "api-id", "", "Gen 2: the data's AppSync API id, when nothing else names it (env POOLMIGRATE_API_ID)")
+	fs.StringVar(&f.journalDir, "journal-dir", "", "folder of the remap journals (default .poolmigrate/remap): workers on several machines name one shared volume, where verify and rollback read every worker's journal")
 }
 
 func remapCommand(a *App) command {
@@ -64,9 +67,9 @@ func remapCommand(a *App) command {
 			fs.IntVar(&f.batch, "batch", dynamo.BatchSize, "in-place updates per BatchExecuteStatement call, 1 to 25 (1: one UpdateItem per item)")
 			fs.Float64Var(&f.wps, "wps", 0, "items written per second, all tables together (0: as fast as the tables take them); with workers on several machines, each its share of what the tables should take")
 			fs.BoolVar(&f.dryRun, "dry-run", false, "scan everything and show what would change; write nothing")
-			fs.StringVar(&f.worker, "worker", "", "be worker K of M (K from 0) of a remap split across processes or machines: take scan segments K, K+M, K+2M, … of --segments N (the same N on every worker, at least M), with a journal of this worker's own")
+			fs.StringVar(&f.worker, "worker", "", "be worker K of M (K from 0) of a remap split across processes or machines: take scan segments K, K+M, K+2M, … of --segments N (the same N on every worker, at least M), with a journal of this worker's own; auto/M takes K from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job)")
 			return func(ctx context.Context, args []string) error {
-				if err := f.validate(args); err != nil {
+				if err := f.validate(args, a.Getenv); err != nil {
 					return err
 				}
 				return a.runRemap(ctx, g, f)
@@ -86,7 +89,7 @@ func verifyCommand(a *App) command {
 			fs.BoolVar(&f.strict, "strict", false, "also fail on items of backup users who are not in the new pool")
 			fs.BoolVar(&f.progress, "progress", false, "during a migration window: how many users have migrated, how many items still name old users (never fails)")
 			return func(ctx context.Context, args []string) error {
-				if err := f.validate(args); err != nil {
+				if err := f.validate(args, a.Getenv); err != nil {
 					return err
 				}
 				return a.runVerify(ctx, g, f)
@@ -95,7 +98,7 @@ func verifyCommand(a *App) command {
 	}
 }
 
-func (f *remapFlags) validate(args []string) error {
+func (f *remapFlags) validate(args []string, getenv func(string) string) error {
 	if len(args) > 0 {
 		return usagef("unexpected arguments %q", strings.Join(args, " "))
 	}
@@ -109,7 +112,7 @@ func (f *remapFlags) validate(args []string) error {
 		return usagef("--segments must be between 1 and 1000")
 	}
 	if f.worker != "" {
-		sh, err := dynamo.ParseShare(f.worker)
+		sh, err := parseWorker(f.worker, getenv)
 		if err != nil {
 			return usagef("%v", err)
 		}
@@ -131,7 +134,9 @@ type remapSetup struct {
 	migrated *cognito.MigratedUsers
 	clients  *awsClients
 	stateDir string
-	region   string
+	// journalDir holds the remap's journals (--journal-dir).
+	journalDir string
+	region     string
 }
 
 func (a *App) prepareRemap(ctx context.Context, g *globals, f *remapFlags) (*remapSetup, error) {
@@ -150,6 +155,10 @@ func (a *App) prepareRemap(ctx context.Context, g *globals, f *remapFlags) (*rem
 	stateDir, err := statedir.Ensure(root)
 	if err != nil {
 		return nil, err
+	}
+	journalDir, err := remapJournalDir(f.journalDir, stateDir)
+	if err != nil {
+		return nil, usagef("%v", err)
 	}
 	c, err := a.newAWSClients(ctx, pl.Region, pl.Profile)
 	if err != nil {
@@ -176,18 +185,19 @@ func (a *App) prepareRemap(ctx context.Context, g *globals, f *remapFlags) (*rem
 		migrated.Close()
 		return nil, err
 	}
-	return &remapSetup{targets: targets, subMap: m, migrated: migrated, clients: c, stateDir: stateDir, region: c.cfg.Region,
+	return &remapSetup{targets: targets, subMap: m, migrated: migrated, clients: c, stateDir: stateDir, journalDir: journalDir, region: c.cfg.Region,
 		close: func() { m.Close(); migrated.Close() }}, nil
 }
 
-// journalPath is a remap's journal: <pool>.journal.jsonl, or for worker K
-// of M <pool>.worker-K-of-M.journal.jsonl.
-func journalPath(stateDir, pool string, share dynamo.Share) string {
+// journalPath is a remap's journal in the journal folder:
+// <pool>.journal.jsonl, or for worker K of M
+// <pool>.worker-K-of-M.journal.jsonl.
+func journalPath(journalDir, pool string, share dynamo.Share) string {
 	name := pool + ".journal.jsonl"
 	if !share.Whole() {
 		name = fmt.Sprintf("%s.worker-%d-of-%d.journal.jsonl", pool, share.Worker, share.Of)
 	}
-	return filepath.Join(stateDir, "remap", name)
+	return filepath.Join(journalDir, name)
 }
 
 // remapIncomplete makes a remap with failed or conflicting items exit 1.
@@ -259,7 +269,18 @@ func (a *App) remapWith(ctx context.Context, g *globals, f *remapFlags, s *remap
 				return migration.RemapSummary{}, err
 			}
 		}
-		j, err := dynamo.OpenJournal(journalPath(s.stateDir, f.target, f.share))
+		// One writer a journal: a second run of the same worker is
+		// refused, and so are verify and rollback, while this one runs.
+		if err := os.MkdirAll(s.journalDir, 0o700); err != nil {
+			return migration.RemapSummary{}, fmt.Errorf("create journal folder: %w", err)
+		}
+		path := journalPath(s.journalDir, f.target, f.share)
+		lock, err := statedir.LockFile(path, remapCommandLine(f))
+		if err != nil {
+			return migration.RemapSummary{}, err
+		}
+		defer lock.Unlock()
+		j, err := dynamo.OpenJournal(path)
 		if err != nil {
 			return migration.RemapSummary{}, err
 		}
@@ -379,13 +400,22 @@ func (a *App) verifyWith(ctx context.Context, f *remapFlags, s *remapSetup) (cog
 	if err != nil {
 		return x, migration.VerifyReport{}, err
 	}
+	// A remap still writing would make the verdict meaningless; a
+	// progress report (which never fails) reads alongside it.
+	if !f.progress {
+		locks, err := lockJournals(s.journalDir, f.target, "verify")
+		if err != nil {
+			return x, migration.VerifyReport{}, err
+		}
+		defer locks.Unlock()
+	}
 	rep, err := migration.Verify(ctx, s.clients.dynamo, s.clients.cognito, f.target, s.targets, s.subMap, x, s.migrated, cognito.DefaultLimits(), f.strict)
 	if err != nil {
 		return x, rep, explainAWS(err)
 	}
 	// Every journal found of a remap to this pool (each worker's, when
-	// workers split it; copy theirs here to have them read).
-	if rep.Journals, rep.JournalNotes, err = migration.JournalStates(poolJournals(filepath.Join(s.stateDir, "remap"), f.target)); err != nil {
+	// workers split it: on a shared --journal-dir, or copied here).
+	if rep.Journals, rep.JournalNotes, err = migration.JournalStates(poolJournals(s.journalDir, f.target)); err != nil {
 		return x, rep, err
 	}
 	return x, rep, nil

@@ -48,7 +48,7 @@ func retireCommand(a *App) command {
 			fs.StringVar(&r.function, "function", "", "the user migration trigger's function, when trigger deploy was given --function (it must be gone)")
 			fs.Float64Var(&r.rps, "rps", defaultBackupRPS, "ListUsers requests per second while listing the old pool (the account's quota is 30, shared with your app)")
 			return func(ctx context.Context, args []string) error {
-				if err := f.validate(args); err != nil {
+				if err := f.validate(args, a.Getenv); err != nil {
 					return err
 				}
 				if r.old == "" {

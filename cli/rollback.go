@@ -21,6 +21,7 @@ import (
 
 type rollbackFlags struct {
 	journal, pool, worker string
+	journalDir            string
 	share                 dynamo.Share
 }
 
@@ -28,21 +29,22 @@ func rollbackCommand(a *App) command {
 	return command{
 		name:    "rollback",
 		summary: "undo a remap exactly, from its journals (every worker's; newest write first)",
-		usage:   "rollback [--journal FILE | --target-pool ID [--worker K/M]] [--yes]",
+		usage:   "rollback [--journal FILE | [--journal-dir DIR] --target-pool ID [--worker K/M]] [--yes]",
 		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			r := &rollbackFlags{}
 			fs.StringVar(&r.journal, "journal", "", "one remap journal to undo (default: every journal in .poolmigrate/remap of the remap to --target-pool)")
 			fs.StringVar(&r.pool, "target-pool", "", "the remap to undo, by its target pool (default: the pool of the newest journal)")
-			fs.StringVar(&r.worker, "worker", "", "undo only the writes of worker K/M of a split remap (its journal <pool>.worker-K-of-M.journal.jsonl)")
+			fs.StringVar(&r.worker, "worker", "", "undo only the writes of worker K/M of a split remap (its journal <pool>.worker-K-of-M.journal.jsonl); auto/M takes K from JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX")
+			fs.StringVar(&r.journalDir, "journal-dir", "", "folder of the remap journals (default .poolmigrate/remap): the shared volume the workers journaled onto")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("rollback takes no arguments")
 				}
-				if r.journal != "" && (r.pool != "" || r.worker != "") {
-					return usagef("--journal names one journal: leave out --target-pool and --worker")
+				if r.journal != "" && (r.pool != "" || r.worker != "" || r.journalDir != "") {
+					return usagef("--journal names one journal: leave out --target-pool, --worker and --journal-dir")
 				}
 				if r.worker != "" {
-					sh, err := dynamo.ParseShare(r.worker)
+					sh, err := parseWorker(r.worker, a.Getenv)
 					if err != nil {
 						return usagef("%v", err)
 					}
@@ -73,16 +75,29 @@ func (a *App) runRollback(ctx context.Context, g *globals, r *rollbackFlags) err
 	switch {
 	case err == nil:
 		region, profile = p.Region, p.Profile
-		if r.journal == "" {
-			if journals, err = rollbackJournals(filepath.Join(root, statedir.Name, "remap"), r.pool, r.share); err != nil {
-				return err
-			}
-		}
-	case r.journal == "":
+	case r.journal == "" && r.journalDir == "":
 		return err
 	default:
 		region, profile = g.region, g.profile
 	}
+	if r.journal == "" {
+		dir, err := remapJournalDir(r.journalDir, filepath.Join(root, statedir.Name))
+		if err != nil {
+			return usagef("%v", err)
+		}
+		if journals, err = rollbackJournals(dir, r.pool, r.share); err != nil {
+			return err
+		}
+	}
+	if _, err := os.Stat(journals[0]); err != nil {
+		return fmt.Errorf("read journal: %w", err)
+	}
+	// No remap may append to a journal while it is undone.
+	locks, err := statedir.LockFiles(journals, "rollback")
+	if err != nil {
+		return err
+	}
+	defer locks.Unlock()
 	var records int
 	tables := map[string]bool{}
 	for _, j := range journals {

@@ -29,7 +29,7 @@ func syncCommand(a *App) command {
 			fs.IntVar(&f.batch, "batch", dynamo.BatchSize, "in-place updates per BatchExecuteStatement call")
 			fs.BoolVar(&f.dryRun, "dry-run", false, "say what would change; write nothing")
 			return func(ctx context.Context, args []string) error {
-				if err := f.validate(args); err != nil {
+				if err := f.validate(args, a.Getenv); err != nil {
 					return err
 				}
 				return a.runSync(ctx, g, f)

@@ -91,6 +91,16 @@ func Backup(ctx context.Context, api BackupAPI, o BackupOptions) (BackupHeader, 
 		o.Progress = func(BackupProgress) {}
 	}
 	parts := o.Out + ".parts"
+	// One run a backup: two would list the same shards into one parts
+	// folder and merge them into one file.
+	if err := os.MkdirAll(filepath.Dir(o.Out), 0o700); err != nil {
+		return BackupHeader{}, BackupFooter{}, fmt.Errorf("create folder for %s: %w", o.Out, err)
+	}
+	lock, err := statedir.LockFile(o.Out, "backup --pool "+o.PoolID)
+	if err != nil {
+		return BackupHeader{}, BackupFooter{}, err
+	}
+	defer lock.Unlock()
 	st, err := openBackupState(ctx, api, o, parts)
 	if err != nil {
 		return BackupHeader{}, BackupFooter{}, err

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"golang.org/x/time/rate"
 
+	"github.com/poolmigrate/poolmigrate/statedir"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
 
@@ -196,5 +197,22 @@ func TestBackupKeepsEveryPage(t *testing.T) {
 				t.Errorf("backup holds %d users (footer %d), want %d", len(seen), footer.Users, n)
 			}
 		})
+	}
+}
+
+// A backup another run is writing is refused at once, before any call.
+func TestBackupRefusesASecondRun(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "b.jsonl")
+	held, err := statedir.LockFile(out, "backup --pool us-east-1_T")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Unlock()
+	_, _, err = Backup(context.Background(), nil, BackupOptions{PoolID: "us-east-1_T", Out: out})
+	if !statedir.IsLocked(err) || !strings.Contains(err.Error(), "backup --pool us-east-1_T") {
+		t.Fatalf("a second backup to %s: %v", out, err)
+	}
+	if _, err := os.Stat(out + ".parts"); !os.IsNotExist(err) {
+		t.Error("the refused backup made a parts folder")
 	}
 }

@@ -90,10 +90,12 @@ func (r *remapRun) flush(ctx context.Context, batch []pendingUpdate) error {
 		recs[i] = rec
 		stmts[i] = r.statement(p.it, p.c)
 	}
+	faultPoint("before-journal:batch")
 	seqs, err := r.o.Journal.AppendBatch(recs)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errJournal, err)
 	}
+	faultPoint("journaled:batch")
 	if r.o.Slots != nil {
 		select {
 		case r.o.Slots <- struct{}{}:
@@ -119,7 +121,9 @@ func (r *remapRun) flush(ctx context.Context, batch []pendingUpdate) error {
 			continue
 		}
 		out[i] = r.fallBack(ctx, batch[i], unsure)
+		faultPoint("mid-batch:fallback") // some of the batch written one by one, the rest not
 	}
+	faultPoint("written:batch")
 	for i, o := range out {
 		if o.void {
 			if err := r.void(seqs[i], o.err); errors.Is(err, errJournal) {
@@ -128,6 +132,9 @@ func (r *remapRun) flush(ctx context.Context, batch []pendingUpdate) error {
 		}
 		switch {
 		case o.err == nil:
+			if err := r.supersede(recs[i]); err != nil {
+				return err
+			}
 			r.changed.Add(1)
 		case errors.Is(o.err, errConflict):
 			r.conflicts.Add(1)
@@ -137,6 +144,7 @@ func (r *remapRun) flush(ctx context.Context, batch []pendingUpdate) error {
 			r.failed.Add(1)
 			r.note(fmt.Sprintf("%s: item %s: %v", r.spec.Table, KeyString(r.key(batch[i].it)), o.err))
 		}
+		faultPoint("mid-batch:settle") // some outcomes of the batch journaled, the rest not
 	}
 	return ctx.Err()
 }

@@ -86,11 +86,14 @@ type RemapOptions struct {
 	// write call (a batch, a transaction) holds a slot, so all of them
 	// together keep at most cap(Slots) calls in flight, and a large table can use the whole budget once the
 	// small ones are done.
-	Slots    chan struct{}
-	Journal  *Journal
-	Now      func() time.Time
-	Examples int
-	Progress func(TableProgress)
+	Slots   chan struct{}
+	Journal *Journal
+	// Unsettled are the standing writes of the journal's unfinished runs
+	// (ReadUnsettled): a write this run makes again voids theirs.
+	Unsettled *Unsettled
+	Now       func() time.Time
+	Examples  int
+	Progress  func(TableProgress)
 }
 
 // TableProgress reports a table's remap.

@@ -82,11 +82,18 @@ func (r *remapRun) update(ctx context.Context, it Item, c change) error {
 	if err != nil {
 		return err
 	}
+	faultPoint("before-journal:update")
 	seq, err := r.append(rec)
 	if err != nil {
 		return err
 	}
-	return r.settle(seq, conditionalError(r.sendUpdate(ctx, it, c)))
+	faultPoint("journaled:update")
+	err = conditionalError(r.sendUpdate(ctx, it, c))
+	faultPoint("written:update")
+	if err := r.settle(seq, err); err != nil {
+		return err
+	}
+	return r.supersede(rec)
 }
 
 // sendUpdate writes an in-place update with one conditional UpdateItem
@@ -132,10 +139,12 @@ func (r *remapRun) move(ctx context.Context, it Item, c change) error {
 	if err != nil {
 		return err
 	}
+	faultPoint("before-journal:move")
 	seq, err := r.append(rec)
 	if err != nil {
 		return err
 	}
+	faultPoint("journaled:move")
 	r.markMoved(newKey, true)
 	names, values := map[string]string{}, map[string]types.AttributeValue{}
 	cond := condition(it, c.attrs, names, values)
@@ -143,10 +152,14 @@ func (r *remapRun) move(ctx context.Context, it Item, c change) error {
 		{Put: &types.Put{TableName: &r.spec.Table, Item: newItem, ConditionExpression: ptr("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": r.pk}}},
 		{Delete: &types.Delete{TableName: &r.spec.Table, Key: r.key(it), ConditionExpression: &cond, ExpressionAttributeNames: names, ExpressionAttributeValues: values}},
 	}})
+	faultPoint("written:move")
 	if err != nil {
 		r.markMoved(newKey, false)
 	}
-	return r.settle(seq, conditionalError(err))
+	if err := r.settle(seq, conditionalError(err)); err != nil {
+		return err
+	}
+	return r.supersede(rec)
 }
 
 // record builds a journal record.

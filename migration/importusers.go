@@ -12,6 +12,7 @@ import (
 
 	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/federated"
+	"github.com/poolmigrate/poolmigrate/statedir"
 )
 
 // ImportAPI is every Cognito call an import makes.
@@ -146,6 +147,15 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 	m, err := cognito.ReadExportManifest(o.CSVDir)
 	if err != nil {
 		return sum, err
+	}
+	if !o.DryRun {
+		// One run an export: two would start the same import jobs, and
+		// the restore of groups and memberships, twice at once.
+		lock, err := statedir.LockFile(filepath.Join(o.CSVDir, "import"), "import --target-pool "+o.TargetPool)
+		if err != nil {
+			return sum, err
+		}
+		defer lock.Unlock()
 	}
 	if m.TargetPool != o.TargetPool {
 		return sum, fmt.Errorf("%s was exported for pool %s, not %s: export again for this pool", o.CSVDir, m.TargetPool, o.TargetPool)

@@ -140,7 +140,14 @@ func Remap(ctx context.Context, api dynamo.TableAPI, targets []RemapTarget, m *S
 	}
 	if o.Journal != nil {
 		sum.Journal = o.Journal.Path()
+		var err error
+		if o.Unsettled, err = dynamo.ReadUnsettled(o.Journal.Path()); err != nil {
+			return sum, err
+		}
 		if err := startRun(o, tables); err != nil {
+			return sum, err
+		}
+		if err := o.Unsettled.Reconcile(ctx, api, o.Journal); err != nil {
 			return sum, err
 		}
 	}
