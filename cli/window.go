@@ -48,6 +48,9 @@ type SyncSummary struct {
 	DisabledWaiting    int                    `json:"disabledWaiting"`
 	Remap              migration.RemapSummary `json:"remap"`
 	DryRun             bool                   `json:"dryRun"`
+	// RefusedClaims are users of the new pool whose claim to an old
+	// identity the backup does not confirm: nothing was granted for them.
+	RefusedClaims []migration.ClaimRefusal `json:"refusedClaims"`
 }
 
 func (a *App) runSync(ctx context.Context, g *globals, f *remapFlags) error {
@@ -65,7 +68,7 @@ func (a *App) runSync(ctx context.Context, g *globals, f *remapFlags) error {
 	if err != nil {
 		return explainAWS(err)
 	}
-	sum := SyncSummary{BackupUsers: x.Footer.Users, Migrated: s.migrated.Len(), MembershipsWaiting: len(rp.MembershipsMissed), DisabledWaiting: len(rp.DisabledMissed), DryRun: f.dryRun}
+	sum := SyncSummary{BackupUsers: x.Footer.Users, Migrated: s.migrated.Len(), MembershipsWaiting: len(rp.MembershipsMissed), DisabledWaiting: len(rp.DisabledMissed), DryRun: f.dryRun, RefusedClaims: s.claims.Refused}
 	if !f.dryRun {
 		if err := a.confirm(g, fmt.Sprintf("Sync the %d users migrated so far into pool %s (AWS account %s, region %s): %d groups to create, %d memberships, %d users to disable, and their items.",
 			s.migrated.Len(), f.target, s.clients.account(ctx), s.region, len(rp.GroupsToCreate), len(rp.MembershipsToAdd), len(rp.UsersToDisable))); err != nil {
@@ -95,7 +98,10 @@ func (a *App) runSync(ctx context.Context, g *globals, f *remapFlags) error {
 			verb, sum.Migrated, sum.BackupUsers, sum.GroupsCreated, sum.MembershipsAdded, sum.UsersDisabled, sum.MembershipsWaiting, sum.DisabledWaiting)
 		printRemap(a, sum.Remap)
 	}
-	return remapOutcome(sum.Remap)
+	if err := remapOutcome(sum.Remap); err != nil {
+		return err
+	}
+	return claimsOutcome(s.claims)
 }
 
 // Progress is verify --progress's report.

@@ -89,6 +89,9 @@ type ImportSummary struct {
 	DisabledSkipped    int                  `json:"disabledSkipped"`
 	Jobs               []cognito.JobResult  `json:"jobs"`
 	Preview            ImportPreview        `json:"preview"`
+	// RefusedClaims are users of the new pool whose old identity does not
+	// agree with the backup: nothing is restored for them.
+	RefusedClaims []ClaimRefusal `json:"refusedClaims"`
 }
 
 // PartialError is returned when some users could not be imported; the
@@ -122,7 +125,7 @@ var ErrNotConfirmed = errors.New("import not confirmed")
 // disabled state from the backup. Every step recognises what is already
 // there, so an interrupted import finishes by running it again.
 func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSummary, error) {
-	sum := ImportSummary{DryRun: o.DryRun, FailedUsers: []cognito.FailedUser{}, Jobs: []cognito.JobResult{}}
+	sum := ImportSummary{DryRun: o.DryRun, FailedUsers: []cognito.FailedUser{}, Jobs: []cognito.JobResult{}, RefusedClaims: []ClaimRefusal{}}
 	if o.Notify == nil {
 		o.Notify = func(string, ...any) {}
 	}
@@ -158,10 +161,11 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 	}
 	preview.Files = files
 
-	migrated, err := cognito.ListMigrated(ctx, api, o.TargetPool, o.Limits.UserList, "")
+	migrated, claims, err := ListClaims(ctx, api, o.TargetPool, o.Backup, o.Limits.UserList, "")
 	if err != nil {
 		return sum, err
 	}
+	sum.RefusedClaims = claims.Refused
 	for _, lm := range maps {
 		if err := cognito.ReadLineMap(lm, func(e cognito.LineMapEntry) error {
 			if _, ok := migrated.Get(e.OldSub); ok {
@@ -255,9 +259,14 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 	}
 
 	// Whatever the method said, the target decides who is there.
-	migrated, err = cognito.ListMigrated(ctx, api, o.TargetPool, o.Limits.UserList, "")
+	migrated, claims, err = ListClaims(ctx, api, o.TargetPool, o.Backup, o.Limits.UserList, "")
 	if err != nil {
 		return sum, err
+	}
+	sum.RefusedClaims = claims.Refused
+	refusedFor := map[string]string{} // old sub -> why its claimant is not taken
+	for _, c := range claims.Refused {
+		refusedFor[c.ClaimedSub] = fmt.Sprintf("the new pool's user %s claims this old user, and the claim is refused (%s: %s)", c.Username, c.Code, c.Reason)
 	}
 	for fi, lm := range maps {
 		if err := cognito.ReadLineMap(lm, func(e cognito.LineMapEntry) error {
@@ -265,6 +274,9 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 				return nil
 			}
 			reason := failedReason[e.OldSub]
+			if r, ok := refusedFor[e.OldSub]; ok {
+				reason = r
+			}
 			if reason == "" {
 				reason = "not in the target pool after the import"
 				if fi < len(sum.Jobs) {
