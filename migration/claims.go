@@ -69,16 +69,20 @@ type ClaimsAPI interface {
 // verify, retire-old-pool, import) reads the claims through it. dir, when
 // set, keeps the records out of the heap (see cognito.MigratedUsers).
 func ListClaims(ctx context.Context, api ClaimsAPI, pool, backup string, limit *rate.Limiter, dir string) (*cognito.MigratedUsers, ClaimReport, error) {
+	idx, err := readClaimIndex(backup, dir)
+	if err != nil {
+		return nil, ClaimReport{Refused: []ClaimRefusal{}}, err
+	}
+	defer idx.close()
+	return listClaims(ctx, api, pool, idx, limit, dir)
+}
+
+func listClaims(ctx context.Context, api ClaimsAPI, pool string, idx *claimIndex, limit *rate.Limiter, dir string) (*cognito.MigratedUsers, ClaimReport, error) {
 	rep := ClaimReport{Refused: []ClaimRefusal{}}
 	p, err := cognito.DescribePool(ctx, api, pool)
 	if err != nil {
 		return nil, rep, err
 	}
-	idx, err := readClaimIndex(backup, dir)
-	if err != nil {
-		return nil, rep, err
-	}
-	defer idx.close()
 	m, err := cognito.ListMigrated(ctx, api, pool, limit, dir, func(u cognito.User) bool {
 		code, why := idx.judge(p, u)
 		if code == "" {
@@ -125,6 +129,22 @@ type claimEntry struct {
 }
 
 func readClaimIndex(path, dir string) (*claimIndex, error) {
+	idx, err := newClaimIndex(dir)
+	if err != nil {
+		return nil, err
+	}
+	_, _, err = cognito.ReadBackupFile(path, cognito.BackupVisitor{User: idx.add})
+	if err == nil {
+		err = idx.seal()
+	}
+	if err != nil {
+		idx.close()
+		return nil, fmt.Errorf("read the backup %s to check the new pool's claims: %w", path, err)
+	}
+	return idx, nil
+}
+
+func newClaimIndex(dir string) (*claimIndex, error) {
 	st, err := cognito.NewStore[claimEntry](dir, "claim-backup")
 	if err != nil {
 		return nil, err
@@ -134,36 +154,39 @@ func readClaimIndex(path, dir string) (*claimIndex, error) {
 		idx.close()
 		return nil, err
 	}
-	_, _, err = cognito.ReadBackupFile(path, cognito.BackupVisitor{User: func(u cognito.User) error {
-		var e claimEntry
-		var err error
-		for _, f := range []struct {
-			ref *cognito.StrRef
-			v   string
-		}{{&e.username, u.Username}, {&e.email, u.Attributes["email"]}, {&e.phone, u.Attributes["phone_number"]}} {
-			if *f.ref, err = idx.arena.Add(f.v); err != nil {
-				return err
-			}
-		}
-		if k, ok := cognito.ParseUUID(u.Sub); ok {
-			e.sub = k
-			return st.Add(e)
-		}
-		idx.odd[u.Sub] = e
-		return nil
-	}})
-	if err == nil {
-		err = idx.arena.Seal()
-	}
-	if err == nil {
-		idx.entries, err = st.Seal()
-	}
-	if err != nil {
-		idx.close()
-		return nil, fmt.Errorf("read the backup %s to check the new pool's claims: %w", path, err)
-	}
-	sort.Slice(idx.entries, func(i, j int) bool { return idx.entries[i].sub.Less(idx.entries[j].sub) })
 	return idx, nil
+}
+
+// add records one backup user.
+func (x *claimIndex) add(u cognito.User) error {
+	var e claimEntry
+	var err error
+	for _, f := range []struct {
+		ref *cognito.StrRef
+		v   string
+	}{{&e.username, u.Username}, {&e.email, u.Attributes["email"]}, {&e.phone, u.Attributes["phone_number"]}} {
+		if *f.ref, err = x.arena.Add(f.v); err != nil {
+			return err
+		}
+	}
+	if k, ok := cognito.ParseUUID(u.Sub); ok {
+		e.sub = k
+		return x.store.Add(e)
+	}
+	x.odd[u.Sub] = e
+	return nil
+}
+
+func (x *claimIndex) seal() error {
+	if err := x.arena.Seal(); err != nil {
+		return err
+	}
+	var err error
+	if x.entries, err = x.store.Seal(); err != nil {
+		return err
+	}
+	sort.Slice(x.entries, func(i, j int) bool { return x.entries[i].sub.Less(x.entries[j].sub) })
+	return nil
 }
 
 func (x *claimIndex) close() {
