@@ -92,7 +92,7 @@ func (a *App) runRetire(ctx context.Context, g *globals, f *remapFlags, r *retir
 	}
 	s, err := a.prepareRemap(ctx, g, f)
 	if err != nil {
-		return err
+		return fmt.Errorf("read the new pool %s, its users' claims and the tables: %w; without them retire cannot tell who is migrated, so it deletes nothing", f.target, err)
 	}
 	defer s.close()
 	_, rep, err := a.verifyWith(ctx, f, s)
