@@ -202,6 +202,7 @@ func (s *Server) handlers() map[string]handler {
 		"DescribeUserPool":          s.describeUserPool,
 		"CreateUserPool":            s.createUserPool,
 		"DeleteUserPool":            s.deleteUserPool,
+		"ListUserPoolClients":       s.listUserPoolClients,
 	}
 }
 
