@@ -262,13 +262,11 @@ func New(oldName string, c gjson.Result, groupPrecedence []byte, o Options) (*Pl
 		upc["refreshTokenPeriod"] = n
 	}
 	read := enumList(c.Get("userpoolClientReadAttributes"), &p.NotCarried, "readable attribute")
-	write := enumList(c.Get("userpoolClientWriteAttributes"), &p.NotCarried, "writable attribute")
+	write := clientWriteAttributes(c, &p.NotCarried)
 	if len(read) > 0 {
 		upc["readAttributes"] = read
 	}
-	if len(write) > 0 {
-		upc["writeAttributes"] = write
-	}
+	upc["writeAttributes"] = write
 
 	var verify []map[string]string
 	for _, a := range c.Get("autoVerifiedAttributes").Array() {
@@ -528,6 +526,33 @@ func (p *Plan) answers(c gjson.Result, required, aliases []string, mfa string, m
 		a = append(a, fmt.Sprintf("  %s: choose \"Create your own module\" and copy the code of amplify/backend/function/%s/src (or answer No and let `poolmigrate patch` move the function to %s%s)", t.Event, t.Function, p.NewName, t.Event))
 	}
 	return a
+}
+
+// writableEnum are the attributes an AddAuthRequest lets app clients
+// write: the standard ones, without the verified flags (the CLI's schema).
+var writableEnum = []string{"ADDRESS", "BIRTHDATE", "EMAIL", "FAMILY_NAME", "GENDER", "GIVEN_NAME", "LOCALE", "MIDDLE_NAME",
+	"NAME", "NICKNAME", "PHONE_NUMBER", "PICTURE", "PREFERRED_USERNAME", "PROFILE", "UPDATED_AT", "WEBSITE", "ZONE_INFO"}
+
+// clientWriteAttributes is the app clients' write list, always named: a
+// client without one may write every attribute, custom:prev_sub_id and
+// custom:prev_username among them, which would let a user claim any old
+// user. The old list is kept (standard attributes only); an old resource
+// without one gets every standard attribute the schema allows.
+func clientWriteAttributes(c gjson.Result, notCarried *[]string) []string {
+	write := []string{}
+	if c.Get("userpoolClientSetAttributes").Bool() || len(c.Get("userpoolClientWriteAttributes").Array()) > 0 {
+		for _, a := range enumList(c.Get("userpoolClientWriteAttributes"), notCarried, "writable attribute") {
+			if contains(writableEnum, a) {
+				write = append(write, a)
+			}
+		}
+	}
+	if len(write) == 0 {
+		write = append(write, writableEnum...)
+	}
+	*notCarried = append(*notCarried, "the app clients may write only "+strings.Join(write, ", ")+
+		": never custom:prev_sub_id or custom:prev_username, which say which old user someone is. The Amplify CLI applies the list when the prompt \"Do you want to specify the user attributes this app can read and write?\" is answered Yes (see the answers); after the push, `poolmigrate check` names any client that may still write them")
+	return write
 }
 
 // signInAttributes are the attributes a sign-in needs to be required.

@@ -115,3 +115,36 @@ func TestSocialProvidersAreCarriedWithoutSecrets(t *testing.T) {
 		t.Errorf("the payload holds a secret: %s", p.Payload)
 	}
 }
+
+// TestAppClientsNeverWriteTheOldIdentity: the new auth resource's app
+// clients get a write list, always, and it never holds custom:prev_* (a
+// client without a list may write every attribute, so a user could claim
+// any old user) nor the verified flags the CLI's schema refuses.
+func TestAppClientsNeverWriteTheOldIdentity(t *testing.T) {
+	for name, c := range map[string]struct {
+		inputs string
+		want   string
+	}{
+		"no list (all writable before)": {`{"cognitoConfig":{"resourceName":"shop"}}`,
+			`["ADDRESS","BIRTHDATE","EMAIL","FAMILY_NAME","GENDER","GIVEN_NAME","LOCALE","MIDDLE_NAME","NAME","NICKNAME","PHONE_NUMBER","PICTURE","PREFERRED_USERNAME","PROFILE","UPDATED_AT","WEBSITE","ZONE_INFO"]`},
+		"a list naming them": {`{"cognitoConfig":{"resourceName":"shop","userpoolClientSetAttributes":true,"userpoolClientWriteAttributes":["email","custom:prev_sub_id","custom:prev_username","email_verified","name"]}}`,
+			`["EMAIL","NAME"]`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := Settings([]byte(c.inputs), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := New("shop", s, nil, Options{NewName: "shopv2"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := gjson.GetBytes(p.Payload, "serviceConfiguration.userPoolConfiguration.writeAttributes").Raw; got != c.want {
+				t.Errorf("writeAttributes %s, want %s", got, c.want)
+			}
+			if strings.Contains(string(p.Payload), "prev_") || !strings.Contains(strings.Join(p.Answers, "\n"), "read and write? Yes") {
+				t.Errorf("payload %s\nanswers %q", p.Payload, p.Answers)
+			}
+		})
+	}
+}

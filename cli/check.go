@@ -30,7 +30,7 @@ func checkCommand(a *App) command {
 		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			backup := fs.String("backup", "", "backup file written by poolmigrate backup")
 			target := fs.String("target-pool", "", "the new user pool's id")
-			fix := fs.Bool("fix", false, "add custom:prev_sub_id and custom:prev_username to the target when missing")
+			fix := fs.Bool("fix", false, "add custom:prev_sub_id and custom:prev_username to the target when missing (immutable)")
 			from := fs.String("username-from", "", "what becomes cognito:username: email, username or sub (default: email when the target signs in by email, else the old username)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
@@ -88,6 +88,13 @@ func (a *App) runCheck(ctx context.Context, g *globals, backup, targetPool strin
 			return explainAWS(err)
 		}
 	}
+	if mutable := tg.MutablePrevAttributes(); fix && len(mutable) > 0 {
+		fmt.Fprintf(a.Stderr, "%s: mutable in pool %s, and --fix cannot change that (custom attributes are fixed once added); see %s below.\n", strings.Join(mutable, " and "), targetPool, cognito.CodePrevAttributesMutable)
+	}
+	writers, err := cognito.PrevWriters(ctx, c.cognito, targetPool)
+	if err != nil {
+		return explainAWS(err)
+	}
 	an, err := cognito.Analyze(backup, tg, cognito.Policies{UsernameFrom: from})
 	if err != nil {
 		return err
@@ -97,6 +104,7 @@ func (a *App) runCheck(ctx context.Context, g *globals, backup, targetPool strin
 	if err != nil {
 		return err
 	}
+	rep.Problems = append(cognito.PrevGuardProblems(tg, writers), rep.Problems...)
 	if g.json {
 		if err := writeJSON(a.Stdout, checkOutput{rep, providers}); err != nil {
 			return err

@@ -132,6 +132,8 @@ type remapSetup struct {
 	targets  []migration.RemapTarget
 	subMap   *migration.SubMap
 	migrated *cognito.MigratedUsers
+	// claims are the new pool's users whose old identity was refused.
+	claims   migration.ClaimReport
 	clients  *awsClients
 	stateDir string
 	// journalDir holds the remap's journals (--journal-dir).
@@ -176,16 +178,17 @@ func (a *App) prepareRemap(ctx context.Context, g *globals, f *remapFlags) (*rem
 	// The identity map's records go to files in the state folder, mapped
 	// into memory: the heap stays small however large the pool.
 	spill := filepath.Join(stateDir, "tmp")
-	migrated, err := cognito.ListMigrated(ctx, c.cognito, f.target, rate.NewLimiter(10, 1), spill)
+	migrated, claims, err := migration.ListClaims(ctx, c.cognito, f.target, f.backup, rate.NewLimiter(10, 1), spill)
 	if err != nil {
 		return nil, explainAWS(err)
 	}
+	a.printRefusedClaims(claims)
 	m, err := migration.BuildSubMap(f.backup, migrated, spill)
 	if err != nil {
 		migrated.Close()
 		return nil, err
 	}
-	return &remapSetup{targets: targets, subMap: m, migrated: migrated, clients: c, stateDir: stateDir, journalDir: journalDir, region: c.cfg.Region,
+	return &remapSetup{targets: targets, subMap: m, migrated: migrated, claims: claims, clients: c, stateDir: stateDir, journalDir: journalDir, region: c.cfg.Region,
 		close: func() { m.Close(); migrated.Close() }}, nil
 }
 
@@ -218,6 +221,7 @@ func (a *App) runRemap(ctx context.Context, g *globals, f *remapFlags) error {
 	if err != nil {
 		return err
 	}
+	sum.RefusedClaims = s.claims.Refused
 	if g.json {
 		if err := writeJSON(a.Stdout, sum); err != nil {
 			return err
@@ -225,7 +229,10 @@ func (a *App) runRemap(ctx context.Context, g *globals, f *remapFlags) error {
 	} else {
 		printRemap(a, sum)
 	}
-	return remapOutcome(sum)
+	if err := remapOutcome(sum); err != nil {
+		return err
+	}
+	return claimsOutcome(s.claims)
 }
 
 // remapOutcome makes a remap with failed or conflicting items exit 1.
@@ -413,6 +420,12 @@ func (a *App) verifyWith(ctx context.Context, f *remapFlags, s *remapSetup) (cog
 	if err != nil {
 		return x, rep, explainAWS(err)
 	}
+	// A refused claim is a user of the new pool whom nobody can place:
+	// the migration is not proven complete while one is there.
+	rep.RefusedClaims = s.claims.Refused
+	if s.claims.RefusedCount > 0 {
+		rep.OK = false
+	}
 	// Every journal found of a remap to this pool (each worker's, when
 	// workers split it: on a shared --journal-dir, or copied here).
 	if rep.Journals, rep.JournalNotes, err = migration.JournalStates(poolJournals(s.journalDir, f.target)); err != nil {
@@ -488,9 +501,43 @@ func printVerify(a *App, r migration.VerifyReport) {
 	for _, n := range r.JournalNotes {
 		fmt.Fprintf(w, "  ! %s\n", n)
 	}
+	if len(r.RefusedClaims) > 0 {
+		fmt.Fprintf(w, "%d users of the new pool claim an old identity that the backup does not confirm (listed on stderr); nothing is granted for them\n", len(r.RefusedClaims))
+	}
 	if r.OK {
 		fmt.Fprintln(w, "OK: the migration is complete.")
 	} else {
 		fmt.Fprintln(w, "NOT OK: see above.")
 	}
+}
+
+// printRefusedClaims names, on stderr, each user of the new pool whose
+// claim to an old identity was refused, with what it claimed and why.
+func (a *App) printRefusedClaims(r migration.ClaimReport) {
+	if r.RefusedCount == 0 {
+		return
+	}
+	fmt.Fprintf(a.Stderr, "Refused %d claim(s) to an old identity: nothing is granted for them (no group, no item, not counted as migrated):\n", r.RefusedCount)
+	for _, c := range r.Refused {
+		fmt.Fprintf(a.Stderr, "  %s %s (sub %s) claims old user %q (sub %s): %s\n", c.Code, c.Username, c.Sub, c.ClaimedUsername, c.ClaimedSub, c.Reason)
+	}
+	if n := r.RefusedCount - len(r.Refused); n > 0 {
+		fmt.Fprintf(a.Stderr, "  … and %d more\n", n)
+	}
+	fmt.Fprintln(a.Stderr, "  Check each user: delete a user who is not the old user, or fix the new user's verified e-mail/phone, then run again (see SECURITY.md, \"Old identities\").")
+}
+
+// claimsRefused makes sync and remap exit 1 while a claim is refused.
+type claimsRefused struct{ n int }
+
+func (e claimsRefused) Error() string {
+	return fmt.Sprintf("%d claim(s) to an old identity refused (listed above, code in --json refusedClaims): nothing was granted for them; everyone else was done", e.n)
+}
+func (e claimsRefused) ExitCode() int { return 1 }
+
+func claimsOutcome(r migration.ClaimReport) error {
+	if r.RefusedCount > 0 {
+		return claimsRefused{r.RefusedCount}
+	}
+	return nil
 }

@@ -67,7 +67,9 @@ func setupRemap(t *testing.T, env *testenv.Env) *remapFixture {
 			f.unmatched[u.Sub] = true
 			continue
 		}
-		newUsers = append(newUsers, testenv.SeedUser{Username: u.Attributes["email"], Attrs: map[string]string{"email": u.Attributes["email"], "custom:prev_sub_id": u.Sub, "custom:prev_username": u.Username}})
+		// As the import brings them: the address verified, which is what
+		// makes the claim agree with the backup.
+		newUsers = append(newUsers, testenv.SeedUser{Username: u.Attributes["email"], Attrs: map[string]string{"email": u.Attributes["email"], "email_verified": "true", "custom:prev_sub_id": u.Sub, "custom:prev_username": u.Username}})
 	}
 	env.Seed(t, f.target, nil, newUsers)
 	p := cip.NewListUsersPaginator(env.Cognito, &cip.ListUsersInput{UserPoolId: &f.target})

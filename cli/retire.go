@@ -76,6 +76,9 @@ type RetireDecision struct {
 	Commands [][]string `json:"commands"`
 	Refusal  string     `json:"refusal,omitempty"`
 	Deleted  bool       `json:"deleted"`
+	// RefusedClaims are users of the new pool whose claim to an old
+	// identity was refused: their old users count as not migrated.
+	RefusedClaims []migration.ClaimRefusal `json:"refusedClaims,omitempty"`
 }
 
 func (a *App) runRetire(ctx context.Context, g *globals, f *remapFlags, r *retireFlags) error {
@@ -89,7 +92,7 @@ func (a *App) runRetire(ctx context.Context, g *globals, f *remapFlags, r *retir
 	}
 	s, err := a.prepareRemap(ctx, g, f)
 	if err != nil {
-		return err
+		return fmt.Errorf("read the new pool %s, its users' claims and the tables: %w; without them retire cannot tell who is migrated, so it deletes nothing", f.target, err)
 	}
 	defer s.close()
 	_, rep, err := a.verifyWith(ctx, f, s)
@@ -108,7 +111,7 @@ func (a *App) runRetire(ctx context.Context, g *globals, f *remapFlags, r *retir
 	if err != nil {
 		return explainAWS(err)
 	}
-	d := RetireDecision{RetireReport: plan, Commands: carryOverCommands(g, f, r, plan, s.stateDir, time.Now()), Refusal: retireRefusal(plan, r.accept)}
+	d := RetireDecision{RetireReport: plan, Commands: carryOverCommands(g, f, r, plan, s.stateDir, time.Now()), Refusal: retireRefusal(plan, r.accept), RefusedClaims: s.claims.Refused}
 	if !g.json {
 		printRetire(a, d)
 	}

@@ -49,6 +49,9 @@ type SyncSummary struct {
 	DisabledWaiting    int                    `json:"disabledWaiting"`
 	Remap              migration.RemapSummary `json:"remap"`
 	DryRun             bool                   `json:"dryRun"`
+	// RefusedClaims are users of the new pool whose claim to an old
+	// identity the backup does not confirm: nothing was granted for them.
+	RefusedClaims []migration.ClaimRefusal `json:"refusedClaims"`
 	// Federated is what sync did for the federated users (created and
 	// linked, or adopted from an early sign-in), with those it could not.
 	Federated *federated.Result `json:"federated,omitempty"`
@@ -98,7 +101,7 @@ func (a *App) runSync(ctx context.Context, g *globals, f *remapFlags) error {
 	if err != nil {
 		return explainAWS(err)
 	}
-	sum := SyncSummary{BackupUsers: x.Footer.Users, Migrated: s.migrated.Len(), MembershipsWaiting: len(rp.MembershipsMissed), DisabledWaiting: len(rp.DisabledMissed), DryRun: f.dryRun}
+	sum := SyncSummary{BackupUsers: x.Footer.Users, Migrated: s.migrated.Len(), MembershipsWaiting: len(rp.MembershipsMissed), DisabledWaiting: len(rp.DisabledMissed), DryRun: f.dryRun, RefusedClaims: s.claims.Refused}
 	if !f.dryRun {
 		pending := 0
 		for _, u := range fedUsers {
@@ -147,7 +150,10 @@ func (a *App) runSync(ctx context.Context, g *globals, f *remapFlags) error {
 			verb, sum.Migrated, sum.BackupUsers, sum.GroupsCreated, sum.MembershipsAdded, sum.UsersDisabled, sum.MembershipsWaiting, sum.DisabledWaiting)
 		printRemap(a, sum.Remap)
 	}
-	return remapOutcome(sum.Remap)
+	if err := remapOutcome(sum.Remap); err != nil {
+		return err
+	}
+	return claimsOutcome(s.claims)
 }
 
 // Progress is verify --progress's report.

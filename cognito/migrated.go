@@ -30,6 +30,10 @@ type MigratedUsers struct {
 	byUser   []HashSlot // every user (entries, then odd), sorted by username hash
 	arena    *Arena
 	statuses []string
+	// Contested are the old identities two or more users of the new
+	// pool claim; none of those users is in the set.
+	Contested    []ContestedClaim
+	oddContested map[string][]TargetUser
 
 	entryStore *store[migratedEntry]
 	subStore   *store[int32]
@@ -80,10 +84,23 @@ func SearchHash(slots []HashSlot, hash uint32) int {
 	return sort.Search(len(slots), func(i int) bool { return slots[i].Hash >= hash })
 }
 
+// ContestedClaim is an old identity that two or more users of the new
+// pool claim (custom:prev_sub_id): nobody can tell which is the user, so
+// none of them is kept.
+type ContestedClaim struct {
+	Prev  string
+	Users []TargetUser
+}
+
 // ListMigrated lists the target pool once and keeps its users that carry
-// custom:prev_sub_id (custom attributes cannot be filtered on); dir, when
-// set, is where their records go (see MigratedUsers).
-func ListMigrated(ctx context.Context, api RestoreAPI, pool string, limit *rate.Limiter, dir string) (*MigratedUsers, error) {
+// custom:prev_sub_id (custom attributes cannot be filtered on) and that
+// keep accepts: the claim is something a user may have written, so keep
+// is where it is checked (see migration.ListClaims). dir, when set, is
+// where their records go (see MigratedUsers).
+func ListMigrated(ctx context.Context, api UserLister, pool string, limit *rate.Limiter, dir string, keep func(User) bool) (*MigratedUsers, error) {
+	if keep == nil {
+		return nil, fmt.Errorf("list migrated users of pool %s: no check of their claims given", pool)
+	}
 	b, err := NewMigratedBuilder(dir)
 	if err != nil {
 		return nil, err
@@ -94,6 +111,9 @@ func ListMigrated(ctx context.Context, api RestoreAPI, pool string, limit *rate.
 				// Every Cognito user has a sub; mapping an identity to an
 				// empty one would write it into the tables.
 				return fmt.Errorf("user %s of pool %s has %s but no sub: refusing to map anyone to an empty identity", user.Username, pool, PrevSubAttr)
+			}
+			if !keep(user) {
+				return nil
 			}
 			return b.Add(prev, TargetUser{Username: user.Username, Sub: user.Sub, Enabled: user.Enabled, Status: user.Status})
 		}
@@ -115,7 +135,7 @@ type MigratedBuilder struct {
 // NewMigratedBuilder starts an empty set, in the heap (dir "") or in files
 // of dir.
 func NewMigratedBuilder(dir string) (*MigratedBuilder, error) {
-	m := &MigratedUsers{oddByKey: map[string]int32{}, oddSubs: map[string]bool{}}
+	m := &MigratedUsers{oddByKey: map[string]int32{}, oddSubs: map[string]bool{}, oddContested: map[string][]TargetUser{}}
 	var err error
 	if m.entryStore, err = newStore[migratedEntry](dir, "migrated"); err != nil {
 		return nil, err
@@ -129,13 +149,22 @@ func NewMigratedBuilder(dir string) (*MigratedBuilder, error) {
 
 func (b *MigratedBuilder) abort() { b.m.Close() }
 
-// Add records the target user that came from old sub prev.
+// Add records the target user that came from old sub prev. The same
+// user added twice (a page boundary moving under the listing) keeps the
+// last; two users with one prev are contested (see Build).
 func (b *MigratedBuilder) Add(prev string, tu TargetUser) error {
 	m := b.m
 	pk, ok1 := ParseUUID(prev)
 	sk, ok2 := ParseUUID(tu.Sub)
 	if !ok1 || !ok2 {
+		if c, ok := m.oddContested[prev]; ok {
+			m.oddContested[prev] = appendUser(c, tu)
+			return nil
+		}
 		if i, ok := m.oddByKey[prev]; ok {
+			if m.odd[i].Sub != tu.Sub {
+				m.oddContested[prev] = []TargetUser{m.odd[i], tu}
+			}
 			m.odd[i] = tu
 			return nil
 		}
@@ -181,21 +210,35 @@ func (b *MigratedBuilder) Build() (*MigratedUsers, error) {
 	if err != nil {
 		return fail(err)
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].prev.Less(entries[j].prev) })
-	// A user listed twice (a page boundary moving under us) keeps the last.
-	w := 0
-	for i := range entries {
-		if w > 0 && entries[w-1].prev == entries[i].prev {
-			entries[w-1] = entries[i]
-			continue
-		}
-		entries[w] = entries[i]
-		w++
-	}
-	m.entries = entries[:w]
+	sort.SliceStable(entries, func(i, j int) bool { return entries[i].prev.Less(entries[j].prev) })
 	if err := m.arena.Seal(); err != nil {
 		return fail(err)
 	}
+	// A user listed twice (a page boundary moving under us) keeps the
+	// last; an old identity claimed by two users is kept for neither.
+	m.entries = entries
+	w := 0
+	for i := 0; i < len(entries); {
+		j := i + 1
+		contested := false
+		for j < len(entries) && entries[j].prev == entries[i].prev {
+			contested = contested || entries[j].sub != entries[i].sub
+			j++
+		}
+		if contested {
+			c := ContestedClaim{Prev: entries[i].prev.String()}
+			for k := i; k < j; k++ {
+				c.Users = appendUser(c.Users, m.At(int32(k)))
+			}
+			m.Contested = append(m.Contested, c)
+		} else {
+			entries[w] = entries[j-1]
+			w++
+		}
+		i = j
+	}
+	m.entries = entries[:w]
+	m.dropContestedOdd()
 	if m.subStore, err = newStore[int32](b.dir, "migrated-subs"); err != nil {
 		return fail(err)
 	}
@@ -221,6 +264,44 @@ func (b *MigratedBuilder) Build() (*MigratedUsers, error) {
 	}
 	sort.Slice(m.byUser, func(i, j int) bool { return m.byUser[i].Hash < m.byUser[j].Hash })
 	return m, nil
+}
+
+// dropContestedOdd takes the contested entries out of the odd ones.
+func (m *MigratedUsers) dropContestedOdd() {
+	if len(m.oddContested) == 0 {
+		return
+	}
+	prevs := make([]string, 0, len(m.oddContested))
+	for p := range m.oddContested {
+		prevs = append(prevs, p)
+	}
+	sort.Strings(prevs)
+	for _, p := range prevs {
+		m.Contested = append(m.Contested, ContestedClaim{Prev: p, Users: m.oddContested[p]})
+	}
+	odd, oddPrev := m.odd, m.oddPrev
+	m.odd, m.oddPrev, m.oddByKey, m.oddSubs = nil, nil, map[string]int32{}, map[string]bool{}
+	for i, tu := range odd {
+		if _, ok := m.oddContested[oddPrev[i]]; ok {
+			continue
+		}
+		m.oddByKey[oddPrev[i]] = int32(len(m.odd))
+		m.odd = append(m.odd, tu)
+		m.oddPrev = append(m.oddPrev, oddPrev[i])
+		m.oddSubs[tu.Sub] = true
+	}
+}
+
+// appendUser adds tu unless a user with its sub is there (then replaces
+// it: the last listing wins).
+func appendUser(users []TargetUser, tu TargetUser) []TargetUser {
+	for i := range users {
+		if users[i].Sub == tu.Sub {
+			users[i] = tu
+			return users
+		}
+	}
+	return append(users, tu)
 }
 
 // MigratedFromMap builds the set, in the heap, from a map of old sub to

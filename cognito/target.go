@@ -64,7 +64,8 @@ func (t Target) MissingPrevAttributes() []string {
 	return out
 }
 
-// AddPrevAttributes adds the missing old-identity attributes to the pool.
+// AddPrevAttributes adds the missing old-identity attributes to the pool,
+// immutable.
 // Custom attributes can never be removed from a pool, so callers say so
 // before calling.
 func AddPrevAttributes(ctx context.Context, api TargetAPI, id string, names []string) error {
@@ -74,7 +75,9 @@ func AddPrevAttributes(ctx context.Context, api TargetAPI, id string, names []st
 		schema = append(schema, types.SchemaAttributeType{
 			Name:              &short,
 			AttributeDataType: types.AttributeDataTypeString,
-			Mutable:           ptr(true),
+			// Immutable: set once, when the import, the admin import or the
+			// trigger creates the user; never changed by the user afterwards.
+			Mutable: ptr(false),
 			StringAttributeConstraints: &types.StringAttributeConstraintsType{
 				MinLength: ptr("0"), MaxLength: ptr("256"),
 			},

@@ -144,7 +144,7 @@ func Patch(root string, o PatchOptions) (*backendpatch.ChangeSet, string, error)
   cfnUserPool.overrideLogicalId('%s');
   %s
 }
-`, o.SignIn, poolExpr(v), id, strings.Join(lines, "\n  "))
+%s`, o.SignIn, poolExpr(v), id, strings.Join(lines, "\n  "), clientWriteBlock(v))
 	out, err := setBlock(src, NewPoolBlock, "written by `poolmigrate patch`; `poolmigrate patch --undo` removes it", body)
 	if err != nil {
 		return nil, "", err
@@ -211,6 +211,34 @@ func KeepTrigger(root, functionArn string) (*backendpatch.ChangeSet, error) {
 		return nil, err
 	}
 	return cs, nil
+}
+
+// WritableStandardAttributes are the standard attributes an app client
+// may write (the verified flags are Cognito's to set).
+var WritableStandardAttributes = []string{"address", "birthdate", "email", "family_name", "gender", "given_name", "locale", "middle_name",
+	"name", "nickname", "phone_number", "picture", "preferred_username", "profile", "updated_at", "website", "zoneinfo"}
+
+// clientWriteBlock names the web client's write attributes: the standard
+// ones and the pool's own custom attributes, never custom:prev_sub_id or
+// custom:prev_username, which say which old user someone is and which
+// only the import and the trigger set. A client without a list may write
+// every attribute (defineAuth's default), so a user could claim any old
+// user at sign-up.
+func clientWriteBlock(v string) string {
+	return fmt.Sprintf(`// The web client may write every attribute but the old identity
+// (custom:prev_sub_id, custom:prev_username), which only poolmigrate's
+// import and migration trigger set.
+{
+  const schema = %[1]s.schema;
+  const custom = (Array.isArray(schema) ? schema : [])
+    .map((a) => 'custom:' + String((a as { name?: string }).name ?? ''))
+    .filter((n) => n !== 'custom:' && !n.startsWith('custom:prev_') && ![%[2]s].includes(n.slice(7)) && !['sub', 'email_verified', 'phone_number_verified', 'identities'].includes(n.slice(7)));
+  const writeAttributes = [%[2]s, ...custom];
+  const cfnClient = %[3]s.auth.resources.cfnResources.cfnUserPoolClient;
+  cfnClient.writeAttributes = writeAttributes;
+  cfnClient.addPropertyOverride('WriteAttributes', writeAttributes);
+}
+`, poolExpr(v), quoted(WritableStandardAttributes), v)
 }
 
 // setting assigns an L1 property and overrides it in the template, or

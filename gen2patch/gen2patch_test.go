@@ -88,6 +88,12 @@ func TestBlocksLeaveTheUsersCodeAlone(t *testing.T) {
 	if id != NewLogicalID("us-east-1_old") || !strings.Contains(got, "overrideLogicalId('"+id+"')") || !strings.Contains(got, "'UsernameAttributes', ['email']") {
 		t.Errorf("new-pool block:\n%s", got)
 	}
+	// The web client's write list: named, standard attributes first, the
+	// old identity filtered out of the pool's custom ones.
+	if !strings.Contains(got, "cfnClient.addPropertyOverride('WriteAttributes', writeAttributes);") || !strings.Contains(got, "const writeAttributes = ['address', 'birthdate', 'email',") ||
+		!strings.Contains(got, "!n.startsWith('custom:prev_')") {
+		t.Errorf("new-pool block does not name the client's write attributes:\n%s", got)
+	}
 	if logical, ok, err := Patched(root); err != nil || !ok || logical != id {
 		t.Errorf("Patched: %s %v %v", logical, ok, err)
 	}

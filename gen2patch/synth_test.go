@@ -98,6 +98,14 @@ func TestBlocksWithTheRealToolchain(t *testing.T) {
 	if clients := after.OfType("AWS::Cognito::UserPoolClient"); len(clients) != 1 || !strings.Contains(fmt.Sprint(clients[0].Properties["ExplicitAuthFlows"]), "ALLOW_USER_PASSWORD_AUTH") {
 		t.Errorf("web client %+v", clients)
 	}
+	// The web client may write the standard attributes, never the old
+	// identity (defineAuth's client, without a list, may write all).
+	if clients := after.OfType("AWS::Cognito::UserPoolClient"); len(clients) == 1 {
+		w := fmt.Sprint(clients[0].Properties["WriteAttributes"])
+		if !strings.Contains(w, "email") || !strings.Contains(w, "given_name") || strings.Contains(w, "prev_") || strings.Contains(w, "verified") {
+			t.Errorf("web client WriteAttributes %s", w)
+		}
+	}
 	// The client and the groups follow the new pool.
 	for _, typ := range []string{"AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup"} {
 		for _, r := range after.OfType(typ) {

@@ -104,6 +104,9 @@ type ImportSummary struct {
 	FederatedCreated int64 `json:"federatedCreated"`
 	IdentitiesLinked int64 `json:"identitiesLinked"`
 	FederatedAdopted int64 `json:"federatedAdopted"`
+	// RefusedClaims are users of the new pool whose old identity does not
+	// agree with the backup: nothing is restored for them.
+	RefusedClaims []ClaimRefusal `json:"refusedClaims"`
 }
 
 // PartialError is returned when some users could not be imported; the
@@ -137,7 +140,7 @@ var ErrNotConfirmed = errors.New("import not confirmed")
 // disabled state from the backup. Every step recognises what is already
 // there, so an interrupted import finishes by running it again.
 func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSummary, error) {
-	sum := ImportSummary{DryRun: o.DryRun, FailedUsers: []cognito.FailedUser{}, Jobs: []cognito.JobResult{}}
+	sum := ImportSummary{DryRun: o.DryRun, FailedUsers: []cognito.FailedUser{}, Jobs: []cognito.JobResult{}, RefusedClaims: []ClaimRefusal{}}
 	if o.Notify == nil {
 		o.Notify = func(string, ...any) {}
 	}
@@ -182,10 +185,11 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 	}
 	preview.Files = files
 
-	migrated, err := cognito.ListMigrated(ctx, api, o.TargetPool, o.Limits.UserList, "")
+	migrated, claims, err := ListClaims(ctx, api, o.TargetPool, o.Backup, o.Limits.UserList, "")
 	if err != nil {
 		return sum, err
 	}
+	sum.RefusedClaims = claims.Refused
 	for _, lm := range maps {
 		if err := cognito.ReadLineMap(lm, func(e cognito.LineMapEntry) error {
 			if _, ok := migrated.Get(e.OldSub); ok {
@@ -290,9 +294,14 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 	}
 
 	// Whatever the method said, the target decides who is there.
-	migrated, err = cognito.ListMigrated(ctx, api, o.TargetPool, o.Limits.UserList, "")
+	migrated, claims, err = ListClaims(ctx, api, o.TargetPool, o.Backup, o.Limits.UserList, "")
 	if err != nil {
 		return sum, err
+	}
+	sum.RefusedClaims = claims.Refused
+	refusedFor := map[string]string{} // old sub -> why its claimant is not taken
+	for _, c := range claims.Refused {
+		refusedFor[c.ClaimedSub] = fmt.Sprintf("the new pool's user %s claims this old user, and the claim is refused (%s: %s)", c.Username, c.Code, c.Reason)
 	}
 	for fi, lm := range maps {
 		if err := cognito.ReadLineMap(lm, func(e cognito.LineMapEntry) error {
@@ -300,6 +309,9 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 				return nil
 			}
 			reason := failedReason[e.OldSub]
+			if r, ok := refusedFor[e.OldSub]; ok {
+				reason = r
+			}
 			if reason == "" {
 				reason = "not in the target pool after the import"
 				if fi < len(sum.Jobs) {
@@ -327,9 +339,12 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 		if err != nil {
 			return sum, err
 		}
-		if migrated, err = cognito.ListMigrated(ctx, api, o.TargetPool, o.Limits.UserList, ""); err != nil {
+		// The users just made are read back through the same claim check
+		// as everyone else's.
+		if migrated, claims, err = ListClaims(ctx, api, o.TargetPool, o.Backup, o.Limits.UserList, ""); err != nil {
 			return sum, err
 		}
+		sum.RefusedClaims = claims.Refused
 	}
 	sort.Slice(sum.FailedUsers, func(i, j int) bool { return sum.FailedUsers[i].Username < sum.FailedUsers[j].Username })
 	sum.Failed = int64(len(sum.FailedUsers))

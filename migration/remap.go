@@ -114,6 +114,10 @@ type RemapSummary struct {
 	Tables    []dynamo.TableResult `json:"tables"`
 	Mapped    int                  `json:"mappedUsers"`
 	Unmatched []string             `json:"unmatchedUsers"`
+	// RefusedClaims are users of the new pool whose claim to an old
+	// identity was refused (see ListClaims); set by remap, not by sync,
+	// which reports them once.
+	RefusedClaims []ClaimRefusal `json:"refusedClaims,omitempty"`
 }
 
 // Remap rewrites the owner fields of every target table. The tables are
@@ -211,6 +215,10 @@ type VerifyReport struct {
 	// not the journals, decides OK.
 	Journals     []JournalState `json:"journals"`
 	JournalNotes []string       `json:"journalNotes"`
+	// RefusedClaims are users of the new pool whose claim to an old
+	// identity was refused (see ListClaims): while one is there, verify
+	// fails.
+	RefusedClaims []ClaimRefusal `json:"refusedClaims,omitempty"`
 }
 
 // VerifyTable is one table's verdict.

@@ -226,6 +226,7 @@ func (s *Server) handlers() map[string]handler {
 		"DescribeIdentityProvider":  s.describeIdentityProvider,
 		"ListIdentityProviders":     s.listIdentityProviders,
 		"AdminLinkProviderForUser":  s.adminLinkProviderForUser,
+		"ListUserPoolClients":       s.listUserPoolClients,
 	}
 }
 
