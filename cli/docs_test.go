@@ -33,13 +33,6 @@ func TestREADMEFirstScreen(t *testing.T) {
 	}
 }
 
-// docsPendingElsewhere are guides the README links that another branch of
-// issue #23 writes; a link to one is not checked until it exists. Remove
-// an entry once its file is merged.
-var docsPendingElsewhere = map[string]string{
-	"docs/scale.md": "branch journal-lock (issue #23, workers)",
-}
-
 // TestDocLinksResolve: every relative link of the README, SECURITY.md,
 // BENCHMARKS.md and the guides in docs/ names a file that exists, and a
 // #fragment names a heading of it.
@@ -72,10 +65,6 @@ func TestDocLinksResolve(t *testing.T) {
 			checked++
 			body, err := os.ReadFile(filepath.Join("..", resolved))
 			if err != nil {
-				if who, ok := docsPendingElsewhere[resolved]; ok {
-					t.Logf("%s links %s, written on %s", f, resolved, who)
-					continue
-				}
 				t.Errorf("%s links %s: %v", f, target, err)
 				continue
 			}
