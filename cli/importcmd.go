@@ -186,6 +186,9 @@ func printImport(a *App, s migration.ImportSummary, f *importFlags) {
 	for _, u := range s.FailedUsers {
 		fmt.Fprintf(w, "  failed: %s (old sub %s): %s\n", u.Username, u.Sub, u.Reason)
 	}
+	for _, u := range s.LoginsNotLinked {
+		fmt.Fprintf(w, "  login not linked: %s (old sub %s): %s\n", u.Username, u.Sub, u.Reason)
+	}
 	if f.method == migration.MethodAdmin {
 		fmt.Fprintln(w, "The users are CONFIRMED with a random password nobody knows: each signs in through your app's \"Forgot password\" flow (a code to the verified email or phone).")
 	} else {

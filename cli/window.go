@@ -71,6 +71,9 @@ func (a *App) syncFederated(ctx context.Context, g *globals, f *remapFlags, s **
 	for _, fu := range res.Failed {
 		fmt.Fprintf(a.Stderr, "Federated user %s not brought over: %s\n", fu.Username, fu.Reason)
 	}
+	for _, fu := range res.Unlinked {
+		fmt.Fprintf(a.Stderr, "Login of %s not linked: %s\n", fu.Username, fu.Reason)
+	}
 	if res.Created+res.Adopted > 0 {
 		fresh, err := a.prepareRemap(ctx, g, f)
 		if err != nil {

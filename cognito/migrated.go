@@ -92,13 +92,15 @@ type ContestedClaim struct {
 	Users []TargetUser
 }
 
-// ListMigrated lists the target pool once and keeps its users that carry
-// custom:prev_sub_id (custom attributes cannot be filtered on) and that
-// keep accepts: the claim is something a user may have written, so keep
+// ListMigrated lists the target pool once and keeps the users that claim
+// an old identity: claim gives the old sub a user claims ("" for none) and
+// whether the claim holds. A claim is custom:prev_sub_id (custom
+// attributes cannot be filtered on), something a user may have written,
+// or, for a federated user, a provider login Cognito linked to them; claim
 // is where it is checked (see migration.ListClaims). dir, when set, is
 // where their records go (see MigratedUsers).
-func ListMigrated(ctx context.Context, api UserLister, pool string, limit *rate.Limiter, dir string, keep func(User) bool) (*MigratedUsers, error) {
-	if keep == nil {
+func ListMigrated(ctx context.Context, api UserLister, pool string, limit *rate.Limiter, dir string, claim func(User) (prev string, ok bool)) (*MigratedUsers, error) {
+	if claim == nil {
 		return nil, fmt.Errorf("list migrated users of pool %s: no check of their claims given", pool)
 	}
 	b, err := NewMigratedBuilder(dir)
@@ -106,18 +108,19 @@ func ListMigrated(ctx context.Context, api UserLister, pool string, limit *rate.
 		return nil, err
 	}
 	err = EachUser(ctx, api, pool, limit, func(user User) error {
-		if prev := user.Attributes[PrevSubAttr]; prev != "" {
-			if user.Sub == "" {
-				// Every Cognito user has a sub; mapping an identity to an
-				// empty one would write it into the tables.
-				return fmt.Errorf("user %s of pool %s has %s but no sub: refusing to map anyone to an empty identity", user.Username, pool, PrevSubAttr)
-			}
-			if !keep(user) {
-				return nil
-			}
-			return b.Add(prev, TargetUser{Username: user.Username, Sub: user.Sub, Enabled: user.Enabled, Status: user.Status})
+		prev, ok := claim(user)
+		if prev == "" {
+			return nil
 		}
-		return nil
+		if user.Sub == "" {
+			// Every Cognito user has a sub; mapping an identity to an
+			// empty one would write it into the tables.
+			return fmt.Errorf("user %s of pool %s claims old user %s but has no sub: refusing to map anyone to an empty identity", user.Username, pool, prev)
+		}
+		if !ok {
+			return nil
+		}
+		return b.Add(prev, TargetUser{Username: user.Username, Sub: user.Sub, Enabled: user.Enabled, Status: user.Status})
 	})
 	if err != nil {
 		b.abort()

@@ -29,6 +29,10 @@ func listedUser(name string, attrs ...string) types.UserType {
 	return u
 }
 
+// claimPrev takes every custom:prev_sub_id at its word (the check against
+// the backup is migration.ListClaims's).
+func claimPrev(u User) (string, bool) { return u.Attributes[PrevSubAttr], true }
+
 // TestListMigratedRefusesAUserWithoutSub: a migrated user the pool lists
 // without a sub (AWS never does; an emulator did) stops the listing
 // instead of mapping an old identity to an empty one, which remap would
@@ -36,7 +40,7 @@ func listedUser(name string, attrs ...string) types.UserType {
 func TestListMigratedRefusesAUserWithoutSub(t *testing.T) {
 	const old, newSub = "0a1b2c3d-0000-4000-8000-00000000000a", "1a1b2c3d-0000-4000-8000-00000000000a"
 	ok := listedUser("alice", "sub", newSub, PrevSubAttr, old)
-	m, err := ListMigrated(context.Background(), onePage{users: []types.UserType{ok, listedUser("bob", "sub", "", "email", "b@example.com")}}, "p", rate.NewLimiter(rate.Inf, 1), "", func(User) bool { return true })
+	m, err := ListMigrated(context.Background(), onePage{users: []types.UserType{ok, listedUser("bob", "sub", "", "email", "b@example.com")}}, "p", rate.NewLimiter(rate.Inf, 1), "", claimPrev)
 	if err != nil {
 		t.Fatalf("a user without custom:prev_sub_id is no migrated user: %v", err)
 	}
@@ -44,7 +48,7 @@ func TestListMigratedRefusesAUserWithoutSub(t *testing.T) {
 		t.Errorf("alice: %+v %v", tu, found)
 	}
 	m.Close()
-	_, err = ListMigrated(context.Background(), onePage{users: []types.UserType{ok, listedUser("carol", PrevSubAttr, "0a1b2c3d-0000-4000-8000-00000000000c")}}, "p", rate.NewLimiter(rate.Inf, 1), "", func(User) bool { return true })
+	_, err = ListMigrated(context.Background(), onePage{users: []types.UserType{ok, listedUser("carol", PrevSubAttr, "0a1b2c3d-0000-4000-8000-00000000000c")}}, "p", rate.NewLimiter(rate.Inf, 1), "", claimPrev)
 	if err == nil || !strings.Contains(err.Error(), "carol") || !strings.Contains(err.Error(), "no sub") {
 		t.Errorf("a migrated user without a sub: %v", err)
 	}

@@ -38,6 +38,10 @@ type Result struct {
 	Adopted int64                `json:"adopted"` // federated users who had signed in to the new pool already
 	There   int64                `json:"there"`   // users whose identities were all linked already
 	Failed  []cognito.FailedUser `json:"failed"`
+	// Unlinked are password users the old pool had linked a login to,
+	// brought over with their password way in only: Cognito links no login
+	// to a user holding an immutable attribute (custom:prev_*).
+	Unlinked []cognito.FailedUser `json:"unlinked"`
 }
 
 // MissingProviders lists the providers the users sign in with that the
@@ -99,6 +103,8 @@ func Import(ctx context.Context, api API, t cognito.Target, users []User, migrat
 		switch {
 		case err != nil:
 			return res, err
+		case outcome != "" && !u.External() && strings.HasPrefix(outcome, immutableRefusal):
+			res.Unlinked = append(res.Unlinked, cognito.FailedUser{Username: u.Old.Username, Sub: u.Old.Sub, Reason: outcome})
 		case outcome != "":
 			fail(outcome)
 		}
@@ -138,7 +144,7 @@ func importExternal(ctx context.Context, api API, t cognito.Target, u User, migr
 	pool := t.Pool.ID
 	id := u.Identities[0]
 	if tu, ok := migrated.Get(u.Old.Sub); ok {
-		return ensureLinked(ctx, api, pool, u, tu.Username, l, res)
+		return ensureLinked(ctx, api, pool, u, tu.Username, false, l, res)
 	}
 	// Did they sign in through the provider to the new pool already?
 	// Cognito made them a user then, with a new sub: that user becomes
@@ -155,10 +161,11 @@ func importExternal(ctx context.Context, api API, t cognito.Target, u User, migr
 	if username == "" {
 		return fmt.Sprintf("pool %s signs in with %s, which this federated user has none of", pool, strings.Join(t.Pool.UsernameAttributes, "/")), nil
 	}
-	attrs := []types.AttributeType{
-		{Name: ptr(cognito.PrevSubAttr), Value: ptr(u.Old.Sub)},
-		{Name: ptr(cognito.PrevUsernameAttr), Value: ptr(u.Old.Username)},
-	}
+	// No custom:prev_*: Cognito refuses to link a login to a user holding
+	// an immutable attribute, and check --fix makes them immutable. The
+	// login the link gives (identities, which only Cognito writes) says
+	// which old user this is (see migration.ListClaims).
+	var attrs []types.AttributeType
 	names := make([]string, 0, len(u.Old.Attributes))
 	for n := range u.Old.Attributes {
 		names = append(names, n)
@@ -185,7 +192,7 @@ func importExternal(ctx context.Context, api API, t cognito.Target, u User, migr
 		return r, err
 	}
 	res.Created++
-	return ensureLinked(ctx, api, pool, u, deref(out.User.Username), l, res)
+	return ensureLinked(ctx, api, pool, u, deref(out.User.Username), true, l, res)
 }
 
 func usernameWhat(t cognito.Target) string {
@@ -206,21 +213,13 @@ func adopt(ctx context.Context, api API, pool string, u User, existing *cip.Admi
 	if err != nil || !hasIdentity(ids, id) {
 		return fmt.Sprintf("pool %s has a user %s whose identities are not %s: refusing to give it this user's data", pool, deref(existing.Username), id.Key()), nil
 	}
-	if prev := attr(existing.UserAttributes, cognito.PrevSubAttr); prev != "" {
-		if prev == u.Old.Sub {
-			res.There++
-			return "", nil
-		}
+	if prev := attr(existing.UserAttributes, cognito.PrevSubAttr); prev != "" && prev != u.Old.Sub {
 		return fmt.Sprintf("pool %s has user %s, which carries the old identity of another user (%s)", pool, deref(existing.Username), prev), nil
 	}
-	if err := l.UserUpdate.Wait(ctx); err != nil {
-		return "", err
-	}
-	_, err = api.AdminUpdateUserAttributes(ctx, &cip.AdminUpdateUserAttributesInput{UserPoolId: &pool, Username: existing.Username, UserAttributes: []types.AttributeType{
-		{Name: ptr(cognito.PrevSubAttr), Value: ptr(u.Old.Sub)}, {Name: ptr(cognito.PrevUsernameAttr), Value: ptr(u.Old.Username)}}})
-	if r, err := refusal("mark user "+deref(existing.Username), err); r != "" || err != nil {
-		return r, err
-	}
+	// Its login is this old user's, and that is what maps it (no
+	// attribute to write: one the user cannot change could not be set
+	// after creation). It is listed as migrated unless another user of the
+	// new pool claims the same old user too, which the claim check names.
 	res.Adopted++
 	return "", nil
 }
@@ -232,22 +231,23 @@ func linkNative(ctx context.Context, api API, t cognito.Target, u User, migrated
 	if !ok {
 		return fmt.Sprintf("not in the new pool, so its linked logins (%s) cannot be linked; bring the user over first", keys(u.Identities)), nil
 	}
-	return ensureLinked(ctx, api, t.Pool.ID, u, tu.Username, l, res)
+	return ensureLinked(ctx, api, t.Pool.ID, u, tu.Username, false, l, res)
 }
 
-// ensureLinked links every identity of u that the destination lacks.
-func ensureLinked(ctx context.Context, api API, pool string, u User, dest string, l cognito.Limits, res *Result) (string, error) {
+// immutableRefusal starts the reason of a link Cognito refused because
+// the destination holds an immutable attribute.
+const immutableRefusal = "Cognito refuses to link"
+
+// ensureLinked links every identity of u that the destination lacks. made
+// says the import has just created dest for u; any other destination must
+// be proven u's (ownedBy) before a login is linked to it.
+func ensureLinked(ctx context.Context, api API, pool string, u User, dest string, made bool, l cognito.Limits, res *Result) (string, error) {
 	d, err := getUser(ctx, api, pool, dest, l)
 	if err != nil {
 		return "", err
 	}
 	if d == nil {
 		return fmt.Sprintf("user %s of pool %s disappeared before its identities were linked; run import again", dest, pool), nil
-	}
-	// The destination must be the one the import made for this user: a
-	// link lets the identity's holder in as the user it names.
-	if !ownedBy(d, u) {
-		return fmt.Sprintf("user %s of pool %s is not the one the import made for %s (its old identity or its name does not match the backup): refusing to link %s to it", dest, pool, u.Old.Username, keys(u.Identities)), nil
 	}
 	have, err := ParseIdentities(attr(d.UserAttributes, IdentitiesAttr))
 	if err != nil {
@@ -260,8 +260,19 @@ func ensureLinked(ctx context.Context, api API, pool string, u User, dest string
 		}
 	}
 	if len(todo) == 0 {
-		res.There++
+		if d.UserStatus == types.UserStatusTypeExternalProvider {
+			// Cognito made this user at a sign-in through the provider
+			// before the import: its login maps it to the old user.
+			res.Adopted++
+		} else {
+			res.There++
+		}
 		return "", nil
+	}
+	// The destination must be the one the import made for this user: a
+	// link lets the identity's holder in as the user it names.
+	if !made && !ownedBy(d, u) {
+		return fmt.Sprintf("user %s of pool %s is not the one the import made for %s (its old identity or its name does not match the backup): refusing to link %s to it", dest, pool, u.Old.Username, keys(u.Identities)), nil
 	}
 	if len(have)+len(todo) > MaxLinks {
 		return fmt.Sprintf("%s would have %d linked identities, and Cognito links %d to a user at most", dest, len(have)+len(todo), MaxLinks), nil
@@ -280,6 +291,8 @@ func ensureLinked(ctx context.Context, api API, pool string, u User, dest string
 			return fmt.Sprintf("%s signed in to pool %s through %s before the import, as user %s; Cognito cannot merge it into %s: delete that user if it holds nothing, or keep it and drop this login", u.Old.Username, pool, id.ProviderName, id.Key(), dest), nil
 		case code == "AliasExistsException":
 			return fmt.Sprintf("%s is linked to another user of pool %s already: unlink it there (AdminDisableProviderForUser) if it is this user's", id.Key(), pool), nil
+		case code == "InvalidParameterException" && strings.Contains(strings.ToLower(errMessage(err)), "mutable"):
+			return fmt.Sprintf(immutableRefusal+" %s to %s: a link's destination may hold no immutable attribute, and the old identity poolmigrate gives every password user (custom:prev_*) is one; %s keeps signing in with a password, and through %s would sign in as a separate user without their data", id.Key(), dest, u.Old.Username, id.ProviderName), nil
 		case code == "LimitExceededException":
 			return fmt.Sprintf("%s has %d linked identities already, the most Cognito allows", dest, MaxLinks), nil
 		default:

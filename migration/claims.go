@@ -9,6 +9,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/poolmigrate/poolmigrate/cognito"
+	"github.com/poolmigrate/poolmigrate/federated"
 )
 
 // A new-pool user's custom:prev_sub_id and custom:prev_username claim an
@@ -19,6 +20,13 @@ import (
 // with the backup: the old sub and username are one backup user, and the
 // new user signs in with what that backup user had, proven by Cognito
 // (see claimAgrees). An old identity two users claim is kept for neither.
+//
+// A federated user makes no such claim: Cognito refuses to link a provider
+// login to a user holding an immutable attribute, so the import creates
+// them without custom:prev_*, and their provider login (the identities
+// attribute, which only Cognito writes: at a link the tool made from the
+// backup, or at a sign-in the provider vouched for) names the old user
+// whose login it was in the backup.
 
 // Stable codes of refused claims (in --json).
 const (
@@ -26,6 +34,7 @@ const (
 	ClaimUsernameMismatch = "CLAIM_USERNAME_MISMATCH"
 	ClaimSignInMismatch   = "CLAIM_SIGN_IN_MISMATCH"
 	ClaimContested        = "CLAIM_CONTESTED"
+	ClaimLoginsDisagree   = "CLAIM_LOGINS_DISAGREE"
 )
 
 // ClaimRefusal is one new-pool user whose claim is not kept: nothing is
@@ -83,13 +92,28 @@ func listClaims(ctx context.Context, api ClaimsAPI, pool string, idx *claimIndex
 	if err != nil {
 		return nil, rep, err
 	}
-	m, err := cognito.ListMigrated(ctx, api, pool, limit, dir, func(u cognito.User) bool {
-		code, why := idx.judge(p, u)
-		if code == "" {
-			return true
+	m, err := cognito.ListMigrated(ctx, api, pool, limit, dir, func(u cognito.User) (string, bool) {
+		prev := u.Attributes[cognito.PrevSubAttr]
+		byLogin, why := idx.byLogins(u)
+		code := ""
+		switch {
+		case why != "":
+			code = ClaimLoginsDisagree
+		case prev == "":
+			return byLogin, true // "" when the user claims nobody
+		case byLogin != "" && byLogin != prev:
+			code, why = ClaimLoginsDisagree, fmt.Sprintf("custom:prev_sub_id names old sub %s, but the provider login Cognito linked to this user was old user %q's", prev, idx.username(byLogin))
+		default:
+			code, why = idx.judge(p, u)
 		}
-		rep.refuse(ClaimRefusal{Username: u.Username, Sub: u.Sub, ClaimedSub: u.Attributes[cognito.PrevSubAttr], ClaimedUsername: u.Attributes[cognito.PrevUsernameAttr], Code: code, Reason: why})
-		return false
+		if code == "" {
+			return prev, true
+		}
+		if prev == "" {
+			prev = byLogin
+		}
+		rep.refuse(ClaimRefusal{Username: u.Username, Sub: u.Sub, ClaimedSub: prev, ClaimedUsername: idx.username(prev), Code: code, Reason: why})
+		return prev, false
 	})
 	if err != nil {
 		return nil, rep, err
@@ -119,8 +143,11 @@ func listClaims(ctx context.Context, api ClaimsAPI, pool string, idx *claimIndex
 type claimIndex struct {
 	entries []claimEntry // sorted by sub
 	odd     map[string]claimEntry
-	store   *cognito.Store[claimEntry]
-	arena   *cognito.Arena
+	// logins maps each provider login of the backup's federated users
+	// ("<provider>_<user id>", as a pool names it) to its old user's sub.
+	logins map[string]string
+	store  *cognito.Store[claimEntry]
+	arena  *cognito.Arena
 }
 
 type claimEntry struct {
@@ -149,7 +176,7 @@ func newClaimIndex(dir string) (*claimIndex, error) {
 	if err != nil {
 		return nil, err
 	}
-	idx := &claimIndex{odd: map[string]claimEntry{}, store: st}
+	idx := &claimIndex{odd: map[string]claimEntry{}, logins: map[string]string{}, store: st}
 	if idx.arena, err = cognito.NewArena(dir); err != nil {
 		idx.close()
 		return nil, err
@@ -167,6 +194,17 @@ func (x *claimIndex) add(u cognito.User) error {
 	}{{&e.username, u.Username}, {&e.email, u.Attributes["email"]}, {&e.phone, u.Attributes["phone_number"]}} {
 		if *f.ref, err = x.arena.Add(f.v); err != nil {
 			return err
+		}
+	}
+	// Only a federated user's login names them: a password user the old
+	// pool had linked a login to carries custom:prev_* in the new pool.
+	if v := u.Attributes[federated.IdentitiesAttr]; v != "" && u.Status == federated.StatusExternal {
+		ids, err := federated.ParseIdentities(v)
+		if err != nil {
+			return fmt.Errorf("backup user %s: %w", u.Username, err)
+		}
+		for _, id := range ids {
+			x.logins[id.Key()] = u.Sub
 		}
 	}
 	if k, ok := cognito.ParseUUID(u.Sub); ok {
@@ -212,6 +250,32 @@ func (x *claimIndex) username(sub string) string {
 		return x.arena.Get(e.username)
 	}
 	return ""
+}
+
+// byLogins is the old sub of the backup user whose provider logins the
+// new-pool user holds ("" when none of its logins is in the backup), or
+// why its logins name more than one old user.
+func (x *claimIndex) byLogins(u cognito.User) (string, string) {
+	v := u.Attributes[federated.IdentitiesAttr]
+	if v == "" {
+		return "", ""
+	}
+	ids, err := federated.ParseIdentities(v)
+	if err != nil {
+		return "", err.Error()
+	}
+	sub := ""
+	for _, id := range ids {
+		s, ok := x.logins[id.Key()]
+		switch {
+		case !ok:
+		case sub == "":
+			sub = s
+		case s != sub:
+			return sub, fmt.Sprintf("its provider logins were two old users' (%q and %q): link each login to its own user", x.username(sub), x.username(s))
+		}
+	}
+	return sub, ""
 }
 
 // judge checks one new-pool user's claim against the backup: a refusal

@@ -150,3 +150,71 @@ func TestContestedClaimIsKeptForNobody(t *testing.T) {
 		}
 	}
 }
+
+// TestFederatedUsersAreNamedByTheirLogin: a federated user carries no
+// custom:prev_* (Cognito links no login to a user with an immutable
+// attribute); the login Cognito linked names the old user. Tried as an
+// attacker would: logins of two old users on one account, a login that
+// disagrees with custom:prev_sub_id, a password user's linked login.
+func TestFederatedUsersAreNamedByTheirLogin(t *testing.T) {
+	gwenOld, carolOld := asUUID("gwen-old"), asUUID("carol-old")
+	idx, err := newClaimIndex("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := func(provider, id string) string {
+		return `[{"userId":"` + id + `","providerName":"` + provider + `","providerType":"` + provider + `","primary":true}]`
+	}
+	for _, u := range []cognito.User{
+		{Username: "admin", Sub: adminOld, Status: "CONFIRMED", Attributes: map[string]string{"email": "admin@example.com", "email_verified": "true"}},
+		{Username: "Google_1001", Sub: gwenOld, Status: "EXTERNAL_PROVIDER", Attributes: map[string]string{"identities": login("Google", "1001")}},
+		// carol: a password user whose Google login the old pool had linked.
+		{Username: "carol", Sub: carolOld, Status: "CONFIRMED", Attributes: map[string]string{"identities": login("Google", "1003")}},
+	} {
+		if err := idx.add(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := idx.seal(); err != nil {
+		t.Fatal(err)
+	}
+	defer idx.close()
+	two := `[{"userId":"1001","providerName":"Google"},{"userId":"2002","providerName":"Facebook"}]`
+	idx.logins["Facebook_2002"] = adminOld // as if admin had been a federated user too
+	users := []types.UserType{
+		newUser("gwen@example.com", asUUID("n-gwen"), "identities", login("Google", "1001")),
+		newUser("Google_1003", asUUID("n-carol"), "identities", login("Google", "1003")),
+		newUser("mallory", asUUID("n-mal"), "identities", two),
+		newUser("eve", asUUID("n-eve"), "email", "admin@example.com", "email_verified", "true", cognito.PrevSubAttr, adminOld, cognito.PrevUsernameAttr, "admin", "identities", login("Facebook", "9999")),
+	}
+	m, rep, err := listClaims(context.Background(), claimPool{signIn: []types.UsernameAttributeType{types.UsernameAttributeTypeEmail}, users: users}, "p", idx, rate.NewLimiter(rate.Inf, 1), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if tu, ok := m.Get(gwenOld); !ok || tu.Username != "gwen@example.com" {
+		t.Errorf("gwen, named by her linked login: %+v %v", tu, ok)
+	}
+	if tu, ok := m.Get(carolOld); ok {
+		t.Errorf("a sign-in with carol's login took carol's place (she arrives by custom:prev_*): %+v", tu)
+	}
+	// eve's login is no old user's: her claim is judged as any other and
+	// holds (verified admin e-mail); mallory's logins were two old users'.
+	if _, ok := m.Get(adminOld); !ok {
+		t.Error("eve's verified claim was not kept")
+	}
+	if rep.RefusedCount != 1 || rep.Refused[0].Username != "mallory" || rep.Refused[0].Code != ClaimLoginsDisagree {
+		t.Errorf("refusals %+v, want mallory's", rep.Refused)
+	}
+	// A login that disagrees with custom:prev_sub_id is refused.
+	users = []types.UserType{newUser("gwen@example.com", asUUID("n-gwen"), "email", "admin@example.com", "email_verified", "true",
+		cognito.PrevSubAttr, adminOld, cognito.PrevUsernameAttr, "admin", "identities", login("Google", "1001"))}
+	m2, rep, err := listClaims(context.Background(), claimPool{signIn: []types.UsernameAttributeType{types.UsernameAttributeTypeEmail}, users: users}, "p", idx, rate.NewLimiter(rate.Inf, 1), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	if m2.Len() != 0 || rep.RefusedCount != 1 || rep.Refused[0].Code != ClaimLoginsDisagree {
+		t.Errorf("a login that disagrees with prev_sub_id: kept %d, refusals %+v", m2.Len(), rep.Refused)
+	}
+}

@@ -104,6 +104,9 @@ type ImportSummary struct {
 	FederatedCreated int64 `json:"federatedCreated"`
 	IdentitiesLinked int64 `json:"identitiesLinked"`
 	FederatedAdopted int64 `json:"federatedAdopted"`
+	// LoginsNotLinked are password users the old pool had linked a login
+	// to, imported with their password way in only (see federated.Result).
+	LoginsNotLinked []cognito.FailedUser `json:"loginsNotLinked,omitempty"`
 	// RefusedClaims are users of the new pool whose old identity does not
 	// agree with the backup: nothing is restored for them.
 	RefusedClaims []ClaimRefusal `json:"refusedClaims"`
@@ -335,6 +338,7 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 		sum.FederatedCreated, sum.IdentitiesLinked, sum.FederatedAdopted = fr.Created, fr.Linked, fr.Adopted
 		sum.Imported += fr.Created + fr.Adopted
 		sum.FailedUsers = append(sum.FailedUsers, fr.Failed...)
+		sum.LoginsNotLinked = fr.Unlinked
 		sum.FailedUsers = append(sum.FailedUsers, fedBad...)
 		if err != nil {
 			return sum, err

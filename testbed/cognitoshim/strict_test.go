@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/poolmigrate/poolmigrate/testbed/cognitoshim"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
@@ -153,5 +154,26 @@ func TestAWSQuotasByDefault(t *testing.T) {
 	time.Sleep(time.Second)
 	if _, err := c.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: &pool, JobId: aws.String("import-nosuchjob")}); apiCode(err) != "ResourceNotFoundException" {
 		t.Errorf("a second later: %v, want ResourceNotFoundException", err)
+	}
+}
+
+// Only Cognito writes identities (a link, a sign-in through a provider):
+// an administrator's write of it is refused, as one of sub is, since the
+// claim check takes a federated user's linked login as proof of who they
+// were.
+func TestIdentitiesAreWrittenOnlyByCognito(t *testing.T) {
+	env := testenv.Require(t)
+	pool := env.NewPool(t, testenv.PoolOptions{})
+	plantUsers(t, env, pool, 1, func(int) string { return "mallory" })
+	forged := `[{"userId":"1001","providerName":"Google","providerType":"Google","primary":true}]`
+	_, err := env.Cognito.AdminUpdateUserAttributes(ctx, &cip.AdminUpdateUserAttributesInput{UserPoolId: &pool, Username: aws.String("mallory"),
+		UserAttributes: []types.AttributeType{{Name: aws.String("identities"), Value: aws.String(forged)}}})
+	if apiCode(err) != "InvalidParameterException" {
+		t.Errorf("writing identities: %v, want InvalidParameterException", err)
+	}
+	_, err = env.Cognito.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &pool, Username: aws.String("eve"), MessageAction: types.MessageActionTypeSuppress,
+		UserAttributes: []types.AttributeType{{Name: aws.String("identities"), Value: aws.String(forged)}}})
+	if apiCode(err) != "InvalidParameterException" {
+		t.Errorf("creating a user with identities: %v, want InvalidParameterException", err)
 	}
 }

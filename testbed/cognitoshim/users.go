@@ -155,6 +155,11 @@ func (s *Server) checkAttributes(ctx context.Context, pool string, attrs []attri
 		if a.Name == "sub" {
 			return errInvalid("Attributes did not conform to the schema: sub: Attribute cannot be updated. (changing an immutable attribute)")
 		}
+		// Only Cognito writes identities: at AdminLinkProviderForUser and
+		// at a sign-in through a provider.
+		if a.Name == "identities" {
+			return errInvalid("Attributes did not conform to the schema: identities: Attribute cannot be updated. (only Amazon Cognito writes it)")
+		}
 		if _, ok := p.attrType(a.Name); !ok {
 			return errInvalid("Attributes did not conform to the schema: Type for attribute {%s} could not be determined", a.Name)
 		}
