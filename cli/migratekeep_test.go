@@ -189,6 +189,10 @@ func TestMigrateKeepPasswords(t *testing.T) {
 		}
 	}
 	m := migratedSetup(t, dir, sp)
+	m.viaTrigger = map[string]bool{}
+	for name := range passwords {
+		m.viaTrigger[name] = true
+	}
 	if m.target != target {
 		t.Fatalf("migrate.json's target pool %s, want the pushed %s", m.target, target)
 	}
