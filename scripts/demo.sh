@@ -20,7 +20,7 @@ testbed/testbed.sh down
 trap 'testbed/testbed.sh down' EXIT
 testbed/testbed.sh up
 # shellcheck disable=SC1091
-source .testbed/env
+source "${POOLMIGRATE_TESTBED_DIR:-.testbed}/env"
 if [ "${1:-}" = --gen2 ]; then
 	POOLMIGRATE_GEN2_TOOLCHAIN=$(scripts/gen2-toolchain.sh)
 	export POOLMIGRATE_GEN2_TOOLCHAIN
