@@ -13,5 +13,5 @@ testbed/testbed.sh down
 trap 'testbed/testbed.sh down' EXIT
 testbed/testbed.sh up
 # shellcheck disable=SC1091
-source .testbed/env
+source "${POOLMIGRATE_TESTBED_DIR:-.testbed}/env"
 POOLMIGRATE_TESTBED_DIR=$PWD/.testbed go test ./cognito ./dynamo ./migration -p 1 -run '^$' -bench 'Backup|Remap|IdentityMap' -benchtime 1x -timeout 120m "$@"

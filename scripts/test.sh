@@ -64,7 +64,7 @@ testbed/testbed.sh down
 testbed_up=1
 testbed/testbed.sh up
 # shellcheck disable=SC1091
-source .testbed/env
+source "${POOLMIGRATE_TESTBED_DIR:-.testbed}/env"
 export POOLMIGRATE_REQUIRE_TESTBED=1
 # The real Amplify CLI, which the tests run offline (installed once into a
 # cache outside the clone).
@@ -110,7 +110,7 @@ fi
 	if [ -n "$split" ]; then
 		(
 			# shellcheck disable=SC2046
-			unset $(sed -n 's/^export \([A-Z0-9_]*\)=.*/\1/p' .testbed/env)
+			unset $(sed -n 's/^export \([A-Z0-9_]*\)=.*/\1/p' "${POOLMIGRATE_TESTBED_DIR:-.testbed}/env")
 			export POOLMIGRATE_REQUIRE_TESTBED=1
 			exec "${gotest[@]}" -run "$offline" ./cli ./gen2patch ./amplifygen2 \
 				>.testbed/go-test-offline.json 2>.testbed/go-test-offline.err
