@@ -281,18 +281,18 @@ func (s *Server) listIdentityProviders(r *http.Request, body []byte) (any, *apiE
 	sort.Strings(names)
 	start := 0
 	if in.NextToken != "" {
-		b, sig, ok := strings.Cut(in.NextToken, ".")
-		if !ok || sig != s.sign("idp", in.UserPoolId, b) {
+		t, e := s.decodeToken(in.NextToken, "ListIdentityProviders", in.UserPoolId, "")
+		if e != nil {
 			s.fed.mu.Unlock()
-			return nil, errInvalid("Invalid pagination token.")
+			return nil, e
 		}
-		start = sort.SearchStrings(names, b)
+		start = sort.Search(len(names), func(i int) bool { return names[i] > t.After })
 	}
 	providers := []map[string]any{}
 	next := ""
 	for i := start; i < len(names); i++ {
 		if len(providers) == limit {
-			next = names[i] + "." + s.sign("idp", in.UserPoolId, names[i])
+			next = s.encodeToken(pageToken{Kind: "ListIdentityProviders", Pool: in.UserPoolId, After: names[i-1]})
 			break
 		}
 		p := s.fed.providers[in.UserPoolId][names[i]]
