@@ -109,10 +109,13 @@ func listClaims(ctx context.Context, api ClaimsAPI, pool string, idx *claimIndex
 		if code == "" {
 			return prev, true
 		}
+		// What the user claimed: custom:prev_*, or else the old user its
+		// logins name.
+		claimedUser := u.Attributes[cognito.PrevUsernameAttr]
 		if prev == "" {
-			prev = byLogin
+			prev, claimedUser = byLogin, idx.username(byLogin)
 		}
-		rep.refuse(ClaimRefusal{Username: u.Username, Sub: u.Sub, ClaimedSub: prev, ClaimedUsername: idx.username(prev), Code: code, Reason: why})
+		rep.refuse(ClaimRefusal{Username: u.Username, Sub: u.Sub, ClaimedSub: prev, ClaimedUsername: claimedUser, Code: code, Reason: why})
 		return prev, false
 	})
 	if err != nil {

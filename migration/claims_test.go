@@ -117,7 +117,13 @@ func TestClaimsAreCheckedAgainstTheBackup(t *testing.T) {
 				return
 			}
 			if m.Len() != 0 || rep.RefusedCount != 1 || rep.Refused[0].Code != c.code || rep.Refused[0].Username != *c.user.Username {
-				t.Errorf("kept %d; refusals %+v, want one %s", m.Len(), rep.Refused, c.code)
+				t.Fatalf("kept %d; refusals %+v, want one %s", m.Len(), rep.Refused, c.code)
+			}
+			// The refusal names what the user claimed, not what the backup has.
+			for _, a := range c.user.Attributes {
+				if *a.Name == cognito.PrevUsernameAttr && rep.Refused[0].ClaimedUsername != *a.Value {
+					t.Errorf("refusal names claimed username %q, the user claimed %q", rep.Refused[0].ClaimedUsername, *a.Value)
+				}
 			}
 		})
 	}
