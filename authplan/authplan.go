@@ -9,6 +9,8 @@ package authplan
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -390,13 +392,8 @@ type SocialProvider struct {
 }
 
 func (sp SocialProvider) mappingText() string {
-	keys := make([]string, 0, len(sp.AttributeMapping))
-	for k := range sp.AttributeMapping {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var parts []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(sp.AttributeMapping)) {
 		parts = append(parts, k+" <- "+sp.AttributeMapping[k])
 	}
 	if len(parts) == 0 {

@@ -274,12 +274,7 @@ func (m *MigratedUsers) dropContestedOdd() {
 	if len(m.oddContested) == 0 {
 		return
 	}
-	prevs := make([]string, 0, len(m.oddContested))
-	for p := range m.oddContested {
-		prevs = append(prevs, p)
-	}
-	sort.Strings(prevs)
-	for _, p := range prevs {
+	for _, p := range SortedKeys(m.oddContested) {
 		m.Contested = append(m.Contested, ContestedClaim{Prev: p, Users: m.oddContested[p]})
 	}
 	odd, oddPrev := m.odd, m.oddPrev
