@@ -56,7 +56,7 @@ func ReadUnsettled(path string) (*Unsettled, error) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read journal %s: %w", path, err)
+		return nil, err // ReadJournal's errors name the journal and the line
 	}
 	u := &Unsettled{}
 	for _, w := range writes {
@@ -92,7 +92,7 @@ func ReadUnsettled(path string) (*Unsettled, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("read journal %s: %w", path, err)
+			return nil, err
 		}
 		for _, k := range order {
 			u.twice = append(u.twice, groups[k])
