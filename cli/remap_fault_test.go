@@ -20,12 +20,7 @@ import (
 // buildBinary builds poolmigrate as users run it.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "poolmigrate")
-	out, err := exec.Command("go", "build", "-o", bin, "..").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return testBinaries.build(t)
 }
 
 // TestRemapSurvivesSIGKILL kills the remap process at random moments,
@@ -114,12 +109,7 @@ func TestRemapSurvivesSIGKILL(t *testing.T) {
 // (dynamo.FaultEnv kills it at a chosen step).
 func buildFaultBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "poolmigrate")
-	out, err := exec.Command("go", "build", "-tags", "faultinject", "-o", bin, "..").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build -tags faultinject: %v\n%s", err, out)
-	}
-	return bin
+	return testBinaries.build(t, "-tags", "faultinject")
 }
 
 // A remap killed at chosen steps of its writes, each run resumed by the
