@@ -50,7 +50,7 @@ func setupRemap(t *testing.T, env *testenv.Env) *remapFixture {
 	}
 	env.Seed(t, source, nil, seed)
 	f.backup = filepath.Join(f.dir, "old.jsonl")
-	if _, stderr, err := runApp(t, f.dir, nil, "backup", "--pool", source, "--out", f.backup); err != nil {
+	if _, stderr, err := runApp(t, f.dir, nil, "backup", "--pool", source, "--out", f.backup, "--rps", "25"); err != nil {
 		t.Fatalf("backup: %v\n%s", err, stderr)
 	}
 	if _, _, err := cognito.ReadBackup(mustOpen(t, f.backup), cognito.BackupVisitor{User: func(u cognito.User) error { f.old = append(f.old, u); return nil }}); err != nil {
