@@ -29,25 +29,42 @@ LDFLAGS="-s -w -X github.com/poolmigrate/poolmigrate/cli.Version=$VERSION -X git
 # whatever source lies around the user's working folder).
 PREBUILT=$ROOT/trigger/prebuilt
 trap 'rm -rf "$STAGE" "$PREBUILT"/migration-trigger-*.zip' EXIT
+# One build of this poolmigrate builds both, at once (two builds keep two
+# cores busy through their link steps).
+(cd "$ROOT" && go build -o "$STAGE/poolmigrate-host" .)
+pids=()
 for arch in arm64 amd64; do
-	(cd "$ROOT" && go run . trigger build --out "$STAGE/trigger-$arch" --arch "$arch" >/dev/null)
+	(cd "$ROOT" && "$STAGE/poolmigrate-host" trigger build --out "$STAGE/trigger-$arch" --arch "$arch" >/dev/null) &
+	pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
+for arch in arm64 amd64; do
 	cp "$STAGE/trigger-$arch/migration-trigger.zip" "$PREBUILT/migration-trigger-$arch.zip"
 	cp "$PREBUILT/migration-trigger-$arch.zip" "$OUT/migration-trigger-$VERSION-linux-$arch.zip"
 done
 
 # npm platform (os-cpu) -> Go GOOS/GOARCH
 TARGETS="linux-x64:linux/amd64 linux-arm64:linux/arm64 darwin-x64:darwin/amd64 darwin-arm64:darwin/arm64 win32-x64:windows/amd64"
-OPTIONAL="{}"
+# The binaries, two builds at a time: a build's compile steps use both
+# cores, its link mostly one.
+exe_of() { [ "${1%-*}" = win32 ] && echo poolmigrate.exe || echo poolmigrate; }
+pids=()
 for t in $TARGETS; do
 	plat=${t%%:*} goos=${t#*:}
 	goarch=${goos#*/} goos=${goos%/*}
-	os=${plat%-*} cpu=${plat#*-}
-	exe=poolmigrate
-	[ "$goos" = windows ] && exe=poolmigrate.exe
 	dir=$STAGE/cli-$plat
 	mkdir -p "$dir/bin"
 	echo "package: $plat (GOOS=$goos GOARCH=$goarch)" >&2
-	(cd "$ROOT" && CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -tags prebuilt_trigger -trimpath -ldflags "$LDFLAGS" -o "$dir/bin/$exe" .)
+	[ ${#pids[@]} -lt 2 ] || { wait "${pids[0]}"; pids=("${pids[@]:1}"); }
+	(cd "$ROOT" && CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -tags prebuilt_trigger -trimpath -ldflags "$LDFLAGS" -o "$dir/bin/$(exe_of "$plat")" .) &
+	pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
+OPTIONAL="{}"
+for t in $TARGETS; do
+	plat=${t%%:*}
+	os=${plat%-*} cpu=${plat#*-}
+	dir=$STAGE/cli-$plat
 	name=@poolmigrate/cli-$plat
 	node -e '
 		const [name, version, os, cpu, out] = process.argv.slice(1);
