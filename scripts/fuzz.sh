@@ -5,12 +5,21 @@
 # failing input is written to testdata/fuzz/<target>/ by go test: commit it
 # with the fix, and it stays a test.
 #   POOLMIGRATE_FUZZTIME   time per target (default 10s; go test -fuzztime)
-#   scripts/fuzz.sh [PACKAGE...]   only these packages (default ./...)
+#   scripts/fuzz.sh [PACKAGE...]   only these packages (default: every
+#                                  package with a Fuzz function)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 fuzztime=${POOLMIGRATE_FUZZTIME:-10s}
-[ $# -gt 0 ] || set -- ./...
+if [ $# -eq 0 ]; then
+	# The packages with a test file declaring a Fuzz function: go test
+	# -list links a test binary for every package it is given, seconds
+	# each, and the module has dozens.
+	mapfile -t dirs < <(find . -path './.*' -prune -o -path ./testbed/emulators -prune -o -name '*_test.go' -print |
+		xargs -r grep -l '^func Fuzz' | xargs -r -n1 dirname | sed 's,^\./,,' | sort -u)
+	[ ${#dirs[@]} -gt 0 ] || { echo "no fuzz targets found" >&2; exit 1; }
+	set -- "${dirs[@]/#/./}"
+fi
 # go test -list prints a package's matching functions, then "ok  <pkg> <time>".
 list=$(go test -list '^Fuzz' "$@")
 targets=() names=()
