@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The test bed: DynamoDB Local, cognito-local, the project's Cognito shim and
-# an S3 server (SeaweedFS), each on a loopback port, started with readiness
-# checks and stopped by PID.
+# The test bed: DynamoDB Local, cognito-local, the project's Cognito shim
+# (which also answers Cognito Identity) and an S3 server (SeaweedFS), each
+# on a loopback port, started with readiness checks and stopped by PID.
 #
 #   testbed/testbed.sh up      install what is missing, start them all, write .testbed/env
 #   testbed/testbed.sh down    stop what `up` started
@@ -210,6 +210,7 @@ export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=http://127.0.0.1:$SHIM_PORT
 export AWS_ENDPOINT_URL_CLOUDFORMATION=http://127.0.0.1:$SHIM_PORT
 export AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:$SHIM_PORT
 export AWS_ENDPOINT_URL_APPSYNC=http://127.0.0.1:$SHIM_PORT
+export AWS_ENDPOINT_URL_COGNITO_IDENTITY=http://127.0.0.1:$SHIM_PORT
 # S3 (SeaweedFS) answers by path only: clients set UsePathStyle (testenv.S3).
 export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$S3_PORT
 export POOLMIGRATE_TESTBED_RIE=$STATE/bin/aws-lambda-rie
