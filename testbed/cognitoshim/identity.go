@@ -47,7 +47,9 @@ import (
 //     AccessDenied, the documented code for an identity the caller may not
 //     delete; the others are deleted.
 //   - The test bed's region is us-east-1 (Server.region): identity pool and
-//     identity ids start with it, and provider names must name it. The
+//     identity ids start with it, and provider names must name it (or the
+//     region prefix of the user pool id, "local" for cognito-local's, as
+//     AWS's pool ids start with their region). The
 //     tokens' issuer is cognito-local's (http://127.0.0.1:PORT/<poolId>),
 //     which stands for https://cognito-idp.us-east-1.amazonaws.com/<poolId>.
 //   - Roles (SetIdentityPoolRoles), credentials (GetCredentialsForIdentity),
@@ -203,7 +205,9 @@ func (s *Server) checkPoolConfig(c *identityPoolConfig) *apiError {
 		if m == nil || len(p.ProviderName) > 128 {
 			return errInvalid("Invalid Cognito Identity Provider: ProviderName '%s' is not cognito-idp.<region>.amazonaws.com/<user pool id>", p.ProviderName)
 		}
-		if m[1] != s.region() {
+		// On AWS a pool id starts with its region; cognito-local's all
+		// start with "local", so either names the test bed's user pools.
+		if m[1] != s.region() && !strings.HasPrefix(m[2], m[1]+"_") {
 			return errInvalid("Invalid Cognito Identity Provider: ProviderName '%s' names region %s; the identity pool is in %s", p.ProviderName, m[1], s.region())
 		}
 		if n := len(p.ClientId); n < 1 || n > 128 || !clientIDRE.MatchString(p.ClientId) {

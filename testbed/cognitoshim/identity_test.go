@@ -170,6 +170,12 @@ func TestIdentityPoolAPIIsStrict(t *testing.T) {
 			t.Errorf("%s: %v, want InvalidParameterException", name, err)
 		}
 	}
+	// The region prefix of the user pool id names the region too (AWS's
+	// pool ids start with their region; cognito-local's with "local").
+	if _, err := b.c.CreateIdentityPool(ctx, &ci.CreateIdentityPoolInput{IdentityPoolName: aws.String("by_pool_id"), CognitoIdentityProviders: []citypes.CognitoIdentityProvider{
+		{ProviderName: aws.String(testenv.UserPoolProvider(strings.SplitN(up.id, "_", 2)[0], up.id)), ClientId: aws.String(up.client)}}}); err != nil {
+		t.Errorf("a provider named by the pool id's region: %v", err)
+	}
 	if _, err := b.c.CreateIdentityPool(ctx, &ci.CreateIdentityPoolInput{IdentityPoolName: aws.String("bad/name")}); apiCode(err) != "InvalidParameterException" {
 		t.Errorf("a name with '/': %v, want InvalidParameterException", err)
 	}
@@ -202,8 +208,8 @@ func TestIdentityPoolAPIIsStrict(t *testing.T) {
 			break
 		}
 	}
-	if len(seen) != 3 || !seen[id] {
-		t.Errorf("listed %v, want the 3 pools", seen)
+	if len(seen) != 4 || !seen[id] {
+		t.Errorf("listed %v, want the 4 pools", seen)
 	}
 	for _, n := range []int32{0, 61} {
 		if _, err := b.c.ListIdentityPools(ctx, &ci.ListIdentityPoolsInput{MaxResults: aws.Int32(n)}); apiCode(err) != "InvalidParameterException" {
