@@ -681,9 +681,11 @@ func (s *Server) unlinkIdentity(r *http.Request, body []byte) (any, *apiError) {
 
 // identityQuotas are Cognito Identity's default request rate quotas, one
 // per operation, after AWS's quotas page ("Amazon Cognito identity pools
-// (federated identities) API operation request rate quotas"). The figures
-// could not be re-read from the page when this was written: check them
-// there before relying on a rate (GetId's in particular).
+// (federated identities) API operation request rate quotas"). GetId's 25
+// a second is the page's figure as quoted (zenn.dev/mn87, "GetId … 25");
+// the others could not be re-read from the page when this was written and
+// are the low ones of that table as remembered: check them there before
+// relying on one.
 func identityQuotas() []ThrottleRule {
 	return []ThrottleRule{
 		{Operations: []string{"GetId"}, RPS: 25},
