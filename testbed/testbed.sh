@@ -175,7 +175,8 @@ up() {
 # start_s3 runs SeaweedFS on S3_PORT with a fresh data folder, its master,
 # volume server, filer and admin server (which `weed mini` always starts)
 # on the four ports above (gRPC on each plus 10000), everything else it
-# can serve (WebDAV, admin UI, Iceberg, Lance, telemetry) off. One identity, the test bed's credentials, with every
+# can serve (WebDAV, admin UI, Iceberg, Lance, telemetry) off, and no
+# bucket made on the fly by a write to a missing one (AWS: NoSuchBucket). One identity, the test bed's credentials, with every
 # permission: the gateway checks each request's SigV4 signature against it.
 start_s3() {
 	if ! running seaweedfs; then
@@ -197,7 +198,7 @@ JSON
 		-s3.port="$S3_PORT" -master.port=$((S3_PORT + 1)) -volume.port=$((S3_PORT + 2)) -filer.port=$((S3_PORT + 3)) \
 		-admin.port=$((S3_PORT + 4)) -admin.port.legacy=0 \
 		-s3.config="$STATE/s3/identities.json" -s3.port.iceberg=0 -s3.port.lance=0 \
-		-webdav=false -admin.ui=false -master.telemetry=false
+		-s3.autoCreateBucket=false -webdav=false -admin.ui=false -master.telemetry=false
 }
 
 env_file() {

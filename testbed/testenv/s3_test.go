@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -117,6 +118,14 @@ func TestS3ListsByPrefixDelimiterAndPages(t *testing.T) {
 	}
 	if all := testenv.ListKeys(t, c, bucket, ""); len(all) != len(objs) {
 		t.Errorf("ListKeys: %d keys, want %d", len(all), len(objs))
+	}
+	// A bucket is never made by a write, nor deleted while it holds objects.
+	missing := bucket + "-none"
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &missing, Key: aws.String("k"), Body: strings.NewReader("x")}); errCode(err) != "NoSuchBucket" {
+		t.Errorf("a write to a missing bucket: %v, want NoSuchBucket", err)
+	}
+	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: &bucket}); errCode(err) != "BucketNotEmpty" {
+		t.Errorf("deleting a bucket with objects: %v, want BucketNotEmpty", err)
 	}
 }
 
