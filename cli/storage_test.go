@@ -1,0 +1,220 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// storageJSON is the storage part of plan --json and storage plan --json.
+type storageJSON struct {
+	Generation int `json:"generation"`
+	Buckets    []struct {
+		Resource      string `json:"resource"`
+		BucketName    string `json:"bucketName"`
+		Region        string `json:"region"`
+		Default       bool   `json:"default"`
+		IdentityPaths []struct {
+			Template string   `json:"template"`
+			Owner    []string `json:"owner"`
+		} `json:"identityPaths"`
+		Access []struct {
+			Path    string   `json:"path"`
+			Who     string   `json:"who"`
+			Group   string   `json:"group"`
+			Actions []string `json:"actions"`
+		} `json:"access"`
+	} `json:"buckets"`
+	IdentityPool struct {
+		ID       string `json:"id"`
+		Source   string `json:"source"`
+		Survives bool   `json:"survives"`
+	} `json:"identityPool"`
+	IdentityFields []struct {
+		Type  string `json:"type"`
+		Field string `json:"field"`
+		Table string `json:"table"`
+		List  bool   `json:"list"`
+	} `json:"identityFields"`
+	Route       string `json:"route"`
+	RouteReason string `json:"routeReason"`
+	Warnings    []struct {
+		Code string `json:"code"`
+	} `json:"warnings"`
+}
+
+func templates(s storageJSON) []string {
+	var out []string
+	for _, b := range s.Buckets {
+		for _, ip := range b.IdentityPaths {
+			out = append(out, b.Resource+":"+ip.Template+"("+strings.Join(ip.Owner, ",")+")")
+		}
+	}
+	return out
+}
+
+// TestPlanReportsStorageGen1: plan --json keeps every field it had and
+// adds "storage": the example's bucket, its private and protected
+// per-identity paths, the identity pool from amplify-meta.json, and the
+// copy route (Gen 1's remove auth deletes the identity pool).
+func TestPlanReportsStorageGen1(t *testing.T) {
+	out, stderr, err := runApp(t, "../examples/notes-app", nil, "plan", "--json", "--identity-field", "Profile.displayName")
+	if err != nil {
+		t.Fatalf("plan: %v\n%s", err, stderr)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if strings.Join(keys, " ") != "apis auth dependents env generation profile projectName projectRoot region storage warnings" {
+		t.Errorf("plan --json keys: %v", keys)
+	}
+	var s storageJSON
+	if err := json.Unmarshal(raw["storage"], &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Buckets) != 1 || s.Buckets[0].Resource != "notesfiles" || s.Buckets[0].BucketName != "notesappfiles10101-dev" || s.Buckets[0].Region != "us-east-1" {
+		t.Fatalf("buckets: %+v", s.Buckets)
+	}
+	if got := templates(s); !reflect.DeepEqual(got, []string{"notesfiles:private/{entity_id}/(write,read,delete)", "notesfiles:protected/{entity_id}/(write,read,delete)"}) {
+		t.Errorf("identity paths: %v", got)
+	}
+	if s.IdentityPool.ID != "us-east-1:00000000-0000-0000-0000-000000000001" || s.IdentityPool.Survives {
+		t.Errorf("identity pool: %+v", s.IdentityPool)
+	}
+	if s.Route != "copy" || s.Generation != 1 {
+		t.Errorf("route %q generation %d", s.Route, s.Generation)
+	}
+	if len(s.IdentityFields) != 1 || s.IdentityFields[0].Type != "Profile" || s.IdentityFields[0].Table != "UserProfile-n0tesapi1d-dev" {
+		t.Errorf("identity fields: %+v", s.IdentityFields)
+	}
+	groups := map[string]string{}
+	for _, a := range s.Buckets[0].Access {
+		if a.Who == "group" {
+			groups[a.Group] = strings.Join(a.Actions, ",")
+		}
+	}
+	if groups["Admin"] != "write,read,delete" || groups["Editors"] != "write,read" {
+		t.Errorf("group access: %v", groups)
+	}
+
+	text, _, err := runApp(t, "../examples/notes-app", nil, "plan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Storage: route copy (", "per identity  private/{entity_id}/", "Identity pool   us-east-1:00000000-0000-0000-0000-000000000001"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("plan's text lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+const gen2StorageOutputs = `,
+  "storage": {
+    "aws_region": "eu-central-1",
+    "bucket_name": "amplify-gen2notes-notesfilesbucket-1a2b3c4d",
+    "buckets": [{
+      "name": "notesFiles", "bucket_name": "amplify-gen2notes-notesfilesbucket-1a2b3c4d", "aws_region": "eu-central-1",
+      "paths": {
+        "public/*": {"guest": ["get", "list"], "authenticated": ["get", "list", "write", "delete"]},
+        "protected/{entity_id}/*": {"authenticated": ["get", "list"], "entityidentity": ["get", "list", "write", "delete"]},
+        "private/{entity_id}/*": {"entityidentity": ["get", "list", "write", "delete"]},
+        "media/avatars/{entity_id}/*": {"entityidentity": ["get", "list", "write", "delete"], "groupsADMINS": ["get", "list"]}
+      }
+    }]
+  }
+}
+`
+
+// TestStoragePlanGen2: the Gen 2 example's defineStorage, joined with
+// amplify_outputs.json's storage section; the identity pool keeps its id,
+// so the route is link.
+func TestStoragePlanGen2(t *testing.T) {
+	dir := copyGen2App(t)
+	outputs := strings.TrimSuffix(strings.TrimSpace(gen2Outputs), "}") + strings.TrimPrefix(gen2StorageOutputs, "")
+	if err := os.WriteFile(filepath.Join(dir, "amplify_outputs.json"), []byte(outputs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := runApp(t, dir, nil, "storage", "plan", "--json", "--dry-run")
+	if err != nil {
+		t.Fatalf("storage plan: %v\n%s", err, stderr)
+	}
+	var s storageJSON
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	want := []string{
+		"notesFiles:protected/{entity_id}/(read,write,delete)",
+		"notesFiles:private/{entity_id}/(read,write,delete)",
+		"notesFiles:media/avatars/{entity_id}/(read,write,delete)",
+	}
+	if got := templates(s); !reflect.DeepEqual(got, want) {
+		t.Errorf("identity paths: %v, want %v", got, want)
+	}
+	if s.Buckets[0].BucketName != "amplify-gen2notes-notesfilesbucket-1a2b3c4d" || !s.Buckets[0].Default || s.IdentityPool.ID != "eu-central-1:0b5c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e" || !s.IdentityPool.Survives {
+		t.Errorf("bucket %+v, identity pool %+v", s.Buckets[0], s.IdentityPool)
+	}
+	if s.Route != "link" || len(s.Warnings) != 0 {
+		t.Errorf("route %q, warnings %+v", s.Route, s.Warnings)
+	}
+	// plan reports the same storage part.
+	planOut, _, err := runApp(t, dir, nil, "plan", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var whole struct {
+		Storage storageJSON `json:"storage"`
+	}
+	if err := json.Unmarshal([]byte(planOut), &whole); err != nil || !reflect.DeepEqual(whole.Storage, s) {
+		t.Errorf("plan's storage part differs from storage plan's: %v\n%+v\n%+v", err, whole.Storage, s)
+	}
+	text, _, err := runApp(t, dir, nil, "storage", "plan")
+	if err != nil || !strings.HasPrefix(text, "Storage: route link (") || !strings.Contains(text, "media/avatars/{entity_id}/") {
+		t.Errorf("storage plan: %v\n%s", err, text)
+	}
+}
+
+// TestIdentityFieldIsCheckedAgainstTheSchema: a field the schema refutes
+// is a usage error (exit 2) saying what is there.
+func TestIdentityFieldIsCheckedAgainstTheSchema(t *testing.T) {
+	for spec, want := range map[string]string{
+		"Profile":            "write it as Type.field",
+		"Profil.displayName": "the schema has no model Profil (models: ",
+		"Profile.name":       "model Profile declares no field name (its String and ID fields: userId, displayName)",
+		"Profile.userId":     "Profile.userId is an owner field",
+		"Note.owner":         "Note.owner is an owner field",
+	} {
+		for _, cmd := range [][]string{{"plan"}, {"storage", "plan"}} {
+			_, _, err := runApp(t, "../examples/notes-app", nil, append(cmd, "--identity-field", spec)...)
+			if err == nil || !strings.Contains(err.Error(), "--identity-field "+spec+": "+want) || ExitCode(err) != 2 {
+				t.Errorf("%s --identity-field %s: %v (exit %d), want a usage error containing %q", strings.Join(cmd, " "), spec, err, ExitCode(err), want)
+			}
+		}
+	}
+}
+
+func TestStorageCommandUsage(t *testing.T) {
+	for args, want := range map[string]string{
+		"storage bogus":      `unknown storage command "bogus"`,
+		"storage plan extra": "storage plan takes no arguments",
+		"storage plan --bad": "unknown flag: --bad",
+	} {
+		_, _, err := runApp(t, "../examples/notes-app", nil, strings.Fields(args)...)
+		if err == nil || !strings.Contains(err.Error(), want) || ExitCode(err) != 2 {
+			t.Errorf("%s: %v, want a usage error containing %q", args, err, want)
+		}
+	}
+	out, _, err := runApp(t, "../examples/notes-app", nil, "storage")
+	if err != nil || !strings.Contains(out, "poolmigrate storage [command]") || !strings.Contains(out, "  plan ") {
+		t.Errorf("storage alone: %v\n%s", err, out)
+	}
+}
