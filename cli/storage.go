@@ -156,6 +156,9 @@ func addStorageLive(ctx context.Context, pl *migration.Plan, sp *storage.Plan, c
 func (c *awsClients) s3() *s3.Client {
 	return s3.NewFromConfig(c.cfg, func(o *s3.Options) {
 		o.UsePathStyle = o.UsePathStyle || o.BaseEndpoint != nil && loopbackURL(*o.BaseEndpoint)
+		// Listing is not throttled like Cognito: a bucket S3 cannot be
+		// reached for is reported soon, not after Cognito's patience.
+		o.RetryMaxAttempts = 3
 	})
 }
 

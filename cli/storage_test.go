@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -8,6 +9,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
 
 // storageJSON is the storage part of plan --json and storage plan --json.
@@ -216,5 +223,57 @@ func TestStorageCommandUsage(t *testing.T) {
 	out, _, err := runApp(t, "../examples/notes-app", nil, "storage")
 	if err != nil || !strings.Contains(out, "poolmigrate storage [command]") || !strings.Contains(out, "  plan ") {
 		t.Errorf("storage alone: %v\n%s", err, out)
+	}
+}
+
+// TestPlanLiveWarnsForIdentityIDsInTheData: on the test bed, plan --live
+// samples the model tables and warns for an attribute whose values look
+// like identity ids (REGION:GUID) unless --identity-field names it; the
+// bucket it cannot count is a warning, not a failure.
+func TestPlanLiveWarnsForIdentityIDsInTheData(t *testing.T) {
+	env := testenv.Require(t)
+	dir := copyProject(t, "../examples/notes-app")
+	pool := env.NewPool(t, testenv.PoolOptions{})
+	apiID := deployedNotesApp(t, env, dir, pool, "sid")
+	id := "us-east-1:0c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f"
+	_, err := env.Dynamo.PutItem(context.Background(), &dynamodb.PutItemInput{
+		TableName: aws.String("UserProfile-" + apiID + "-dev"),
+		Item: map[string]ddbtypes.AttributeValue{
+			"userId":         &ddbtypes.AttributeValueMemberS{Value: "0c1d2e3f-0000-0000-0000-000000000001"},
+			"displayName":    &ddbtypes.AttributeValueMemberS{Value: id},
+			"avatarIdentity": &ddbtypes.AttributeValueMemberS{Value: id},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := runApp(t, dir, nil, "plan", "--live", "--json", "--identity-field", "Profile.displayName")
+	if err != nil {
+		t.Fatalf("plan --live: %v\n%s", err, stderr)
+	}
+	var whole struct {
+		Storage struct {
+			Warnings []struct{ Code, Message string } `json:"warnings"`
+		} `json:"storage"`
+	}
+	if err := json.Unmarshal([]byte(out), &whole); err != nil {
+		t.Fatal(err)
+	}
+	var unnamed, bucket []string
+	for _, w := range whole.Storage.Warnings {
+		switch w.Code {
+		case "IDENTITY_FIELD_UNNAMED":
+			unnamed = append(unnamed, w.Message)
+		case "BUCKET_NOT_FOUND", "BUCKET_NOT_COUNTED":
+			bucket = append(bucket, w.Message)
+		default:
+			t.Errorf("warning %s: %s", w.Code, w.Message)
+		}
+	}
+	if len(unnamed) != 1 || !strings.HasPrefix(unnamed[0], "Profile.avatarIdentity (table UserProfile-"+apiID+"-dev) holds values like identity ids (us-east-1:0c1d…) in 1 of 1 sampled items") {
+		t.Errorf("IDENTITY_FIELD_UNNAMED: %q", unnamed)
+	}
+	if len(bucket) != 1 || !strings.Contains(bucket[0], "notesappfiles10101-dev") {
+		t.Errorf("the example's bucket (not on the test bed): %q", bucket)
 	}
 }

@@ -23,7 +23,7 @@ type ObjectLister interface {
 // template's {entity_id} names its identity, which a listing with
 // Delimiter "/" would give too, but without the sizes (a second listing
 // per folder). A bucket whose name is unknown or that does not exist is
-// a warning.
+// a warning, and so is a listing S3 refuses (the plan shows the rest).
 func (p *Plan) AddLive(ctx context.Context, api ObjectLister) error {
 	for i := range p.Buckets {
 		b := &p.Buckets[i]
@@ -41,8 +41,13 @@ func (p *Plan) AddLive(ctx context.Context, api ObjectLister) error {
 				p.warn("BUCKET_NOT_FOUND", "storage %s: bucket %s does not exist (not pushed yet, deleted, or another region or account?)", b.Resource, b.BucketName)
 				break
 			}
+			if err != nil && ctx.Err() != nil {
+				return ctx.Err()
+			}
 			if err != nil {
-				return fmt.Errorf("count the files under %s in bucket %s: %w", b.IdentityPaths[j].Template, b.BucketName, err)
+				// A plan reports what it cannot read; it does not stop.
+				p.warn("BUCKET_NOT_COUNTED", "storage %s: could not list %s in bucket %s: %v; check the region, that the credentials may s3:ListBucket, and AWS_ENDPOINT_URL_S3 if you use one", b.Resource, b.IdentityPaths[j].Template, b.BucketName, err)
+				break
 			}
 			b.IdentityPaths[j].Live = &c
 		}

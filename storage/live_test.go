@@ -23,6 +23,9 @@ type fakeBucket struct {
 
 func (f *fakeBucket) ListObjectsV2(_ context.Context, in *s3.ListObjectsV2Input, _ ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
 	f.calls++
+	if aws.ToString(in.Bucket) == "denied-dev" {
+		return nil, &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied"}
+	}
 	if aws.ToString(in.Bucket) != f.name {
 		return nil, &smithy.GenericAPIError{Code: "NoSuchBucket", Message: "The specified bucket does not exist"}
 	}
@@ -62,6 +65,7 @@ func TestAddLiveCountsIdentitiesObjectsAndBytes(t *testing.T) {
 		{Resource: "files", BucketName: "files-dev", IdentityPaths: []IdentityPath{{Template: "private/{entity_id}/"}, {Template: "protected/{entity_id}/"}, {Template: "albums/u-{entity_id}-x/"}}},
 		{Resource: "gone", BucketName: "gone-dev", IdentityPaths: []IdentityPath{{Template: "private/{entity_id}/"}}},
 		{Resource: "unknown", IdentityPaths: []IdentityPath{{Template: "private/{entity_id}/"}}},
+		{Resource: "denied", BucketName: "denied-dev", IdentityPaths: []IdentityPath{{Template: "private/{entity_id}/"}}},
 	}
 	if err := p.AddLive(context.Background(), bucket); err != nil {
 		t.Fatal(err)
@@ -83,7 +87,7 @@ func TestAddLiveCountsIdentitiesObjectsAndBytes(t *testing.T) {
 	for _, w := range p.Warnings {
 		codes = append(codes, w.Code)
 	}
-	if strings.Join(codes, ",") != "BUCKET_NOT_FOUND,BUCKET_NAME_UNKNOWN" {
+	if strings.Join(codes, ",") != "BUCKET_NOT_FOUND,BUCKET_NAME_UNKNOWN,BUCKET_NOT_COUNTED" {
 		t.Errorf("warnings: %+v", p.Warnings)
 	}
 }
