@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
@@ -275,5 +277,57 @@ func TestPlanLiveWarnsForIdentityIDsInTheData(t *testing.T) {
 	}
 	if len(bucket) != 1 || !strings.Contains(bucket[0], "notesappfiles10101-dev") {
 		t.Errorf("the example's bucket (not on the test bed): %q", bucket)
+	}
+}
+
+// TestPlanLiveCountsFilesOnTheTestBedS3: plan --live lists the example's
+// bucket on the test bed's S3 server (path-style, through
+// AWS_ENDPOINT_URL_S3) and counts, per identity path, the identity
+// folders, objects and bytes, across pages.
+func TestPlanLiveCountsFilesOnTheTestBedS3(t *testing.T) {
+	env := testenv.Require(t)
+	s3c := env.S3(t)
+	dir := copyProject(t, "../examples/notes-app")
+	pool := env.NewPool(t, testenv.PoolOptions{})
+	deployedNotesApp(t, env, dir, pool, "cnt")
+	bucket := testenv.NewBucket(t, s3c)
+	replaceInFile(t, filepath.Join(dir, "amplify/backend/amplify-meta.json"), "notesappfiles10101-dev", bucket)
+	a, b := "us-east-1:aaaaaaaa-1111-2222-3333-444444444444", "us-east-1:bbbbbbbb-1111-2222-3333-444444444444"
+	objects := map[string]int{"private/" + b + "/notes.txt": 10, "protected/" + a + "/avatar.png": 7, "public/readme": 5, "private/loose": 3}
+	for i := 0; i < 1005; i++ { // more than one page of ListObjectsV2
+		objects[fmt.Sprintf("private/%s/photos/%04d.jpg", a, i)] = 2
+	}
+	for key, size := range objects {
+		if _, err := s3c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(strings.Repeat("x", size))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, stderr, err := runApp(t, dir, nil, "storage", "plan", "--live", "--json")
+	if err != nil {
+		t.Fatalf("storage plan --live: %v\n%s", err, stderr)
+	}
+	var s struct {
+		Buckets []struct {
+			IdentityPaths []struct {
+				Template string `json:"template"`
+				Live     *struct {
+					Identities, Objects, Bytes int64
+				} `json:"live"`
+			} `json:"identityPaths"`
+		} `json:"buckets"`
+		Warnings []struct{ Code, Message string } `json:"warnings"`
+	}
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, ip := range s.Buckets[0].IdentityPaths {
+		if ip.Live != nil {
+			got[ip.Template] = fmt.Sprintf("%d identities, %d objects, %d bytes", ip.Live.Identities, ip.Live.Objects, ip.Live.Bytes)
+		}
+	}
+	want := map[string]string{"private/{entity_id}/": "2 identities, 1006 objects, 2020 bytes", "protected/{entity_id}/": "1 identities, 1 objects, 7 bytes"}
+	if !reflect.DeepEqual(got, want) || len(s.Warnings) != 0 {
+		t.Errorf("counts %v, want %v; warnings %+v", got, want, s.Warnings)
 	}
 }
