@@ -481,7 +481,7 @@ func (c *copier) objectFailed(job copyJob, err error) {
 // existsError is a copy refused because its destination appeared.
 type existsError struct{ obj object }
 
-func (e *existsError) Error() string { return "s3://…/" + e.obj.Key + " appeared during the copy" }
+func (e *existsError) Error() string { return e.obj.Key + " appeared during the copy" }
 
 // whenRefused turns a refused precondition into what it means: the
 // destination appeared (If-None-Match), or the source changed since it

@@ -63,6 +63,7 @@ func Rollback(ctx context.Context, api API, journalPath string, o RollbackOption
 	byDest := map[string]*rollbackCopy{}
 	bySeq := map[int64]*rollbackCopy{}
 	var order []string
+	listed := map[string]bool{}
 	err = ReadJournal(journalPath, func(r Record) error {
 		switch r.Kind {
 		case "start":
@@ -72,8 +73,8 @@ func Rollback(ctx context.Context, api API, journalPath string, o RollbackOption
 				return fmt.Errorf("journal %s holds runs of buckets %s and %s: it was altered; nothing was deleted", journalPath, bucket, r.Run.Bucket)
 			}
 		case "copy":
-			if _, ok := byDest[r.Dest]; !ok {
-				order = append(order, r.Dest)
+			if !listed[r.Dest] {
+				listed[r.Dest], order = true, append(order, r.Dest)
 			}
 			c := &rollbackCopy{rec: r}
 			byDest[r.Dest], bySeq[r.Seq] = c, c

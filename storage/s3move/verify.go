@@ -15,8 +15,9 @@ type VerifyOptions struct {
 	Templates []Template
 	Moves     []Move
 	// Journals are the copy journals of the moves, if any: a multipart
-	// copy's ETag differs from its source's by nature, and the journal
-	// records the ETag the copy was given from a source of that ETag.
+	// copy's ETag (or a copy of a multipart upload) differs from its
+	// source's by nature, and the journal records the ETag the copy was
+	// given from a source of that ETag.
 	Journals []string
 	PageSize int32
 	// Progress, if set, is called after each user.
@@ -111,7 +112,7 @@ func journaledCopies(paths []string) (map[string]journaledCopy, error) {
 			case "copy":
 				bySeq[r.Seq] = r
 			case "done":
-				if c, ok := bySeq[r.Ref]; ok && multipartETag(r.ETag) {
+				if c, ok := bySeq[r.Ref]; ok && r.ETag != c.SourceETag {
 					out[c.Dest] = journaledCopy{sourceETag: c.SourceETag, etag: r.ETag}
 				}
 			}
