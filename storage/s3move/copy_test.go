@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -379,5 +380,59 @@ func TestRetire(t *testing.T) {
 		if !strings.Contains(k, moves[0].Old) {
 			t.Errorf("deleted %s", k)
 		}
+	}
+}
+
+// racer plants the user's own upload at a destination right after the
+// copy has looked there and found nothing.
+type racer struct {
+	API
+	b     *bed
+	plant map[string][]byte
+	mu    sync.Mutex
+	raced map[string]bool
+}
+
+func (r *racer) HeadObject(ctx context.Context, in *s3.HeadObjectInput, f ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	out, err := r.API.HeadObject(ctx, in, f...)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if body, ok := r.plant[*in.Key]; ok && !r.raced[*in.Key] {
+		r.raced[*in.Key] = true
+		r.b.put(testenv.S3Object{Key: *in.Key, Body: body})
+	}
+	return out, err
+}
+
+// A file the user uploads under their new id between the copy's look and
+// its copy is not overwritten (the copy is conditional), is reported (a
+// conflict, or the same object), and is not rolled back.
+func TestCopyDestinationAppearsDuringCopy(t *testing.T) {
+	b := newBed(t)
+	m := Move{User: "alice", Old: newID(1), New: newID(2)}
+	oldp, newp := "private/"+m.Old+"/", "private/"+m.New+"/"
+	b.put(testenv.S3Object{Key: oldp + "a.txt", Body: []byte("old a")}, testenv.S3Object{Key: oldp + "b.txt", Body: []byte("same b")},
+		testenv.S3Object{Key: oldp + "c.txt", Body: []byte("c")})
+	before := b.snapshot()
+	api := &racer{API: b.c, b: b, raced: map[string]bool{}, plant: map[string][]byte{newp + "a.txt": []byte("new a"), newp + "b.txt": []byte("same b")}}
+	o := Options{Bucket: b.bucket, Templates: mustTemplates(t, "private/{entity_id}/"), Moves: []Move{m}, Journal: b.journal(), Workers: 1}
+	res, err := Copy(context.Background(), api, o)
+	if !api.raced[newp+"a.txt"] || !api.raced[newp+"b.txt"] {
+		t.Fatal("the race was not run")
+	}
+	var inc *IncompleteError
+	if !errors.As(err, &inc) || len(res.Conflicts) != 1 || res.Conflicts[0].Dest != newp+"a.txt" || res.Identical != 1 || res.Copied != 1 {
+		t.Fatalf("copy: %v %+v, want a.txt a conflict, b.txt the same, c.txt copied", err, res)
+	}
+	if string(b.body(newp+"a.txt")) != "new a" {
+		t.Error("the user's upload was overwritten")
+	}
+	if _, err := Rollback(context.Background(), b.c, o.Journal, RollbackOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	after := b.snapshot()
+	before[newp+"a.txt"], before[newp+"b.txt"] = after[newp+"a.txt"], after[newp+"b.txt"]
+	if !maps.Equal(after, before) || after[newp+"b.txt"] == "" || after[newp+"a.txt"] == "" {
+		t.Errorf("after rollback:\n%v\nwant\n%v", after, before)
 	}
 }

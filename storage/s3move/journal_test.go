@@ -1,12 +1,15 @@
 package s3move
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/poolmigrate/poolmigrate/statedir"
 )
 
 func writeJournal(t *testing.T, lines ...string) string {
@@ -115,5 +118,25 @@ func TestReadState(t *testing.T) {
 	}
 	if st.last != 7 || st.first == nil || st.first.Bucket != "b" {
 		t.Errorf("last %d first %+v", st.last, st.first)
+	}
+}
+
+// One writer per journal: a copy or a rollback of a journal another run
+// holds is refused before anything is read or sent.
+func TestJournalIsLocked(t *testing.T) {
+	p := writeJournal(t, start, copyA)
+	held, err := statedir.LockFile(p, "storage copy --worker 0/2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Unlock()
+	var api API // nil: any call panics
+	ts, _ := ParseTemplates([]string{"private/{entity_id}/"})
+	_, err = Copy(context.Background(), api, Options{Bucket: "b", Templates: ts, Moves: []Move{{User: "alice", Old: idA, New: idB}}, Journal: p})
+	if !statedir.IsLocked(err) || !strings.Contains(err.Error(), "storage copy --worker 0/2") {
+		t.Errorf("copy: %v, want refused as locked", err)
+	}
+	if _, err := Rollback(context.Background(), api, p, RollbackOptions{}); !statedir.IsLocked(err) {
+		t.Errorf("rollback: %v, want refused as locked", err)
 	}
 }
