@@ -60,6 +60,7 @@ type Server struct {
 	throttleSet  bool           // an option chose the rules (else AWSQuotas)
 	shortEvery   int            // every n-th page is short (shortpage.go); 0: never
 	fed          federation     // identity providers, links, federated users (federated.go)
+	ident        identityStore  // Cognito Identity: identity pools and identities (identity.go)
 }
 
 // Option configures a Server.
@@ -156,6 +157,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		s.serveQuery(w, r)
+		return
+	}
+	if s.serveIdentityAPI(w, r) {
 		return
 	}
 	target := r.Header.Get("X-Amz-Target")

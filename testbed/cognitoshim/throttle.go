@@ -36,7 +36,7 @@ type ThrottleRule struct {
 // inferred, see ../shared/research/cognito-import.md §3.1). AWS also caps
 // CreateGroup at 5 a second per pool, which this leaves out.
 func AWSQuotas() []ThrottleRule {
-	return []ThrottleRule{
+	return append([]ThrottleRule{
 		{Operations: []string{"ListUsers", "ListUsersInGroup"}, RPS: 30},                                                                               // UserList
 		{Operations: []string{"AdminCreateUser", "SignUp", "ConfirmSignUp", "AdminConfirmSignUp"}, RPS: 50},                                            // UserCreation
 		{Operations: []string{"AdminDisableUser", "AdminEnableUser", "AdminUpdateUserAttributes", "AdminSetUserPassword", "AdminDeleteUser"}, RPS: 25}, // UserUpdate
@@ -46,7 +46,7 @@ func AWSQuotas() []ThrottleRule {
 		{Operations: []string{"CreateGroup", "UpdateGroup", "DeleteGroup"}, RPS: 15},                                                                   // UserPoolResourceUpdate
 		{Operations: []string{"AdminGetUser"}, RPS: 120},                                                                                               // UserRead
 		{Operations: []string{"DescribeUserPool", "GetCSVHeader", "DescribeUserImportJob", "ListUserImportJobs"}, RPS: 15},                             // UserPoolRead
-	}
+	}, identityQuotas()...)
 }
 
 // throttleSwitch holds the rules in force (none: nil), swapped whole.

@@ -39,7 +39,10 @@ func S3Client(t testing.TB) *s3.Client {
 	if err != nil {
 		t.Fatalf("load AWS config: %v", err)
 	}
-	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = true
+		o.DisableLogOutputChecksumValidationSkipped = true // objects stored without a checksum
+	})
 }
 
 // NewBucket creates a uniquely named bucket and, when the test ends,
