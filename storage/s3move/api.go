@@ -70,6 +70,7 @@ type object struct {
 	ETag      string
 	Checksums map[string]string // algorithm → full-object checksum
 	VersionID string
+	Class     types.ObjectStorageClass // from a listing
 }
 
 func headObject(ctx context.Context, api API, bucket, key string) (*s3.HeadObjectOutput, error) {

@@ -217,6 +217,10 @@ type copyJob struct {
 	obj  types.Object
 	src  string
 	dest string
+	// listed: the listing of the new prefix was walked; seen is what it
+	// held at dest (nil: nothing).
+	listed bool
+	seen   *object
 }
 
 type copier struct {
@@ -286,34 +290,46 @@ func (c *copier) run(ctx context.Context) {
 	slices.SortFunc(c.res.Conflicts, func(a, b Conflict) int { return cmpStr(a.Dest, b.Dest) })
 }
 
-// list sends a user's objects, page by page, to the workers.
+// list sends a user's objects, page by page, to the workers, each with
+// what the listing of the new prefix, walked alongside, holds at its
+// destination: one listing call for a thousand objects instead of a
+// look at each destination.
 func (c *copier) list(ctx context.Context, i int, m Move, jobs chan<- copyJob) {
 	for _, t := range c.o.Templates {
 		oldp, newp := t.Prefix(m.Old), t.Prefix(m.New)
-		in := &s3.ListObjectsV2Input{Bucket: &c.o.Bucket, Prefix: &oldp}
-		if c.o.PageSize > 0 {
-			in.MaxKeys = &c.o.PageSize
-		}
-		p := s3.NewListObjectsV2Paginator(c.api, in)
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
+		olds := newLister(c.api, c.o.Bucket, oldp, c.o.PageSize)
+		news := newLister(c.api, c.o.Bucket, newp, c.o.PageSize)
+		nrel, nobj, nok, err := news.next(ctx)
+		for err == nil {
+			var rel string
+			var obj object
+			var ok bool
+			if rel, obj, ok, err = olds.next(ctx); err != nil || !ok {
+				break
+			}
+			for err == nil && nok && nrel < rel {
+				nrel, nobj, nok, err = news.next(ctx)
+			}
 			if err != nil {
-				if ctx.Err() == nil {
-					c.fail(i, m.User, "", fmt.Errorf("list s3://%s/%s: %w", c.o.Bucket, oldp, err))
-				}
+				break
+			}
+			job := copyJob{user: i, move: m, src: obj.Key, dest: newp + rel, listed: true,
+				obj: types.Object{Key: &obj.Key, Size: &obj.Size, ETag: &obj.ETag, StorageClass: obj.Class}}
+			if nok && nrel == rel {
+				seen := nobj
+				job.seen = &seen
+			}
+			select {
+			case jobs <- job:
+			case <-ctx.Done():
 				return
 			}
-			for _, obj := range page.Contents {
-				key := deref(obj.Key)
-				if len(key) < len(oldp) || key[:len(oldp)] != oldp {
-					continue // a server that lists more than asked
-				}
-				select {
-				case jobs <- copyJob{user: i, move: m, obj: obj, src: key, dest: newp + key[len(oldp):]}:
-				case <-ctx.Done():
-					return
-				}
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				c.fail(i, m.User, "", fmt.Errorf("list s3://%s: %w", c.o.Bucket, err))
 			}
+			return
 		}
 	}
 }
@@ -371,13 +387,20 @@ func (c *copier) copyOne(ctx context.Context, job copyJob) error {
 		return nil
 	}
 	src := object{Key: job.src, Size: deref(job.obj.Size), ETag: deref(job.obj.ETag)}
-	h, err := headObject(ctx, c.api, c.o.Bucket, job.dest)
-	switch {
-	case err == nil:
-		return c.settleExisting(ctx, job, src, fromHead(job.dest, h))
-	case !notFound(err):
-		c.objectFailed(job, fmt.Errorf("read s3://%s/%s: %w", c.o.Bucket, job.dest, err))
-		return nil
+	if job.seen != nil && job.seen.Size == src.Size && job.seen.ETag == src.ETag {
+		return c.settleExisting(ctx, job, src, *job.seen)
+	}
+	if job.seen != nil || !job.listed {
+		// Something is there, and the listing cannot tell what: a look
+		// gives its checksums and version.
+		h, err := headObject(ctx, c.api, c.o.Bucket, job.dest)
+		switch {
+		case err == nil:
+			return c.settleExisting(ctx, job, src, fromHead(job.dest, h))
+		case !notFound(err):
+			c.objectFailed(job, fmt.Errorf("read s3://%s/%s: %w", c.o.Bucket, job.dest, err))
+			return nil
+		}
 	}
 	switch job.obj.StorageClass {
 	case types.ObjectStorageClassGlacier, types.ObjectStorageClassDeepArchive:

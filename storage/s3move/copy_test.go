@@ -384,7 +384,7 @@ func TestRetire(t *testing.T) {
 }
 
 // racer plants the user's own upload at a destination right after the
-// copy has looked there and found nothing.
+// copy has listed the new prefix and found nothing there.
 type racer struct {
 	API
 	b     *bed
@@ -393,13 +393,15 @@ type racer struct {
 	raced map[string]bool
 }
 
-func (r *racer) HeadObject(ctx context.Context, in *s3.HeadObjectInput, f ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
-	out, err := r.API.HeadObject(ctx, in, f...)
+func (r *racer) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, f ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
+	out, err := r.API.ListObjectsV2(ctx, in, f...)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if body, ok := r.plant[*in.Key]; ok && !r.raced[*in.Key] {
-		r.raced[*in.Key] = true
-		r.b.put(testenv.S3Object{Key: *in.Key, Body: body})
+	for key, body := range r.plant {
+		if strings.HasPrefix(key, aws.ToString(in.Prefix)) && !r.raced[key] {
+			r.raced[key] = true
+			r.b.put(testenv.S3Object{Key: key, Body: body})
+		}
 	}
 	return out, err
 }

@@ -154,7 +154,7 @@ func (l *lister) next(ctx context.Context) (rel string, o object, ok bool, err e
 		for _, c := range page.Contents {
 			k := deref(c.Key)
 			if len(k) >= len(l.prefix) && k[:len(l.prefix)] == l.prefix {
-				l.page = append(l.page, object{Key: k, Size: deref(c.Size), ETag: deref(c.ETag)})
+				l.page = append(l.page, object{Key: k, Size: deref(c.Size), ETag: deref(c.ETag), Class: c.StorageClass})
 			}
 		}
 	}
