@@ -114,6 +114,12 @@ func Unpack(src fs.FS) (dir string, err error) {
 // each time), so nobody else on the machine can swap the package between
 // the build and an upload.
 func Build(ctx context.Context, src, out, arch string) (b Built, err error) {
+	return BuildCommand(ctx, src, out, arch, "./cmd/migration-trigger", "migration-trigger.zip")
+}
+
+// BuildCommand is Build for another Lambda command of the module (pkg,
+// like ./cmd/tokenmint-lambda), zipped as zipName.
+func BuildCommand(ctx context.Context, src, out, arch, pkg, zipName string) (b Built, err error) {
 	b = Built{Arch: arch}
 	if arch != "arm64" && arch != "amd64" {
 		return b, fmt.Errorf("architecture %q: Lambda runs arm64 or amd64 (x86_64)", arch)
@@ -141,18 +147,18 @@ func Build(ctx context.Context, src, out, arch string) (b Built, err error) {
 	// -mod=readonly: every dependency as go.sum pins it; no go.work from
 	// around src; no VCS stamp, so the same source gives the same package
 	// wherever it lies.
-	cmd := exec.CommandContext(ctx, "go", "build", "-mod=readonly", "-buildvcs=false", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", b.Bootstrap, "./cmd/migration-trigger")
+	cmd := exec.CommandContext(ctx, "go", "build", "-mod=readonly", "-buildvcs=false", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", b.Bootstrap, pkg)
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch, "GOWORK=off")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		return b, fmt.Errorf("go build the trigger: %w\n%s", err, msg)
+		return b, fmt.Errorf("go build %s: %w\n%s", pkg, err, msg)
 	}
 	if b.Package, err = zipBootstrap(b.Bootstrap); err != nil {
 		return b, err
 	}
 	sum := sha256.Sum256(b.Package)
 	b.SHA256 = hex.EncodeToString(sum[:])
-	b.Zip = filepath.Join(out, "migration-trigger.zip")
+	b.Zip = filepath.Join(out, zipName)
 	if err := os.WriteFile(b.Zip, b.Package, 0o644); err != nil {
 		return b, fmt.Errorf("write %s: %w", b.Zip, err)
 	}

@@ -60,6 +60,7 @@ type Server struct {
 	throttleSet  bool           // an option chose the rules (else AWSQuotas)
 	shortEvery   int            // every n-th page is short (shortpage.go); 0: never
 	fed          federation     // identity providers, links, federated users (federated.go)
+	custom       customAuth     // CUSTOM_AUTH sessions, refresh tokens, trigger runtimes (customauth.go)
 }
 
 // Option configures a Server.
@@ -227,6 +228,9 @@ func (s *Server) handlers() map[string]handler {
 		"ListIdentityProviders":     s.listIdentityProviders,
 		"AdminLinkProviderForUser":  s.adminLinkProviderForUser,
 		"ListUserPoolClients":       s.listUserPoolClients,
+		// customauth.go
+		"AdminRespondToAuthChallenge": s.adminRespondToAuthChallenge,
+		"RevokeToken":                 s.revokeToken,
 	}
 }
 
