@@ -79,7 +79,7 @@ func challengeOf(out *cip.AdminInitiateAuthOutput, username string) Challenge {
 func TestMintGetsTheIDTokenAndRevokesTheRefreshToken(t *testing.T) {
 	b := newBed(t)
 	tok, err := b.run.Mint(context.Background(), b.flow, "alice")
-	if err != nil || tok != "id-token-for-alice" {
+	if err != nil || tok != fakeJWT(b.flow.users["alice"], testClient, "") {
 		t.Fatalf("Mint: %q, %v\n%s", tok, err, b.logs)
 	}
 	if len(b.flow.issued) != 1 || len(b.flow.revoked) != 1 || b.flow.revoked[0] != b.flow.issued[0] {
@@ -87,6 +87,17 @@ func TestMintGetsTheIDTokenAndRevokesTheRefreshToken(t *testing.T) {
 	}
 	if !strings.Contains(b.logs.String(), "issued sub=11111111-1111-4111-8111-111111111111") {
 		t.Errorf("log:\n%s", b.logs)
+	}
+}
+
+func TestMintDropsATokenThatIsNotTheUsersIDToken(t *testing.T) {
+	b := newBed(t)
+	b.flow.idTokenUse = "access"
+	if tok, err := b.run.Mint(context.Background(), b.flow, "alice"); err == nil || tok != "" {
+		t.Errorf("Mint returned %q, %v", tok, err)
+	}
+	if len(b.flow.revoked) != 1 {
+		t.Errorf("the refresh token was not revoked: %v", b.flow.revoked)
 	}
 }
 

@@ -2,6 +2,8 @@ package tokenmint
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -29,6 +31,17 @@ type fakeFlow struct {
 	n        int
 	revoked  []string
 	issued   []string // refresh tokens
+	// idTokenUse is the token_use the ID token says (default "id").
+	idTokenUse string
+}
+
+// fakeJWT is an unsigned token with the claims Mint reads.
+func fakeJWT(sub, client, use string) string {
+	if use == "" {
+		use = "id"
+	}
+	body, _ := json.Marshal(map[string]string{"sub": sub, "aud": client, "token_use": use})
+	return "eyJhbGciOiJub25lIn0." + base64.RawURLEncoding.EncodeToString(body) + ".sig"
 }
 
 type fakeSession struct {
@@ -70,7 +83,7 @@ func (f *fakeFlow) next(ctx context.Context, client, username string, history []
 		f.n++
 		refresh := fmt.Sprintf("refresh-%d", f.n)
 		f.issued = append(f.issued, refresh)
-		return "", nil, &ctypes.AuthenticationResultType{IdToken: aws.String("id-token-for-" + username), AccessToken: aws.String("access"), RefreshToken: &refresh}, nil
+		return "", nil, &ctypes.AuthenticationResultType{IdToken: aws.String(fakeJWT(f.users[username], client, f.idTokenUse)), AccessToken: aws.String("access"), RefreshToken: &refresh}, nil
 	case d.Response.ChallengeName != ChallengeName:
 		return "", nil, nil, fmt.Errorf("define answered %q", d.Response.ChallengeName)
 	}

@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -139,6 +141,12 @@ func (r *Run) Mint(ctx context.Context, api API, username string) (string, error
 	if res == nil || res.IdToken == nil || *res.IdToken == "" {
 		return "", fmt.Errorf("answer the custom sign-in of %s: Cognito gave no tokens (challenge %q)", username, done.ChallengeName)
 	}
+	// The token is the user's the run asked for, from the run's client (a
+	// check of what Cognito answered; the caller's relying party verifies
+	// the signature).
+	if why := tokenMismatch(*res.IdToken, p[ParamSub], r.Client); why != "" {
+		err = fmt.Errorf("the ID token minted for %s %s: dropped", username, why)
+	}
 	if res.RefreshToken != nil && *res.RefreshToken != "" {
 		if err := r.wait(ctx); err != nil {
 			return "", err
@@ -149,7 +157,33 @@ func (r *Run) Mint(ctx context.Context, api API, username string) (string, error
 			return "", fmt.Errorf("revoke the refresh token minted for %s: %w (it stays valid until it expires, at most the app client's refresh validity)", username, err)
 		}
 	}
+	if err != nil {
+		return "", err
+	}
 	return *res.IdToken, nil
+}
+
+// tokenMismatch says how an ID token's claims differ from the user and
+// client it was minted for ("" when they do not). It reads the claims
+// only; it does not verify the signature.
+func tokenMismatch(token, sub, client string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return "is not a JWT"
+	}
+	body, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims struct {
+		Sub      string `json:"sub"`
+		Aud      string `json:"aud"`
+		TokenUse string `json:"token_use"`
+	}
+	if err != nil || json.Unmarshal(body, &claims) != nil {
+		return "has no readable claims"
+	}
+	if claims.Sub != sub || claims.Aud != client || claims.TokenUse != "id" {
+		return fmt.Sprintf("is for sub %q, client %q, use %q, not the challenged user through the run's client", claims.Sub, claims.Aud, claims.TokenUse)
+	}
+	return ""
 }
 
 func (r *Run) wait(ctx context.Context) error {

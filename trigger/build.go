@@ -67,7 +67,14 @@ var SourceFiles = []string{"go.mod", "go.sum", "trigger/*.go", "cmd/migration-tr
 // from src into a new private folder (os.MkdirTemp, 0700) and returns it;
 // the caller removes it. src is the binary's own source (embedded).
 func Unpack(src fs.FS) (dir string, err error) {
-	dir, err = os.MkdirTemp("", "poolmigrate-trigger-src-")
+	return UnpackFiles(src, SourceFiles, "cmd/migration-trigger/main.go", "trigger")
+}
+
+// UnpackFiles is Unpack for another Lambda command (what names it in the
+// folder's name and the errors): its source files (patterns, like
+// SourceFiles), whose main file must be among them.
+func UnpackFiles(src fs.FS, patterns []string, main, what string) (dir string, err error) {
+	dir, err = os.MkdirTemp("", "poolmigrate-"+what+"-src-")
 	if err != nil {
 		return "", fmt.Errorf("make the source folder: %w", err)
 	}
@@ -78,7 +85,7 @@ func Unpack(src fs.FS) (dir string, err error) {
 		}
 	}()
 	n := 0
-	for _, pat := range SourceFiles {
+	for _, pat := range patterns {
 		names, err := fs.Glob(src, pat)
 		if err != nil {
 			return "", err
@@ -89,7 +96,7 @@ func Unpack(src fs.FS) (dir string, err error) {
 			}
 			data, err := fs.ReadFile(src, name)
 			if err != nil {
-				return "", fmt.Errorf("read the trigger's source %s: %w", name, err)
+				return "", fmt.Errorf("read the %s's source %s: %w", what, name, err)
 			}
 			to := filepath.Join(dir, filepath.FromSlash(name))
 			if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
@@ -101,8 +108,8 @@ func Unpack(src fs.FS) (dir string, err error) {
 			n++
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "cmd", "migration-trigger", "main.go")); err != nil || n < 4 {
-		return "", errors.New("this poolmigrate carries no complete trigger source")
+	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(main))); err != nil || n < 4 {
+		return "", errors.New("this poolmigrate carries no complete " + what + " source")
 	}
 	return dir, nil
 }
