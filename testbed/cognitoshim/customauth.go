@@ -15,7 +15,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -132,6 +134,26 @@ func (s *Server) RunFunction(name, endpoint string) {
 		s.custom.runtimes = map[string]string{}
 	}
 	s.custom.runtimes[name] = strings.TrimRight(endpoint, "/") + "/2015-03-31/functions/function/invocations"
+}
+
+// lambdaRuntimePath: POST {"function": NAME, "endpoint": "http://127.0.0.1:PORT"}
+// says where function NAME's code runs (RunFunction), for processes that
+// share the test bed's shim (the demo).
+const lambdaRuntimePath = "/_testbed/lambda/runtime"
+
+func (s *Server) serveLambdaRuntime(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Function, Endpoint string }
+	if r.Method != http.MethodPost || json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&in) != nil || !functionNameRE.MatchString(in.Function) {
+		http.Error(w, `POST {"function": NAME, "endpoint": "http://127.0.0.1:PORT"}`, http.StatusBadRequest)
+		return
+	}
+	u, err := url.Parse(in.Endpoint)
+	if err != nil || u.Scheme != "http" || net.ParseIP(u.Hostname()) == nil || !net.ParseIP(u.Hostname()).IsLoopback() {
+		http.Error(w, "the endpoint must be http on a loopback address", http.StatusBadRequest)
+		return
+	}
+	s.RunFunction(in.Function, in.Endpoint)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // authClient is what a sign-in reads of an app client.

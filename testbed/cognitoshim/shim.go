@@ -135,6 +135,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveAppSync(w, r)
 		return
 	}
+	if r.URL.Path == lambdaRuntimePath {
+		s.serveLambdaRuntime(w, r) // customauth.go
+		return
+	}
 	if r.URL.Path == lambdaControlPath {
 		s.serveLambdaControl(w, r)
 		return

@@ -1,8 +1,11 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -97,7 +100,36 @@ func (e *Env) CustomAuthBed(t *testing.T) *CustomAuthBed {
 // the function's output.
 func (b *CustomAuthBed) RunFunction(t *testing.T, rie, name, bootstrap string) func() string {
 	t.Helper()
-	fn, err := b.Lambda.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String(name)})
+	url, logs := StartRuntime(t, b.Lambda, rie, name, bootstrap)
+	b.Shim.RunFunction(name, url)
+	return logs
+}
+
+// RunSharedFunction is RunFunction for the test bed's own shim (the one
+// testbed.sh started), which learns where the code runs over HTTP.
+func (e *Env) RunSharedFunction(t *testing.T, rie, name, bootstrap string) func() string {
+	t.Helper()
+	l := lambda.NewFromConfig(e.Config)
+	url, logs := StartRuntime(t, l, rie, name, bootstrap)
+	shim := os.Getenv("AWS_ENDPOINT_URL_LAMBDA")
+	body, _ := json.Marshal(map[string]string{"function": name, "endpoint": url})
+	resp, err := http.Post(shim+"/_testbed/lambda/runtime", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("register the runtime of %s with the shim: HTTP %d", name, resp.StatusCode)
+	}
+	return logs
+}
+
+// StartRuntime runs function name (as l reports it) under the emulator
+// until the test ends; it returns the emulator's endpoint and the
+// function's output.
+func StartRuntime(t *testing.T, l *lambda.Client, rie, name, bootstrap string) (string, func() string) {
+	t.Helper()
+	fn, err := l.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String(name)})
 	if err != nil {
 		t.Fatalf("function %s: %v", name, err)
 	}
@@ -118,6 +150,5 @@ func (b *CustomAuthBed) RunFunction(t *testing.T, rie, name, bootstrap string) f
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	url := fmt.Sprintf("http://127.0.0.1:%d", riePort)
 	WaitHTTP(t, url+"/", 20*time.Second, logs.String)
-	b.Shim.RunFunction(name, url)
-	return logs.String
+	return url, logs.String
 }

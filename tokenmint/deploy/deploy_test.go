@@ -189,3 +189,47 @@ func TestDeployRefusesAPoolWithCustomAuthTriggers(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployOnTheTestBedsShim: on the test bed's own shim (testbed.sh's,
+// with Lambda's delays: a new role not yet usable, a function Pending) the
+// trio deploys, mints and goes away, as the demo would use it.
+func TestDeployOnTheTestBedsShim(t *testing.T) {
+	rie := os.Getenv("POOLMIGRATE_TESTBED_RIE")
+	if rie == "" {
+		testenv.Skip(t, "the Lambda Runtime Interface Emulator is not installed: run testbed/testbed.sh up (or scripts/test.sh)")
+	}
+	env := testenv.Require(t)
+	ctx := context.Background()
+	apis := deploy.APIs{Cognito: env.Cognito, Lambda: lambda.NewFromConfig(env.Config), IAM: env.IAM(), Logs: cloudwatchlogs.NewFromConfig(env.Config)}
+	pool := env.NewPool(t, testenv.PoolOptions{})
+	if _, err := env.Cognito.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &pool, Username: aws.String("carol"), MessageAction: ctypes.MessageActionTypeSuppress}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := trigger.FindSource(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := deploy.Build(ctx, src, t.TempDir(), runtime.GOARCH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := tokenmint.NewRun(pool, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := options(pool, built.Package, run)
+	if _, err := deploy.Deploy(ctx, apis, o); err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	t.Cleanup(func() { _, _ = deploy.Remove(context.Background(), apis, o) })
+	logs := env.RunSharedFunction(t, rie, deploy.FunctionName(pool), built.Bootstrap)
+	if _, err := run.Mint(ctx, env.Cognito, "carol"); err != nil {
+		t.Fatalf("Mint: %v\n%s", err, logs())
+	}
+	if _, err := deploy.Remove(ctx, apis, o); err != nil {
+		t.Fatalf("remove: %v", err)
+	}
+	if _, err := run.Mint(ctx, env.Cognito, "carol"); err == nil {
+		t.Error("Mint after remove")
+	}
+}
