@@ -24,6 +24,7 @@ import (
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/poolmigrate/poolmigrate/testbed/cognitoshim"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 	"github.com/poolmigrate/poolmigrate/tokenmint"
 	"github.com/poolmigrate/poolmigrate/trigger"
@@ -368,6 +369,27 @@ func TestTheFlowRefusesAttackers(t *testing.T) {
 	for _, secret := range append(nonces, answers...) {
 		if secret != "" && strings.Contains(logs, secret) {
 			t.Errorf("the function's output holds a nonce or an answer")
+		}
+	}
+}
+
+// TestMintRidesOutThrottling: each of Mint's three calls is refused with
+// TooManyRequestsException once; the client's retryer (as the tool's
+// clients have it) retries, and a throttled answer never spends the
+// session.
+func TestMintRidesOutThrottling(t *testing.T) {
+	p := newCustomPool(t)
+	ops := []string{"AdminInitiateAuth", "AdminRespondToAuthChallenge", "RevokeToken"}
+	p.bed.Shim.SetThrottle([]cognitoshim.ThrottleRule{{Operations: ops, Every: 1000}})
+	tok, err := p.run.Mint(context.Background(), p.bed.Cognito, "alice")
+	if err != nil {
+		t.Fatalf("Mint: %v\n%s", err, p.logs())
+	}
+	verifyIDToken(t, p, tok, p.subs["alice"])
+	got := p.bed.Shim.Throttled()
+	for _, op := range ops {
+		if got[op] != 1 {
+			t.Errorf("%s was throttled %d times, want 1", op, got[op])
 		}
 	}
 }
