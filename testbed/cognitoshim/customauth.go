@@ -58,8 +58,10 @@ import (
 //     with error <message>." (the form AWS uses for other triggers).
 //   - PreventUserExistenceErrors is not modelled: an unknown user is
 //     UserNotFoundException, and Define never sees userNotFound.
-//   - The pool's PreTokenGeneration and PostAuthentication triggers are not
-//     run for these tokens.
+//   - The pool's PreTokenGeneration trigger (the V1 event: claims to add,
+//     override or suppress in the ID token) runs for each token, and its
+//     PostAuthentication trigger for each sign-in, as on AWS; the shim
+//     invokes them as it does the custom-auth trio.
 
 // sessionValidity is how long a Session may be answered when the client
 // sets no AuthSessionValidity (Cognito's default: 3 minutes).
@@ -303,7 +305,7 @@ func (s *Server) nextChallenge(ctx context.Context, triggers map[string]string, 
 	case def.FailAuthentication:
 		return nil, errOf("NotAuthorizedException", "Incorrect username or password.")
 	case def.IssueTokens:
-		return s.issueTokens(ctx, pool, client, u)
+		return s.issueTokens(ctx, pool, client, u, "Authentication")
 	case def.ChallengeName != "CUSTOM_CHALLENGE":
 		return nil, errOf("InvalidLambdaResponseException", "DefineAuthChallenge named challenge %q, which the test bed does not model (only CUSTOM_CHALLENGE)", def.ChallengeName)
 	}
@@ -417,7 +419,13 @@ func (s *Server) adminRespondToAuthChallenge(r *http.Request, body []byte) (any,
 }
 
 // invokeTrigger runs a trigger as Cognito does and decodes its response.
+// The event's triggerSource is trigger_Authentication.
 func (s *Server) invokeTrigger(ctx context.Context, arn, trigger, pool, clientID, username string, request map[string]any, response any) *apiError {
+	return s.invokeAs(ctx, arn, trigger, trigger+"_Authentication", pool, clientID, username, request, response)
+}
+
+// invokeAs is invokeTrigger with the event's triggerSource given.
+func (s *Server) invokeAs(ctx context.Context, arn, trigger, source, pool, clientID, username string, request map[string]any, response any) *apiError {
 	_, name, ok := strings.Cut(arn, ":function:")
 	if i := strings.IndexByte(name, ':'); i >= 0 {
 		name = name[:i]
@@ -436,7 +444,7 @@ func (s *Server) invokeTrigger(ctx context.Context, arn, trigger, pool, clientID
 	}
 	ev := map[string]any{"version": "1", "region": s.region(), "userPoolId": pool, "userName": username,
 		"callerContext": map[string]string{"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": clientID},
-		"triggerSource": trigger + "_Authentication", "request": request, "response": map[string]any{}}
+		"triggerSource": source, "request": request, "response": map[string]any{}}
 	body, _ := json.Marshal(ev)
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second) // Cognito waits 5 seconds for a trigger
 	defer cancel()
@@ -490,7 +498,7 @@ func (s *Server) mayInvoke(name, pool string) string {
 
 // issueTokens signs the user's tokens as cognito-local does (its key, key
 // id and issuer) and keeps the refresh token.
-func (s *Server) issueTokens(ctx context.Context, pool string, client authClient, u user) (any, *apiError) {
+func (s *Server) issueTokens(ctx context.Context, pool string, client authClient, u user, source string) (any, *apiError) {
 	if s.custom.key == nil {
 		return nil, errInternal("the shim was started without cognito-local's token key (WithTokenKey): it cannot sign tokens")
 	}
@@ -523,6 +531,9 @@ func (s *Server) issueTokens(ctx context.Context, pool string, client authClient
 		}
 		idClaims["cognito:groups"], accessClaims["cognito:groups"] = names, names
 	}
+	if e := s.tokenTriggers(ctx, pool, client, u, source, idClaims); e != nil {
+		return nil, e
+	}
 	idToken, err := s.signJWT(idClaims)
 	if err != nil {
 		return nil, errInternal("sign the ID token: %v", err)
@@ -543,6 +554,64 @@ func (s *Server) issueTokens(ctx context.Context, pool string, client authClient
 	return map[string]any{"ChallengeParameters": map[string]string{}, "AuthenticationResult": map[string]any{
 		"IdToken": idToken, "AccessToken": accessToken, "RefreshToken": refreshToken, "TokenType": "Bearer",
 		"ExpiresIn": int(client.validity("AccessToken") / time.Second)}}, nil
+}
+
+// reservedClaims are the ID token's claims a PreTokenGeneration trigger
+// may not change (Cognito ignores them there).
+var reservedClaims = map[string]bool{"acr": true, "amr": true, "aud": true, "at_hash": true, "auth_time": true, "azp": true, "cognito:username": true,
+	"exp": true, "iat": true, "identities": true, "iss": true, "jti": true, "nbf": true, "nonce": true, "origin_jti": true, "sub": true, "token_use": true}
+
+// tokenTriggers runs the pool's PreTokenGeneration trigger on the ID
+// token's claims (claims to add, override or suppress) and, for a sign-in,
+// its PostAuthentication trigger, as Cognito does for every token it
+// issues; either failing fails the sign-in.
+func (s *Server) tokenTriggers(ctx context.Context, pool string, client authClient, u user, source string, idClaims map[string]any) *apiError {
+	var out struct {
+		UserPool struct {
+			LambdaConfig struct {
+				PreTokenGeneration, PostAuthentication string
+				PreTokenGenerationConfig               struct{ LambdaArn string }
+			}
+		}
+	}
+	if e := s.call(ctx, "DescribeUserPool", map[string]string{"UserPoolId": pool}, &out); e != nil {
+		return e
+	}
+	lc := out.UserPool.LambdaConfig
+	pre := lc.PreTokenGeneration
+	if lc.PreTokenGenerationConfig.LambdaArn != "" {
+		pre = lc.PreTokenGenerationConfig.LambdaArn
+	}
+	if pre != "" {
+		var resp struct {
+			ClaimsOverrideDetails struct {
+				ClaimsToAddOrOverride map[string]any `json:"claimsToAddOrOverride"`
+				ClaimsToSuppress      []string       `json:"claimsToSuppress"`
+			} `json:"claimsOverrideDetails"`
+		}
+		if e := s.invokeAs(ctx, pre, "PreTokenGeneration", "TokenGeneration_"+source, pool, client.ClientId, u.username(),
+			map[string]any{"userAttributes": u.attributeMap(), "groupConfiguration": map[string]any{}}, &resp); e != nil {
+			return e
+		}
+		for k, v := range resp.ClaimsOverrideDetails.ClaimsToAddOrOverride {
+			if !reservedClaims[k] {
+				idClaims[k] = v
+			}
+		}
+		for _, k := range resp.ClaimsOverrideDetails.ClaimsToSuppress {
+			if !reservedClaims[k] {
+				delete(idClaims, k)
+			}
+		}
+	}
+	if lc.PostAuthentication != "" && source == "Authentication" {
+		var resp map[string]any
+		if e := s.invokeAs(ctx, lc.PostAuthentication, "PostAuthentication", "PostAuthentication_Authentication", pool, client.ClientId, u.username(),
+			map[string]any{"userAttributes": u.attributeMap(), "newDeviceUsed": false}, &resp); e != nil {
+			return e
+		}
+	}
+	return nil
 }
 
 // validity is how long a token of kind (IdToken, AccessToken, RefreshToken)
@@ -618,7 +687,7 @@ func (s *Server) refreshCustom(r *http.Request, g *refreshGrant, pool, clientID 
 	if e != nil {
 		return nil, e
 	}
-	out, e := s.issueTokens(r.Context(), pool, client, u)
+	out, e := s.issueTokens(r.Context(), pool, client, u, "RefreshTokens")
 	if e != nil {
 		return nil, e
 	}

@@ -1,11 +1,19 @@
 package deploy_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +23,7 @@ import (
 	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 	"github.com/poolmigrate/poolmigrate/tokenmint"
@@ -40,6 +49,79 @@ func options(pool string, zip []byte, run *tokenmint.Run) deploy.Options {
 	return deploy.Options{Pool: pool, Region: "us-east-1", Account: "000000000000", Zip: zip, Run: run, Wait: time.Minute}
 }
 
+// appTriggers is the app's own function (a runtime of the test's):
+// PreTokenGeneration adds a claim; PostAuthentication does nothing.
+type appTriggers struct {
+	mu      sync.Mutex
+	sources []string
+}
+
+func (a *appTriggers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var ev map[string]any
+	_ = json.NewDecoder(r.Body).Decode(&ev)
+	a.mu.Lock()
+	a.sources = append(a.sources, fmt.Sprint(ev["triggerSource"]))
+	a.mu.Unlock()
+	ev["response"] = map[string]any{}
+	if ev["triggerSource"] == "TokenGeneration_Authentication" {
+		ev["response"] = map[string]any{"claimsOverrideDetails": map[string]any{"claimsToAddOrOverride": map[string]string{"app_claim": "added by the app", "sub": "forged"}}}
+	}
+	_ = json.NewEncoder(w).Encode(ev)
+}
+
+func (a *appTriggers) ran() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return strings.Join(a.sources, " ")
+}
+
+// appFunction makes the app's function in the bed's Lambda, its code the
+// runtime h; it returns its ARN.
+func (f *fixture) appFunction(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	role := testenv.CreateRole(t, f.bed.IAM, "app-"+testenv.RandomSuffix(), testenv.LambdaTrust, "")
+	name := "app-" + testenv.RandomSuffix()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	hd := &zip.FileHeader{Name: "bootstrap"}
+	hd.SetMode(0o755)
+	w, _ := zw.CreateHeader(hd)
+	_, _ = w.Write([]byte("#!/bin/sh\n"))
+	_ = zw.Close()
+	fn, err := f.bed.Lambda.CreateFunction(context.Background(), &lambda.CreateFunctionInput{FunctionName: &name, Runtime: ltypes.RuntimeProvidedal2023,
+		Handler: aws.String("bootstrap"), Role: &role, Code: &ltypes.FunctionCode{ZipFile: buf.Bytes()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.bed.Shim.RunFunction(name, srv.URL)
+	return *fn.FunctionArn
+}
+
+// permit lets Cognito invoke the function arn for pool.
+func (f *fixture) permit(t *testing.T, arn, pool string) {
+	t.Helper()
+	if _, err := f.bed.Lambda.AddPermission(context.Background(), &lambda.AddPermissionInput{FunctionName: aws.String(arn[strings.LastIndex(arn, ":")+1:]),
+		StatementId: aws.String("cognito"), Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("cognito-idp.amazonaws.com"),
+		SourceArn: aws.String("arn:aws:cognito-idp:us-east-1:000000000000:userpool/" + pool)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// claimsOf reads a JWT's claims (unverified: the tokenmint e2e test
+// verifies signatures).
+func claimsOf(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	body, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	var c map[string]any
+	if err := json.Unmarshal(body, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestDeployMintRemove: deploy puts the trio on a pool, Mint signs a user
 // in through it (under the emulator), Status reports it, Remove takes
 // everything away and the pool is as it was.
@@ -50,8 +132,12 @@ func TestDeployMintRemove(t *testing.T) {
 	}
 	f := newFixture(t)
 	ctx := context.Background()
-	pre := "arn:aws:lambda:us-east-1:000000000000:function:the-apps-pre-token"
-	pool := f.env.NewPool(t, testenv.PoolOptions{Lambda: &ctypes.LambdaConfigType{PreTokenGeneration: &pre}})
+	// The app's own PreTokenGeneration and PostAuthentication triggers:
+	// they run for each token minted (the side effect deploy names).
+	apps := &appTriggers{}
+	pre := f.appFunction(t, apps)
+	pool := f.env.NewPool(t, testenv.PoolOptions{Lambda: &ctypes.LambdaConfigType{PreTokenGeneration: &pre, PostAuthentication: &pre}})
+	f.permit(t, pre, pool)
 	if _, err := f.bed.Cognito.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &pool, Username: aws.String("alice"), MessageAction: ctypes.MessageActionTypeSuppress}); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +179,7 @@ func TestDeployMintRemove(t *testing.T) {
 	}
 	st, err := deploy.GetStatus(ctx, f.apis, o)
 	if err != nil || len(st.Attached) != 3 || st.ClientID != res.ClientID || !st.Role || st.FunctionArn != res.FunctionArn || len(st.Problems) > 0 ||
-		len(st.SideEffects) != 1 || !strings.Contains(st.SideEffects[0], "PreTokenGeneration") {
+		len(st.SideEffects) != 2 || !strings.Contains(st.SideEffects[0], "PreTokenGeneration") || !strings.Contains(st.SideEffects[1], "PostAuthentication") {
 		t.Errorf("status after deploy: %+v, %v", st, err)
 	}
 	fn, err := f.bed.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(deploy.FunctionName(pool))})
@@ -110,6 +196,12 @@ func TestDeployMintRemove(t *testing.T) {
 	tok, err := run.Mint(ctx, f.bed.Cognito, "alice")
 	if err != nil || strings.Count(tok, ".") != 2 {
 		t.Fatalf("Mint: %v\n%s", err, logs())
+	}
+	if got := apps.ran(); got != "TokenGeneration_Authentication PostAuthentication_Authentication" {
+		t.Errorf("the app's triggers ran: %q", got)
+	}
+	if claims := claimsOf(t, tok); claims["app_claim"] != "added by the app" {
+		t.Errorf("the ID token's claims: %v", claims)
 	}
 
 	// Deploy again (a new run on the same pool): the tool's own things
