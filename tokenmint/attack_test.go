@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/poolmigrate/poolmigrate/tokenmint/trio"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ type bed struct {
 	run   *Run
 	clock *clock
 	logs  *logLines
-	h     *Handler
+	h     *trio.Handler
 	flow  *fakeFlow
 }
 
@@ -44,11 +45,11 @@ func newBed(t *testing.T) *bed {
 	c := &clock{t: time.Now()}
 	run.Now = c.now
 	logs := &logLines{}
-	cfg, err := ConfigFromEnv(func(k string) string { return run.Env()[k] }, c.now())
+	cfg, err := trio.ConfigFromEnv(func(k string) string { return run.Env()[k] }, c.now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Handler{Config: cfg, Now: c.now, Logf: logs.logf}
+	h := &trio.Handler{Config: cfg, Now: c.now, Logf: logs.logf}
 	return &bed{run: run, clock: c, logs: logs, h: h, flow: newFakeFlow(h, testPool, map[string]string{
 		"alice": "11111111-1111-4111-8111-111111111111", "bob": "22222222-2222-4222-8222-222222222222"})}
 }
@@ -125,13 +126,13 @@ func TestTheTrioRefusesAttackers(t *testing.T) {
 		// another client.
 		out := b.start(t, testClient, "alice")
 		ch := challengeOf(out, "alice")
-		v := events.CognitoEventUserPoolsVerifyAuthChallenge{CognitoEventUserPoolsHeader: b.flow.header(SourceVerify, appClient, "alice")}
+		v := events.CognitoEventUserPoolsVerifyAuthChallenge{CognitoEventUserPoolsHeader: b.flow.header(trio.SourceVerify, appClient, "alice")}
 		v.Request.UserAttributes, v.Request.PrivateChallengeParameters, v.Request.ChallengeAnswer = b.flow.attrs("alice"), out.ChallengeParameters, b.run.Sign(ch)
 		if got, _ := b.h.Verify(ctx, v); got.Response.AnswerCorrect {
 			t.Error("Verify accepted an answer through another client")
 		}
-		c := events.CognitoEventUserPoolsCreateAuthChallenge{CognitoEventUserPoolsHeader: b.flow.header(SourceCreate, appClient, "alice")}
-		c.Request.UserAttributes, c.Request.ChallengeName = b.flow.attrs("alice"), ChallengeName
+		c := events.CognitoEventUserPoolsCreateAuthChallenge{CognitoEventUserPoolsHeader: b.flow.header(trio.SourceCreate, appClient, "alice")}
+		c.Request.UserAttributes, c.Request.ChallengeName = b.flow.attrs("alice"), trio.ChallengeName
 		if got, err := b.h.Create(ctx, c); err == nil || len(got.Response.PublicChallengeParameters) > 0 {
 			t.Error("Create made a challenge for another client")
 		}
@@ -139,7 +140,7 @@ func TestTheTrioRefusesAttackers(t *testing.T) {
 
 	t.Run("another pool", func(t *testing.T) {
 		b := newBed(t)
-		d := events.CognitoEventUserPoolsDefineAuthChallenge{CognitoEventUserPoolsHeader: b.flow.header(SourceDefine, testClient, "alice")}
+		d := events.CognitoEventUserPoolsDefineAuthChallenge{CognitoEventUserPoolsHeader: b.flow.header(trio.SourceDefine, testClient, "alice")}
 		d.UserPoolID = "us-east-1_Other1"
 		if got, _ := b.h.Define(ctx, d); !got.Response.FailAuthentication || got.Response.ChallengeName != "" {
 			t.Errorf("Define for another pool: %+v", got.Response)
@@ -179,23 +180,23 @@ func TestTheTrioRefusesAttackers(t *testing.T) {
 		results := func(rs ...bool) []*events.CognitoEventUserPoolsChallengeResult {
 			var s []*events.CognitoEventUserPoolsChallengeResult
 			for _, r := range rs {
-				s = append(s, &events.CognitoEventUserPoolsChallengeResult{ChallengeName: ChallengeName, ChallengeResult: r, ChallengeMetadata: metadataPrefix + b.run.ID})
+				s = append(s, &events.CognitoEventUserPoolsChallengeResult{ChallengeName: trio.ChallengeName, ChallengeResult: r, ChallengeMetadata: trio.MetadataPrefix + b.run.ID})
 			}
 			return s
 		}
 		for name, s := range map[string][]*events.CognitoEventUserPoolsChallengeResult{
 			"wrong then right": results(false, true), "right twice": results(true, true), "wrong": results(false),
 			"another challenge": {{ChallengeName: "PASSWORD_VERIFIER", ChallengeResult: true}},
-			"another run's":     {{ChallengeName: ChallengeName, ChallengeResult: true, ChallengeMetadata: metadataPrefix + "0123456789abcdef0123"}},
+			"another run's":     {{ChallengeName: trio.ChallengeName, ChallengeResult: true, ChallengeMetadata: trio.MetadataPrefix + "0123456789abcdef0123"}},
 		} {
-			d := events.CognitoEventUserPoolsDefineAuthChallenge{CognitoEventUserPoolsHeader: b.flow.header(SourceDefine, testClient, "alice")}
+			d := events.CognitoEventUserPoolsDefineAuthChallenge{CognitoEventUserPoolsHeader: b.flow.header(trio.SourceDefine, testClient, "alice")}
 			d.Request.UserAttributes, d.Request.Session = b.flow.attrs("alice"), s
 			if got, _ := b.h.Define(ctx, d); !got.Response.FailAuthentication || got.Response.IssueTokens || got.Response.ChallengeName != "" {
 				t.Errorf("%s: Define answered %+v", name, got.Response)
 			}
 		}
-		c := events.CognitoEventUserPoolsCreateAuthChallenge{CognitoEventUserPoolsHeader: b.flow.header(SourceCreate, testClient, "alice")}
-		c.Request.UserAttributes, c.Request.ChallengeName, c.Request.Session = b.flow.attrs("alice"), ChallengeName, results(false)
+		c := events.CognitoEventUserPoolsCreateAuthChallenge{CognitoEventUserPoolsHeader: b.flow.header(trio.SourceCreate, testClient, "alice")}
+		c.Request.UserAttributes, c.Request.ChallengeName, c.Request.Session = b.flow.attrs("alice"), trio.ChallengeName, results(false)
 		if _, err := b.h.Create(ctx, c); err == nil {
 			t.Error("Create made a second challenge")
 		}
@@ -205,7 +206,7 @@ func TestTheTrioRefusesAttackers(t *testing.T) {
 		b := newBed(t)
 		out := b.start(t, testClient, "alice")
 		answer := b.run.Sign(challengeOf(out, "alice"))
-		b.clock.add(ChallengeTTL + time.Second)
+		b.clock.add(trio.ChallengeTTL + time.Second)
 		if got, err := b.respond(testClient, "alice", out.Session, answer); err == nil || got != nil {
 			t.Errorf("a late answer was accepted")
 		}
@@ -285,7 +286,7 @@ func TestTheTrioRefusesAttackers(t *testing.T) {
 		}
 		// A non-string answer, straight to Verify.
 		out := b.start(t, testClient, "alice")
-		v := events.CognitoEventUserPoolsVerifyAuthChallenge{CognitoEventUserPoolsHeader: b.flow.header(SourceVerify, testClient, "alice")}
+		v := events.CognitoEventUserPoolsVerifyAuthChallenge{CognitoEventUserPoolsHeader: b.flow.header(trio.SourceVerify, testClient, "alice")}
 		v.Request.UserAttributes, v.Request.PrivateChallengeParameters, v.Request.ChallengeAnswer = b.flow.attrs("alice"), out.ChallengeParameters, map[string]any{"sig": true}
 		if got, _ := b.h.Verify(ctx, v); got.Response.AnswerCorrect {
 			t.Error("a non-string answer was accepted")
@@ -325,8 +326,8 @@ func TestNoncesAreFreshAndRandomnessIsRequired(t *testing.T) {
 		seen[n] = true
 	}
 	b.h.Rand = strings.NewReader("short")
-	c := events.CognitoEventUserPoolsCreateAuthChallenge{CognitoEventUserPoolsHeader: b.flow.header(SourceCreate, testClient, "alice")}
-	c.Request.UserAttributes, c.Request.ChallengeName = b.flow.attrs("alice"), ChallengeName
+	c := events.CognitoEventUserPoolsCreateAuthChallenge{CognitoEventUserPoolsHeader: b.flow.header(trio.SourceCreate, testClient, "alice")}
+	c.Request.UserAttributes, c.Request.ChallengeName = b.flow.attrs("alice"), trio.ChallengeName
 	if _, err := b.h.Create(context.Background(), c); err == nil {
 		t.Error("Create made a challenge without randomness")
 	}
@@ -336,14 +337,14 @@ func TestHandleRoutesByTriggerSource(t *testing.T) {
 	b := newBed(t)
 	for _, src := range []string{"UserMigration_Authentication", "PreTokenGeneration_Authentication", ""} {
 		raw, _ := json.Marshal(map[string]any{"triggerSource": src, "userPoolId": testPool, "callerContext": map[string]string{"clientId": testClient}})
-		if _, err := b.h.Handle(context.Background(), raw); !errors.Is(err, ErrRefused) {
+		if _, err := b.h.Handle(context.Background(), raw); !errors.Is(err, trio.ErrRefused) {
 			t.Errorf("source %q: %v", src, err)
 		}
 	}
-	raw, _ := json.Marshal(map[string]any{"triggerSource": SourceDefine, "userPoolId": testPool, "userName": "alice",
+	raw, _ := json.Marshal(map[string]any{"triggerSource": trio.SourceDefine, "userPoolId": testPool, "userName": "alice",
 		"callerContext": map[string]string{"clientId": testClient}, "request": map[string]any{"userAttributes": map[string]string{"sub": "x"}, "session": []any{}}})
 	got, err := b.h.Handle(context.Background(), raw)
-	if d, ok := got.(events.CognitoEventUserPoolsDefineAuthChallenge); err != nil || !ok || d.Response.ChallengeName != ChallengeName {
+	if d, ok := got.(events.CognitoEventUserPoolsDefineAuthChallenge); err != nil || !ok || d.Response.ChallengeName != trio.ChallengeName {
 		t.Errorf("define: %+v, %v", got, err)
 	}
 }
@@ -365,11 +366,11 @@ func TestConfigFromEnvRefusesWhatItCannotRunWith(t *testing.T) {
 	} {
 		env := run.Env()
 		change(env)
-		if _, err := ConfigFromEnv(func(k string) string { return env[k] }, now); err == nil {
+		if _, err := trio.ConfigFromEnv(func(k string) string { return env[k] }, now); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if _, err := ConfigFromEnv(func(k string) string { return run.Env()[k] }, now); err != nil {
+	if _, err := trio.ConfigFromEnv(func(k string) string { return run.Env()[k] }, now); err != nil {
 		t.Errorf("the run's own: %v", err)
 	}
 }

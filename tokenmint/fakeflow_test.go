@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/poolmigrate/poolmigrate/tokenmint/trio"
 	"strings"
 	"sync"
 	"time"
@@ -22,7 +23,7 @@ import (
 // CUSTOM_CHALLENGE with a session → the answer → Verify → Define → tokens.
 // Sessions are single use.
 type fakeFlow struct {
-	h     *Handler
+	h     *trio.Handler
 	pool  string
 	users map[string]string // username -> sub
 
@@ -50,7 +51,7 @@ type fakeSession struct {
 	history          []*events.CognitoEventUserPoolsChallengeResult
 }
 
-func newFakeFlow(h *Handler, pool string, users map[string]string) *fakeFlow {
+func newFakeFlow(h *trio.Handler, pool string, users map[string]string) *fakeFlow {
 	return &fakeFlow{h: h, pool: pool, users: users, sessions: map[string]*fakeSession{}}
 }
 
@@ -68,7 +69,7 @@ func (f *fakeFlow) attrs(username string) map[string]string {
 // next asks Define what comes after history, and makes the challenge or
 // the tokens.
 func (f *fakeFlow) next(ctx context.Context, client, username string, history []*events.CognitoEventUserPoolsChallengeResult) (string, map[string]string, *ctypes.AuthenticationResultType, error) {
-	def := events.CognitoEventUserPoolsDefineAuthChallenge{CognitoEventUserPoolsHeader: f.header(SourceDefine, client, username)}
+	def := events.CognitoEventUserPoolsDefineAuthChallenge{CognitoEventUserPoolsHeader: f.header(trio.SourceDefine, client, username)}
 	def.Request.UserAttributes, def.Request.Session = f.attrs(username), history
 	d, err := f.h.Define(ctx, def)
 	if err != nil {
@@ -84,11 +85,11 @@ func (f *fakeFlow) next(ctx context.Context, client, username string, history []
 		refresh := fmt.Sprintf("refresh-%d", f.n)
 		f.issued = append(f.issued, refresh)
 		return "", nil, &ctypes.AuthenticationResultType{IdToken: aws.String(fakeJWT(f.users[username], client, f.idTokenUse)), AccessToken: aws.String("access"), RefreshToken: &refresh}, nil
-	case d.Response.ChallengeName != ChallengeName:
+	case d.Response.ChallengeName != trio.ChallengeName:
 		return "", nil, nil, fmt.Errorf("define answered %q", d.Response.ChallengeName)
 	}
-	cr := events.CognitoEventUserPoolsCreateAuthChallenge{CognitoEventUserPoolsHeader: f.header(SourceCreate, client, username)}
-	cr.Request.UserAttributes, cr.Request.ChallengeName, cr.Request.Session = f.attrs(username), ChallengeName, history
+	cr := events.CognitoEventUserPoolsCreateAuthChallenge{CognitoEventUserPoolsHeader: f.header(trio.SourceCreate, client, username)}
+	cr.Request.UserAttributes, cr.Request.ChallengeName, cr.Request.Session = f.attrs(username), trio.ChallengeName, history
 	c, err := f.h.Create(ctx, cr)
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("UserLambdaValidationException: CreateAuthChallenge failed with error %v", err)
@@ -98,7 +99,7 @@ func (f *fakeFlow) next(ctx context.Context, client, username string, history []
 	f.n++
 	id := fmt.Sprintf("session-%d", f.n)
 	f.sessions[id] = &fakeSession{client: client, username: username, private: c.Response.PrivateChallengeParameters,
-		history: append(history, &events.CognitoEventUserPoolsChallengeResult{ChallengeName: ChallengeName, ChallengeMetadata: c.Response.ChallengeMetadata})}
+		history: append(history, &events.CognitoEventUserPoolsChallengeResult{ChallengeName: trio.ChallengeName, ChallengeMetadata: c.Response.ChallengeMetadata})}
 	params := map[string]string{"USERNAME": username}
 	for k, v := range c.Response.PublicChallengeParameters {
 		params[k] = v
@@ -132,7 +133,7 @@ func (f *fakeFlow) AdminRespondToAuthChallenge(ctx context.Context, in *cip.Admi
 	if !ok || s.client != aws.ToString(in.ClientId) || s.username != in.ChallengeResponses["USERNAME"] {
 		return nil, errors.New("NotAuthorizedException: Invalid session for the user")
 	}
-	v := events.CognitoEventUserPoolsVerifyAuthChallenge{CognitoEventUserPoolsHeader: f.header(SourceVerify, s.client, s.username)}
+	v := events.CognitoEventUserPoolsVerifyAuthChallenge{CognitoEventUserPoolsHeader: f.header(trio.SourceVerify, s.client, s.username)}
 	v.Request.UserAttributes, v.Request.PrivateChallengeParameters, v.Request.ChallengeAnswer = f.attrs(s.username), s.private, in.ChallengeResponses["ANSWER"]
 	out, err := f.h.Verify(ctx, v)
 	if err != nil {

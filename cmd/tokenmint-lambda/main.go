@@ -1,8 +1,8 @@
 // Command tokenmint-lambda is the tool's custom-auth function (package
-// tokenmint): one binary answering a pool's DefineAuthChallenge,
+// tokenmint/trio): one binary answering a pool's DefineAuthChallenge,
 // CreateAuthChallenge and VerifyAuthChallengeResponse triggers, built as
 // the `bootstrap` of the provided.al2023 runtime. Its settings come from its
-// environment (tokenmint.Env*), all public: the pool, the tool's app
+// environment (trio.Env*), all public: the pool, the tool's app
 // client, the run, the run's Ed25519 public key and its expiry. It calls no
 // AWS API.
 package main
@@ -14,15 +14,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/poolmigrate/poolmigrate/tokenmint"
+	"github.com/poolmigrate/poolmigrate/tokenmint/trio"
 )
 
 func main() {
 	log.SetFlags(0)
-	cfg, err := tokenmint.ConfigFromEnv(os.Getenv, time.Now())
+	cfg, err := trio.ConfigFromEnv(os.Getenv, time.Now())
 	if err != nil {
 		log.Fatal(err)
 	}
-	h := &tokenmint.Handler{Config: cfg}
+	h := &trio.Handler{Config: cfg}
 	lambda.Start(h.Handle)
 }

@@ -9,12 +9,12 @@ import (
 )
 
 // SourceFiles are the files the function is built from (patterns of
-// path.Match): the module's go.mod and go.sum, package tokenmint and
+// path.Match): the module's go.mod and go.sum, package tokenmint/trio and
 // cmd/tokenmint-lambda. A binary carries them (go:embed in package main,
 // as it carries the migration trigger's) and builds the function from
 // that copy only: the function decides who gets a token, so no go.mod
 // found around the working folder may become it.
-var SourceFiles = []string{"go.mod", "go.sum", "tokenmint/*.go", "cmd/tokenmint-lambda/*.go"}
+var SourceFiles = []string{"go.mod", "go.sum", "tokenmint/trio/*.go", "cmd/tokenmint-lambda/*.go"}
 
 // Build compiles cmd/tokenmint-lambda as the bootstrap of provided.al2023
 // for arch (arm64 or amd64) from the module source at src and zips it, as

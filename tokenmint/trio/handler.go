@@ -1,4 +1,4 @@
-package tokenmint
+package trio
 
 import (
 	"context"
@@ -19,9 +19,9 @@ import (
 // sign-in for the caller; the log says why.
 var ErrRefused = errors.New("not authorized")
 
-// metadataPrefix marks the challenges this run created (Cognito hands each
+// MetadataPrefix marks the challenges this run created (Cognito hands each
 // challenge's metadata back to Define in the session).
-const metadataPrefix = "POOLMIGRATE_TOKENMINT:"
+const MetadataPrefix = "POOLMIGRATE_TOKENMINT:"
 
 // Handler answers the three custom-auth triggers.
 type Handler struct {
@@ -103,7 +103,7 @@ func (h *Handler) Define(_ context.Context, ev events.CognitoEventUserPoolsDefin
 		return ev, nil
 	case len(s) > 1:
 		return fail("second_try")
-	case s[0] == nil || s[0].ChallengeName != ChallengeName || s[0].ChallengeMetadata != metadataPrefix+h.Config.RunID:
+	case s[0] == nil || s[0].ChallengeName != ChallengeName || s[0].ChallengeMetadata != MetadataPrefix+h.Config.RunID:
 		return fail("other_challenge")
 	case !s[0].ChallengeResult:
 		return fail("wrong_answer")
@@ -158,7 +158,7 @@ func (h *Handler) Create(_ context.Context, ev events.CognitoEventUserPoolsCreat
 	}
 	ev.Response = events.CognitoEventUserPoolsCreateAuthChallengeResponse{
 		PublicChallengeParameters: public, PrivateChallengeParameters: params,
-		ChallengeMetadata: metadataPrefix + h.Config.RunID,
+		ChallengeMetadata: MetadataPrefix + h.Config.RunID,
 	}
 	h.logf("challenged sub=%s", safe(sub))
 	return ev, nil
