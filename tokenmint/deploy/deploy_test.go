@@ -83,15 +83,8 @@ func (f *fixture) appFunction(t *testing.T, h http.Handler) string {
 	t.Cleanup(srv.Close)
 	role := testenv.CreateRole(t, f.bed.IAM, "app-"+testenv.RandomSuffix(), testenv.LambdaTrust, "")
 	name := "app-" + testenv.RandomSuffix()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	hd := &zip.FileHeader{Name: "bootstrap"}
-	hd.SetMode(0o755)
-	w, _ := zw.CreateHeader(hd)
-	_, _ = w.Write([]byte("#!/bin/sh\n"))
-	_ = zw.Close()
 	fn, err := f.bed.Lambda.CreateFunction(context.Background(), &lambda.CreateFunctionInput{FunctionName: &name, Runtime: ltypes.RuntimeProvidedal2023,
-		Handler: aws.String("bootstrap"), Role: &role, Code: &ltypes.FunctionCode{ZipFile: buf.Bytes()}})
+		Handler: aws.String("bootstrap"), Role: &role, Code: &ltypes.FunctionCode{ZipFile: bootstrapZip()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,4 +317,44 @@ func TestDeployOnTheTestBedsShim(t *testing.T) {
 	if _, err := run.Mint(ctx, env.Cognito, "carol"); err == nil {
 		t.Error("Mint after remove")
 	}
+}
+
+// TestRemoveAfterThePoolIsGone: the function and the role of a pool that
+// was deleted meanwhile are still removed.
+func TestRemoveAfterThePoolIsGone(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	pool := f.env.NewPool(t, testenv.PoolOptions{})
+	run, err := tokenmint.NewRun(pool, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := options(pool, bootstrapZip(), run)
+	if _, err := deploy.Deploy(ctx, f.apis, o); err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	if _, err := f.env.Local.DeleteUserPool(ctx, &cip.DeleteUserPoolInput{UserPoolId: &pool}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := deploy.Remove(ctx, f.apis, o); err != nil {
+		t.Fatalf("remove: %v", err)
+	}
+	if _, err := f.bed.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(deploy.FunctionName(pool))}); err == nil {
+		t.Error("the function is still there")
+	}
+	if _, err := f.bed.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(deploy.FunctionName(pool))}); err == nil {
+		t.Error("the role is still there")
+	}
+}
+
+// bootstrapZip is a package Lambda takes (the code never runs here).
+func bootstrapZip() []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	hd := &zip.FileHeader{Name: "bootstrap"}
+	hd.SetMode(0o755)
+	w, _ := zw.CreateHeader(hd)
+	_, _ = w.Write([]byte("#!/bin/sh\n"))
+	_ = zw.Close()
+	return buf.Bytes()
 }

@@ -34,15 +34,21 @@ func Remove(ctx context.Context, api APIs, o Options) (Result, error) {
 		return res, err
 	}
 	pool, err := api.Cognito.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &o.Pool})
-	if err != nil {
+	var gone *ctypes.ResourceNotFoundException
+	switch {
+	case errors.As(err, &gone):
+		// The pool is gone (and its app clients with it): what deploy made
+		// outside it is still removed.
+		step("the pool %s does not exist any more", o.Pool)
+	case err != nil:
 		return res, fmt.Errorf("read the pool %s: %w", o.Pool, err)
-	}
-	in := UpdateInputWithout(pool.UserPool, o.Function)
-	if in != nil {
-		if _, err := api.Cognito.UpdateUserPool(ctx, in); err != nil {
-			return res, fmt.Errorf("detach the custom-auth triggers of %s: %w", o.Pool, err)
+	default:
+		if in := UpdateInputWithout(pool.UserPool, o.Function); in != nil {
+			if _, err := api.Cognito.UpdateUserPool(ctx, in); err != nil {
+				return res, fmt.Errorf("detach the custom-auth triggers of %s: %w", o.Pool, err)
+			}
+			step("the pool %s no longer runs the tool's custom-auth triggers", o.Pool)
 		}
-		step("the pool %s no longer runs the tool's custom-auth triggers", o.Pool)
 	}
 	fn, err := api.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: &o.Function})
 	var rnf *ltypes.ResourceNotFoundException
@@ -79,9 +85,11 @@ func Remove(ctx context.Context, api APIs, o Options) (Result, error) {
 		}
 		step("deleted IAM role %s", o.Role)
 	}
-	ids, err := namedClients(ctx, api.Cognito, o.Pool)
-	if err != nil {
-		return res, err
+	var ids []string
+	if gone == nil {
+		if ids, err = namedClients(ctx, api.Cognito, o.Pool); err != nil {
+			return res, err
+		}
 	}
 	for _, id := range ids {
 		out, err := api.Cognito.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: &o.Pool, ClientId: &id})
