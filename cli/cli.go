@@ -60,6 +60,9 @@ type command struct {
 	usage   string
 	group   string
 	setup   func(fs *pflag.FlagSet, g *globals) func(ctx context.Context, args []string) error
+	// subcommands, when there are some, are the command's own commands
+	// (`storage plan`); setup is then unused.
+	subcommands []command
 }
 
 func (a *App) commands() []command {
@@ -79,6 +82,7 @@ func (a *App) commands() []command {
 		retainCommand(a),
 		syncCommand(a),
 		retireCommand(a),
+		storageCommand(a),
 		versionCommand(a),
 	}
 }

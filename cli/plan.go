@@ -11,48 +11,45 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/poolmigrate/poolmigrate/migration"
+	"github.com/poolmigrate/poolmigrate/storage"
 )
 
 func planCommand(a *App) command {
 	return command{
 		name:    "plan",
 		summary: "show what a migration of the project's user pool will touch (reads only)",
-		usage:   "plan [--live] [--json] [--api-id ID] [--project DIR] [--env NAME] [--region NAME] [--profile NAME]",
+		usage:   "plan [--live] [--json] [--api-id ID] [--identity-field Type.field]... [--project DIR] [--env NAME] [--region NAME] [--profile NAME]",
 		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
-			live := fs.Bool("live", false, "confirm tables, API ids and the pool's configuration with AWS")
+			live := fs.Bool("live", false, "confirm tables, API ids and the pool's configuration with AWS; count the files under each per-identity storage path")
 			var apiID string
 			fs.StringVar(&apiID, "api-id", "", "Gen 2: the data's AppSync API id, when nothing else names it (env POOLMIGRATE_API_ID)")
+			fields := identityFieldFlag(fs)
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("plan takes no arguments (got %q)", strings.Join(args, " "))
 				}
-				return a.runPlan(ctx, g, *live, apiID)
+				return a.runPlan(ctx, g, *live, apiID, *fields)
 			}
 		},
 	}
 }
 
-func (a *App) runPlan(ctx context.Context, g *globals, live bool, apiID string) error {
-	pl, _, err := a.loadPlan(g, planOptions{allowUnknownEnv: true, apiID: apiID})
+func (a *App) runPlan(ctx context.Context, g *globals, live bool, apiID string, fields []string) error {
+	pl, sp, err := a.planWithStorage(ctx, g, "plan", live, apiID, fields)
 	if err != nil {
 		return err
 	}
-	if live && pl.Generation == 1 && pl.Env == "" {
-		return usagef("plan --live needs the Amplify environment: pass --env NAME (or run `amplify pull`)")
-	}
-	if live {
-		c, err := a.newAWSClients(ctx, pl.Region, pl.Profile)
-		if err != nil {
-			return err
-		}
-		if err := a.addLive(ctx, pl, c); err != nil {
-			return err
-		}
-	}
 	if g.json {
-		return writeJSON(a.Stdout, pl)
+		// The storage part is added beside the plan's own fields, which
+		// stay as they were.
+		return writeJSON(a.Stdout, struct {
+			*migration.Plan
+			Storage *storage.Plan `json:"storage"`
+		}{pl, sp})
 	}
 	printPlan(a.Stdout, pl)
+	fmt.Fprintln(a.Stdout)
+	printStorage(a.Stdout, sp)
 	return nil
 }
 

@@ -99,17 +99,8 @@ func (a *App) rootCommand(args []string) *cobra.Command {
 		&cobra.Group{ID: groupMaintenance, Title: "Maintenance:"},
 	)
 	for _, c := range a.commands() {
-		cmd := &cobra.Command{
-			Use:                   c.usage,
-			Short:                 c.summary,
-			GroupID:               c.groupID(),
-			DisableFlagsInUseLine: true,
-		}
-		run := c.setup(cmd.Flags(), g)
-		cmd.RunE = func(cc *cobra.Command, pos []string) error {
-			g.fromEnv(a.Getenv, root.PersistentFlags())
-			return run(cc.Context(), pos)
-		}
+		cmd := a.cobraCommand(c, g, root)
+		cmd.GroupID = c.groupID()
 		root.AddCommand(cmd)
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
@@ -123,6 +114,45 @@ func (a *App) rootCommand(args []string) *cobra.Command {
 	root.SetCompletionCommandGroupID(groupMaintenance)
 	adaptBuiltins(root, args)
 	return root
+}
+
+// cobraCommand is c as a cobra command, with its subcommands (a command
+// with subcommands runs none of its own: alone it shows its help, with an
+// unknown subcommand it is a usage error).
+func (a *App) cobraCommand(c command, g *globals, root *cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:                   c.usage,
+		Short:                 c.summary,
+		DisableFlagsInUseLine: true,
+	}
+	if len(c.subcommands) > 0 {
+		for _, sub := range c.subcommands {
+			cmd.AddCommand(a.cobraCommand(sub, g, root))
+		}
+		cmd.Args = cobra.ArbitraryArgs
+		cmd.RunE = func(cc *cobra.Command, pos []string) error {
+			if len(pos) > 0 && pos[0] == "help" {
+				// `poolmigrate storage help plan`, as the help says.
+				sub, rest, err := cc.Find(pos[1:])
+				if err != nil || len(rest) > 0 {
+					return usagef("unknown %s command %q; run `poolmigrate help %s` for the list", c.name, strings.Join(pos[1:], " "), c.name)
+				}
+				sub.InitDefaultHelpFlag()
+				return sub.Help()
+			}
+			if len(pos) > 0 {
+				return usagef("unknown %s command %q; run `poolmigrate help %s` for the list", c.name, pos[0], c.name)
+			}
+			return cc.Help()
+		}
+		return cmd
+	}
+	run := c.setup(cmd.Flags(), g)
+	cmd.RunE = func(cc *cobra.Command, pos []string) error {
+		g.fromEnv(a.Getenv, root.PersistentFlags())
+		return run(cc.Context(), pos)
+	}
+	return cmd
 }
 
 // adaptBuiltins creates cobra's help and completion commands now rather

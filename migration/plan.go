@@ -63,6 +63,9 @@ type Model struct {
 	PrimaryKey  Key          `json:"primaryKey"`
 	Indexes     []Index      `json:"indexes"`
 	OwnerFields []OwnerField `json:"ownerFields"`
+	// Fields are the model's declared fields (not in the JSON plan): what
+	// --identity-field is checked against.
+	Fields []schema.Field `json:"-"`
 }
 
 // Key is a table or index key. Sort is the sort attribute's name, composite
@@ -258,6 +261,7 @@ func NewModel(m schema.Model, declared func(field string) bool) Model {
 		PrimaryKey:  planKey(m.PrimaryKey),
 		Indexes:     []Index{},
 		OwnerFields: []OwnerField{},
+		Fields:      m.Fields,
 	}
 	for _, ix := range m.Indexes {
 		pm.Indexes = append(pm.Indexes, Index{Name: ix.Name, Key: planKey(ix.Key)})

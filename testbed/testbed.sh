@@ -166,7 +166,8 @@ up() {
 	start cognito-local "$COGNITO_LOCAL_PORT" "http://127.0.0.1:$COGNITO_LOCAL_PORT/health" 30 \
 		bash -c "cd '$STATE/cognito' && HOST=127.0.0.1 PORT=$COGNITO_LOCAL_PORT exec node '$EMULATORS/node_modules/cognito-local/lib/bin/start.js'"
 	start cognito-shim "$SHIM_PORT" "http://127.0.0.1:$SHIM_PORT/" 10 \
-		"$STATE/bin/cognito-shim" -addr "127.0.0.1:$SHIM_PORT" -upstream "http://127.0.0.1:$COGNITO_LOCAL_PORT"
+		"$STATE/bin/cognito-shim" -addr "127.0.0.1:$SHIM_PORT" -upstream "http://127.0.0.1:$COGNITO_LOCAL_PORT" \
+		-token-key "$EMULATORS/node_modules/cognito-local/lib/keys/cognitoLocal.private.json"
 	start_s3
 	env_file >"$STATE/env"
 	log "ready; load the environment with: source $STATE/env"

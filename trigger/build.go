@@ -67,7 +67,14 @@ var SourceFiles = []string{"go.mod", "go.sum", "trigger/*.go", "cmd/migration-tr
 // from src into a new private folder (os.MkdirTemp, 0700) and returns it;
 // the caller removes it. src is the binary's own source (embedded).
 func Unpack(src fs.FS) (dir string, err error) {
-	dir, err = os.MkdirTemp("", "poolmigrate-trigger-src-")
+	return UnpackFiles(src, SourceFiles, "cmd/migration-trigger/main.go", "trigger")
+}
+
+// UnpackFiles is Unpack for another Lambda command (what names it in the
+// folder's name and the errors): its source files (patterns, like
+// SourceFiles), whose main file must be among them.
+func UnpackFiles(src fs.FS, patterns []string, main, what string) (dir string, err error) {
+	dir, err = os.MkdirTemp("", "poolmigrate-"+what+"-src-")
 	if err != nil {
 		return "", fmt.Errorf("make the source folder: %w", err)
 	}
@@ -78,7 +85,7 @@ func Unpack(src fs.FS) (dir string, err error) {
 		}
 	}()
 	n := 0
-	for _, pat := range SourceFiles {
+	for _, pat := range patterns {
 		names, err := fs.Glob(src, pat)
 		if err != nil {
 			return "", err
@@ -89,7 +96,7 @@ func Unpack(src fs.FS) (dir string, err error) {
 			}
 			data, err := fs.ReadFile(src, name)
 			if err != nil {
-				return "", fmt.Errorf("read the trigger's source %s: %w", name, err)
+				return "", fmt.Errorf("read the %s's source %s: %w", what, name, err)
 			}
 			to := filepath.Join(dir, filepath.FromSlash(name))
 			if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
@@ -101,8 +108,8 @@ func Unpack(src fs.FS) (dir string, err error) {
 			n++
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "cmd", "migration-trigger", "main.go")); err != nil || n < 4 {
-		return "", errors.New("this poolmigrate carries no complete trigger source")
+	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(main))); err != nil || n < 4 {
+		return "", errors.New("this poolmigrate carries no complete " + what + " source")
 	}
 	return dir, nil
 }
@@ -114,6 +121,12 @@ func Unpack(src fs.FS) (dir string, err error) {
 // each time), so nobody else on the machine can swap the package between
 // the build and an upload.
 func Build(ctx context.Context, src, out, arch string) (b Built, err error) {
+	return BuildCommand(ctx, src, out, arch, "./cmd/migration-trigger", "migration-trigger.zip")
+}
+
+// BuildCommand is Build for another Lambda command of the module (pkg,
+// like ./cmd/tokenmint-lambda), zipped as zipName.
+func BuildCommand(ctx context.Context, src, out, arch, pkg, zipName string) (b Built, err error) {
 	b = Built{Arch: arch}
 	if arch != "arm64" && arch != "amd64" {
 		return b, fmt.Errorf("architecture %q: Lambda runs arm64 or amd64 (x86_64)", arch)
@@ -141,18 +154,18 @@ func Build(ctx context.Context, src, out, arch string) (b Built, err error) {
 	// -mod=readonly: every dependency as go.sum pins it; no go.work from
 	// around src; no VCS stamp, so the same source gives the same package
 	// wherever it lies.
-	cmd := exec.CommandContext(ctx, "go", "build", "-mod=readonly", "-buildvcs=false", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", b.Bootstrap, "./cmd/migration-trigger")
+	cmd := exec.CommandContext(ctx, "go", "build", "-mod=readonly", "-buildvcs=false", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", b.Bootstrap, pkg)
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch, "GOWORK=off")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		return b, fmt.Errorf("go build the trigger: %w\n%s", err, msg)
+		return b, fmt.Errorf("go build %s: %w\n%s", pkg, err, msg)
 	}
 	if b.Package, err = zipBootstrap(b.Bootstrap); err != nil {
 		return b, err
 	}
 	sum := sha256.Sum256(b.Package)
 	b.SHA256 = hex.EncodeToString(sum[:])
-	b.Zip = filepath.Join(out, "migration-trigger.zip")
+	b.Zip = filepath.Join(out, zipName)
 	if err := os.WriteFile(b.Zip, b.Package, 0o644); err != nil {
 		return b, fmt.Errorf("write %s: %w", b.Zip, err)
 	}

@@ -218,6 +218,9 @@ func (s *Server) adminInitiateAuth(r *http.Request, body []byte) (any, *apiError
 		}
 		return out, nil
 	}
+	if out, e, ok := s.customInitiate(r, in.UserPoolId, in.ClientId, in.AuthFlow, in.AuthParameters); ok {
+		return out, e // customauth.go
+	}
 	name, password := in.AuthParameters["USERNAME"], in.AuthParameters["PASSWORD"]
 	if in.AuthFlow != "ADMIN_USER_PASSWORD_AUTH" || name == "" || password == "" {
 		return forward() // cognito-local's own answer (or refusal)

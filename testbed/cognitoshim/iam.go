@@ -64,6 +64,10 @@ func (s *Server) serveIAM(w http.ResponseWriter, r *http.Request, action string)
 			role.Policies[r.PostForm.Get("PolicyName")] = policy
 			iamOK(w, action, "")
 		})
+	case "DeleteRolePolicy": // iamdelete.go
+		s.iamDeleteRolePolicy(w, r)
+	case "DeleteRole":
+		s.iamDeleteRole(w, r)
 	case "GetRolePolicy":
 		s.withRole(w, r, func(role *iamRole) {
 			name := r.PostForm.Get("PolicyName")

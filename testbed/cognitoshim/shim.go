@@ -61,6 +61,7 @@ type Server struct {
 	shortEvery   int            // every n-th page is short (shortpage.go); 0: never
 	fed          federation     // identity providers, links, federated users (federated.go)
 	ident        identityStore  // Cognito Identity: identity pools and identities (identity.go)
+	custom       customAuth     // CUSTOM_AUTH sessions, refresh tokens, trigger runtimes (customauth.go)
 }
 
 // Option configures a Server.
@@ -133,6 +134,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.HasPrefix(r.URL.Path, appsyncPrefix) {
 		s.serveAppSync(w, r)
+		return
+	}
+	if r.URL.Path == lambdaRuntimePath {
+		s.serveLambdaRuntime(w, r) // customauth.go
 		return
 	}
 	if r.URL.Path == lambdaControlPath {
@@ -231,6 +236,9 @@ func (s *Server) handlers() map[string]handler {
 		"ListIdentityProviders":     s.listIdentityProviders,
 		"AdminLinkProviderForUser":  s.adminLinkProviderForUser,
 		"ListUserPoolClients":       s.listUserPoolClients,
+		// customauth.go
+		"AdminRespondToAuthChallenge": s.adminRespondToAuthChallenge,
+		"RevokeToken":                 s.revokeToken,
 	}
 }
 

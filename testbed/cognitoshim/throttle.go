@@ -46,6 +46,7 @@ func AWSQuotas() []ThrottleRule {
 		{Operations: []string{"CreateGroup", "UpdateGroup", "DeleteGroup"}, RPS: 15},                                                                   // UserPoolResourceUpdate
 		{Operations: []string{"AdminGetUser"}, RPS: 120},                                                                                               // UserRead
 		{Operations: []string{"DescribeUserPool", "GetCSVHeader", "DescribeUserImportJob", "ListUserImportJobs"}, RPS: 15},                             // UserPoolRead
+		{Operations: []string{"AdminInitiateAuth", "AdminRespondToAuthChallenge", "InitiateAuth", "RespondToAuthChallenge"}, RPS: 120},                 // UserAuthentication
 	}, identityQuotas()...)
 }
 

@@ -300,3 +300,20 @@ func hasPermission(ctx context.Context, l Lambda, o Options) (bool, error) {
 	}
 	return false, nil
 }
+
+// RetryLambda is retryLambda for other deploys of the tool's functions
+// (tokenmint/deploy): it retries what Lambda refuses for a while after a
+// change (a new role, an update in progress) for up to wait.
+func RetryLambda[T any](ctx context.Context, wait time.Duration, f func() (T, error)) (T, error) {
+	return retryLambda(ctx, wait, f)
+}
+
+// WaitReady is waitUpdated for other deploys: it waits up to wait until
+// Lambda has finished creating or updating function.
+func WaitReady(ctx context.Context, l Lambda, function string, wait time.Duration) error {
+	return waitUpdated(ctx, l, Options{Function: function, Wait: wait})
+}
+
+// OnlyLambdaTrusted is onlyLambdaTrusted for other deploys: why a role's
+// trust policy (decoded) lets anyone but Lambda assume it ("" when not).
+func OnlyLambdaTrusted(doc string) string { return onlyLambdaTrusted(doc) }

@@ -1,10 +1,12 @@
 import { defineBackend } from '@aws-amplify/backend';
 import { auth } from './auth/resource';
 import { data } from './data/resource';
+import { storage } from './storage/resource';
 
 const backend = defineBackend({
   auth,
   data,
+  storage,
 });
 
 // Carried over from Gen 1 by `amplify gen2-migration generate`: the pool

@@ -7,6 +7,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 
 	"github.com/poolmigrate/poolmigrate/testbed/cognitoshim"
 )
@@ -17,6 +18,7 @@ func main() {
 	rps := flag.Float64("userlist-rps", 0, "answer TooManyRequestsException above this many ListUsers/ListUsersInGroup calls a second (0: no limit; AWS: 30)")
 	throttle := flag.String("throttle", "aws", "aws: answer TooManyRequestsException above AWS's default request quotas; off: never")
 	short := flag.Int("short-pages", cognitoshim.DefaultShortEvery, "every n-th page of a listing, from the 2nd, holds half its Limit and a token (0: never)")
+	tokenKey := flag.String("token-key", "", "cognito-local's key file (lib/keys/cognitoLocal.private.json): the shim signs the tokens of custom sign-ins with it")
 	flag.Parse()
 
 	host, _, err := net.SplitHostPort(*addr)
@@ -33,6 +35,13 @@ func main() {
 		opts = append(opts, cognitoshim.WithThrottle())
 	default:
 		log.Fatalf("cognito-shim: -throttle %s: aws or off", *throttle)
+	}
+	if *tokenKey != "" {
+		key, err := os.ReadFile(*tokenKey)
+		if err != nil {
+			log.Fatalf("cognito-shim: -token-key: %v", err)
+		}
+		opts = append(opts, cognitoshim.WithTokenKey(key))
 	}
 	srv := cognitoshim.New(*upstream, opts...)
 	log.Printf("cognito-shim: listening on http://%s, forwarding to %s", *addr, *upstream)

@@ -1,0 +1,195 @@
+package identitymap_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentity"
+
+	"github.com/poolmigrate/poolmigrate/storage/identitymap"
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
+)
+
+// passwordMinter signs users in with their passwords: the test bed's
+// stand-in for tokenmint (whose own tests run the trio), giving the same
+// ID tokens of the pool.
+type passwordMinter struct {
+	env          *testenv.Env
+	t            *testing.T
+	pool, client string
+	passwords    map[string]string
+	answerAs     map[string]string // username → whose token to give instead
+	calls        int
+}
+
+func (m *passwordMinter) Mint(_ context.Context, username string) (string, error) {
+	m.calls++
+	who := username
+	if other, ok := m.answerAs[username]; ok {
+		who = other
+	}
+	pw, ok := m.passwords[who]
+	if !ok {
+		return "", errors.New("no such user")
+	}
+	return m.env.IDToken(m.t, m.pool, m.client, who, pw), nil
+}
+
+type bed struct {
+	env              *testenv.Env
+	api              *cognitoidentity.Client
+	oldPool, newPool string
+	oldIP, newIP     string
+	oldMint, newMint *passwordMinter
+	users            map[string]identitymap.User
+	// had are the old identity ids the users had before the run.
+	had map[string]string
+}
+
+// newBed: an old and a new user pool, each with its identity pool; alice
+// and bob signed in to the old pool's (they have identities), carol never
+// did; each migrated to a new user of their own.
+func newBed(t *testing.T) *bed {
+	env := testenv.Require(t)
+	b := &bed{env: env, api: env.CognitoIdentity(t), users: map[string]identitymap.User{}, had: map[string]string{}}
+	b.oldPool, b.newPool = env.NewPool(t, testenv.PoolOptions{}), env.NewPool(t, testenv.PoolOptions{})
+	oldClient, newClient := env.NewSignInClient(t, b.oldPool), env.NewSignInClient(t, b.newPool)
+	b.oldIP = env.NewIdentityPool(t, false, testenv.UserPoolLogin{UserPoolID: b.oldPool, ClientID: oldClient})
+	b.newIP = env.NewIdentityPool(t, false, testenv.UserPoolLogin{UserPoolID: b.newPool, ClientID: newClient})
+	b.oldMint = &passwordMinter{env: env, t: t, pool: b.oldPool, client: oldClient, passwords: map[string]string{}}
+	b.newMint = &passwordMinter{env: env, t: t, pool: b.newPool, client: newClient, passwords: map[string]string{}}
+	for _, name := range []string{"alice", "bob", "carol"} {
+		pw := strings.ToUpper(name[:1]) + name[1:] + "-Pass-1!"
+		oldSub := env.NewSignInUser(t, b.oldPool, name, pw)
+		newSub := env.NewSignInUser(t, b.newPool, name+"-new", pw)
+		b.oldMint.passwords[name], b.newMint.passwords[name+"-new"] = pw, pw
+		b.users[name] = identitymap.User{OldSub: oldSub, OldUsername: name, NewSub: newSub, NewUsername: name + "-new"}
+		if name != "carol" {
+			b.had[name] = env.IdentityID(t, b.oldIP, map[string]string{testenv.UserPoolProvider(env.Config.Region, b.oldPool): b.env.IDToken(t, b.oldPool, oldClient, name, pw)})
+		}
+	}
+	return b
+}
+
+func (b *bed) options(path string, names ...string) identitymap.Options {
+	o := identitymap.Options{
+		Old:  identitymap.Side{UserPool: b.oldPool, Region: b.env.Config.Region, IdentityPool: b.oldIP, Minter: b.oldMint},
+		New:  identitymap.Side{UserPool: b.newPool, Region: b.env.Config.Region, IdentityPool: b.newIP, Minter: b.newMint},
+		Path: path, Command: "storage copy",
+	}
+	for _, n := range names {
+		o.Users = append(o.Users, b.users[n])
+	}
+	return o
+}
+
+func (b *bed) identities(t *testing.T, pool string) map[string]bool {
+	t.Helper()
+	out, err := b.api.ListIdentities(context.Background(), &cognitoidentity.ListIdentitiesInput{IdentityPoolId: &pool, MaxResults: aws.Int32(60)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, d := range out.Identities {
+		ids[aws.ToString(d.IdentityId)] = true
+	}
+	return ids
+}
+
+// TestBuildMapsEachUsersIdentities: each user's old id is the one they had,
+// their new id the one their new login gets; carol, who had none, gets no
+// move, and the identity GetId made her in the old pool is deleted; the
+// map is 0600 and a second run reuses it without a call.
+func TestBuildMapsEachUsersIdentities(t *testing.T) {
+	b := newBed(t)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "storage", "identity-map.jsonl")
+	before := b.identities(t, b.oldIP)
+	res, err := identitymap.Build(ctx, b.api, b.options(path, "alice", "bob", "carol"))
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	if len(res.Entries) != 3 || res.Asked != 3 || res.Created != 1 || res.Deleted != 1 {
+		t.Fatalf("entries %d, asked %d, created %d, deleted %d; want 3, 3, 1, 1", len(res.Entries), res.Asked, res.Created, res.Deleted)
+	}
+	newIDs := b.identities(t, b.newIP)
+	for _, e := range res.Entries {
+		switch e.OldUsername {
+		case "alice", "bob":
+			if e.Old != b.had[e.OldUsername] || e.Created {
+				t.Errorf("%s: old %s (created %v), had %s", e.OldUsername, e.Old, e.Created, b.had[e.OldUsername])
+			}
+		case "carol":
+			if !e.Created {
+				t.Errorf("carol's old identity %s is not counted as the run's", e.Old)
+			}
+		}
+		if !newIDs[e.New] || e.New == e.Old {
+			t.Errorf("%s: new id %s is not of the new identity pool", e.OldUsername, e.New)
+		}
+	}
+	if after := b.identities(t, b.oldIP); len(after) != len(before) {
+		t.Errorf("the old identity pool had %d identities and has %d: the run's were not deleted", len(before), len(after))
+	}
+	moves := res.Moves()
+	if len(moves) != 2 {
+		t.Fatalf("moves %+v, want alice's and bob's", moves)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("map: %v, mode %v", err, fi.Mode())
+	}
+	data, _ := os.ReadFile(path)
+	if strings.Contains(string(data), "eyJ") {
+		t.Error("the map holds a token")
+	}
+
+	// Resumed: nothing asked again.
+	calls := b.oldMint.calls + b.newMint.calls
+	again, err := identitymap.Build(ctx, b.api, b.options(path, "alice", "bob", "carol"))
+	if err != nil || again.Asked != 0 || len(again.Entries) != 3 || b.oldMint.calls+b.newMint.calls != calls {
+		t.Fatalf("second run: asked %d, %d entries, %d more tokens, err %v", again.Asked, len(again.Entries), b.oldMint.calls+b.newMint.calls-calls, err)
+	}
+	_, users, err := identitymap.Read(path)
+	if err != nil || len(users) != 3 {
+		t.Fatalf("Read: %d users, %v", len(users), err)
+	}
+}
+
+// TestBuildRefusesAnotherUsersToken: a minter answering for someone else
+// (alice's request answered with bob's token, as a trio tricked into it
+// would) maps nothing for alice: her files can not go to bob's identity or
+// bob's to hers.
+func TestBuildRefusesAnotherUsersToken(t *testing.T) {
+	b := newBed(t)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "identity-map.jsonl")
+	b.oldMint.answerAs = map[string]string{"alice": "bob"}
+	res, err := identitymap.Build(ctx, b.api, b.options(path, "alice", "bob"))
+	var inc *identitymap.IncompleteError
+	if !errors.As(err, &inc) || inc.Failed != 1 {
+		t.Fatalf("Build: %v, want one user failed", err)
+	}
+	if len(res.Failures) != 1 || res.Failures[0].User != "alice" || !strings.Contains(res.Failures[0].Error, "names sub") {
+		t.Fatalf("failures %+v", res.Failures)
+	}
+	for _, m := range res.Moves() {
+		if m.User == "alice" || m.Old != b.had["bob"] {
+			t.Errorf("move %+v", m)
+		}
+	}
+	// A line of the map is taken only for the same old and new user as
+	// the claims give now: bob's, with another new user, is asked again.
+	b.oldMint.answerAs = nil
+	o := b.options(path, "bob")
+	o.Users[0].NewUsername, o.Users[0].NewSub = b.users["carol"].NewUsername, b.users["carol"].NewSub
+	res, err = identitymap.Build(ctx, b.api, o)
+	if err != nil || res.Stale != 1 || res.Asked != 1 || len(res.Entries) != 1 || res.Entries[0].NewUsername != "carol-new" {
+		t.Fatalf("bob's claim changed: stale %d, asked %d, entries %+v, err %v", res.Stale, res.Asked, res.Entries, err)
+	}
+}
