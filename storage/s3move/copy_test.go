@@ -192,10 +192,26 @@ func tagsOf(t *testing.T, b *bed, key string) string {
 	return strings.Join(s, ",")
 }
 
+// unconditional is a server that ignores If-None-Match on copies, as
+// S3-compatible servers without conditional writes do.
+type unconditional struct{ API }
+
+func (u unconditional) CopyObject(ctx context.Context, in *s3.CopyObjectInput, f ...func(*s3.Options)) (*s3.CopyObjectOutput, error) {
+	in.IfNoneMatch = nil
+	return u.API.CopyObject(ctx, in, f...)
+}
+
 // A file the user already has under their new id is never overwritten:
 // another object is a conflict (both kept, named, the run fails), the
-// same object counts as done and is not the copy's to roll back.
+// same object counts as done and is not the copy's to roll back. It holds
+// on a server that ignores If-None-Match too: the copy knows the
+// destination from its listing.
 func TestCopyConflictKeepsBoth(t *testing.T) {
+	t.Run("conditional", func(t *testing.T) { testConflictKeepsBoth(t, func(api API) API { return api }) })
+	t.Run("unconditional server", func(t *testing.T) { testConflictKeepsBoth(t, func(api API) API { return unconditional{api} }) })
+}
+
+func testConflictKeepsBoth(t *testing.T, server func(API) API) {
 	b := newBed(t)
 	m := Move{User: "alice", Old: newID(1), New: newID(2)}
 	oldp, newp := "private/"+m.Old+"/", "private/"+m.New+"/"
@@ -205,7 +221,7 @@ func TestCopyConflictKeepsBoth(t *testing.T) {
 		testenv.S3Object{Key: newp + "d.txt", Body: []byte("new d")})
 	before := b.snapshot()
 	o := Options{Bucket: b.bucket, Templates: mustTemplates(t, "private/{entity_id}/"), Moves: []Move{m}, Journal: b.journal()}
-	res, err := Copy(context.Background(), b.c, o)
+	res, err := Copy(context.Background(), server(b.c), o)
 	var inc *IncompleteError
 	if !errors.As(err, &inc) || inc.Conflicts != 2 {
 		t.Fatalf("copy: %v, want an IncompleteError with two conflicts", err)
