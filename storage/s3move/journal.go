@@ -187,7 +187,7 @@ func ReadJournal(path string, fn func(Record) error) error {
 			return journalError(path, r.Line(), err)
 		}
 		var rec Record
-		if err := decodeRecord(line, &rec); err != nil {
+		if err := linefile.DecodeJSON(line, &rec); err != nil {
 			return journalError(path, r.Line(), fmt.Errorf("not a copy journal record: %w", err))
 		}
 		if err := checkRecord(rec, last, copies); err != nil {
@@ -201,17 +201,6 @@ func ReadJournal(path string, fn func(Record) error) error {
 			return err
 		}
 	}
-}
-
-// decodeRecord decodes a line as linefile does (no key twice, none in
-// another case), and refuses a field this package does not write.
-func decodeRecord(line []byte, rec *Record) error {
-	if err := linefile.DecodeJSON(line, rec); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	return dec.Decode(&Record{})
 }
 
 func checkRecord(r Record, last int64, copies map[int64]bool) error {

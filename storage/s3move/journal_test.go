@@ -45,8 +45,8 @@ func TestReadJournalRefuses(t *testing.T) {
 		"done of nothing":       {recLine(Record{Seq: 3, Kind: "done", Ref: 1}), "no copy before it"},
 		"seq going back":        {recLine(Record{Seq: 2, Kind: "done", Ref: 2}), "must rise"},
 		"unknown kind":          {recLine(Record{Seq: 3, Kind: "delete", Dest: destA}), "unknown kind"},
-		"unknown field":         {`{"seq":3,"kind":"done","ref":2,"delete":true}`, "unknown field"},
 		"duplicate key":         {`{"seq":3,"kind":"done","ref":2,"ref":5}`, "twice"},
+		"key in another case":   {`{"seq":3,"kind":"done","Ref":2}`, "another case"},
 		"not json":              {`{"seq":3,`, "not a copy journal record"},
 	} {
 		p := writeJournal(t, start, copyA, c.line)
