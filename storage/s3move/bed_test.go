@@ -77,38 +77,40 @@ type calls struct {
 	API
 	mu     sync.Mutex
 	n      map[string]int
-	copied map[string]int // destination → CopyObject and CompleteMultipartUpload calls
+	copied map[string]int // destination → CopyObject and CompleteMultipartUpload calls that succeeded
 }
 
 func counting(api API) *calls { return &calls{API: api, n: map[string]int{}, copied: map[string]int{}} }
 
-func (c *calls) count(op, key string) {
+func (c *calls) count(op, key string, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.n[op]++
-	if key != "" {
+	if key != "" && err == nil {
 		c.copied[key]++
 	}
 }
 
 func (c *calls) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, f ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
-	c.count("ListObjectsV2", "")
+	c.count("ListObjectsV2", "", nil)
 	return c.API.ListObjectsV2(ctx, in, f...)
 }
 
 func (c *calls) CopyObject(ctx context.Context, in *s3.CopyObjectInput, f ...func(*s3.Options)) (*s3.CopyObjectOutput, error) {
-	c.count("CopyObject", *in.Key)
-	return c.API.CopyObject(ctx, in, f...)
+	out, err := c.API.CopyObject(ctx, in, f...)
+	c.count("CopyObject", *in.Key, err)
+	return out, err
 }
 
 func (c *calls) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput, f ...func(*s3.Options)) (*s3.UploadPartCopyOutput, error) {
-	c.count("UploadPartCopy", "")
+	c.count("UploadPartCopy", "", nil)
 	return c.API.UploadPartCopy(ctx, in, f...)
 }
 
 func (c *calls) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, f ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
-	c.count("CompleteMultipartUpload", *in.Key)
-	return c.API.CompleteMultipartUpload(ctx, in, f...)
+	out, err := c.API.CompleteMultipartUpload(ctx, in, f...)
+	c.count("CompleteMultipartUpload", *in.Key, err)
+	return out, err
 }
 
 // newID makes the n-th identity id of a test.

@@ -106,6 +106,9 @@ func TestCopyManyUsersManyPages(t *testing.T) {
 			t.Errorf("%s: another content", name)
 		}
 	}
+	if objects, bytes, err := Survey(context.Background(), b.c, b.bucket, ts, moves, dynamo.Share{}, 5); err != nil || objects != res.Objects || bytes != res.Bytes {
+		t.Errorf("survey: %d objects, %d bytes, %v; the copy went through %d, %d", objects, bytes, err, res.Objects, res.Bytes)
+	}
 	again := counting(b.c)
 	res, err = Copy(context.Background(), again, o)
 	if err != nil || res.Copied != 0 || res.Done != int64(len(want)) || again.n["CopyObject"] != 0 {
@@ -192,10 +195,26 @@ func tagsOf(t *testing.T, b *bed, key string) string {
 	return strings.Join(s, ",")
 }
 
+// unconditional is a server that ignores If-None-Match on copies, as
+// S3-compatible servers without conditional writes do.
+type unconditional struct{ API }
+
+func (u unconditional) CopyObject(ctx context.Context, in *s3.CopyObjectInput, f ...func(*s3.Options)) (*s3.CopyObjectOutput, error) {
+	in.IfNoneMatch = nil
+	return u.API.CopyObject(ctx, in, f...)
+}
+
 // A file the user already has under their new id is never overwritten:
 // another object is a conflict (both kept, named, the run fails), the
-// same object counts as done and is not the copy's to roll back.
+// same object counts as done and is not the copy's to roll back. It holds
+// on a server that ignores If-None-Match too: the copy knows the
+// destination from its listing.
 func TestCopyConflictKeepsBoth(t *testing.T) {
+	t.Run("conditional", func(t *testing.T) { testConflictKeepsBoth(t, func(api API) API { return api }) })
+	t.Run("unconditional server", func(t *testing.T) { testConflictKeepsBoth(t, func(api API) API { return unconditional{api} }) })
+}
+
+func testConflictKeepsBoth(t *testing.T, server func(API) API) {
 	b := newBed(t)
 	m := Move{User: "alice", Old: newID(1), New: newID(2)}
 	oldp, newp := "private/"+m.Old+"/", "private/"+m.New+"/"
@@ -205,7 +224,7 @@ func TestCopyConflictKeepsBoth(t *testing.T) {
 		testenv.S3Object{Key: newp + "d.txt", Body: []byte("new d")})
 	before := b.snapshot()
 	o := Options{Bucket: b.bucket, Templates: mustTemplates(t, "private/{entity_id}/"), Moves: []Move{m}, Journal: b.journal()}
-	res, err := Copy(context.Background(), b.c, o)
+	res, err := Copy(context.Background(), server(b.c), o)
 	var inc *IncompleteError
 	if !errors.As(err, &inc) || inc.Conflicts != 2 {
 		t.Fatalf("copy: %v, want an IncompleteError with two conflicts", err)
@@ -231,7 +250,7 @@ func TestCopyConflictKeepsBoth(t *testing.T) {
 
 // Rollback deletes exactly what the copy created: not the user's own
 // files, not a copy the user has written since, not a copy whose old
-// object is gone.
+// object is gone or is another object now.
 func TestRollbackExact(t *testing.T) {
 	b := newBed(t)
 	moves, want := plantUsers(b, 3, 9)
@@ -244,7 +263,8 @@ func TestRollbackExact(t *testing.T) {
 	}
 	changed := "private/" + moves[1].New + "/photos/002.jpg"
 	retired := "private/" + moves[2].New + "/photos/003.jpg"
-	b.put(testenv.S3Object{Key: changed, Body: []byte("written again by the user")})
+	altered := "private/" + moves[0].New + "/photos/005.jpg"
+	b.put(testenv.S3Object{Key: changed, Body: []byte("written again by the user")}, testenv.S3Object{Key: want[altered], Body: []byte("the old object, another now")})
 	if _, err := b.c.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: &b.bucket, Key: aws.String(want[retired])}); err != nil {
 		t.Fatal(err)
 	}
@@ -252,13 +272,14 @@ func TestRollbackExact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rb.Copies != len(want) || rb.Deleted != len(want)-2 || len(rb.Left) != 2 || !strings.Contains(strings.Join(rb.Left, "\n"), changed) || !strings.Contains(strings.Join(rb.Left, "\n"), retired) {
+	left := strings.Join(rb.Left, "\n")
+	if rb.Copies != len(want) || rb.Deleted != len(want)-3 || len(rb.Left) != 3 || !strings.Contains(left, changed) || !strings.Contains(left, retired) || !strings.Contains(left, altered) {
 		t.Errorf("rollback %+v", rb)
 	}
 	exp := maps.Clone(before)
 	delete(exp, want[retired])
 	after := b.snapshot()
-	exp[changed], exp[retired] = after[changed], after[retired]
+	exp[changed], exp[retired], exp[altered], exp[want[altered]] = after[changed], after[retired], after[altered], after[want[altered]]
 	if !maps.Equal(after, exp) {
 		t.Errorf("after rollback:\n%v\nwant\n%v", after, exp)
 	}
@@ -269,9 +290,9 @@ func TestRollbackExact(t *testing.T) {
 	if _, err := b.c.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: &b.bucket, Key: &changed}); err != nil {
 		t.Fatal(err)
 	}
-	b.put(testenv.S3Object{Key: want[retired], Body: content(want[retired], 103)})
+	b.put(testenv.S3Object{Key: want[retired], Body: content(want[retired], 103)}, testenv.S3Object{Key: want[altered], Body: content(want[altered], 105)})
 	rb, err = Rollback(context.Background(), b.c, o.Journal, RollbackOptions{})
-	if err != nil || rb.Deleted != 1 || len(rb.Left) != 0 {
+	if err != nil || rb.Deleted != 2 || len(rb.Left) != 0 {
 		t.Errorf("second rollback: %v %+v", err, rb)
 	}
 	if after := b.snapshot(); !maps.Equal(after, before) {
@@ -437,4 +458,41 @@ func TestCopyDestinationAppearsDuringCopy(t *testing.T) {
 	if !maps.Equal(after, before) || after[newp+"b.txt"] == "" || after[newp+"a.txt"] == "" {
 		t.Errorf("after rollback:\n%v\nwant\n%v", after, before)
 	}
+}
+
+// A copy stopped (Ctrl-C) in the middle leaves a journal the next run
+// resumes: every object copied once, none twice.
+func TestCopyStoppedAndResumed(t *testing.T) {
+	b := newBed(t)
+	moves, want := plantUsers(b, 4, 10)
+	before := b.snapshot()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	first := counting(b.c)
+	o := Options{Bucket: b.bucket, Templates: mustTemplates(t, "private/{entity_id}/", "protected/{entity_id}/"), Moves: moves, Journal: b.journal(), Workers: 3}
+	o.Progress = func(p Progress) {
+		if p.Copied >= 12 {
+			cancel()
+		}
+	}
+	if _, err := Copy(ctx, first, o); !errors.Is(err, context.Canceled) {
+		t.Fatalf("stopped copy: %v", err)
+	}
+	o.Progress = nil
+	second := counting(b.c)
+	res, err := Copy(context.Background(), second, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A copy in flight at the stop may have been made (the resume finds
+	// it and records it) or not (the resume makes it): never twice.
+	if len(first.copied) >= len(want) || len(first.copied) == 0 || res.Copied+res.Done != int64(len(want)) {
+		t.Errorf("%d copies made before the stop, then %d copied and %d done; want %d in all", len(first.copied), res.Copied, res.Done, len(want))
+	}
+	for d := range want {
+		if first.copied[d]+second.copied[d] > 1 {
+			t.Errorf("%s copied %d times", d, first.copied[d]+second.copied[d])
+		}
+	}
+	checkCopies(t, b, before, b.snapshot(), want)
 }

@@ -29,9 +29,12 @@
 // Options.MultipartThreshold (5 GiB), metadata, content type, cache
 // control, content disposition and encoding and tags kept (and the
 // storage class); above it a multipart copy (UploadPartCopy with
-// CopySourceRange) that sets the same. Each copy is bound to the listed
-// source (CopySourceIfMatch) and refused if the destination appeared
-// meanwhile (IfNoneMatch), then checked (ETag, else size and checksum).
+// CopySourceRange, 8 parts at once, Options.PartSize each) that sets the
+// same. The new prefix is listed alongside the old one, so what is
+// already at each destination is known without a call per object. Each
+// copy is bound to the listed source (CopySourceIfMatch) and refused if
+// the destination appeared meanwhile (IfNoneMatch), then checked (ETag,
+// else size and checksum).
 // A destination that already holds the same object counts as done; one
 // holding another object is a Conflict (the user uploaded under their new
 // id): both are kept, named in Result.Conflicts, and Copy returns an
@@ -54,10 +57,13 @@
 //
 // Rollback(ctx, api, journal, RollbackOptions{}) deletes exactly the
 // objects the journal's runs created, each only while it holds what was
-// copied and its source is still there; never an object that was there
-// before. Verify(ctx, api, VerifyOptions{...}) compares, per user, the
+// copied and its source is still the object copied; never an object that
+// was there before. Copies it leaves are named in RollbackResult.Left
+// (and the journal keeps its name, so a second rollback can finish). Verify(ctx, api, VerifyOptions{...}) compares, per user, the
 // objects under the new prefixes with those under the old (keys, sizes,
 // ETags or checksums; a multipart copy by its journal) and lists what is
-// missing or different. Retire deletes a user's old objects only after
-// their verify is clean, naming and counting each.
+// missing or different (UserCheck.OK, VerifyResult.OK for the exit code).
+// Retire(ctx, api, RetireOptions{...}) deletes a user's old objects only
+// after their verify is clean, each checked against its copy again, and
+// names them (RetireResult.Deleted; DryRun names without deleting).
 package s3move

@@ -187,7 +187,7 @@ func ReadJournal(path string, fn func(Record) error) error {
 			return journalError(path, r.Line(), err)
 		}
 		var rec Record
-		if err := decodeRecord(line, &rec); err != nil {
+		if err := linefile.DecodeJSON(line, &rec); err != nil {
 			return journalError(path, r.Line(), fmt.Errorf("not a copy journal record: %w", err))
 		}
 		if err := checkRecord(rec, last, copies); err != nil {
@@ -201,17 +201,6 @@ func ReadJournal(path string, fn func(Record) error) error {
 			return err
 		}
 	}
-}
-
-// decodeRecord decodes a line as linefile does (no key twice, none in
-// another case), and refuses a field this package does not write.
-func decodeRecord(line []byte, rec *Record) error {
-	if err := linefile.DecodeJSON(line, rec); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	return dec.Decode(&Record{})
 }
 
 func checkRecord(r Record, last int64, copies map[int64]bool) error {
@@ -260,20 +249,41 @@ func journalError(path string, line int, err error) error {
 		Hint: "nothing was changed; the journal was altered or is not a storage copy journal: restore it from a copy, or pass the journal the copy wrote"}
 }
 
-// dropTornTail cuts a last line a crash left half-written.
+// dropTornTail cuts a last line a crash left half-written, reading the
+// file backwards from its end to its last newline, a block at a time (a
+// journal of millions of copies is not read whole).
 func dropTornTail(path string) error {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("read journal: %w", err)
 	}
-	if len(data) == 0 || data[len(data)-1] == '\n' {
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("read journal %s: %w", path, err)
+	}
+	end := fi.Size()
+	buf := make([]byte, 64<<10)
+	cut := int64(0)
+	for pos := end; pos > 0; {
+		start := max(pos-int64(len(buf)), 0)
+		block := buf[:pos-start]
+		if _, err := f.ReadAt(block, start); err != nil {
+			return fmt.Errorf("read journal %s: %w", path, err)
+		}
+		if i := bytes.LastIndexByte(block, '\n'); i >= 0 {
+			cut = start + int64(i) + 1
+			break
+		}
+		pos = start
+	}
+	if cut == end {
 		return nil
 	}
-	cut := strings.LastIndexByte(string(data), '\n') + 1
-	if err := os.Truncate(path, int64(cut)); err != nil {
+	if err := os.Truncate(path, cut); err != nil {
 		return fmt.Errorf("repair journal %s: %w", path, err)
 	}
 	return nil

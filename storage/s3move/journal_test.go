@@ -45,8 +45,8 @@ func TestReadJournalRefuses(t *testing.T) {
 		"done of nothing":       {recLine(Record{Seq: 3, Kind: "done", Ref: 1}), "no copy before it"},
 		"seq going back":        {recLine(Record{Seq: 2, Kind: "done", Ref: 2}), "must rise"},
 		"unknown kind":          {recLine(Record{Seq: 3, Kind: "delete", Dest: destA}), "unknown kind"},
-		"unknown field":         {`{"seq":3,"kind":"done","ref":2,"delete":true}`, "unknown field"},
 		"duplicate key":         {`{"seq":3,"kind":"done","ref":2,"ref":5}`, "twice"},
+		"key in another case":   {`{"seq":3,"kind":"done","Ref":2}`, "another case"},
 		"not json":              {`{"seq":3,`, "not a copy journal record"},
 	} {
 		p := writeJournal(t, start, copyA, c.line)
@@ -138,5 +138,26 @@ func TestJournalIsLocked(t *testing.T) {
 	}
 	if _, err := Rollback(context.Background(), api, p, RollbackOptions{}); !statedir.IsLocked(err) {
 		t.Errorf("rollback: %v, want refused as locked", err)
+	}
+}
+
+func TestDropTornTail(t *testing.T) {
+	long := strings.Repeat("x", 100<<10)
+	for name, c := range map[string]struct{ in, want string }{
+		"whole":               {"a\nb\n", "a\nb\n"},
+		"torn":                {"a\nb", "a\n"},
+		"only a torn line":    {"abc", ""},
+		"long torn line":      {"a\n" + long, "a\n"},
+		"long line then torn": {long + "\n" + long, long + "\n"},
+		"empty":               {"", ""},
+	} {
+		p := filepath.Join(t.TempDir(), "j")
+		os.WriteFile(p, []byte(c.in), 0o600)
+		if err := dropTornTail(p); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(p); string(got) != c.want {
+			t.Errorf("%s: %d bytes left, want %d", name, len(got), len(c.want))
+		}
 	}
 }

@@ -47,8 +47,9 @@ type rollbackCopy struct {
 // Rollback deletes exactly the objects a copy journal's runs created,
 // never one that was there before: each is deleted only if the journal
 // records its copy, and only while it still holds what the run copied
-// (size and ETag) and its source is still there (after a retire the copy
-// is the only one left: it stays). The journal is read whole and checked
+// (size and ETag) and its source is still the object copied (after a
+// retire, or a change of the old object, the copy is the only one left:
+// it stays). The journal is read whole and checked
 // before the first delete. A copy journaled but never made is counted as
 // not applied. When nothing is left, the journal is renamed
 // (.rolled-back), so a second rollback has nothing to do.
@@ -161,10 +162,17 @@ func undoCopy(ctx context.Context, api API, bucket string, c *rollbackCopy) (str
 		}
 		return fmt.Sprintf("s3://%s/%s changed since the copy (the user wrote it again); left as it is", bucket, dest), nil
 	}
-	if _, err := headObject(ctx, api, bucket, c.rec.Source); notFound(err) {
+	sh, err := headObject(ctx, api, bucket, c.rec.Source)
+	if notFound(err) {
 		return fmt.Sprintf("s3://%s/%s: its old object s3://%s/%s is gone (retired?), so it is the only copy; left as it is", bucket, dest, bucket, c.rec.Source), nil
 	} else if err != nil {
 		return "", fmt.Errorf("read s3://%s/%s: %w", bucket, c.rec.Source, err)
+	}
+	if src := fromHead(c.rec.Source, sh); src.ETag != c.rec.SourceETag || src.Size != c.rec.Size {
+		// The copy was bound to the source of that ETag (CopySourceIfMatch):
+		// a source that is another object now leaves the copy the only one
+		// of what was copied.
+		return fmt.Sprintf("s3://%s/%s: its old object s3://%s/%s is not the object copied any more, so the copy is the only one; left as it is", bucket, dest, bucket, c.rec.Source), nil
 	}
 	in := &s3.DeleteObjectInput{Bucket: &bucket, Key: aws.String(dest)}
 	if c.verID != "" && c.verID != "null" && cur.VersionID == c.verID {
