@@ -302,6 +302,9 @@ func TestPlanLiveCountsFilesOnTheTestBedS3(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// By the name localhost, which (unlike 127.0.0.1) the SDK would
+	// address virtual-host style without poolmigrate's path-style.
+	t.Setenv("AWS_ENDPOINT_URL_S3", strings.Replace(os.Getenv("AWS_ENDPOINT_URL_S3"), "127.0.0.1", "localhost", 1))
 	out, stderr, err := runApp(t, dir, nil, "storage", "plan", "--live", "--json")
 	if err != nil {
 		t.Fatalf("storage plan --live: %v\n%s", err, stderr)

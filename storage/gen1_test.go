@@ -110,6 +110,20 @@ func TestReadGen1GuestsAndGroups(t *testing.T) {
 	if len(p.Warnings) != 1 || p.Warnings[0].Code != "META_MISSING" {
 		t.Errorf("warnings: %+v, want META_MISSING", p.Warnings)
 	}
+	// Guests who may only write get public/ and uploads/, not protected/.
+	fsys["amplify/backend/storage/media/cli-inputs.json"].Data = []byte(`{"storageAccess": "authAndGuest", "guestAccess": ["CREATE_AND_UPDATE"], "authAccess": ["READ"]}`)
+	if p, err = ReadGen1(fsys, ""); err != nil {
+		t.Fatal(err)
+	}
+	var guestPaths []string
+	for _, a := range p.Buckets[0].Access {
+		if a.Who == "guest" {
+			guestPaths = append(guestPaths, a.Path+":"+strings.Join(a.Actions, ","))
+		}
+	}
+	if strings.Join(guestPaths, " ") != "public/*:write uploads/*:write" {
+		t.Errorf("write-only guests: %v", guestPaths)
+	}
 	// storageAccess auth: guestAccess is ignored, as the CLI does.
 	fsys["amplify/backend/storage/media/cli-inputs.json"].Data = []byte(`{"storageAccess": "auth", "guestAccess": ["READ"], "authAccess": ["READ"]}`)
 	if p, err = ReadGen1(fsys, ""); err != nil {

@@ -19,7 +19,7 @@ export const media = defineStorage({
     'media/{entity_id}/*': [allow.entity('identity').to(['read', 'write', 'delete']), allow.authenticated.to(['read'])],
     'albums/{entity_id}/shared/*': [allow.entity('identity').to(['read', 'write']), allow.groups(['ADMINS', 'EDITORS']).to(['read'])],
     'albums/{entity_id}/drafts/*': [allow.entity('identity').to(['delete'])],
-    'avatars/{entity_id}/*': [allow.authenticated.to(['read'])],
+    'avatars/{entity_id}/*': [allow.authenticated.to(['read']), allow.entity('user').to(['read'])],
   }),
 });
 
@@ -74,8 +74,8 @@ func TestReadGen2SeveralBuckets(t *testing.T) {
 			// Two paths in the same identity folder are one template,
 			// with the owner's actions of both.
 			{Template: "albums/{entity_id}/", Owner: []string{"read", "write", "delete"}},
-			// avatars/{entity_id}/* grants no allow.entity: not an
-			// identity path.
+			// avatars/{entity_id}/* grants no allow.entity('identity'):
+			// not an identity path.
 		}},
 		{"legacy", "amplify-app-legacy-3", "us-east-1", false, []IdentityPath{{Template: "private/{entity_id}/", Owner: []string{"get", "list", "write", "delete"}}}},
 	}

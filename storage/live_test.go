@@ -59,6 +59,8 @@ func TestAddLiveCountsIdentitiesObjectsAndBytes(t *testing.T) {
 		"public/z":                       9,
 		"albums/u-" + b + "-x/1":         11,
 		"albums/u-" + b + "-y/1":         13, // not the template's segment
+		"albums/u-zz/q-x/1":              17, // the segment is "u-zz", not u-…-x
+		"private//empty":                 19, // no identity id
 	}}
 	p := newPlan(2)
 	p.Buckets = []Bucket{
