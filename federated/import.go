@@ -40,7 +40,8 @@ type Result struct {
 	Failed  []cognito.FailedUser `json:"failed"`
 	// Unlinked are password users the old pool had linked a login to,
 	// brought over with their password way in only: Cognito links no login
-	// to a user holding an immutable attribute (custom:prev_*).
+	// to a user holding an immutable attribute (custom:prev_*), which those
+	// without a verified contact keep (cognito.NamedByLogin).
 	Unlinked []cognito.FailedUser `json:"unlinked"`
 }
 
@@ -317,7 +318,7 @@ func ensureLinked(ctx context.Context, api API, pool string, u User, dest string
 		case code == "AliasExistsException":
 			return fmt.Sprintf("%s is linked to another user of pool %s already: unlink it there (AdminDisableProviderForUser) if it is this user's", id.Key(), pool), nil
 		case code == "InvalidParameterException" && strings.Contains(strings.ToLower(errMessage(err)), "mutable"):
-			return fmt.Sprintf(immutableRefusal+" %s to %s: a link's destination may hold no immutable attribute, and the old identity poolmigrate gives every password user (custom:prev_*) is one; %s keeps signing in with a password, and through %s would sign in as a separate user without their data", id.Key(), dest, u.Old.Username, id.ProviderName), nil
+			return fmt.Sprintf(immutableRefusal+" %s to %s: a link's destination may hold no immutable attribute, and the old identity (custom:prev_*) is one, which a password user keeps unless the backup holds a verified e-mail or phone for them (what names them by their login instead); %s keeps signing in with a password, and through %s would sign in as a separate user without their data", id.Key(), dest, u.Old.Username, id.ProviderName), nil
 		case code == "LimitExceededException":
 			return fmt.Sprintf("%s has %d linked identities already, the most Cognito allows", dest, MaxLinks), nil
 		default:
