@@ -55,17 +55,23 @@ export const auth = defineAuth({
 // whose Google login the old pool had linked) are in the new pool after
 // `migrate`, linked, with their groups; signing in through the provider
 // lands on them; every item they owned names their new identity; verify
-// is clean.
+// is clean. With both import methods.
 func TestMigrateGen2FederatedUsers(t *testing.T) {
 	env := testenv.Require(t)
 	testenv.RequireAppSync(t)
 	tc := gen2synth.Require(t)
+	for _, method := range []string{"job", "admin"} {
+		t.Run(method, func(t *testing.T) { migrateGen2Federated(t, env, tc, method) })
+	}
+}
+
+func migrateGen2Federated(t *testing.T, env *testenv.Env, tc *gen2synth.Toolchain, method string) {
 	ctx := context.Background()
 	dir := copyGen2App(t)
 	if err := os.WriteFile(filepath.Join(dir, "amplify", "auth", "resource.ts"), []byte(federatedAuth), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	backend := gen2synth.Backend{Namespace: "gen2fed", Name: "main", Type: "branch"}
+	backend := gen2synth.Backend{Namespace: "gen2fed" + method, Name: "main", Type: "branch"}
 	clients := gen2sim.Clients{Cognito: env.Local, Dynamo: env.Dynamo, Shim: env.Cognito}
 	deploy := func(prev *gen2sim.Deployment) *gen2sim.Deployment {
 		t.Helper()
@@ -116,7 +122,7 @@ func TestMigrateGen2FederatedUsers(t *testing.T) {
 	importRole := env.ImportRole(t)
 	migrate := func() string {
 		t.Helper()
-		out, stderr, err := runApp(t, dir, nil, "migrate", "--yes", "--role-arn", importRole, "--rate-scale", "1000", "--poll", "50ms")
+		out, stderr, err := runApp(t, dir, nil, "migrate", "--yes", "--method", method, "--role-arn", importRole, "--rate-scale", "1000", "--poll", "50ms")
 		if err != nil {
 			t.Fatalf("migrate: %v\n%s%s", err, out, stderr)
 		}
