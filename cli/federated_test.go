@@ -141,12 +141,12 @@ func (f *fedFixture) expectMigrated(t *testing.T, env *testenv.Env, target strin
 				byPrev[prev] = u
 				continue
 			}
-			// A federated user carries no custom:prev_* (Cognito links no
-			// login to a user with an immutable attribute): the login
-			// Cognito linked to it names the old user.
+			// A federated user, and carol (two ways in), carry no
+			// custom:prev_* (Cognito links no login to a user with an
+			// immutable attribute): the login Cognito linked to it names
+			// the old user.
 			for _, old := range f.users {
-				if subj, ok := f.subjects[old.Username]; ok && strings.Contains(attrOf(u.Attributes, "identities"), `"userId":"`+subj[1]+`"`) &&
-					strings.Contains(attrOf(u.Attributes, "identities"), `"providerName":"`+subj[0]+`"`) {
+				if sharesLogin(t, old, u) {
 					if _, dup := byPrev[old.Sub]; dup {
 						t.Errorf("two users of the new pool hold %s's login", old.Username)
 					}
@@ -162,7 +162,7 @@ func (f *fedFixture) expectMigrated(t *testing.T, env *testenv.Env, target strin
 			t.Errorf("%s is not in the new pool", old.Username)
 			continue
 		}
-		if _, federated := f.subjects[old.Username]; !federated && attrOf(u.Attributes, "custom:prev_username") != old.Username {
+		if old.Attributes["identities"] == "" && attrOf(u.Attributes, "custom:prev_username") != old.Username {
 			t.Errorf("%s: prev_username %q", old.Username, attrOf(u.Attributes, "custom:prev_username"))
 		}
 		if u.Enabled != old.Enabled {
@@ -180,6 +180,14 @@ func (f *fedFixture) expectMigrated(t *testing.T, env *testenv.Env, target strin
 			t.Errorf("%s: groups %v, want %v", old.Username, names, oldGroups[old.Username])
 		}
 		subj, federated := f.subjects[old.Username]
+		if old.Username == "carol" {
+			// Both ways in: her password (she sets it, as every
+			// imported user) and her Google login, linked to her.
+			if u.UserStatus == cogtypes.UserStatusTypeExternalProvider {
+				t.Errorf("carol is %s in the new pool", u.UserStatus)
+			}
+			subj, federated = [2]string{"Google", "1003"}, true
+		}
 		if !federated {
 			continue
 		}
@@ -244,6 +252,27 @@ func (f *fedFixture) expectMigrated(t *testing.T, env *testenv.Env, target strin
 	}
 }
 
+// sharesLogin tells whether the new-pool user u holds a provider login
+// the backup's user old had.
+func sharesLogin(t *testing.T, old cognito.User, u cogtypes.UserType) bool {
+	ids, err := federated.ParseIdentities(old.Attributes["identities"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	have, err := federated.ParseIdentities(attrOf(u.Attributes, "identities"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		for _, h := range have {
+			if h.Key() == id.Key() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func attrOf(attrs []cogtypes.AttributeType, name string) string {
 	for _, a := range attrs {
 		if *a.Name == name {
@@ -286,10 +315,8 @@ func TestFederatedUsersImportJob(t *testing.T) {
 	target, csv := f.newTarget(t, env, emailSignInPool2())
 	res, out, err := f.runImport(t, target, csv, "--role-arn", env.ImportRole(t))
 	// carol (a password user with a linked Google login) comes over with
-	// her password way in: Cognito links no login to a user holding the
-	// immutable custom:prev_*, and the import says so.
-	if err != nil || res.FederatedCreated != 3 || res.IdentitiesLinked != 3 || res.Failed != 0 || res.Preview.Federated != 4 ||
-		len(res.LoginsNotLinked) != 1 || res.LoginsNotLinked[0].Username != "carol" || !strings.Contains(res.LoginsNotLinked[0].Reason, "immutable") {
+	// both ways in: without custom:prev_*, her Google login linked to her.
+	if err != nil || res.FederatedCreated != 3 || res.IdentitiesLinked != 4 || res.Failed != 0 || res.Preview.Federated != 4 || len(res.LoginsNotLinked) != 0 {
 		t.Fatalf("import: %v %+v\n%s", err, res, out)
 	}
 	f.expectMigrated(t, env, target)
@@ -350,7 +377,7 @@ func TestFederatedUsersImportAdmin(t *testing.T) {
 		t.Fatalf("early sign-in: %+v %v", early, err)
 	}
 	res, out, err = f.runImport(t, target, csv, "--method", "admin")
-	if err != nil || res.FederatedCreated != 2 || res.FederatedAdopted != 1 || res.IdentitiesLinked != 2 || res.Failed != 0 || len(res.LoginsNotLinked) != 1 {
+	if err != nil || res.FederatedCreated != 2 || res.FederatedAdopted != 1 || res.IdentitiesLinked != 3 || res.Failed != 0 || len(res.LoginsNotLinked) != 0 {
 		t.Fatalf("import: %v %+v\n%s", err, res, out)
 	}
 	f.expectMigrated(t, env, target)

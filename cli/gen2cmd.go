@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/poolmigrate/poolmigrate/amplifygen2"
@@ -153,8 +154,24 @@ the tables do not change.
 Then `+"`poolmigrate migrate`"+` goes on (or check, export and import with the new pool's id
 from amplify_outputs.json). `+"`poolmigrate patch --undo`"+` removes the block.
 `, gen2patch.BackendPath, id, signIn, poolID, gen2DeploySteps)
+	if p.Auth != nil && slices.Contains(p.Auth.LoginWith, "externalProviders") {
+		fmt.Fprint(a.Stdout, gen2ProvidersNote)
+	}
 	return nil
 }
+
+// gen2ProvidersNote is what a Gen 2 app with loginWith.externalProviders
+// does about its providers when the pool is replaced.
+const gen2ProvidersNote = `Its identity providers (loginWith.externalProviders) come back on the new pool
+under the same names, scopes and attribute mappings (the import links
+federated users to them by name). Their client ids and secrets stay your
+secret() values: on the same branch or sandbox there is nothing to re-enter;
+elsewhere set them again (` + "`npx ampx sandbox secret set NAME`" + `, or the Amplify
+console's secrets for a branch). The new pool's hosted UI domain has a name of
+its own (one name is one pool's): after the deploy, add
+https://<oauth.domain in amplify_outputs.json>/oauth2/idpresponse to each
+provider's app (Google Cloud console, Facebook app, ...).
+`
 
 // gen2RequireRetained refuses to write the new pool until the deployed
 // template keeps the old one: deployed from a Delete template, the

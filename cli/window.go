@@ -74,7 +74,7 @@ func (a *App) syncFederated(ctx context.Context, g *globals, f *remapFlags, s **
 	for _, fu := range res.Unlinked {
 		fmt.Fprintf(a.Stderr, "Login of %s not linked: %s\n", fu.Username, fu.Reason)
 	}
-	if res.Created+res.Adopted > 0 {
+	if res.Created+res.Adopted+res.Linked > 0 { // a password user named by login is found once linked
 		fresh, err := a.prepareRemap(ctx, g, f)
 		if err != nil {
 			return &res, err

@@ -119,6 +119,9 @@ func AdminImport(ctx context.Context, api AdminImportAPI, pool string, files []s
 // errors that would fail every user (no permission, no pool) are returned.
 func adminImportRow(ctx context.Context, api AdminImportAPI, pool string, r Row, migrated *MigratedUsers, l Limits) (string, FailedUser, error) {
 	fu := FailedUser{Username: r[PrevUsernameAttr], Sub: r[PrevSubAttr]}
+	if fu.Username == "" { // a user NamedByLogin
+		fu.Username = r["cognito:username"]
+	}
 	if tu, ok := migrated.Get(fu.Sub); ok {
 		if tu.Status != string(types.UserStatusTypeForceChangePassword) {
 			return "skipped", fu, nil

@@ -57,8 +57,12 @@ type Row map[string]string
 // BuildRow fills the target's columns for a user, by attribute name.
 // markVerified sets the verified flag of the contacts the target
 // auto-verifies, for users whose contact the owner vouches for.
+//
+// A user NamedByLogin gets no custom:prev_*: their linked login, checked
+// against the backup, names them instead.
 func (t Target) BuildRow(u User, username string, markVerified bool) Row {
 	r := Row{}
+	byLogin := NamedByLogin(u)
 	for _, col := range t.Header {
 		switch col {
 		case "cognito:username":
@@ -66,9 +70,13 @@ func (t Target) BuildRow(u User, username string, markVerified bool) Row {
 		case "cognito:mfa_enabled":
 			r[col] = strconv.FormatBool(t.mfaEnabled(u))
 		case PrevSubAttr:
-			r[col] = u.Sub
+			if !byLogin {
+				r[col] = u.Sub
+			}
 		case PrevUsernameAttr:
-			r[col] = u.Username
+			if !byLogin {
+				r[col] = u.Username
+			}
 		case "updated_at":
 			r[col] = epochSeconds(u)
 		case "email_verified", "phone_number_verified":

@@ -40,7 +40,8 @@ type Result struct {
 	Failed  []cognito.FailedUser `json:"failed"`
 	// Unlinked are password users the old pool had linked a login to,
 	// brought over with their password way in only: Cognito links no login
-	// to a user holding an immutable attribute (custom:prev_*).
+	// to a user holding an immutable attribute (custom:prev_*), which those
+	// without a verified contact keep (cognito.NamedByLogin).
 	Unlinked []cognito.FailedUser `json:"unlinked"`
 }
 
@@ -226,12 +227,37 @@ func adopt(ctx context.Context, api API, pool string, u User, existing *cip.Admi
 
 // linkNative links the identities a native user of the old pool had
 // linked to the user it became in the new pool.
+//
+// A user cognito.NamedByLogin was created without custom:prev_* (by the
+// import, or by the migration trigger at a password sign-in), so until
+// their login is linked nothing names them: their account is found by
+// the names the import and the trigger give (old username, old sub,
+// e-mail, phone number) and linked only when it is theirs by the backup
+// (ownedByLogin).
 func linkNative(ctx context.Context, api API, t cognito.Target, u User, migrated *cognito.MigratedUsers, l cognito.Limits, res *Result) (string, error) {
-	tu, ok := migrated.Get(u.Old.Sub)
-	if !ok {
-		return fmt.Sprintf("not in the new pool, so its linked logins (%s) cannot be linked; bring the user over first", keys(u.Identities)), nil
+	if tu, ok := migrated.Get(u.Old.Sub); ok {
+		return ensureLinked(ctx, api, t.Pool.ID, u, tu.Username, false, l, res)
 	}
-	return ensureLinked(ctx, api, t.Pool.ID, u, tu.Username, false, l, res)
+	notThere := fmt.Sprintf("not in the new pool, so its linked logins (%s) cannot be linked; bring the user over first", keys(u.Identities))
+	if !cognito.NamedByLogin(u.Old) {
+		return notThere, nil
+	}
+	notThere = fmt.Sprintf("not in the new pool yet (the import, or their password sign-in through the migration trigger, brings them), so their linked logins (%s) wait: the next sync or import links them", keys(u.Identities))
+	seen := map[string]bool{}
+	for _, name := range []string{u.Old.Username, u.Old.Sub, u.Old.Attributes["email"], u.Old.Attributes["phone_number"]} {
+		if name == "" || seen[name] {
+			continue
+		}
+		seen[name] = true
+		d, err := getUser(ctx, api, t.Pool.ID, name, l)
+		if err != nil {
+			return "", err
+		}
+		if d != nil && ownedByLogin(d, u) {
+			return ensureLinked(ctx, api, t.Pool.ID, u, deref(d.Username), false, l, res)
+		}
+	}
+	return notThere, nil
 }
 
 // immutableRefusal starts the reason of a link Cognito refused because
@@ -292,7 +318,7 @@ func ensureLinked(ctx context.Context, api API, pool string, u User, dest string
 		case code == "AliasExistsException":
 			return fmt.Sprintf("%s is linked to another user of pool %s already: unlink it there (AdminDisableProviderForUser) if it is this user's", id.Key(), pool), nil
 		case code == "InvalidParameterException" && strings.Contains(strings.ToLower(errMessage(err)), "mutable"):
-			return fmt.Sprintf(immutableRefusal+" %s to %s: a link's destination may hold no immutable attribute, and the old identity poolmigrate gives every password user (custom:prev_*) is one; %s keeps signing in with a password, and through %s would sign in as a separate user without their data", id.Key(), dest, u.Old.Username, id.ProviderName), nil
+			return fmt.Sprintf(immutableRefusal+" %s to %s: a link's destination may hold no immutable attribute, and the old identity (custom:prev_*) is one, which a password user keeps unless the backup holds a verified e-mail or phone for them (what names them by their login instead); %s keeps signing in with a password, and through %s would sign in as a separate user without their data", id.Key(), dest, u.Old.Username, id.ProviderName), nil
 		case code == "LimitExceededException":
 			return fmt.Sprintf("%s has %d linked identities already, the most Cognito allows", dest, MaxLinks), nil
 		default:
@@ -313,6 +339,9 @@ func ensureLinked(ctx context.Context, api API, pool string, u User, dest string
 // verified, or held by a user nobody has signed in as yet (created by an
 // import: FORCE_CHANGE_PASSWORD, RESET_REQUIRED).
 func ownedBy(d *cip.AdminGetUserOutput, u User) bool {
+	if !u.External() && cognito.NamedByLogin(u.Old) {
+		return ownedByLogin(d, u)
+	}
 	if attr(d.UserAttributes, cognito.PrevSubAttr) != u.Old.Sub || attr(d.UserAttributes, cognito.PrevUsernameAttr) != u.Old.Username {
 		return false
 	}
@@ -332,6 +361,42 @@ func ownedBy(d *cip.AdminGetUserOutput, u User) bool {
 		}
 	}
 	return false
+}
+
+// ownedByLogin tells whether a new-pool user is the account the import
+// (or the migration trigger) made for u, a password user named by their
+// login (cognito.NamedByLogin), before any login is linked to it: a
+// password user (not one a federated sign-in made) without any old
+// identity, under a name the import or the trigger gives (u's old
+// username or sub, e-mail or phone number, or its own sub in a pool that
+// signs in with e-mail or phone), that holds verified an e-mail or phone
+// number the backup holds verified for u. A name alone is not enough:
+// anyone may sign up under u's old username before u comes over, but not
+// prove u's mailbox or phone.
+func ownedByLogin(d *cip.AdminGetUserOutput, u User) bool {
+	if d.UserStatus == types.UserStatusTypeExternalProvider || attr(d.UserAttributes, cognito.PrevSubAttr) != "" || attr(d.UserAttributes, cognito.PrevUsernameAttr) != "" {
+		return false
+	}
+	name := deref(d.Username)
+	want := cognito.VerifiedContacts(u.Old.Attributes)
+	named := name == u.Old.Username || name == u.Old.Sub || name == attr(d.UserAttributes, "sub")
+	proven := false
+	for a, v := range cognito.VerifiedContacts(attrMap(d.UserAttributes)) {
+		if want[a] == "" || !strings.EqualFold(v, want[a]) {
+			continue
+		}
+		proven = true
+		named = named || strings.EqualFold(name, v)
+	}
+	return named && proven
+}
+
+func attrMap(attrs []types.AttributeType) map[string]string {
+	out := make(map[string]string, len(attrs))
+	for _, a := range attrs {
+		out[deref(a.Name)] = deref(a.Value)
+	}
+	return out
 }
 
 func hasIdentity(ids []Identity, id Identity) bool {

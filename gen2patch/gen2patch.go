@@ -144,7 +144,7 @@ func Patch(root string, o PatchOptions) (*backendpatch.ChangeSet, string, error)
   cfnUserPool.overrideLogicalId('%s');
   %s
 }
-%s`, o.SignIn, poolExpr(v), id, strings.Join(lines, "\n  "), clientWriteBlock(v))
+%s%s`, o.SignIn, poolExpr(v), id, strings.Join(lines, "\n  "), clientWriteBlock(v), domainBlock(v, id))
 	out, err := setBlock(src, NewPoolBlock, "written by `poolmigrate patch`; `poolmigrate patch --undo` removes it", body)
 	if err != nil {
 		return nil, "", err
@@ -239,6 +239,32 @@ func clientWriteBlock(v string) string {
   cfnClient.addPropertyOverride('WriteAttributes', writeAttributes);
 }
 `, poolExpr(v), quoted(WritableStandardAttributes), v)
+}
+
+// domainBlock gives the new pool a hosted UI domain of its own. With
+// loginWith.externalProviders, defineAuth gives the pool a Cognito domain
+// named by the backend's hash, the same for the new pool; but one name is
+// one pool's at a time, the old pool (kept by the deploy) holds it, and
+// CloudFormation cannot replace a custom-named resource in place. So the
+// new pool's domain gets a name and a logical id of its own (its
+// providers' apps then need its redirect URI, which the plan says).
+// A custom domain (customDomainConfig) is left alone: its certificate
+// and DNS record are the owner's.
+func domainBlock(v, id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return fmt.Sprintf(`// The hosted UI domain of externalProviders: a name only one pool holds
+// at a time, and the old pool keeps its own, so the new pool's gets a
+// name of its own. Add its redirect URI
+// (https://<domain>.auth.<region>.amazoncognito.com/oauth2/idpresponse)
+// to each provider's app before users sign in through it.
+for (const node of %[1]s.auth.resources.userPool.node.findAll()) {
+  const d = node as unknown as { cfnResourceType?: string; domain?: string; customDomainConfig?: unknown; overrideLogicalId?: (id: string) => void };
+  if (d.cfnResourceType === 'AWS::Cognito::UserPoolDomain' && typeof d.domain === 'string' && !d.customDomainConfig && d.overrideLogicalId) {
+    d.domain = d.domain.slice(0, 52) + '-%[2]s';
+    d.overrideLogicalId('%[3]sDomain');
+  }
+}
+`, v, "pm"+hex.EncodeToString(sum[:3]), id)
 }
 
 // setting assigns an L1 property and overrides it in the template, or

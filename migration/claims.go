@@ -27,6 +27,14 @@ import (
 // attribute, which only Cognito writes: at a link the tool made from the
 // backup, or at a sign-in the provider vouched for) names the old user
 // whose login it was in the backup.
+//
+// So does a password user the old pool had linked a login to (one person,
+// two ways in; cognito.NamedByLogin): their login names the old user, and
+// the claim is kept only when the new user also holds, verified, the
+// e-mail or phone number the backup holds verified for that user (and
+// signs in as them, claimAgrees). The login alone would not do: it is
+// linked by the import to an account it found by name, and a name is
+// something anyone may sign up with.
 
 // Stable codes of refused claims (in --json).
 const (
@@ -99,6 +107,11 @@ func listClaims(ctx context.Context, api ClaimsAPI, pool string, idx *claimIndex
 		switch {
 		case why != "":
 			code = ClaimLoginsDisagree
+		case prev == "" && byLogin != "" && idx.native[byLogin] != nil:
+			if why = idx.nativeLoginAgrees(p, u, byLogin); why == "" {
+				return byLogin, true
+			}
+			code = ClaimSignInMismatch
 		case prev == "":
 			return byLogin, true // "" when the user claims nobody
 		case byLogin != "" && byLogin != prev:
@@ -147,8 +160,12 @@ type claimIndex struct {
 	entries []claimEntry // sorted by sub
 	odd     map[string]claimEntry
 	// logins maps each provider login of the backup's federated users
-	// ("<provider>_<user id>", as a pool names it) to its old user's sub.
+	// ("<provider>_<user id>", as a pool names it) to its old user's sub,
+	// and those of the password users named by their login.
 	logins map[string]string
+	// native holds the verified contacts of the password users named by
+	// their login, by old sub.
+	native map[string]map[string]string
 	store  *cognito.Store[claimEntry]
 	arena  *cognito.Arena
 }
@@ -179,7 +196,7 @@ func newClaimIndex(dir string) (*claimIndex, error) {
 	if err != nil {
 		return nil, err
 	}
-	idx := &claimIndex{odd: map[string]claimEntry{}, logins: map[string]string{}, store: st}
+	idx := &claimIndex{odd: map[string]claimEntry{}, logins: map[string]string{}, native: map[string]map[string]string{}, store: st}
 	if idx.arena, err = cognito.NewArena(dir); err != nil {
 		idx.close()
 		return nil, err
@@ -199,15 +216,19 @@ func (x *claimIndex) add(u cognito.User) error {
 			return err
 		}
 	}
-	// Only a federated user's login names them: a password user the old
-	// pool had linked a login to carries custom:prev_* in the new pool.
-	if v := u.Attributes[federated.IdentitiesAttr]; v != "" && u.Status == federated.StatusExternal {
+	// A federated user's login names them, and so does that of a password
+	// user cognito.NamedByLogin (the others carry custom:prev_*).
+	native := cognito.NamedByLogin(u)
+	if v := u.Attributes[federated.IdentitiesAttr]; v != "" && (u.Status == federated.StatusExternal || native) {
 		ids, err := federated.ParseIdentities(v)
 		if err != nil {
 			return fmt.Errorf("backup user %s: %w", u.Username, err)
 		}
 		for _, id := range ids {
 			x.logins[id.Key()] = u.Sub
+		}
+		if native {
+			x.native[u.Sub] = cognito.VerifiedContacts(u.Attributes)
 		}
 	}
 	if k, ok := cognito.ParseUUID(u.Sub); ok {
@@ -298,6 +319,23 @@ func (x *claimIndex) judge(p cognito.Pool, u cognito.User) (string, string) {
 		return ClaimSignInMismatch, why
 	}
 	return "", ""
+}
+
+// nativeLoginAgrees says why a new-pool user holding the login of the
+// password user old (named by login) is not that user, or "" when it is:
+// it signs in as them (claimAgrees), and holds verified an e-mail or phone
+// number the backup holds verified for them.
+func (x *claimIndex) nativeLoginAgrees(p cognito.Pool, u cognito.User, old string) string {
+	c := x.native[old]
+	b := backupContact{email: c["email"], phone: c["phone_number"], username: x.username(old)}
+	if why := claimAgrees(p, u, b); why != "" {
+		return why
+	}
+	held := cognito.VerifiedContacts(u.Attributes)
+	if (b.email != "" && strings.EqualFold(held["email"], b.email)) || (b.phone != "" && held["phone_number"] == b.phone) {
+		return ""
+	}
+	return fmt.Sprintf("it holds the provider login of old user %q, a password user whom only that login and their verified e-mail or phone number name, and it holds neither verified", b.username)
 }
 
 // backupContact is what the backup says a user signs in with.

@@ -302,13 +302,36 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 		return sum, err
 	}
 	sum.RefusedClaims = claims.Refused
+	if len(fedUsers) > 0 || len(fedBad) > 0 {
+		o.Progress(ImportProgress{Phase: "federated users", Detail: "create and link to their provider identities"})
+		fr, err := federated.Import(ctx, api, target, fedUsers, migrated, o.Limits)
+		sum.FederatedCreated, sum.IdentitiesLinked, sum.FederatedAdopted = fr.Created, fr.Linked, fr.Adopted
+		sum.Imported += fr.Created + fr.Adopted
+		sum.FailedUsers = append(sum.FailedUsers, fr.Failed...)
+		sum.LoginsNotLinked = fr.Unlinked
+		sum.FailedUsers = append(sum.FailedUsers, fedBad...)
+		if err != nil {
+			return sum, err
+		}
+		// The users just made or linked are read back through the same
+		// claim check as everyone else's (a password user named by their
+		// login is found only once it is linked).
+		if migrated, claims, err = ListClaims(ctx, api, o.TargetPool, o.Backup, o.Limits.UserList, ""); err != nil {
+			return sum, err
+		}
+		sum.RefusedClaims = claims.Refused
+	}
+	fedFailed := map[string]bool{} // old sub -> the federated step named it
+	for _, f := range sum.FailedUsers {
+		fedFailed[f.Sub] = true
+	}
 	refusedFor := map[string]string{} // old sub -> why its claimant is not taken
 	for _, c := range claims.Refused {
 		refusedFor[c.ClaimedSub] = fmt.Sprintf("the new pool's user %s claims this old user, and the claim is refused (%s: %s)", c.Username, c.Code, c.Reason)
 	}
 	for fi, lm := range maps {
 		if err := cognito.ReadLineMap(lm, func(e cognito.LineMapEntry) error {
-			if _, ok := migrated.Get(e.OldSub); ok {
+			if _, ok := migrated.Get(e.OldSub); ok || fedFailed[e.OldSub] {
 				return nil
 			}
 			reason := failedReason[e.OldSub]
@@ -331,24 +354,6 @@ func ImportUsers(ctx context.Context, api ImportAPI, o ImportOptions) (ImportSum
 		}); err != nil {
 			return sum, err
 		}
-	}
-	if len(fedUsers) > 0 || len(fedBad) > 0 {
-		o.Progress(ImportProgress{Phase: "federated users", Detail: "create and link to their provider identities"})
-		fr, err := federated.Import(ctx, api, target, fedUsers, migrated, o.Limits)
-		sum.FederatedCreated, sum.IdentitiesLinked, sum.FederatedAdopted = fr.Created, fr.Linked, fr.Adopted
-		sum.Imported += fr.Created + fr.Adopted
-		sum.FailedUsers = append(sum.FailedUsers, fr.Failed...)
-		sum.LoginsNotLinked = fr.Unlinked
-		sum.FailedUsers = append(sum.FailedUsers, fedBad...)
-		if err != nil {
-			return sum, err
-		}
-		// The users just made are read back through the same claim check
-		// as everyone else's.
-		if migrated, claims, err = ListClaims(ctx, api, o.TargetPool, o.Backup, o.Limits.UserList, ""); err != nil {
-			return sum, err
-		}
-		sum.RefusedClaims = claims.Refused
 	}
 	sort.Slice(sum.FailedUsers, func(i, j int) bool { return sum.FailedUsers[i].Username < sum.FailedUsers[j].Username })
 	sum.Failed = int64(len(sum.FailedUsers))

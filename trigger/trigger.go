@@ -20,6 +20,7 @@ package trigger
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -285,8 +286,17 @@ func (h *Handler) carried(u *oldUser) (map[string]string, string) {
 			delete(attrs, contact+"_verified")
 		}
 	}
-	attrs[PrevSubAttr] = u.Attributes["sub"]
-	attrs[PrevUsernameAttr] = u.Username
+	// A user the old pool had linked a provider login to, with a verified
+	// contact, comes without the old identity: Cognito links no login to
+	// a user holding an immutable attribute, and custom:prev_* is one. The
+	// next `poolmigrate sync` links their login (from the backup) to this
+	// account once it finds it theirs by the backup (name and verified
+	// contact), and the login names them from then on (the same rule as
+	// the import's, cognito.NamedByLogin).
+	if !(hasLogins(u.Attributes["identities"]) && verifiedContact(attrs)) {
+		attrs[PrevSubAttr] = u.Attributes["sub"]
+		attrs[PrevUsernameAttr] = u.Username
+	}
 	// The last look before Cognito sees it, whatever changes above.
 	for name := range attrs {
 		if name != PrevSubAttr && name != PrevUsernameAttr && CheckCarried(name) != nil {
@@ -294,6 +304,12 @@ func (h *Handler) carried(u *oldUser) (map[string]string, string) {
 		}
 	}
 	return attrs, ""
+}
+
+// hasLogins tells whether an identities attribute lists a provider login.
+func hasLogins(value string) bool {
+	var ids []json.RawMessage
+	return json.Unmarshal([]byte(value), &ids) == nil && len(ids) > 0
 }
 
 // verifiedContact says whether attrs give the new pool a verified e-mail

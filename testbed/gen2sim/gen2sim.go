@@ -36,6 +36,9 @@ import (
 type Clients struct {
 	Cognito *cip.Client
 	Dynamo  *dynamodb.Client
+	// Shim is the strict Cognito shim, which keeps identity providers
+	// (cognito-local has none): needed when the template declares any.
+	Shim *cip.Client
 }
 
 // Deployment is a backend deployed on the test bed.
@@ -86,7 +89,7 @@ func Deploy(ctx context.Context, c Clients, asm *gen2synth.Assembly, root string
 		}
 		d.PoolID, d.ClientID = prev.PoolID, prev.ClientID
 	default:
-		id, client, err := createPool(ctx, c.Cognito, asm, pool)
+		id, client, err := createPool(ctx, c, asm, pool)
 		if err != nil {
 			return nil, err
 		}
@@ -119,7 +122,8 @@ func Deploy(ctx context.Context, c Clients, asm *gen2synth.Assembly, root string
 
 // createPool creates the pool, its app client and its groups from the
 // template's properties.
-func createPool(ctx context.Context, c *cip.Client, asm *gen2synth.Assembly, pool gen2synth.Named) (string, string, error) {
+func createPool(ctx context.Context, cs Clients, asm *gen2synth.Assembly, pool gen2synth.Named) (string, string, error) {
+	c := cs.Cognito
 	var in cip.CreateUserPoolInput
 	if err := fromProperties(pool.Properties, &in); err != nil {
 		return "", "", fmt.Errorf("read the pool's properties: %w", err)
@@ -157,7 +161,42 @@ func createPool(ctx context.Context, c *cip.Client, asm *gen2synth.Assembly, poo
 			return "", "", fmt.Errorf("create group %v: %w", r.Properties["GroupName"], err)
 		}
 	}
+	if err := createProviders(ctx, cs.Shim, asm, id); err != nil {
+		return "", "", err
+	}
 	return id, clientID, nil
+}
+
+// createProviders creates the template's identity providers in the
+// shim. A client id or secret the deploy would read from the backend's
+// secrets (an intrinsic in the template) gets a stand-in value.
+func createProviders(ctx context.Context, shim *cip.Client, asm *gen2synth.Assembly, pool string) error {
+	providers := asm.OfType("AWS::Cognito::UserPoolIdentityProvider")
+	if len(providers) == 0 {
+		return nil
+	}
+	if shim == nil {
+		return fmt.Errorf("the template declares %d identity providers, which only the shim keeps: set Clients.Shim", len(providers))
+	}
+	for _, r := range providers {
+		var in cip.CreateIdentityProviderInput
+		if err := fromProperties(r.Properties, &in); err != nil {
+			return err
+		}
+		in.UserPoolId = aws.String(pool)
+		if in.ProviderDetails == nil {
+			in.ProviderDetails = map[string]string{}
+		}
+		for _, k := range []string{"client_id", "client_secret"} {
+			if in.ProviderDetails[k] == "" {
+				in.ProviderDetails[k] = "gen2sim-secret-" + k
+			}
+		}
+		if _, err := shim.CreateIdentityProvider(ctx, &in); err != nil {
+			return fmt.Errorf("create identity provider %v: %w", r.Properties["ProviderName"], err)
+		}
+	}
+	return nil
 }
 
 // fromProperties fills an SDK input from template properties, whose names
