@@ -294,11 +294,17 @@ func (a *App) runStorageCopy(ctx context.Context, g *globals, f *storageFlags) e
 		rep.Map = &res
 	}
 	moves := rep.Map.Moves()
-	if err := s3move.CheckMoves(moves); err != nil {
-		return err
+	if len(moves) > 0 {
+		if err := s3move.CheckMoves(moves); err != nil {
+			return err
+		}
 	}
 	if !f.mapOnly {
 		for _, b := range s.buckets {
+			if len(moves) == 0 { // nobody (yet) has files to move
+				rep.Buckets = append(rep.Buckets, storageBucketCopy{Bucket: b.Name})
+				continue
+			}
 			bc, err := a.copyBucket(ctx, s, f, b, moves)
 			rep.Buckets = append(rep.Buckets, bc)
 			var inc *s3move.IncompleteError
@@ -396,7 +402,18 @@ func (a *App) buildIdentityMap(ctx context.Context, g *globals, s *storageSetup,
 				return identitymap.Side{}, nil, err
 			}
 		}
-		return identitymap.Side{UserPool: pool, Region: c.cfg.Region, IdentityPool: identityPool, Minter: identitymap.RunMinter{Run: run, API: c.cognito}}, remove, nil
+		sd := identitymap.Side{UserPool: pool, Region: c.cfg.Region, IdentityPool: identityPool, Minter: identitymap.RunMinter{Run: run, API: c.cognito}}
+		undo, err := identitymap.Admit(ctx, c.identity(), identityPool, sd.Provider(), run.Client)
+		if err != nil {
+			remove()
+			return identitymap.Side{}, nil, explainAWS(err)
+		}
+		return sd, func() {
+			if err := undo(context.WithoutCancel(ctx)); err != nil {
+				fmt.Fprintf(a.Stderr, "warning: %v: remove it by hand (the Cognito console's identity pool, user access)\n", err)
+			}
+			remove()
+		}, nil
 	}
 	oldSide, removeOld, err := side(oldPool, f.oldIdentityPool)
 	if err != nil {
