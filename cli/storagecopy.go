@@ -277,16 +277,23 @@ func (a *App) runStorageCopy(ctx context.Context, g *globals, f *storageFlags) e
 	}
 	rep := storageCopyReport{DryRun: f.dryRun, Unmapped: []string{}, Buckets: []storageBucketCopy{}, RefusedClaims: claims.Refused}
 	var mapErr error
-	if f.dryRun || !f.share.Whole() {
-		rep.Map, rep.Unmapped, err = readMapFor(s.mapPath(), users)
-		if err != nil {
+	rep.Map, rep.Unmapped, err = readMapFor(s.mapPath(), users)
+	if err != nil {
+		return err
+	}
+	if rep.Unmapped == nil {
+		rep.Unmapped = []string{}
+	}
+	if !f.dryRun && !f.share.Whole() && len(rep.Unmapped) > 0 {
+		return usagef("%d migrated user(s) are not in the identity map %s (%s…): run `storage copy --map-only` (without --worker) first", len(rep.Unmapped), s.mapPath(), rep.Unmapped[0])
+	}
+	if !f.dryRun {
+		if err := a.confirmStorageCopy(ctx, g, s, f, len(users), len(rep.Unmapped)); err != nil {
 			return err
 		}
-		if !f.dryRun && len(rep.Unmapped) > 0 {
-			return usagef("%d migrated user(s) are not in the identity map %s (%s…): run `storage copy --map-only` (without --worker) first", len(rep.Unmapped), s.mapPath(), rep.Unmapped[0])
-		}
-	} else {
-		res, err := a.buildIdentityMap(ctx, g, s, f, users)
+	}
+	if !f.dryRun && f.share.Whole() {
+		res, err := a.buildIdentityMap(ctx, s, f, users, len(rep.Unmapped) > 0)
 		if err != nil && !errors.As(err, new(*identitymap.IncompleteError)) {
 			return err
 		}
@@ -355,19 +362,43 @@ func readMapFor(path string, users []identitymap.User) (*identitymap.Result, []s
 
 // buildIdentityMap puts the token trio on both user pools for the run,
 // builds the map, and takes the trio away again.
-func (a *App) buildIdentityMap(ctx context.Context, g *globals, s *storageSetup, f *storageFlags, users []identitymap.User) (identitymap.Result, error) {
+// confirmStorageCopy shows what the copy writes and asks, unless --yes.
+func (a *App) confirmStorageCopy(ctx context.Context, g *globals, s *storageSetup, f *storageFlags, users, unmapped int) error {
+	var names []string
+	for _, b := range s.buckets {
+		names = append(names, b.Name)
+	}
+	trio := ""
+	if unmapped > 0 && f.share.Whole() {
+		trio = fmt.Sprintf("\nTo find the identity ids of %d users, a token function (custom-auth trio) and an app client of the tool's are put on both user pools and both identity pools for the run and removed after it: %s.", unmapped, tmdeploy.SideEffects)
+	}
+	c := s.clients
+	return a.confirm(g, fmt.Sprintf("Copy the files of %d migrated users in AWS account %s, region %s, from their identities in %s to those in %s (user pool %s), in buckets %s; old files stay.%s",
+		users, c.account(ctx), c.cfg.Region, f.oldIdentityPool, f.newIdentityPool, f.target, strings.Join(names, ", "), trio))
+}
+
+// unusedMinter stands for the trio when every user is mapped already.
+type unusedMinter struct{}
+
+func (unusedMinter) Mint(context.Context, string) (string, error) {
+	return "", errors.New("no token function on the pool")
+}
+
+// buildIdentityMap builds (or resumes) the identity map. When some users
+// are not mapped yet, it puts the token trio on both user pools for the
+// run and takes it away again.
+func (a *App) buildIdentityMap(ctx context.Context, s *storageSetup, f *storageFlags, users []identitymap.User, needTokens bool) (identitymap.Result, error) {
 	oldPool, err := backupPool(f.backup)
 	if err != nil {
 		return identitymap.Result{}, err
 	}
 	c := s.clients
-	var names []string
-	for _, b := range s.buckets {
-		names = append(names, b.Name)
-	}
-	if err := a.confirm(g, fmt.Sprintf("Copy the files of %d migrated users in AWS account %s, region %s, from their identities in %s (user pool %s) to those in %s (user pool %s), in buckets %s.\nA token function (custom-auth trio) is put on both user pools for the run and removed after it: %s.",
-		len(users), c.account(ctx), c.cfg.Region, f.oldIdentityPool, oldPool, f.newIdentityPool, f.target, strings.Join(names, ", "), tmdeploy.SideEffects)); err != nil {
-		return identitymap.Result{}, err
+	o := identitymap.Options{Users: users, Path: s.mapPath(), Command: "storage copy",
+		Old:   identitymap.Side{UserPool: oldPool, Region: c.cfg.Region, IdentityPool: f.oldIdentityPool, Minter: unusedMinter{}},
+		New:   identitymap.Side{UserPool: f.target, Region: c.cfg.Region, IdentityPool: f.newIdentityPool, Minter: unusedMinter{}},
+		Holds: func(ctx context.Context, id string) (bool, error) { return s.holds(ctx, id) }}
+	if !needTokens {
+		return identitymap.Build(ctx, c.identity(), o)
 	}
 	account, err := c.accountID(ctx)
 	if err != nil {
@@ -426,9 +457,9 @@ func (a *App) buildIdentityMap(ctx context.Context, g *globals, s *storageSetup,
 	}
 	defer removeNew()
 	p := a.newProgress("identity map", "users", int64(len(users)))
-	res, err := identitymap.Build(ctx, c.identity(), identitymap.Options{Old: oldSide, New: newSide, Users: users, Path: s.mapPath(), Command: "storage copy",
-		Holds:    func(ctx context.Context, id string) (bool, error) { return s.holds(ctx, id) },
-		Progress: func(done, total int) { p.set(int64(done), int64(total), "") }})
+	o.Old, o.New = oldSide, newSide
+	o.Progress = func(done, total int) { p.set(int64(done), int64(total), "") }
+	res, err := identitymap.Build(ctx, c.identity(), o)
 	p.done(fmt.Sprintf("%d users, %d asked", len(res.Entries), res.Asked))
 	for _, fl := range res.Failures {
 		fmt.Fprintf(a.Stderr, "  not mapped: %s: %s\n", fl.User, fl.Error)

@@ -41,6 +41,7 @@ type storageBed struct {
 	subs           map[string]string
 	bootstrap, rie string
 	newUsernames   map[string]string // old username -> new pool username
+	onDeploy       func()
 }
 
 func newStorageBed(t *testing.T) *storageBed {
@@ -114,6 +115,9 @@ func (b *storageBed) run(t *testing.T, args ...string) (string, string, error) {
 		trioDeployed: func(ctx context.Context, pool, function string) error {
 			mu.Lock()
 			defer mu.Unlock()
+			if b.onDeploy != nil {
+				b.onDeploy()
+			}
 			b.env.RunSharedFunction(t, b.rie, function, b.bootstrap)
 			return nil
 		}}
@@ -241,6 +245,16 @@ func TestStorageCopyRoute(t *testing.T) {
 	var v storageVerifyReport
 	if jerr := json.Unmarshal([]byte(out), &v); jerr != nil || !v.OK {
 		t.Errorf("verify: %v %v\n%s\n%s", err, jerr, out, stderr)
+	}
+
+	// Again: the map is reused (no token, no trio) and nothing is copied twice.
+	deployed := 0
+	b.onDeploy = func() { deployed++ }
+	out, stderr, err = b.run(t, b.users("storage", "copy", "--yes", "--json")...)
+	var again storageCopyReport
+	if json.Unmarshal([]byte(out), &again) != nil || again.Map.Asked != 0 || deployed != 0 || len(again.Buckets) != 1 || again.Buckets[0].Result == nil ||
+		again.Buckets[0].Result.Copied != 0 || again.Buckets[0].Result.Done != 3 {
+		t.Errorf("copy again: %v, deployed %d times\n%s%s", err, deployed, out, stderr)
 	}
 
 	// The trio and the tool's app client are gone from both pools.
