@@ -295,6 +295,23 @@ func TestStorageCopyRoute(t *testing.T) {
 	if got := b.allKeys(t); strings.Join(got, ",") != strings.Join(before, ",") {
 		t.Errorf("after rollback %v, want %v", got, before)
 	}
+
+	// Two workers, each its share with a journal of its own, on the map
+	// built before; verify reads both journals, rollback undoes both.
+	for _, w := range []string{"0/2", "1/2"} {
+		if out, stderr, err := b.run(t, b.users("storage", "copy", "--worker", w, "--yes")...); err == nil || !strings.Contains(err.Error(), "claim(s) to an old identity refused") {
+			t.Fatalf("copy --worker %s: %v\n%s%s", w, err, out, stderr)
+		}
+	}
+	if out, stderr, err := b.run(t, b.users("storage", "verify")...); err == nil || !strings.Contains(out, "OK: every migrated user's files") {
+		t.Errorf("verify after the workers: %v (want exit 1 only for the refused claims)\n%s%s", err, out, stderr)
+	}
+	if out, stderr, err := b.run(t, "storage", "rollback", "--yes"); err != nil || strings.Count(out, "journal.jsonl") != 2 {
+		t.Fatalf("rollback of the workers: %v\n%s%s", err, out, stderr)
+	}
+	if got := b.allKeys(t); strings.Join(got, ",") != strings.Join(before, ",") {
+		t.Errorf("after the workers' rollback %v, want %v", got, before)
+	}
 }
 
 func runStatus(t *testing.T, b *storageBed) (string, string, error) {
