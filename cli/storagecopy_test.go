@@ -326,3 +326,41 @@ func keysOf(m map[string]string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestStorageCommandsReadTheProject: without --bucket, the storage
+// commands take the project's buckets and per-identity paths (the
+// example's notes bucket) and keep their state in its .poolmigrate.
+func TestStorageCommandsReadTheProject(t *testing.T) {
+	dir := copyProject(t, "../examples/notes-app")
+	out, stderr, err := runApp(t, dir, nil, "storage", "status", "--json")
+	var st storageStatusReport
+	if err != nil || json.Unmarshal([]byte(out), &st) != nil {
+		t.Fatalf("status: %v\n%s%s", err, out, stderr)
+	}
+	if st.Map.Exists || st.Map.Path != filepath.Join(dir, ".poolmigrate", "storage", "identity-map.jsonl") || len(st.Journals) != 0 || len(st.Tokenmint) != 0 {
+		t.Errorf("status %+v", st)
+	}
+	if _, _, err := runApp(t, dir, nil, "storage", "rollback", "--yes"); err == nil || !strings.Contains(err.Error(), "no copy journal") {
+		t.Errorf("rollback with nothing copied: %v", err)
+	}
+}
+
+// TestStorageCopyUsage: what storage copy and verify refuse before any call.
+func TestStorageCopyUsage(t *testing.T) {
+	users := []string{"--backup", "b.jsonl", "--target-pool", "us-east-1_abc", "--old-identity-pool", "us-east-1:00000000-0000-0000-0000-000000000001", "--new-identity-pool", "us-east-1:00000000-0000-0000-0000-000000000002"}
+	for name, c := range map[string]struct {
+		args []string
+		want string
+	}{
+		"no users":        {[]string{"storage", "copy"}, "needs --backup FILE"},
+		"same pools":      {[]string{"storage", "verify", "--backup", "b", "--target-pool", "us-east-1_abc", "--old-identity-pool", "x", "--new-identity-pool", "x"}, "link route"},
+		"map-only worker": {append([]string{"storage", "copy", "--map-only", "--worker", "0/2"}, users...), "--map-only builds the whole map"},
+		"bad worker":      {append([]string{"storage", "copy", "--worker", "3/2"}, users...), "worker"},
+		"extra":           {[]string{"storage", "copy", "x"}, "unexpected arguments"},
+	} {
+		_, _, err := runApp(t, "../examples/notes-app", nil, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) || ExitCode(err) != 2 {
+			t.Errorf("%s: %v, want a usage error containing %q", name, err, c.want)
+		}
+	}
+}
