@@ -9,7 +9,10 @@ import (
 
 // RetainOverride is the override.ts that keeps the old user pool when its
 // auth resource is removed: the file `amplify override auth` creates, with
-// the pool's DeletionPolicy and UpdateReplacePolicy set to Retain.
+// the pool's DeletionPolicy and UpdateReplacePolicy set to Retain. The
+// identity pool, when the resource has one, is kept the same way: users'
+// files are keyed by their identity ids in it, and `storage copy` needs
+// it after the push to learn each user's old id.
 const RetainOverride = `import { AmplifyAuthCognitoStackTemplate, AmplifyProjectInfo } from '@aws-amplify/cli-extensibility-helper';
 
 // Written by poolmigrate: keep this user pool when the auth resource is
@@ -19,6 +22,12 @@ const RetainOverride = `import { AmplifyAuthCognitoStackTemplate, AmplifyProject
 export function override(resources: AmplifyAuthCognitoStackTemplate, amplifyProjectInfo: AmplifyProjectInfo) {
   resources.userPool.cfnOptions.deletionPolicy = 'Retain' as any;
   resources.userPool.cfnOptions.updateReplacePolicy = 'Retain' as any;
+  // The identity pool too: users' files are kept under their identity ids
+  // in it, which ` + "`poolmigrate storage copy`" + ` reads after the push.
+  if (resources.identityPool) {
+    resources.identityPool.cfnOptions.deletionPolicy = 'Retain' as any;
+    resources.identityPool.cfnOptions.updateReplacePolicy = 'Retain' as any;
+  }
 }
 `
 

@@ -240,6 +240,12 @@ func TestRetainPoolOnRealCLI(t *testing.T) {
 	if pool.Get("DeletionPolicy").String() != "Retain" || pool.Get("UpdateReplacePolicy").String() != "Retain" {
 		t.Errorf("the built UserPool: DeletionPolicy %q, UpdateReplacePolicy %q", pool.Get("DeletionPolicy"), pool.Get("UpdateReplacePolicy"))
 	}
+	// The identity pool is kept too: `storage copy` reads each user's old
+	// identity id from it after the push.
+	idPool := gjson.GetBytes(tmpl, "Resources.IdentityPool")
+	if !idPool.Exists() || idPool.Get("DeletionPolicy").String() != "Retain" || idPool.Get("UpdateReplacePolicy").String() != "Retain" {
+		t.Errorf("the built IdentityPool (exists %v): DeletionPolicy %q, UpdateReplacePolicy %q", idPool.Exists(), idPool.Get("DeletionPolicy"), idPool.Get("UpdateReplacePolicy"))
+	}
 	// An override of the user's own is not rewritten.
 	own := filepath.Join(dir, "amplify/backend/auth/notesappauth/override.ts")
 	if _, _, err := runApp(t, dir, nil, "retain-pool", "--undo"); err != nil {
