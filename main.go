@@ -17,6 +17,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	app := cli.NewApp()
 	app.TriggerSource = triggerSource
+	app.TokenmintSource = tokenmintSource
 	err := app.Run(ctx, os.Args[1:])
 	stop()
 	if err != nil {

@@ -43,6 +43,13 @@ type App struct {
 	// embeds it; nil in tests unless set): the only source `trigger build`
 	// and `trigger deploy` build from without --source.
 	TriggerSource fs.FS
+	// TokenmintSource is this binary's own token function source
+	// (tokenmint/deploy.SourceFiles; package main embeds it): `storage
+	// copy` builds the custom-auth trio from it.
+	TokenmintSource fs.FS
+	// trioDeployed, when set (tests), is called once the trio is on a
+	// pool: the test bed runs the function's code there.
+	trioDeployed func(ctx context.Context, pool, function string) error
 }
 
 // NewApp returns an App on the process's streams and environment.

@@ -1,0 +1,371 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/poolmigrate/poolmigrate/storage/identitymap"
+	"github.com/poolmigrate/poolmigrate/storage/s3move"
+	"github.com/poolmigrate/poolmigrate/tokenmint/deploy"
+)
+
+func storageVerifyCommand(a *App) command {
+	return command{
+		name:    "verify",
+		summary: "prove each migrated user's files are under their new identity id (keys, sizes, checksums); exit 1 and a list otherwise",
+		usage:   "verify --backup FILE --target-pool ID --old-identity-pool ID --new-identity-pool ID [--bucket NAME [--path TEMPLATE]...]",
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
+			f := &storageFlags{}
+			f.registerUsers(fs)
+			f.registerBuckets(fs)
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("unexpected arguments %q", strings.Join(args, " "))
+				}
+				if err := f.validateUsers(); err != nil {
+					return err
+				}
+				return a.runStorageVerify(ctx, g, f)
+			}
+		},
+	}
+}
+
+// storageVerifyReport is storage verify's result (--json).
+type storageVerifyReport struct {
+	OK bool `json:"ok"`
+	// Unmapped are migrated users the identity map does not hold: their
+	// files were not copied.
+	Unmapped []string              `json:"unmapped"`
+	Buckets  []storageBucketVerify `json:"buckets"`
+}
+
+type storageBucketVerify struct {
+	Bucket  string             `json:"bucket"`
+	Objects int64              `json:"objects"`
+	Users   int                `json:"users"`
+	Failing []s3move.UserCheck `json:"failing"`
+}
+
+type storageNotVerified struct{ n int }
+
+func (e storageNotVerified) Error() string {
+	return fmt.Sprintf("%d user(s) do not have all their files under their new identity id (listed): run `storage copy` again", e.n)
+}
+func (e storageNotVerified) ExitCode() int { return 1 }
+
+func (a *App) runStorageVerify(ctx context.Context, g *globals, f *storageFlags) error {
+	s, err := a.setupStorage(ctx, g, f)
+	if err != nil {
+		return err
+	}
+	users, claims, err := a.claimedUsers(ctx, s, f)
+	if err != nil {
+		return err
+	}
+	m, unmapped, err := readMapFor(s.mapPath(), users)
+	if err != nil {
+		return err
+	}
+	moves := m.Moves()
+	if err := s3move.CheckMoves(moves); err != nil {
+		return err
+	}
+	rep := storageVerifyReport{Unmapped: unmapped, Buckets: []storageBucketVerify{}}
+	if rep.Unmapped == nil {
+		rep.Unmapped = []string{}
+	}
+	failing := map[string]bool{}
+	for _, b := range s.buckets {
+		res, err := s3move.Verify(ctx, s.clients.s3(), s3move.VerifyOptions{Bucket: b.Name, Templates: b.Templates, Moves: moves, Journals: s.journals(b.Name)})
+		if err != nil {
+			return explainAWS(err)
+		}
+		bv := storageBucketVerify{Bucket: b.Name, Objects: res.Objects, Users: len(res.Users), Failing: []s3move.UserCheck{}}
+		for _, u := range res.Users {
+			if !u.OK() {
+				bv.Failing = append(bv.Failing, u)
+				failing[u.User] = true
+			}
+		}
+		rep.Buckets = append(rep.Buckets, bv)
+	}
+	for _, u := range unmapped {
+		failing[u] = true
+	}
+	rep.OK = len(failing) == 0
+	if g.json {
+		if err := writeJSON(a.Stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		printStorageVerify(a, rep)
+	}
+	if !rep.OK {
+		return storageNotVerified{len(failing)}
+	}
+	return claimsOutcome(claims)
+}
+
+func printStorageVerify(a *App, r storageVerifyReport) {
+	w := a.Stdout
+	for _, u := range r.Unmapped {
+		fmt.Fprintf(w, "  %s: not in the identity map (no copy made): run `storage copy`\n", u)
+	}
+	for _, b := range r.Buckets {
+		fmt.Fprintf(w, "Bucket %s: %d objects of %d users compared, %d users not complete\n", b.Bucket, b.Objects, b.Users, len(b.Failing))
+		for _, u := range b.Failing {
+			fmt.Fprintf(w, "  %s (%s → %s): %d missing, %d different\n", u.User, u.Old, u.New, len(u.Missing), len(u.Different))
+			for _, k := range u.Missing {
+				fmt.Fprintf(w, "    missing %s\n", k)
+			}
+			for _, d := range u.Different {
+				fmt.Fprintf(w, "    different %s: %s\n", d.Key, d.Reason)
+			}
+		}
+	}
+	if r.OK {
+		fmt.Fprintln(w, "OK: every migrated user's files are under their new identity id.")
+	} else {
+		fmt.Fprintln(w, "NOT OK: see above.")
+	}
+}
+
+func storageRollbackCommand(a *App) command {
+	return command{
+		name:    "rollback",
+		summary: "delete exactly the copies `storage copy` made (never an object that was there before); the old files were never touched",
+		usage:   "rollback [--bucket NAME [--path TEMPLATE]...] [--dry-run] [--yes]",
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
+			f := &storageFlags{}
+			f.registerBuckets(fs)
+			fs.BoolVar(&f.dryRun, "dry-run", false, "read the journals and show how many copies would be deleted; delete nothing")
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("unexpected arguments %q", strings.Join(args, " "))
+				}
+				return a.runStorageRollback(ctx, g, f)
+			}
+		},
+	}
+}
+
+// storageRollbackReport is storage rollback's result (--json).
+type storageRollbackReport struct {
+	DryRun   bool                    `json:"dryRun"`
+	Journals []s3move.RollbackResult `json:"journals"`
+}
+
+func (a *App) runStorageRollback(ctx context.Context, g *globals, f *storageFlags) error {
+	s, err := a.setupStorage(ctx, g, f)
+	if err != nil {
+		return err
+	}
+	rep := storageRollbackReport{DryRun: f.dryRun, Journals: []s3move.RollbackResult{}}
+	var journals []string
+	for _, b := range s.buckets {
+		journals = append(journals, s.journals(b.Name)...)
+	}
+	if len(journals) == 0 {
+		return fmt.Errorf("no copy journal in %s: `storage copy` has copied nothing to roll back", s.stateDir)
+	}
+	copies := 0
+	for _, j := range journals {
+		n, err := journalCopies(j)
+		if err != nil {
+			return err
+		}
+		copies += n
+		if f.dryRun {
+			rep.Journals = append(rep.Journals, s3move.RollbackResult{Journal: j, Copies: n, Left: []string{}})
+		}
+	}
+	if !f.dryRun {
+		if err := a.confirm(g, fmt.Sprintf("Delete the %d copies `storage copy` made in AWS account %s, region %s (journals:\n  %s)\nOld files are not touched.",
+			copies, s.clients.account(ctx), s.clients.cfg.Region, strings.Join(journals, "\n  "))); err != nil {
+			return err
+		}
+		for _, j := range journals {
+			res, err := s3move.Rollback(ctx, s.clients.s3(), j, s3move.RollbackOptions{Command: "storage rollback"})
+			if err != nil {
+				return explainAWS(err)
+			}
+			rep.Journals = append(rep.Journals, res)
+		}
+	}
+	if g.json {
+		return writeJSON(a.Stdout, rep)
+	}
+	for _, r := range rep.Journals {
+		if f.dryRun {
+			fmt.Fprintf(a.Stdout, "%s: %d copies would be deleted (each only while it holds what was copied)\n", r.Journal, r.Copies)
+			continue
+		}
+		fmt.Fprintf(a.Stdout, "%s: %d copies, %d deleted, %d never made or gone, %d left\n", r.Journal, r.Copies, r.Deleted, r.NotApplied, len(r.Left))
+		for _, l := range r.Left {
+			fmt.Fprintf(a.Stdout, "  left %s\n", l)
+		}
+	}
+	return nil
+}
+
+// journalCopies counts the copies a journal's runs journaled.
+func journalCopies(path string) (int, error) {
+	n := 0
+	err := s3move.ReadJournal(path, func(r s3move.Record) error {
+		if r.Kind == "copy" {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+func storageStatusCommand(a *App) command {
+	return command{
+		name:    "status",
+		summary: "show what the storage commands have attached and done: the token function on each pool, the identity map, each copy journal's progress (reads only)",
+		usage:   "status [--backup FILE] [--target-pool ID] [--bucket NAME]...",
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
+			f := &storageFlags{}
+			fs.StringVar(&f.backup, "backup", "", "backup file of the old pool (to show the token function on the old pool)")
+			fs.StringVar(&f.target, "target-pool", "", "the new user pool's id (to show the token function on it)")
+			f.registerBuckets(fs)
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("unexpected arguments %q", strings.Join(args, " "))
+				}
+				return a.runStorageStatus(ctx, g, f)
+			}
+		},
+	}
+}
+
+// storageStatusReport is storage status's result (--json).
+type storageStatusReport struct {
+	Tokenmint []deploy.Status      `json:"tokenmint"`
+	Map       storageMapStatus     `json:"identityMap"`
+	Journals  []storageJournalStat `json:"journals"`
+}
+
+type storageMapStatus struct {
+	Path    string `json:"path"`
+	Exists  bool   `json:"exists"`
+	Users   int    `json:"users"`
+	Moves   int    `json:"moves"`
+	Created int    `json:"createdOldIdentities"`
+}
+
+type storageJournalStat struct {
+	Journal   string `json:"journal"`
+	Runs      int    `json:"runs"`
+	Copies    int    `json:"copies"`
+	Done      int    `json:"done"`
+	Exists    int    `json:"alreadyThere"`
+	Conflicts int    `json:"conflicts"`
+}
+
+func (a *App) runStorageStatus(ctx context.Context, g *globals, f *storageFlags) error {
+	s, err := a.setupStorage(ctx, g, f)
+	if err != nil {
+		return err
+	}
+	rep := storageStatusReport{Tokenmint: []deploy.Status{}, Journals: []storageJournalStat{}}
+	var pools []string
+	if f.backup != "" {
+		p, err := backupPool(f.backup)
+		if err != nil {
+			return err
+		}
+		pools = append(pools, p)
+	}
+	if f.target != "" {
+		pools = append(pools, f.target)
+	}
+	apis := deploy.APIs{Cognito: s.clients.cognito, Lambda: s.clients.lambda(), IAM: s.clients.iam(), Logs: s.clients.logs()}
+	for _, p := range pools {
+		st, err := deploy.GetStatus(ctx, apis, deploy.Options{Pool: p, Region: s.clients.cfg.Region})
+		if err != nil {
+			return explainAWS(err)
+		}
+		rep.Tokenmint = append(rep.Tokenmint, st)
+	}
+	rep.Map.Path = s.mapPath()
+	_, users, err := identitymap.Read(rep.Map.Path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return err
+	default:
+		rep.Map.Exists, rep.Map.Users = true, len(users)
+		for _, u := range users {
+			if u.Created {
+				rep.Map.Created++
+			} else {
+				rep.Map.Moves++
+			}
+		}
+	}
+	for _, b := range s.buckets {
+		for _, j := range s.journals(b.Name) {
+			st := storageJournalStat{Journal: j}
+			err := s3move.ReadJournal(j, func(r s3move.Record) error {
+				switch r.Kind {
+				case "start":
+					st.Runs++
+				case "copy":
+					st.Copies++
+				case "done":
+					st.Done++
+				case "exists":
+					st.Exists++
+				case "conflict":
+					st.Conflicts++
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			rep.Journals = append(rep.Journals, st)
+		}
+	}
+	if g.json {
+		return writeJSON(a.Stdout, rep)
+	}
+	w := a.Stdout
+	for _, t := range rep.Tokenmint {
+		state := "not attached"
+		if len(t.Attached) > 0 {
+			state = "attached (" + strings.Join(t.Attached, ", ") + ")"
+		}
+		fmt.Fprintf(w, "Token function on %s: %s", t.Pool, state)
+		if t.ClientID != "" {
+			fmt.Fprintf(w, ", app client %s", t.ClientID)
+		}
+		if t.Role {
+			fmt.Fprintf(w, ", role %s", t.Function)
+		}
+		fmt.Fprintln(w)
+		for _, p := range t.Problems {
+			fmt.Fprintf(w, "  ! %s\n", p)
+		}
+	}
+	if rep.Map.Exists {
+		fmt.Fprintf(w, "Identity map %s: %d users, %d to move, %d had no old identity\n", rep.Map.Path, rep.Map.Users, rep.Map.Moves, rep.Map.Created)
+	} else {
+		fmt.Fprintf(w, "Identity map %s: none yet\n", rep.Map.Path)
+	}
+	for _, j := range rep.Journals {
+		fmt.Fprintf(w, "Journal %s: %d runs, %d of %d copies done, %d already there, %d conflicts\n", j.Journal, j.Runs, j.Done, j.Copies, j.Exists, j.Conflicts)
+	}
+	if len(rep.Journals) == 0 {
+		fmt.Fprintln(w, "No copy journal yet.")
+	}
+	return nil
+}
