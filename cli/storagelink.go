@@ -1,0 +1,240 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/poolmigrate/poolmigrate/amplifyproj"
+	"github.com/poolmigrate/poolmigrate/migration"
+	"github.com/poolmigrate/poolmigrate/statedir"
+	"github.com/poolmigrate/poolmigrate/storage/identitymap"
+	"github.com/poolmigrate/poolmigrate/storage/link"
+	"github.com/poolmigrate/poolmigrate/tokenmint"
+	tmdeploy "github.com/poolmigrate/poolmigrate/tokenmint/deploy"
+)
+
+// linkTestHooks, when set (tests only), stand in for the token trio (the
+// test bed's password sign-in gives the same ID tokens) and wrap the
+// identity client to record its calls.
+var linkTestHooks struct {
+	minters  func(oldPool, newPool string) (identitymap.Minter, identitymap.Minter)
+	identity func(link.API) link.API
+}
+
+type storageLinkFlags struct {
+	backup, target, identityPool string
+	dryRun                       bool
+}
+
+func storageLinkCommand(a *App) command {
+	return command{
+		name:    "link",
+		summary: "link each migrated user's new login to the identity id they have (the identity pool survives the move: Gen 2 always); no file moves",
+		usage:   "link --backup FILE --target-pool ID --identity-pool ID [--dry-run] [--yes]",
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
+			f := &storageLinkFlags{}
+			fs.StringVar(&f.backup, "backup", "", "backup file of the old pool (its users are the only ones linked)")
+			fs.StringVar(&f.target, "target-pool", "", "the new user pool's id")
+			fs.StringVar(&f.identityPool, "identity-pool", "", "the identity pool that survives the move; it must list both the old and the new user pool as providers while the link runs")
+			fs.BoolVar(&f.dryRun, "dry-run", false, "read the claims, the identity pool's providers and the link journal, and show who would be linked; mint no token, ask no identity")
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("unexpected arguments %q", strings.Join(args, " "))
+				}
+				if f.backup == "" || f.target == "" || f.identityPool == "" {
+					return usagef("needs --backup FILE, --target-pool ID and --identity-pool ID")
+				}
+				if err := amplifyproj.CheckPoolID("--target-pool", f.target); err != nil {
+					return usagef("%v", err)
+				}
+				return a.runStorageLink(ctx, g, f)
+			}
+		},
+	}
+}
+
+// storageLinkReport is storage link's result (--json).
+type storageLinkReport struct {
+	Link          link.Result              `json:"link"`
+	IdentityPool  string                   `json:"identityPool"`
+	Pending       []string                 `json:"pending"`
+	NotLinked     []string                 `json:"notLinked"`
+	DryRun        bool                     `json:"dryRun"`
+	RefusedClaims []migration.ClaimRefusal `json:"refusedClaims"`
+}
+
+// setupLink finds the state folder (the project's, else ./.poolmigrate)
+// and makes the clients.
+func (a *App) setupLink(ctx context.Context, g *globals) (*storageSetup, error) {
+	s := &storageSetup{}
+	region, profile := g.region, g.profile
+	pl, root, err := a.loadPlan(g, planOptions{allowUnknownEnv: true})
+	switch {
+	case err == nil:
+		region, profile = firstNonEmpty(region, pl.Region), firstNonEmpty(profile, pl.Profile)
+		if s.stateDir, err = statedir.Ensure(root); err != nil {
+			return nil, err
+		}
+	case errors.Is(err, amplifyproj.ErrNoProject):
+		wd, werr := a.Getwd()
+		if werr != nil {
+			return nil, werr
+		}
+		s.stateDir = filepath.Join(wd, statedir.Name)
+	default:
+		return nil, err
+	}
+	if s.clients, err = a.newAWSClients(ctx, region, profile); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlags) error {
+	s, err := a.setupLink(ctx, g)
+	if err != nil {
+		return err
+	}
+	oldPool, err := backupPool(f.backup)
+	if err != nil {
+		return err
+	}
+	users, claims, err := a.claimedUsers(ctx, s, &storageFlags{backup: f.backup, target: f.target})
+	if err != nil {
+		return err
+	}
+	var api link.API = s.clients.identity()
+	if linkTestHooks.identity != nil {
+		api = linkTestHooks.identity(api)
+	}
+	region := s.clients.cfg.Region
+	o := link.Options{IdentityPool: f.identityPool, Users: users, Command: "storage link",
+		Path: filepath.Join(s.stateDir, "storage", "link.jsonl"),
+		Old:  identitymap.Side{UserPool: oldPool, Region: region},
+		New:  identitymap.Side{UserPool: f.target, Region: region}}
+	rep := storageLinkReport{IdentityPool: f.identityPool, DryRun: f.dryRun, Pending: []string{}, NotLinked: []string{}, RefusedClaims: claims.Refused}
+	// The providers first: nothing is minted or asked for a pool that
+	// cannot link.
+	if err := link.CheckProviders(ctx, api, f.identityPool, o.Old, o.New); err != nil {
+		return explainAWS(err)
+	}
+	var runErr error
+	if f.dryRun {
+		rep.Link, rep.Pending, err = link.Read(o.Path, o)
+		if err != nil {
+			return err
+		}
+	} else {
+		if err := a.confirm(g, fmt.Sprintf("Link the new logins of %d migrated users (user pool %s) to the identities their old logins have (user pool %s) in identity pool %s, AWS account %s, region %s.\nA token function (custom-auth trio) is put on both user pools for the run and removed after it: %s.",
+			len(users), f.target, oldPool, f.identityPool, s.clients.account(ctx), region, tmdeploy.SideEffects)); err != nil {
+			return err
+		}
+		cleanup, err := a.linkMinters(ctx, s, &o)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		p := a.newProgress("link", "users", int64(len(users)))
+		o.Progress = func(done, total int) { p.set(int64(done), int64(total), "") }
+		rep.Link, runErr = link.Run(ctx, api, o)
+		p.done(fmt.Sprintf("%d users, %d asked", len(rep.Link.Entries), rep.Link.Asked))
+		if runErr != nil && !errors.As(runErr, new(*link.IncompleteError)) {
+			return runErr
+		}
+	}
+	if nl := rep.Link.NotLinked(); nl != nil {
+		rep.NotLinked = nl
+	}
+	if g.json {
+		if err := writeJSON(a.Stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		printStorageLink(a, rep)
+	}
+	if runErr != nil {
+		return storageIncomplete{fmt.Sprintf("storage link is not complete: %d user(s) not linked: %s (listed above; a user who needs a copy signed in to the new pool before the link and has an identity of their own: the copy route moves that identity's files to their old identity; a failed user is asked again by the next run)",
+			len(rep.NotLinked), strings.Join(rep.NotLinked, ", "))}
+	}
+	return claimsOutcome(claims)
+}
+
+// linkMinters puts the token trio on both user pools for the run; the
+// cleanup removes them.
+func (a *App) linkMinters(ctx context.Context, s *storageSetup, o *link.Options) (func(), error) {
+	if linkTestHooks.minters != nil {
+		o.Old.Minter, o.New.Minter = linkTestHooks.minters(o.Old.UserPool, o.New.UserPool)
+		return func() {}, nil
+	}
+	c := s.clients
+	account, err := c.accountID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("find the AWS account (sts:GetCallerIdentity) for the token function's permission: %w", err)
+	}
+	if a.TokenmintSource == nil {
+		return nil, errors.New("this binary carries no token function source: build poolmigrate from the repository (go build .)")
+	}
+	built, err := tmdeploy.BuildEmbedded(ctx, a.TokenmintSource, "", "arm64")
+	if err != nil {
+		return nil, fmt.Errorf("build the token function: %w", err)
+	}
+	apis := tmdeploy.APIs{Cognito: c.cognito, Lambda: c.lambda(), IAM: c.iam(), Logs: c.logs()}
+	var removes []func()
+	cleanup := func() {
+		for i := len(removes) - 1; i >= 0; i-- {
+			removes[i]()
+		}
+	}
+	for _, side := range []*identitymap.Side{&o.Old, &o.New} {
+		pool := side.UserPool
+		run, err := tokenmint.NewRun(pool, 2*time.Hour)
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		do := tmdeploy.Options{Pool: pool, Region: c.cfg.Region, Account: account, Zip: built.Package, Run: run,
+			Logf: func(format string, args ...any) { fmt.Fprintf(a.Stderr, format+"\n", args...) }}
+		removes = append(removes, func() {
+			if _, err := tmdeploy.Remove(context.WithoutCancel(ctx), apis, do); err != nil {
+				fmt.Fprintf(a.Stderr, "warning: remove the token function from %s: %v (run `poolmigrate storage status` and remove what it lists)\n", pool, err)
+			}
+		})
+		if _, err := tmdeploy.Deploy(ctx, apis, do); err != nil {
+			cleanup()
+			return nil, fmt.Errorf("put the token function on %s: %w", pool, explainAWS(err))
+		}
+		if a.trioDeployed != nil {
+			if err := a.trioDeployed(ctx, pool, tmdeploy.FunctionName(pool)); err != nil {
+				cleanup()
+				return nil, err
+			}
+		}
+		side.Minter = identitymap.RunMinter{Run: run, API: c.cognito}
+	}
+	return cleanup, nil
+}
+
+func printStorageLink(a *App, r storageLinkReport) {
+	w := a.Stdout
+	l := r.Link
+	if r.DryRun {
+		fmt.Fprintf(w, "Dry run: nothing was minted or asked. Identity pool %s lists both user pools.\n", r.IdentityPool)
+		fmt.Fprintf(w, "%d users would be linked (not in the journal %s yet)\n", len(r.Pending), l.Path)
+	}
+	fmt.Fprintf(w, "Link journal %s: %d linked (the new login answers the old identity id), %d had no identity (none was left made), %d need a copy (%d asked by this run)\n",
+		l.Path, l.Count(link.Linked), l.Count(link.NoIdentity), l.Count(link.NeedsCopy), l.Asked)
+	for _, e := range l.Entries {
+		if e.Outcome == link.NeedsCopy {
+			fmt.Fprintf(w, "  needs copy %s: signed in to the new pool before the link; identity %s holds what they saved since, their files are under %s: the copy route moves them\n", e.OldUsername, e.New, e.Old)
+		}
+	}
+	for _, fl := range l.Failures {
+		fmt.Fprintf(w, "  not linked %s: %s\n", fl.User, fl.Error)
+	}
+}
