@@ -23,7 +23,7 @@ import (
 // test bed's password sign-in gives the same ID tokens) and wrap the
 // identity client to record its calls.
 var linkTestHooks struct {
-	minters  func(oldPool, newPool string) (identitymap.Minter, identitymap.Minter)
+	minters  func(oldPool, newPool string) (old, new identitymap.Minter, oldClient, newClient string)
 	identity func(link.API) link.API
 }
 
@@ -131,15 +131,26 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 			return err
 		}
 	} else {
-		if err := a.confirm(g, fmt.Sprintf("Link the new logins of %d migrated users (user pool %s) to the identities their old logins have (user pool %s) in identity pool %s, AWS account %s, region %s.\nA token function (custom-auth trio) is put on both user pools for the run and removed after it: %s.",
+		if err := a.confirm(g, fmt.Sprintf("Link the new logins of %d migrated users (user pool %s) to the identities their old logins have (user pool %s) in identity pool %s, AWS account %s, region %s.\nA token function (custom-auth trio) with an app client of the tool's own is put on both user pools for the run and removed after it (%s); the identity pool lists those two app clients beside its providers for the run, and not after it.",
 			len(users), f.target, oldPool, f.identityPool, s.clients.account(ctx), region, tmdeploy.SideEffects)); err != nil {
 			return err
 		}
-		cleanup, err := a.linkMinters(ctx, s, &o)
+		cleanup, clients, err := a.linkMinters(ctx, s, &o)
 		if err != nil {
 			return err
 		}
 		defer cleanup()
+		// The trio's tokens carry the tool's app clients (aud): Cognito
+		// Identity takes them only from clients the pool lists.
+		added, err := link.AddClients(ctx, s.clients.identity(), f.identityPool, clients)
+		if err != nil {
+			return explainAWS(err)
+		}
+		defer func() {
+			if err := link.RemoveClients(context.WithoutCancel(ctx), s.clients.identity(), f.identityPool, added); err != nil {
+				fmt.Fprintf(a.Stderr, "warning: %v: remove the provider entries with app client(s) %v from identity pool %s by hand (aws cognito-identity update-identity-pool)\n", err, added, f.identityPool)
+			}
+		}()
 		p := a.newProgress("link", "users", int64(len(users)))
 		o.Progress = func(done, total int) { p.set(int64(done), int64(total), "") }
 		rep.Link, runErr = link.Run(ctx, api, o)
@@ -167,25 +178,27 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 
 // linkMinters puts the token trio on both user pools for the run; the
 // cleanup removes them.
-func (a *App) linkMinters(ctx context.Context, s *storageSetup, o *link.Options) (func(), error) {
+func (a *App) linkMinters(ctx context.Context, s *storageSetup, o *link.Options) (func(), []link.Client, error) {
 	if linkTestHooks.minters != nil {
-		o.Old.Minter, o.New.Minter = linkTestHooks.minters(o.Old.UserPool, o.New.UserPool)
-		return func() {}, nil
+		var oc, nc string
+		o.Old.Minter, o.New.Minter, oc, nc = linkTestHooks.minters(o.Old.UserPool, o.New.UserPool)
+		return func() {}, []link.Client{{Provider: o.Old.Provider(), ClientID: oc}, {Provider: o.New.Provider(), ClientID: nc}}, nil
 	}
 	c := s.clients
 	account, err := c.accountID(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("find the AWS account (sts:GetCallerIdentity) for the token function's permission: %w", err)
+		return nil, nil, fmt.Errorf("find the AWS account (sts:GetCallerIdentity) for the token function's permission: %w", err)
 	}
 	if a.TokenmintSource == nil {
-		return nil, errors.New("this binary carries no token function source: build poolmigrate from the repository (go build .)")
+		return nil, nil, errors.New("this binary carries no token function source: build poolmigrate from the repository (go build .)")
 	}
 	built, err := tmdeploy.BuildEmbedded(ctx, a.TokenmintSource, "", "arm64")
 	if err != nil {
-		return nil, fmt.Errorf("build the token function: %w", err)
+		return nil, nil, fmt.Errorf("build the token function: %w", err)
 	}
 	apis := tmdeploy.APIs{Cognito: c.cognito, Lambda: c.lambda(), IAM: c.iam(), Logs: c.logs()}
 	var removes []func()
+	var clients []link.Client
 	cleanup := func() {
 		for i := len(removes) - 1; i >= 0; i-- {
 			removes[i]()
@@ -196,7 +209,7 @@ func (a *App) linkMinters(ctx context.Context, s *storageSetup, o *link.Options)
 		run, err := tokenmint.NewRun(pool, 2*time.Hour)
 		if err != nil {
 			cleanup()
-			return nil, err
+			return nil, nil, err
 		}
 		do := tmdeploy.Options{Pool: pool, Region: c.cfg.Region, Account: account, Zip: built.Package, Run: run,
 			Logf: func(format string, args ...any) { fmt.Fprintf(a.Stderr, format+"\n", args...) }}
@@ -205,19 +218,21 @@ func (a *App) linkMinters(ctx context.Context, s *storageSetup, o *link.Options)
 				fmt.Fprintf(a.Stderr, "warning: remove the token function from %s: %v (run `poolmigrate storage status` and remove what it lists)\n", pool, err)
 			}
 		})
-		if _, err := tmdeploy.Deploy(ctx, apis, do); err != nil {
+		res, err := tmdeploy.Deploy(ctx, apis, do)
+		if err != nil {
 			cleanup()
-			return nil, fmt.Errorf("put the token function on %s: %w", pool, explainAWS(err))
+			return nil, nil, fmt.Errorf("put the token function on %s: %w", pool, explainAWS(err))
 		}
 		if a.trioDeployed != nil {
 			if err := a.trioDeployed(ctx, pool, tmdeploy.FunctionName(pool)); err != nil {
 				cleanup()
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		side.Minter = identitymap.RunMinter{Run: run, API: c.cognito}
+		clients = append(clients, link.Client{Provider: side.Provider(), ClientID: res.ClientID})
 	}
-	return cleanup, nil
+	return cleanup, clients, nil
 }
 
 func printStorageLink(a *App, r storageLinkReport) {

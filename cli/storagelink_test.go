@@ -87,9 +87,13 @@ func TestStorageLinkLinksOnlyCheckedClaims(t *testing.T) {
 	bobNew := env.NewSignInUser(t, newPool, "bob", pw, cognito.PrevSubAttr, oldSubs["bob"], cognito.PrevUsernameAttr, "bob")
 	malloryNew := env.NewSignInUser(t, newPool, "mallory", pw, cognito.PrevSubAttr, oldSubs["alice"], cognito.PrevUsernameAttr, "alice")
 
+	// The tokens come from app clients of the tool's own, which the
+	// identity pool does not list (as the trio's): the run lists them for
+	// itself and takes them out after.
+	oldTool, newTool := env.NewSignInClient(t, oldPool), env.NewSignInClient(t, newPool)
 	rec := &getIDRecorder{}
-	linkTestHooks.minters = func(o, n string) (identitymap.Minter, identitymap.Minter) {
-		return linkBedMinter{t, env, o, oldClient}, linkBedMinter{t, env, n, newClient}
+	linkTestHooks.minters = func(o, n string) (identitymap.Minter, identitymap.Minter, string, string) {
+		return linkBedMinter{t, env, o, oldTool}, linkBedMinter{t, env, n, newTool}, oldTool, newTool
 	}
 	linkTestHooks.identity = func(api link.API) link.API { rec.API = api; return rec }
 	t.Cleanup(func() { linkTestHooks.minters, linkTestHooks.identity = nil, nil })
@@ -128,6 +132,16 @@ func TestStorageLinkLinksOnlyCheckedClaims(t *testing.T) {
 	if derr != nil || len(desc.Logins) != 1 || desc.Logins[0] != oldProvider {
 		t.Errorf("alice's identity: %v, logins %v", derr, desc.Logins)
 	}
+	// The identity pool lists what it listed before the run.
+	d, derr := env.CognitoIdentity(t).DescribeIdentityPool(context.Background(), &cognitoidentity.DescribeIdentityPoolInput{IdentityPoolId: &ip})
+	if derr != nil || len(d.CognitoIdentityProviders) != 2 {
+		t.Errorf("the identity pool lists %d providers after the run, want the 2 it had (%v)", len(d.CognitoIdentityProviders), derr)
+	}
+	for _, p := range d.CognitoIdentityProviders {
+		if c := *p.ClientId; c == oldTool || c == newTool {
+			t.Errorf("the tool's client %s is still listed for %s", c, *p.ProviderName)
+		}
+	}
 	if fi, err := os.Stat(filepath.Join(dir, ".poolmigrate", "storage", "link.jsonl")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("journal: %v", err)
 	}
@@ -147,7 +161,10 @@ func TestStorageLinkRefusesWithoutBothProviders(t *testing.T) {
 		t.Fatalf("backup: %v\n%s", err, stderr)
 	}
 	minted := false
-	linkTestHooks.minters = func(string, string) (identitymap.Minter, identitymap.Minter) { minted = true; return nil, nil }
+	linkTestHooks.minters = func(string, string) (identitymap.Minter, identitymap.Minter, string, string) {
+		minted = true
+		return nil, nil, "", ""
+	}
 	t.Cleanup(func() { linkTestHooks.minters = nil })
 	_, _, err := runApp(t, dir, nil, "storage", "link", "--backup", backup, "--target-pool", newPool, "--identity-pool", ip, "--yes")
 	if err == nil || !strings.Contains(err.Error(), testenv.UserPoolProvider(env.Config.Region, oldPool)) || !strings.Contains(err.Error(), "backend.ts") || minted {

@@ -24,6 +24,11 @@
 //   - asks GetId with the new login alone and records the link only when
 //     it answers the old id (the proof).
 //
+// The trio's tokens carry the tool's own app client as `aud`, which
+// Cognito Identity takes only from a client the identity pool lists for the
+// provider: AddClients lists those two clients for the run and
+// RemoveClients takes exactly them out again.
+//
 // The journal is a line file (JSONL, 0600, locked for the run): a user's
 // outcome is written once it is proven, so a killed run resumes where it
 // stopped. A line is reused only for the same old and new user as the
