@@ -81,4 +81,3 @@ func LinkWindowOpen(root string) (bool, error) {
 	}
 	return hasBlock(src, LinkWindowBlock), nil
 }
-
