@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/poolmigrate/poolmigrate/amplifyproj"
+	"github.com/poolmigrate/poolmigrate/gen2patch"
 	"github.com/poolmigrate/poolmigrate/migration"
 	"github.com/poolmigrate/poolmigrate/statedir"
 	"github.com/poolmigrate/poolmigrate/storage/identitymap"
@@ -30,22 +31,35 @@ var linkTestHooks struct {
 type storageLinkFlags struct {
 	backup, target, identityPool string
 	dryRun                       bool
+	// --backend: the Gen 2 link-window block instead of the link.
+	backend, close, undo bool
+	oldClient            string
 }
 
 func storageLinkCommand(a *App) command {
 	return command{
 		name:    "link",
 		summary: "link each migrated user's new login to the identity id they have (the identity pool survives the move: Gen 2 always); no file moves",
-		usage:   "link --backup FILE --target-pool ID --identity-pool ID [--dry-run] [--yes]",
+		usage:   "link --backup FILE --target-pool ID --identity-pool ID [--dry-run] [--yes] | link --backend --backup FILE --old-client ID [--close] [--undo] [--dry-run]",
 		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &storageLinkFlags{}
 			fs.StringVar(&f.backup, "backup", "", "backup file of the old pool (its users are the only ones linked)")
 			fs.StringVar(&f.target, "target-pool", "", "the new user pool's id")
 			fs.StringVar(&f.identityPool, "identity-pool", "", "the identity pool that survives the move; it must list both the old and the new user pool as providers while the link runs")
 			fs.BoolVar(&f.dryRun, "dry-run", false, "read the claims, the identity pool's providers and the link journal, and show who would be linked; mint no token, ask no identity")
+			fs.BoolVar(&f.backend, "backend", false, "Gen 2: instead of linking, write the block into amplify/backend.ts that keeps the old user pool a provider of the identity pool beside the new one (deploy it before the link); with --close remove it (at retire); with --undo undo the last write")
+			fs.StringVar(&f.oldClient, "old-client", "", "with --backend: an app client `ID` of the old pool, listed with it (the link itself lists the tool's own token client for its run)")
+			fs.BoolVar(&f.close, "close", false, "with --backend: remove the block (the old pool is no provider any more)")
+			fs.BoolVar(&f.undo, "undo", false, "with --backend: restore amplify/backend.ts as it was before the last `storage link --backend`")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected arguments %q", strings.Join(args, " "))
+				}
+				if f.backend {
+					return a.runStorageLinkBackend(g, f)
+				}
+				if f.close || f.undo || f.oldClient != "" {
+					return usagef("--close, --undo and --old-client go with --backend")
 				}
 				if f.backup == "" || f.target == "" || f.identityPool == "" {
 					return usagef("needs --backup FILE, --target-pool ID and --identity-pool ID")
@@ -122,6 +136,9 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 	// The providers first: nothing is minted or asked for a pool that
 	// cannot link.
 	if err := link.CheckProviders(ctx, api, f.identityPool, o.Old, o.New); err != nil {
+		if errors.As(err, new(*link.MissingProviderError)) {
+			return fmt.Errorf("%w. In a Gen 2 project `poolmigrate storage link --backend --backup %s --old-client ID` writes that block", err, f.backup)
+		}
 		return explainAWS(err)
 	}
 	var runErr error
@@ -252,4 +269,65 @@ func printStorageLink(a *App, r storageLinkReport) {
 	for _, fl := range l.Failures {
 		fmt.Fprintf(w, "  not linked %s: %s\n", fl.User, fl.Error)
 	}
+}
+
+// runStorageLinkBackend writes (or, with --close, removes) the Gen 2
+// link-window block, or undoes the last write.
+func (a *App) runStorageLinkBackend(g *globals, f *storageLinkFlags) error {
+	root, ok := a.gen2Root(g)
+	if !ok {
+		return usagef("--backend writes a block into a Gen 2 project's amplify/backend.ts and this is not one: for Gen 1 with a kept identity pool, add the old pool's provider with an override of the auth stack's identity pool, or `aws cognito-identity update-identity-pool`, for the window")
+	}
+	state, err := statedir.Ensure(root)
+	if err != nil {
+		return err
+	}
+	const op = "storage-link-backend"
+	if f.undo {
+		return a.undo(root, state, op)
+	}
+	oldPool := ""
+	if !f.close {
+		if f.backup == "" || f.oldClient == "" {
+			return usagef("--backend needs --backup FILE (the old pool) and --old-client ID (an app client of the old pool); --close removes the block")
+		}
+		if oldPool, err = backupPool(f.backup); err != nil {
+			return err
+		}
+	}
+	// The provider names the pool's region: its id's prefix in AWS, else
+	// --region or the project's.
+	region := strings.SplitN(oldPool, "_", 2)[0]
+	if oldPool != "" && !gen2patch.RegionRE.MatchString(region) {
+		region = g.region
+		if region == "" {
+			if pl, _, err := a.loadPlan(g, planOptions{allowUnknownEnv: true}); err == nil {
+				region = pl.Region
+			}
+		}
+		if region == "" {
+			return usagef("the old pool's region is unknown: pass --region NAME")
+		}
+	}
+	cs, err := gen2patch.LinkWindow(root, region, oldPool, f.oldClient)
+	if err != nil {
+		return err
+	}
+	already := gen2patch.BackendPath + " already holds the link-window block as asked."
+	if f.close {
+		already = gen2patch.BackendPath + " holds no link-window block."
+	}
+	if written, err := a.writeChangeSet(cs, state, op, f.dryRun, already); !written {
+		return err
+	}
+	if f.close {
+		fmt.Fprintf(a.Stdout, "Removed the link-window block from %s: deploy, and the identity pool lists the new user pool alone.\n%s\n", gen2patch.BackendPath, gen2DeploySteps)
+		return nil
+	}
+	fmt.Fprintf(a.Stdout, `Wrote the link-window block into %s: the identity pool lists user pool %s (client %s) beside the new one.
+Deploy it, then run `+"`poolmigrate storage link`"+`:
+%s
+`+"`poolmigrate storage link --backend --close`"+` removes it at retire; `+"`--undo`"+` undoes this write.
+`, gen2patch.BackendPath, oldPool, f.oldClient, gen2DeploySteps)
+	return nil
 }

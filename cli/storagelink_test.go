@@ -171,3 +171,45 @@ func TestStorageLinkRefusesWithoutBothProviders(t *testing.T) {
 		t.Fatalf("storage link: %v (minted %v), want a refusal naming the old provider", err, minted)
 	}
 }
+
+// TestStorageLinkBackendBlock: --backend writes the Gen 2 link-window
+// block naming the backup's pool (--dry-run only shows it), --close
+// removes it, --undo restores the file as it was.
+func TestStorageLinkBackendBlock(t *testing.T) {
+	env := testenv.Require(t)
+	oldPool := env.NewPool(t, testenv.PoolOptions{})
+	root := copyGen2App(t)
+	backup := filepath.Join(t.TempDir(), "old.jsonl")
+	if _, stderr, err := runApp(t, root, nil, "backup", "--pool", oldPool, "--out", backup); err != nil {
+		t.Fatalf("backup: %v\n%s", err, stderr)
+	}
+	backend := filepath.Join(root, "amplify", "backend.ts")
+	original, _ := os.ReadFile(backend)
+	args := []string{"storage", "link", "--backend", "--backup", backup, "--old-client", "oldclient1", "--region", "us-east-1"}
+	out, stderr, err := runApp(t, root, nil, append(args, "--dry-run")...)
+	if now, _ := os.ReadFile(backend); err != nil || string(now) != string(original) || !strings.Contains(out, oldPool) {
+		t.Fatalf("--dry-run: %v, wrote %v\n%s%s", err, string(now) != string(original), out, stderr)
+	}
+	if _, stderr, err = runApp(t, root, nil, args...); err != nil {
+		t.Fatalf("--backend: %v\n%s", err, stderr)
+	}
+	written, _ := os.ReadFile(backend)
+	if !strings.Contains(string(written), "'cognito-idp.us-east-1.amazonaws.com/"+oldPool+"', clientId: 'oldclient1'") {
+		t.Fatalf("backend.ts:\n%s", written)
+	}
+	if _, stderr, err = runApp(t, root, nil, "storage", "link", "--backend", "--close"); err != nil {
+		t.Fatalf("--close: %v\n%s", err, stderr)
+	}
+	if now, _ := os.ReadFile(backend); string(now) != string(original) {
+		t.Errorf("--close left\n%s", now)
+	}
+	if _, stderr, err = runApp(t, root, nil, "storage", "link", "--backend", "--undo"); err != nil {
+		t.Fatalf("--undo: %v\n%s", err, stderr)
+	}
+	if now, _ := os.ReadFile(backend); string(now) != string(written) {
+		t.Errorf("--undo of the close left\n%s", now)
+	}
+	if _, _, err = runApp(t, root, nil, "storage", "link", "--close"); err == nil {
+		t.Error("--close without --backend accepted")
+	}
+}

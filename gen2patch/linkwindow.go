@@ -12,20 +12,22 @@ import (
 const LinkWindowBlock = "link-window"
 
 var (
-	// poolIDRE is a user pool id (REGION_ID); its region is the provider's.
-	poolIDRE = regexp.MustCompile(`^([a-z]{2}(?:-[a-z]+)+-\d)_[0-9A-Za-z]+$`)
+	// poolIDRE is a user pool id (REGION_ID in AWS).
+	poolIDRE = regexp.MustCompile(`^[\w-]{1,30}_[0-9A-Za-z]+$`)
+	// RegionRE is an AWS region name.
+	RegionRE = regexp.MustCompile(`^[a-z]{2}(?:-[a-z]+)+-\d$`)
 	// clientIDRE is an app client id (Cognito: [\w+]+, 1 to 128).
 	clientIDRE = regexp.MustCompile(`^[\w+]{1,128}$`)
 )
 
-// LinkWindow writes the block that keeps the old user pool (oldPoolID,
-// with its app client oldClientID) among the identity pool's
+// LinkWindow writes the block that keeps the old user pool (oldPoolID in
+// region, with its app client oldClientID) among the identity pool's
 // CognitoIdentityProviders beside the new one: the pool swap replaces the
 // provider, and `storage link` needs both while it links each user's new
 // login to the identity they have. oldPoolID "" removes the block (at
 // retire). The block refuses, at synthesis, an identity pool whose
 // providers are not a plain list, rather than dropping them.
-func LinkWindow(root, oldPoolID, oldClientID string) (*backendpatch.ChangeSet, error) {
+func LinkWindow(root, region, oldPoolID, oldClientID string) (*backendpatch.ChangeSet, error) {
 	cs, src, v, err := load(root)
 	if err != nil {
 		return nil, err
@@ -33,14 +35,16 @@ func LinkWindow(root, oldPoolID, oldClientID string) (*backendpatch.ChangeSet, e
 	body := ""
 	if oldPoolID != "" {
 		// Both become TypeScript source that the deploy runs.
-		m := poolIDRE.FindStringSubmatch(oldPoolID)
-		if m == nil {
+		if !poolIDRE.MatchString(oldPoolID) {
 			return nil, fmt.Errorf("%q is not a user pool id (REGION_ID)", oldPoolID)
+		}
+		if !RegionRE.MatchString(region) {
+			return nil, fmt.Errorf("%q is not a region name", region)
 		}
 		if !clientIDRE.MatchString(oldClientID) {
 			return nil, fmt.Errorf("%q is not an app client id of the old pool (letters, digits, _ and +)", oldClientID)
 		}
-		provider := "cognito-idp." + m[1] + ".amazonaws.com/" + oldPoolID
+		provider := "cognito-idp." + region + ".amazonaws.com/" + oldPoolID
 		body = fmt.Sprintf(`// The old user pool stays a provider of the identity pool beside the new
 // one while `+"`poolmigrate storage link`"+` links each migrated user's new login
 // to the identity id they have (GetId takes the old pool's tokens only

@@ -17,17 +17,21 @@ import (
 // source, so anything but ids is refused and nothing is written.
 func TestLinkWindowRefusesCode(t *testing.T) {
 	root := project(t, "import { defineBackend } from '@aws-amplify/backend';\nconst backend = defineBackend({ auth });\n")
+	if _, err := LinkWindow(root, "us-east-1'", "us-east-1_abc", "client1"); err == nil {
+		t.Error("a region with a quote accepted")
+	}
 	for _, c := range [][2]string{
 		{"us-east-1_abc'); process.exit(1); ('", "client1"},
 		{"us-east-1_abc", "client'); process.exit(1); ('"},
 		{"abc", "client1"},
+		{"us-east-1_abc\n", "client1"},
 		{"us-east-1_abc", ""},
 	} {
-		if _, err := LinkWindow(root, c[0], c[1]); err == nil {
+		if _, err := LinkWindow(root, "us-east-1", c[0], c[1]); err == nil {
 			t.Errorf("LinkWindow(%q, %q) accepted", c[0], c[1])
 		}
 	}
-	cs, err := LinkWindow(root, "eu-west-2_Ab12", "7abc+def_1")
+	cs, err := LinkWindow(root, "eu-west-2", "eu-west-2_Ab12", "7abc+def_1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +68,7 @@ func TestLinkWindowWithTheRealToolchain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cs, err = LinkWindow(root, "us-east-1_oldPool1", "oldclient123"); err != nil {
+	if cs, err = LinkWindow(root, "us-east-1", "us-east-1_oldPool1", "oldclient123"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cs.Apply(state, "storage-link-backend", nil); err != nil {
@@ -102,7 +106,7 @@ func TestLinkWindowWithTheRealToolchain(t *testing.T) {
 	}
 
 	// Closed again at retire: only the new pool.
-	if cs, err = LinkWindow(root, "", ""); err != nil {
+	if cs, err = LinkWindow(root, "", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cs.Apply(state, "storage-link-backend-close", nil); err != nil {
