@@ -50,7 +50,7 @@ func storageLinkCommand(a *App) command {
 			fs.BoolVar(&f.backend, "backend", false, "Gen 2: instead of linking, write the block into amplify/backend.ts that keeps the old user pool a provider of the identity pool beside the new one (deploy it before the link); with --close remove it (at retire); with --undo undo the last write")
 			fs.StringVar(&f.oldClient, "old-client", "", "with --backend: an app client `ID` of the old pool, listed with it (the link itself lists the tool's own token client for its run)")
 			fs.BoolVar(&f.close, "close", false, "with --backend: remove the block (the old pool is no provider any more)")
-			fs.BoolVar(&f.undo, "undo", false, "with --backend: restore amplify/backend.ts as it was before the last `storage link --backend`")
+			fs.BoolVar(&f.undo, "undo", false, "with --backend: restore amplify/backend.ts as it was before the last storage link --backend")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected arguments %q", strings.Join(args, " "))
