@@ -73,8 +73,10 @@ func (a *App) runStorageVerify(ctx context.Context, g *globals, f *storageFlags)
 		return err
 	}
 	moves := m.Moves()
-	if err := s3move.CheckMoves(moves); err != nil {
-		return err
+	if len(moves) > 0 {
+		if err := s3move.CheckMoves(moves); err != nil {
+			return err
+		}
 	}
 	rep := storageVerifyReport{Unmapped: unmapped, Buckets: []storageBucketVerify{}}
 	if rep.Unmapped == nil {
@@ -82,6 +84,10 @@ func (a *App) runStorageVerify(ctx context.Context, g *globals, f *storageFlags)
 	}
 	failing := map[string]bool{}
 	for _, b := range s.buckets {
+		if len(moves) == 0 {
+			rep.Buckets = append(rep.Buckets, storageBucketVerify{Bucket: b.Name, Failing: []s3move.UserCheck{}})
+			continue
+		}
 		res, err := s3move.Verify(ctx, s.clients.s3(), s3move.VerifyOptions{Bucket: b.Name, Templates: b.Templates, Moves: moves, Journals: s.journals(b.Name)})
 		if err != nil {
 			return explainAWS(err)

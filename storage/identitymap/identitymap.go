@@ -263,9 +263,9 @@ func (o Options) ask(ctx context.Context, api API, m *mapFile, users []User, kno
 					if werr := m.append(e); werr != nil && firstErr == nil {
 						firstErr = werr
 					}
-				case ctx.Err() != nil:
+				case ctx.Err() != nil || errors.As(err, new(*writeError)):
 					if firstErr == nil {
-						firstErr = ctx.Err()
+						firstErr = errors.Join(ctx.Err(), err)
 					}
 				default:
 					res.Failures = append(res.Failures, Failure{User: u.OldUsername, Error: err.Error()})

@@ -24,11 +24,15 @@ type passwordMinter struct {
 	pool, client string
 	passwords    map[string]string
 	answerAs     map[string]string // username → whose token to give instead
+	fail         map[string]bool
 	calls        int
 }
 
 func (m *passwordMinter) Mint(_ context.Context, username string) (string, error) {
 	m.calls++
+	if m.fail[username] {
+		return "", errors.New("refused")
+	}
 	who := username
 	if other, ok := m.answerAs[username]; ok {
 		who = other
@@ -191,5 +195,32 @@ func TestBuildRefusesAnotherUsersToken(t *testing.T) {
 	res, err = identitymap.Build(ctx, b.api, o)
 	if err != nil || res.Stale != 1 || res.Asked != 1 || len(res.Entries) != 1 || res.Entries[0].NewUsername != "carol-new" {
 		t.Fatalf("bob's claim changed: stale %d, asked %d, entries %+v, err %v", res.Stale, res.Asked, res.Entries, err)
+	}
+}
+
+// TestBuildResumesAfterAStop: a run that stopped after GetId made carol an
+// identity in the old pool, before her line was written, leaves her "ask"
+// line; the next run lists that identity as if it had always been there,
+// yet takes it for the run's (made after the ask) and deletes it.
+func TestBuildResumesAfterAStop(t *testing.T) {
+	b := newBed(t)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "identity-map.jsonl")
+	before := b.identities(t, b.oldIP)
+	b.newMint.fail = map[string]bool{"carol-new": true}
+	res, err := identitymap.Build(ctx, b.api, b.options(path, "alice", "carol"))
+	if !errors.As(err, new(*identitymap.IncompleteError)) || len(res.Entries) != 1 || res.Deleted != 0 {
+		t.Fatalf("first run: %v, %d entries, %d deleted", err, len(res.Entries), res.Deleted)
+	}
+	if n := len(b.identities(t, b.oldIP)); n != len(before)+1 {
+		t.Fatalf("the first run left %d old identities, had %d: carol's was not made", n, len(before))
+	}
+	b.newMint.fail = nil
+	res, err = identitymap.Build(ctx, b.api, b.options(path, "alice", "carol"))
+	if err != nil || res.Asked != 1 || res.Created != 1 || res.Deleted != 1 {
+		t.Fatalf("resumed: %v, asked %d, created %d, deleted %d", err, res.Asked, res.Created, res.Deleted)
+	}
+	if n := len(b.identities(t, b.oldIP)); n != len(before) {
+		t.Errorf("the old identity pool has %d identities, had %d", n, len(before))
 	}
 }

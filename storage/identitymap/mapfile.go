@@ -53,6 +53,13 @@ func (e Entry) user() User {
 	return User{OldSub: e.OldSub, OldUsername: e.OldUsername, NewSub: e.NewSub, NewUsername: e.NewUsername}
 }
 
+// writeError is a map line not written: the run stops (a user's failure
+// does not).
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return "write the identity map: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
 // maxLine bounds a map line (a user line is a few hundred bytes).
 const maxLine = 64 << 10
 
@@ -143,10 +150,10 @@ func (m *mapFile) append(e Entry) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, err := m.f.Write(append(data, '\n')); err != nil {
-		return fmt.Errorf("write the identity map: %w", err)
+		return &writeError{err}
 	}
 	if err := m.f.Sync(); err != nil {
-		return fmt.Errorf("write the identity map: %w", err)
+		return &writeError{err}
 	}
 	switch e.Kind {
 	case KindUser:
