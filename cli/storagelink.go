@@ -158,16 +158,19 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 		}
 		defer cleanup()
 		// The trio's tokens carry the tool's app clients (aud): Cognito
-		// Identity takes them only from clients the pool lists.
-		added, err := link.AddClients(ctx, s.clients.identity(), f.identityPool, clients)
-		if err != nil {
-			return explainAWS(err)
-		}
-		defer func() {
-			if err := link.RemoveClients(context.WithoutCancel(ctx), s.clients.identity(), f.identityPool, added); err != nil {
-				fmt.Fprintf(a.Stderr, "warning: %v: remove the provider entries with app client(s) %v from identity pool %s by hand (aws cognito-identity update-identity-pool)\n", err, added, f.identityPool)
+		// Identity takes them only from clients the pool lists, so the pool
+		// lists them for the run (identitymap.Admit, as storage copy does).
+		for _, c := range clients {
+			undo, err := identitymap.Admit(ctx, s.clients.identity(), f.identityPool, c.Provider, c.ClientID)
+			if err != nil {
+				return explainAWS(err)
 			}
-		}()
+			defer func() {
+				if err := undo(context.WithoutCancel(ctx)); err != nil {
+					fmt.Fprintf(a.Stderr, "warning: %v: remove that provider entry from identity pool %s by hand (aws cognito-identity update-identity-pool)\n", err, f.identityPool)
+				}
+			}()
+		}
 		p := a.newProgress("link", "users", int64(len(users)))
 		o.Progress = func(done, total int) { p.set(int64(done), int64(total), "") }
 		rep.Link, runErr = link.Run(ctx, api, o)

@@ -26,8 +26,8 @@
 //
 // The trio's tokens carry the tool's own app client as `aud`, which
 // Cognito Identity takes only from a client the identity pool lists for the
-// provider: AddClients lists those two clients for the run and
-// RemoveClients takes exactly them out again.
+// provider: the caller lists those two clients for the run and takes
+// exactly them out again (identitymap.Admit).
 //
 // The journal is a line file (JSONL, 0600, locked for the run): a user's
 // outcome is written once it is proven, so a killed run resumes where it
