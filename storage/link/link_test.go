@@ -49,6 +49,9 @@ type recorder struct {
 	link.API
 	mu    sync.Mutex
 	calls []map[string]string
+	// failDelete, when set, fails DeleteIdentities once (a run stopped
+	// after GetId made an identity and before it was deleted).
+	failDelete bool
 	// unlinking, when set, drops every login but this provider's from a
 	// GetId of several: an identity pool that answers without linking.
 	unlinking string
@@ -68,6 +71,14 @@ func (r *recorder) GetId(ctx context.Context, in *cognitoidentity.GetIdInput, op
 		in = &only
 	}
 	return r.API.GetId(ctx, in, optFns...)
+}
+
+func (r *recorder) DeleteIdentities(ctx context.Context, in *cognitoidentity.DeleteIdentitiesInput, optFns ...func(*cognitoidentity.Options)) (*cognitoidentity.DeleteIdentitiesOutput, error) {
+	if r.failDelete {
+		r.failDelete = false
+		return nil, errors.New("stopped")
+	}
+	return r.API.DeleteIdentities(ctx, in, optFns...)
 }
 
 func tokenSub(tok string) string {
@@ -299,5 +310,28 @@ func TestRunRecordsALinkOnlyWhenProven(t *testing.T) {
 	var inc *link.IncompleteError
 	if !errors.As(err, &inc) || res.Count(link.Linked) != 0 || len(res.Failures) != 1 || !strings.Contains(res.Failures[0].Error, "proof") {
 		t.Fatalf("Run: %v, entries %+v, failures %+v", err, res.Entries, res.Failures)
+	}
+}
+
+// TestRunResumedDeletesTheIdentityItMade: a run stopped after GetId made
+// carol an identity (she had none) leaves it listed; the next run takes it
+// for the run's (made after carol's ask line), deletes it, and links
+// nothing for her.
+func TestRunResumedDeletesTheIdentityItMade(t *testing.T) {
+	b := newBed(t, true)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "link.jsonl")
+	before := b.identities(t)
+	b.api.failDelete = true
+	res, err := link.Run(ctx, b.api, b.options(path, "carol"))
+	if err == nil || len(res.Failures) != 1 || len(b.identities(t)) != len(before)+1 {
+		t.Fatalf("first run: %v, failures %+v, %d identities (had %d)", err, res.Failures, len(b.identities(t)), len(before))
+	}
+	res, err = link.Run(ctx, b.api, b.options(path, "carol"))
+	if err != nil || res.Count(link.NoIdentity) != 1 || res.Deleted != 1 {
+		t.Fatalf("second run: %v, %+v", err, res)
+	}
+	if after := b.identities(t); len(after) != len(before) {
+		t.Errorf("the identity pool had %d identities and has %d", len(before), len(after))
 	}
 }
