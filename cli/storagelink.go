@@ -142,10 +142,15 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 		return explainAWS(err)
 	}
 	var runErr error
-	if f.dryRun {
-		rep.Link, rep.Pending, err = link.Read(o.Path, o)
-		if err != nil {
-			return err
+	cur, pending, err := link.Read(o.Path, o)
+	if err != nil {
+		return err
+	}
+	if f.dryRun || len(pending) == 0 {
+		// A dry run, or every user is in the journal: no trio, no call.
+		rep.Link, rep.Pending = cur, append(rep.Pending, pending...)
+		if nl := cur.NotLinked(); !f.dryRun && len(nl) > 0 {
+			runErr = &link.IncompleteError{Users: nl}
 		}
 	} else {
 		if err := a.confirm(g, fmt.Sprintf("Link the new logins of %d migrated users (user pool %s) to the identities their old logins have (user pool %s) in identity pool %s, AWS account %s, region %s.\nA token function (custom-auth trio) with an app client of the tool's own is put on both user pools for the run and removed after it (%s); the identity pool lists those two app clients beside its providers for the run, and not after it.",

@@ -142,6 +142,18 @@ func TestStorageLinkLinksOnlyCheckedClaims(t *testing.T) {
 			t.Errorf("the tool's client %s is still listed for %s", c, *p.ProviderName)
 		}
 	}
+	// Run again: bob is in the journal, so no token is minted and no
+	// GetId asked.
+	calls := len(rec.calls)
+	linkTestHooks.minters = func(string, string) (identitymap.Minter, identitymap.Minter, string, string) {
+		t.Error("a second run put the trio on the pools with every user in the journal")
+		return nil, nil, "", ""
+	}
+	out, stderr, err = runApp(t, dir, nil, args...)
+	rep = storageLinkReport{}
+	if jerr := json.Unmarshal([]byte(out), &rep); jerr != nil || rep.Link.Count(link.Linked) != 1 || len(rec.calls) != calls {
+		t.Errorf("second run: %v / %v, %d more GetId, report %+v\n%s", err, jerr, len(rec.calls)-calls, rep, stderr)
+	}
 	if fi, err := os.Stat(filepath.Join(dir, ".poolmigrate", "storage", "link.jsonl")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("journal: %v", err)
 	}

@@ -85,10 +85,11 @@ func openJournal(path, command string, head Entry) (*journal, error) {
 		lock.Unlock()
 		return nil, err
 	}
-	if start != nil && (start.OldUserPool != head.OldUserPool || start.NewUserPool != head.NewUserPool || start.IdentityPool != head.IdentityPool) {
-		lock.Unlock()
-		return nil, fmt.Errorf("the link journal %s is of user pools %s → %s in identity pool %s, not of this run's (%s → %s in %s): move it away to start another",
-			path, start.OldUserPool, start.NewUserPool, start.IdentityPool, head.OldUserPool, head.NewUserPool, head.IdentityPool)
+	if start != nil {
+		if err := start.sameRun(path, head); err != nil {
+			lock.Unlock()
+			return nil, err
+		}
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -156,11 +157,24 @@ func (j *journal) askedAt(oldSub string) (time.Time, bool) {
 	return t, ok
 }
 
-// readJournal is the last user line of each old user.
-func readJournal(path string) ([]Entry, error) {
+// sameRun refuses a journal of other pools than head's.
+func (start Entry) sameRun(path string, head Entry) error {
+	if start.OldUserPool != head.OldUserPool || start.NewUserPool != head.NewUserPool || start.IdentityPool != head.IdentityPool {
+		return fmt.Errorf("the link journal %s is of user pools %s → %s in identity pool %s, not of this run's (%s → %s in %s): move it away to start another",
+			path, start.OldUserPool, start.NewUserPool, start.IdentityPool, head.OldUserPool, head.NewUserPool, head.IdentityPool)
+	}
+	return nil
+}
+
+// readJournal is the start line and the last user line of each old user.
+func readJournal(path string) (Entry, []Entry, error) {
 	by := map[string]int{}
 	var out []Entry
+	var start Entry
 	err := scan(path, func(e Entry) {
+		if e.Kind == kindStart && start.Kind == "" {
+			start = e
+		}
 		if e.Kind != kindUser {
 			return
 		}
@@ -171,7 +185,7 @@ func readJournal(path string) ([]Entry, error) {
 		by[e.OldSub] = len(out)
 		out = append(out, e)
 	})
-	return out, err
+	return start, out, err
 }
 
 // scan streams the journal's lines, each checked, refusing the first bad

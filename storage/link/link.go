@@ -246,8 +246,12 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 // entries of users it has, and the users it has not (a dry run).
 func Read(path string, o Options) (Result, []string, error) {
 	res := Result{Path: path, Entries: []Entry{}, Failures: []Failure{}}
-	lines, err := readJournal(path)
+	start, lines, err := readJournal(path)
 	if err != nil && !errors.Is(err, errNoJournal) {
+		return res, nil, err
+	}
+	head := Entry{OldUserPool: o.Old.UserPool, NewUserPool: o.New.UserPool, IdentityPool: o.IdentityPool}
+	if err := start.sameRun(path, head); start.Kind != "" && err != nil {
 		return res, nil, err
 	}
 	by := map[string]Entry{}
