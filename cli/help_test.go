@@ -460,6 +460,14 @@ func checkDocFlags(t *testing.T, root *cobra.Command, doc, text string) int {
 		if err != nil || cmd == root {
 			continue // an Amplify CLI or shell command
 		}
+		// A subcommand's flags are its own (`storage link --backup`).
+		for _, w := range strings.Fields(use)[1:] {
+			sub, _, err := cmd.Find([]string{w})
+			if err != nil || sub == cmd || strings.HasPrefix(w, "-") {
+				break
+			}
+			cmd, name = sub, name+" "+w
+		}
 		for _, m := range regexp.MustCompile(`(?:^|[\s\[(])--([a-z][a-z-]*)`).FindAllStringSubmatch(use, -1) {
 			if cmd.Flags().Lookup(m[1]) == nil && root.PersistentFlags().Lookup(m[1]) == nil {
 				t.Errorf("%s: %q: %s has no flag --%s", doc, use, name, m[1])

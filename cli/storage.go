@@ -23,7 +23,7 @@ func storageCommand(a *App) command {
 		name:        "storage",
 		summary:     "users' files (S3 storage) and identity ids across the move: plan, copy, verify, rollback, status",
 		usage:       "storage",
-		subcommands: []command{storagePlanCommand(a), storageCopyCommand(a), storageVerifyCommand(a), storageRollbackCommand(a), storageStatusCommand(a)},
+		subcommands: []command{storagePlanCommand(a), storageCopyCommand(a), storageVerifyCommand(a), storageRollbackCommand(a), storageStatusCommand(a), storageLinkCommand(a)},
 	}
 }
 

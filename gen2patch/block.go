@@ -31,7 +31,7 @@ const (
 
 // blockOrder is the order blocks take in the file: the pool's own
 // settings before the trigger, so a block may rely on the ones above it.
-var blockOrder = []string{RetainBlock, NewPoolBlock, TriggerBlock}
+var blockOrder = []string{RetainBlock, NewPoolBlock, TriggerBlock, LinkWindowBlock}
 
 // backendVarRE finds `const backend = defineBackend(` (exported or not).
 var backendVarRE = regexp.MustCompile(`(?m)^[ \t]*(?:export[ \t]+)?(?:const|let|var)[ \t]+([A-Za-z_$][\w$]*)[ \t]*=[ \t]*defineBackend[ \t]*\(`)

@@ -479,3 +479,7 @@ func (o Options) deleteCreated(ctx context.Context, api API, m *mapFile, entries
 	}
 	return n, nil
 }
+
+// CheckToken refuses an ID token that is not user sub's of side's user
+// pool (the check Build makes; storage link makes it too).
+func CheckToken(token string, side Side, sub string) error { return checkToken(token, side, sub) }

@@ -1,0 +1,341 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/poolmigrate/poolmigrate/amplifyproj"
+	"github.com/poolmigrate/poolmigrate/gen2patch"
+	"github.com/poolmigrate/poolmigrate/migration"
+	"github.com/poolmigrate/poolmigrate/statedir"
+	"github.com/poolmigrate/poolmigrate/storage/identitymap"
+	"github.com/poolmigrate/poolmigrate/storage/link"
+	"github.com/poolmigrate/poolmigrate/tokenmint"
+	tmdeploy "github.com/poolmigrate/poolmigrate/tokenmint/deploy"
+)
+
+// linkTestHooks, when set (tests only), stand in for the token trio (the
+// test bed's password sign-in gives the same ID tokens) and wrap the
+// identity client to record its calls.
+var linkTestHooks struct {
+	minters  func(oldPool, newPool string) (old, new identitymap.Minter, oldClient, newClient string)
+	identity func(link.API) link.API
+}
+
+type storageLinkFlags struct {
+	backup, target, identityPool string
+	dryRun                       bool
+	// --backend: the Gen 2 link-window block instead of the link.
+	backend, close, undo bool
+	oldClient            string
+}
+
+func storageLinkCommand(a *App) command {
+	return command{
+		name:    "link",
+		summary: "link each migrated user's new login to the identity id they have (the identity pool survives the move: Gen 2 always); no file moves",
+		usage:   "link --backup FILE --target-pool ID --identity-pool ID [--dry-run] [--yes] | link --backend --backup FILE --old-client ID [--close] [--undo] [--dry-run]",
+		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
+			f := &storageLinkFlags{}
+			fs.StringVar(&f.backup, "backup", "", "backup file of the old pool (its users are the only ones linked)")
+			fs.StringVar(&f.target, "target-pool", "", "the new user pool's id")
+			fs.StringVar(&f.identityPool, "identity-pool", "", "the identity pool that survives the move; it must list both the old and the new user pool as providers while the link runs")
+			fs.BoolVar(&f.dryRun, "dry-run", false, "read the claims, the identity pool's providers and the link journal, and show who would be linked; mint no token, ask no identity")
+			fs.BoolVar(&f.backend, "backend", false, "Gen 2: instead of linking, write the block into amplify/backend.ts that keeps the old user pool a provider of the identity pool beside the new one (deploy it before the link); with --close remove it (at retire); with --undo undo the last write")
+			fs.StringVar(&f.oldClient, "old-client", "", "with --backend: an app client `ID` of the old pool, listed with it (the link itself lists the tool's own token client for its run)")
+			fs.BoolVar(&f.close, "close", false, "with --backend: remove the block (the old pool is no provider any more)")
+			fs.BoolVar(&f.undo, "undo", false, "with --backend: restore amplify/backend.ts as it was before the last storage link --backend")
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("unexpected arguments %q", strings.Join(args, " "))
+				}
+				if f.backend {
+					return a.runStorageLinkBackend(g, f)
+				}
+				if f.close || f.undo || f.oldClient != "" {
+					return usagef("--close, --undo and --old-client go with --backend")
+				}
+				if f.backup == "" || f.target == "" || f.identityPool == "" {
+					return usagef("needs --backup FILE, --target-pool ID and --identity-pool ID")
+				}
+				if err := amplifyproj.CheckPoolID("--target-pool", f.target); err != nil {
+					return usagef("%v", err)
+				}
+				return a.runStorageLink(ctx, g, f)
+			}
+		},
+	}
+}
+
+// storageLinkReport is storage link's result (--json).
+type storageLinkReport struct {
+	Link          link.Result              `json:"link"`
+	IdentityPool  string                   `json:"identityPool"`
+	Pending       []string                 `json:"pending"`
+	NotLinked     []string                 `json:"notLinked"`
+	DryRun        bool                     `json:"dryRun"`
+	RefusedClaims []migration.ClaimRefusal `json:"refusedClaims"`
+}
+
+// setupLink finds the state folder (the project's, else ./.poolmigrate)
+// and makes the clients.
+func (a *App) setupLink(ctx context.Context, g *globals) (*storageSetup, error) {
+	s := &storageSetup{}
+	region, profile := g.region, g.profile
+	pl, root, err := a.loadPlan(g, planOptions{allowUnknownEnv: true})
+	switch {
+	case err == nil:
+		region, profile = firstNonEmpty(region, pl.Region), firstNonEmpty(profile, pl.Profile)
+		if s.stateDir, err = statedir.Ensure(root); err != nil {
+			return nil, err
+		}
+	case errors.Is(err, amplifyproj.ErrNoProject):
+		wd, werr := a.Getwd()
+		if werr != nil {
+			return nil, werr
+		}
+		s.stateDir = filepath.Join(wd, statedir.Name)
+	default:
+		return nil, err
+	}
+	if s.clients, err = a.newAWSClients(ctx, region, profile); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlags) error {
+	s, err := a.setupLink(ctx, g)
+	if err != nil {
+		return err
+	}
+	oldPool, err := backupPool(f.backup)
+	if err != nil {
+		return err
+	}
+	users, claims, err := a.claimedUsers(ctx, s, &storageFlags{backup: f.backup, target: f.target})
+	if err != nil {
+		return err
+	}
+	var api link.API = s.clients.identity()
+	if linkTestHooks.identity != nil {
+		api = linkTestHooks.identity(api)
+	}
+	region := s.clients.cfg.Region
+	o := link.Options{IdentityPool: f.identityPool, Users: users, Command: "storage link",
+		Path: filepath.Join(s.stateDir, "storage", "link.jsonl"),
+		Old:  identitymap.Side{UserPool: oldPool, Region: region},
+		New:  identitymap.Side{UserPool: f.target, Region: region}}
+	rep := storageLinkReport{IdentityPool: f.identityPool, DryRun: f.dryRun, Pending: []string{}, NotLinked: []string{}, RefusedClaims: claims.Refused}
+	// The providers first: nothing is minted or asked for a pool that
+	// cannot link.
+	if err := link.CheckProviders(ctx, api, f.identityPool, o.Old, o.New); err != nil {
+		if errors.As(err, new(*link.MissingProviderError)) {
+			return fmt.Errorf("%w. In a Gen 2 project `poolmigrate storage link --backend --backup %s --old-client ID` writes that block", err, f.backup)
+		}
+		return explainAWS(err)
+	}
+	var runErr error
+	cur, pending, err := link.Read(o.Path, o)
+	if err != nil {
+		return err
+	}
+	if f.dryRun || len(pending) == 0 {
+		// A dry run, or every user is in the journal: no trio, no call.
+		rep.Link, rep.Pending = cur, append(rep.Pending, pending...)
+		if nl := cur.NotLinked(); !f.dryRun && len(nl) > 0 {
+			runErr = &link.IncompleteError{Users: nl}
+		}
+	} else {
+		if err := a.confirm(g, fmt.Sprintf("Link the new logins of %d migrated users (user pool %s) to the identities their old logins have (user pool %s) in identity pool %s, AWS account %s, region %s.\nA token function (custom-auth trio) with an app client of the tool's own is put on both user pools for the run and removed after it (%s); the identity pool lists those two app clients beside its providers for the run, and not after it.",
+			len(users), f.target, oldPool, f.identityPool, s.clients.account(ctx), region, tmdeploy.SideEffects)); err != nil {
+			return err
+		}
+		cleanup, clients, err := a.linkMinters(ctx, s, &o)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		// The trio's tokens carry the tool's app clients (aud): Cognito
+		// Identity takes them only from clients the pool lists, so the pool
+		// lists them for the run (identitymap.Admit, as storage copy does).
+		for _, c := range clients {
+			undo, err := identitymap.Admit(ctx, s.clients.identity(), f.identityPool, c.Provider, c.ClientID)
+			if err != nil {
+				return explainAWS(err)
+			}
+			defer func() {
+				if err := undo(context.WithoutCancel(ctx)); err != nil {
+					fmt.Fprintf(a.Stderr, "warning: %v: remove that provider entry from identity pool %s by hand (aws cognito-identity update-identity-pool)\n", err, f.identityPool)
+				}
+			}()
+		}
+		p := a.newProgress("link", "users", int64(len(users)))
+		o.Progress = func(done, total int) { p.set(int64(done), int64(total), "") }
+		rep.Link, runErr = link.Run(ctx, api, o)
+		p.done(fmt.Sprintf("%d users, %d asked", len(rep.Link.Entries), rep.Link.Asked))
+		if runErr != nil && !errors.As(runErr, new(*link.IncompleteError)) {
+			return runErr
+		}
+	}
+	if nl := rep.Link.NotLinked(); nl != nil {
+		rep.NotLinked = nl
+	}
+	if g.json {
+		if err := writeJSON(a.Stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		printStorageLink(a, rep)
+	}
+	if runErr != nil {
+		return storageIncomplete{fmt.Sprintf("storage link is not complete: %d user(s) not linked: %s (listed above; a user who needs a copy signed in to the new pool before the link and has an identity of their own: the copy route moves that identity's files to their old identity; a failed user is asked again by the next run)",
+			len(rep.NotLinked), strings.Join(rep.NotLinked, ", "))}
+	}
+	return claimsOutcome(claims)
+}
+
+// linkMinters puts the token trio on both user pools for the run; the
+// cleanup removes them.
+func (a *App) linkMinters(ctx context.Context, s *storageSetup, o *link.Options) (func(), []link.Client, error) {
+	if linkTestHooks.minters != nil {
+		var oc, nc string
+		o.Old.Minter, o.New.Minter, oc, nc = linkTestHooks.minters(o.Old.UserPool, o.New.UserPool)
+		return func() {}, []link.Client{{Provider: o.Old.Provider(), ClientID: oc}, {Provider: o.New.Provider(), ClientID: nc}}, nil
+	}
+	c := s.clients
+	account, err := c.accountID(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("find the AWS account (sts:GetCallerIdentity) for the token function's permission: %w", err)
+	}
+	if a.TokenmintSource == nil {
+		return nil, nil, errors.New("this binary carries no token function source: build poolmigrate from the repository (go build .)")
+	}
+	built, err := tmdeploy.BuildEmbedded(ctx, a.TokenmintSource, "", "arm64")
+	if err != nil {
+		return nil, nil, fmt.Errorf("build the token function: %w", err)
+	}
+	apis := tmdeploy.APIs{Cognito: c.cognito, Lambda: c.lambda(), IAM: c.iam(), Logs: c.logs()}
+	var removes []func()
+	var clients []link.Client
+	cleanup := func() {
+		for i := len(removes) - 1; i >= 0; i-- {
+			removes[i]()
+		}
+	}
+	for _, side := range []*identitymap.Side{&o.Old, &o.New} {
+		pool := side.UserPool
+		run, err := tokenmint.NewRun(pool, 2*time.Hour)
+		if err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		do := tmdeploy.Options{Pool: pool, Region: c.cfg.Region, Account: account, Zip: built.Package, Run: run,
+			Logf: func(format string, args ...any) { fmt.Fprintf(a.Stderr, format+"\n", args...) }}
+		removes = append(removes, func() {
+			if _, err := tmdeploy.Remove(context.WithoutCancel(ctx), apis, do); err != nil {
+				fmt.Fprintf(a.Stderr, "warning: remove the token function from %s: %v (run `poolmigrate storage status` and remove what it lists)\n", pool, err)
+			}
+		})
+		res, err := tmdeploy.Deploy(ctx, apis, do)
+		if err != nil {
+			cleanup()
+			return nil, nil, fmt.Errorf("put the token function on %s: %w", pool, explainAWS(err))
+		}
+		if a.trioDeployed != nil {
+			if err := a.trioDeployed(ctx, pool, tmdeploy.FunctionName(pool)); err != nil {
+				cleanup()
+				return nil, nil, err
+			}
+		}
+		side.Minter = identitymap.RunMinter{Run: run, API: c.cognito}
+		clients = append(clients, link.Client{Provider: side.Provider(), ClientID: res.ClientID})
+	}
+	return cleanup, clients, nil
+}
+
+func printStorageLink(a *App, r storageLinkReport) {
+	w := a.Stdout
+	l := r.Link
+	if r.DryRun {
+		fmt.Fprintf(w, "Dry run: nothing was minted or asked. Identity pool %s lists both user pools.\n", r.IdentityPool)
+		fmt.Fprintf(w, "%d users would be linked (not in the journal %s yet)\n", len(r.Pending), l.Path)
+	}
+	fmt.Fprintf(w, "Link journal %s: %d linked (the new login answers the old identity id), %d had no identity (none was left made), %d need a copy (%d asked by this run)\n",
+		l.Path, l.Count(link.Linked), l.Count(link.NoIdentity), l.Count(link.NeedsCopy), l.Asked)
+	for _, e := range l.Entries {
+		if e.Outcome == link.NeedsCopy {
+			fmt.Fprintf(w, "  needs copy %s: signed in to the new pool before the link; identity %s holds what they saved since, their files are under %s: the copy route moves them\n", e.OldUsername, e.New, e.Old)
+		}
+	}
+	for _, fl := range l.Failures {
+		fmt.Fprintf(w, "  not linked %s: %s\n", fl.User, fl.Error)
+	}
+}
+
+// runStorageLinkBackend writes (or, with --close, removes) the Gen 2
+// link-window block, or undoes the last write.
+func (a *App) runStorageLinkBackend(g *globals, f *storageLinkFlags) error {
+	root, ok := a.gen2Root(g)
+	if !ok {
+		return usagef("--backend writes a block into a Gen 2 project's amplify/backend.ts and this is not one: for Gen 1 with a kept identity pool, add the old pool's provider with an override of the auth stack's identity pool, or `aws cognito-identity update-identity-pool`, for the window")
+	}
+	state, err := statedir.Ensure(root)
+	if err != nil {
+		return err
+	}
+	const op = "storage-link-backend"
+	if f.undo {
+		return a.undo(root, state, op)
+	}
+	oldPool := ""
+	if !f.close {
+		if f.backup == "" || f.oldClient == "" {
+			return usagef("--backend needs --backup FILE (the old pool) and --old-client ID (an app client of the old pool); --close removes the block")
+		}
+		if oldPool, err = backupPool(f.backup); err != nil {
+			return err
+		}
+	}
+	// The provider names the pool's region: its id's prefix in AWS, else
+	// --region or the project's.
+	region := strings.SplitN(oldPool, "_", 2)[0]
+	if oldPool != "" && !gen2patch.RegionRE.MatchString(region) {
+		region = g.region
+		if region == "" {
+			if pl, _, err := a.loadPlan(g, planOptions{allowUnknownEnv: true}); err == nil {
+				region = pl.Region
+			}
+		}
+		if region == "" {
+			return usagef("the old pool's region is unknown: pass --region NAME")
+		}
+	}
+	cs, err := gen2patch.LinkWindow(root, region, oldPool, f.oldClient)
+	if err != nil {
+		return err
+	}
+	already := gen2patch.BackendPath + " already holds the link-window block as asked."
+	if f.close {
+		already = gen2patch.BackendPath + " holds no link-window block."
+	}
+	if written, err := a.writeChangeSet(cs, state, op, f.dryRun, already); !written {
+		return err
+	}
+	if f.close {
+		fmt.Fprintf(a.Stdout, "Removed the link-window block from %s: deploy, and the identity pool lists the new user pool alone.\n%s\n", gen2patch.BackendPath, gen2DeploySteps)
+		return nil
+	}
+	fmt.Fprintf(a.Stdout, `Wrote the link-window block into %s: the identity pool lists user pool %s (client %s) beside the new one.
+Deploy it, then run `+"`poolmigrate storage link`"+`:
+%s
+`+"`poolmigrate storage link --backend --close`"+` removes it at retire; `+"`--undo`"+` undoes this write.
+`, gen2patch.BackendPath, oldPool, f.oldClient, gen2DeploySteps)
+	return nil
+}

@@ -1,0 +1,256 @@
+package link
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/poolmigrate/poolmigrate/linefile"
+	"github.com/poolmigrate/poolmigrate/statedir"
+	"github.com/poolmigrate/poolmigrate/storage/identitymap"
+	"github.com/poolmigrate/poolmigrate/storage/s3move"
+)
+
+const (
+	kindStart = "start"
+	kindAsk   = "ask"
+	kindUser  = "user"
+)
+
+// Entry is one line of the journal; a user line is a user's outcome.
+type Entry struct {
+	Kind string `json:"kind"`
+	// start
+	OldUserPool  string `json:"oldUserPool,omitempty"`
+	NewUserPool  string `json:"newUserPool,omitempty"`
+	IdentityPool string `json:"identityPool,omitempty"`
+	// user (ask: OldSub only)
+	OldSub      string `json:"oldSub,omitempty"`
+	OldUsername string `json:"oldUsername,omitempty"`
+	NewSub      string `json:"newSub,omitempty"`
+	NewUsername string `json:"newUsername,omitempty"`
+	Outcome     string `json:"outcome,omitempty"`
+	// Old is the user's identity id; New the one the new login answers
+	// (the same once linked; its own identity when it needs a copy).
+	Old string `json:"old,omitempty"`
+	New string `json:"new,omitempty"`
+	// Proven is when the new login alone answered the old id.
+	Proven time.Time `json:"proven,omitzero"`
+	Time   time.Time `json:"time,omitzero"`
+}
+
+func (e Entry) user() identitymap.User {
+	return identitymap.User{OldSub: e.OldSub, OldUsername: e.OldUsername, NewSub: e.NewSub, NewUsername: e.NewUsername}
+}
+
+const maxLine = 64 << 10
+
+var errNoJournal = errors.New("no journal")
+
+type journal struct {
+	f       *os.File
+	lock    *statedir.Lock
+	entries map[string]Entry
+	asks    map[string]time.Time
+}
+
+func openJournal(path, command string, head Entry) (*journal, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create the link journal's folder: %w", err)
+	}
+	lock, err := statedir.LockFile(path, command)
+	if err != nil {
+		return nil, err
+	}
+	j := &journal{lock: lock, entries: map[string]Entry{}, asks: map[string]time.Time{}}
+	var start *Entry
+	err = scan(path, func(e Entry) {
+		switch e.Kind {
+		case kindStart:
+			if start == nil {
+				s := e
+				start = &s
+			}
+		case kindAsk:
+			j.asks[e.OldSub] = e.Time
+		case kindUser:
+			j.entries[e.OldSub] = e
+		}
+	})
+	if err != nil && !errors.Is(err, errNoJournal) {
+		lock.Unlock()
+		return nil, err
+	}
+	if start != nil {
+		if err := start.sameRun(path, head); err != nil {
+			lock.Unlock()
+			return nil, err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		lock.Unlock()
+		return nil, fmt.Errorf("open the link journal: %w", err)
+	}
+	j.f = f
+	if start == nil {
+		if err := j.append(head); err != nil {
+			j.close()
+			return nil, err
+		}
+	}
+	return j, nil
+}
+
+func (j *journal) close() {
+	_ = j.f.Close()
+	_ = j.lock.Unlock()
+}
+
+// append writes one line and syncs it.
+func (j *journal) append(e Entry) error {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if _, err := j.f.Write(append(data, '\n')); err != nil {
+		return fmt.Errorf("write the link journal: %w", err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("write the link journal: %w", err)
+	}
+	if e.Kind == kindUser {
+		j.entries[e.OldSub] = e
+	}
+	return nil
+}
+
+// pending are the users without a line of the same old and new user, and
+// the count of lines no user agrees with.
+func (j *journal) pending(users []identitymap.User) ([]identitymap.User, int) {
+	var todo []identitymap.User
+	agree := 0
+	for _, u := range users {
+		if _, ok := j.lookup(u); ok {
+			agree++
+		} else {
+			todo = append(todo, u)
+		}
+	}
+	return todo, len(j.entries) - agree
+}
+
+func (j *journal) lookup(u identitymap.User) (Entry, bool) {
+	e, ok := j.entries[u.OldSub]
+	if !ok || e.user() != u {
+		return Entry{}, false
+	}
+	return e, true
+}
+
+func (j *journal) askedAt(oldSub string) (time.Time, bool) {
+	t, ok := j.asks[oldSub]
+	return t, ok
+}
+
+// sameRun refuses a journal of other pools than head's.
+func (start Entry) sameRun(path string, head Entry) error {
+	if start.OldUserPool != head.OldUserPool || start.NewUserPool != head.NewUserPool || start.IdentityPool != head.IdentityPool {
+		return fmt.Errorf("the link journal %s is of user pools %s → %s in identity pool %s, not of this run's (%s → %s in %s): move it away to start another",
+			path, start.OldUserPool, start.NewUserPool, start.IdentityPool, head.OldUserPool, head.NewUserPool, head.IdentityPool)
+	}
+	return nil
+}
+
+// readJournal is the start line and the last user line of each old user.
+func readJournal(path string) (Entry, []Entry, error) {
+	by := map[string]int{}
+	var out []Entry
+	var start Entry
+	err := scan(path, func(e Entry) {
+		if e.Kind == kindStart && start.Kind == "" {
+			start = e
+		}
+		if e.Kind != kindUser {
+			return
+		}
+		if i, ok := by[e.OldSub]; ok {
+			out[i] = e
+			return
+		}
+		by[e.OldSub] = len(out)
+		out = append(out, e)
+	})
+	return start, out, err
+}
+
+// scan streams the journal's lines, each checked, refusing the first bad
+// one by file and line; a last line cut short by a crash is ignored.
+func scan(path string, fn func(Entry)) error {
+	f, err := linefile.Open(path, "link journal")
+	if errors.Is(err, os.ErrNotExist) {
+		return errNoJournal
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := linefile.NewReader(f, maxLine)
+	for {
+		line, err := r.Next()
+		switch {
+		case err == io.EOF, errors.Is(err, linefile.ErrTornLine):
+			return nil
+		case err != nil:
+			return &linefile.Error{What: "link journal", Path: path, Line: r.Line(), Err: err, Hint: "move the file away and run `storage link` again (a user linked before is found linked again)"}
+		}
+		var e Entry
+		err = linefile.DecodeJSON(line, &e)
+		if err == nil {
+			err = e.check()
+		}
+		if err != nil {
+			return &linefile.Error{What: "link journal", Path: path, Line: r.Line(), Err: err, Hint: "move the file away and run `storage link` again (a user linked before is found linked again)"}
+		}
+		fn(e)
+	}
+}
+
+func (e Entry) check() error {
+	switch e.Kind {
+	case kindStart:
+		if e.OldUserPool == "" || e.NewUserPool == "" || e.IdentityPool == "" {
+			return errors.New("a start line names both user pools and the identity pool")
+		}
+	case kindAsk:
+		if e.OldSub == "" {
+			return errors.New("an ask line names the old sub")
+		}
+	case kindUser:
+		if e.OldSub == "" || e.OldUsername == "" || e.NewSub == "" || e.NewUsername == "" {
+			return errors.New("a user line names the old and new sub and username")
+		}
+		switch e.Outcome {
+		case NoIdentity:
+		case Linked, NeedsCopy:
+			if err := s3move.CheckIdentityID(e.Old); err != nil {
+				return fmt.Errorf("old identity: %w", err)
+			}
+			if err := s3move.CheckIdentityID(e.New); err != nil {
+				return fmt.Errorf("new identity: %w", err)
+			}
+			if e.Outcome == Linked && e.Old != e.New {
+				return errors.New("a linked user's old and new identity differ")
+			}
+		default:
+			return fmt.Errorf("unknown outcome %q", e.Outcome)
+		}
+	default:
+		return fmt.Errorf("unknown kind %q", e.Kind)
+	}
+	return nil
+}
