@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -215,32 +214,8 @@ func Read(path string) (start Entry, users []Entry, err error) {
 // readMap streams the map's lines, each checked, refusing the first bad
 // one by file and line.
 func readMap(path string, fn func(Entry) error) error {
-	f, err := linefile.Open(path, "identity map")
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r := linefile.NewReader(f, maxLine)
-	for {
-		line, err := r.Next()
-		switch {
-		case err == io.EOF, errors.Is(err, linefile.ErrTornLine):
-			return nil
-		case err != nil:
-			return &linefile.Error{What: "identity map", Path: path, Line: r.Line(), Err: err, Hint: "move the file away and run `storage copy` again to rebuild it"}
-		}
-		var e Entry
-		err = linefile.DecodeJSON(line, &e)
-		if err == nil {
-			err = e.check()
-		}
-		if err != nil {
-			return &linefile.Error{What: "identity map", Path: path, Line: r.Line(), Err: err, Hint: "move the file away and run `storage copy` again to rebuild it"}
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
+	return linefile.ScanJSON(path, "identity map", "move the file away and run `storage copy` again to rebuild it", maxLine,
+		func(e *Entry) error { return e.check() }, fn)
 }
 
 func (e Entry) check() error {

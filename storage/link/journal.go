@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -191,33 +190,12 @@ func readJournal(path string) (Entry, []Entry, error) {
 // scan streams the journal's lines, each checked, refusing the first bad
 // one by file and line; a last line cut short by a crash is ignored.
 func scan(path string, fn func(Entry)) error {
-	f, err := linefile.Open(path, "link journal")
+	err := linefile.ScanJSON(path, "link journal", "move the file away and run `storage link` again (a user linked before is found linked again)", maxLine,
+		func(e *Entry) error { return e.check() }, func(e Entry) error { fn(e); return nil })
 	if errors.Is(err, os.ErrNotExist) {
 		return errNoJournal
 	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r := linefile.NewReader(f, maxLine)
-	for {
-		line, err := r.Next()
-		switch {
-		case err == io.EOF, errors.Is(err, linefile.ErrTornLine):
-			return nil
-		case err != nil:
-			return &linefile.Error{What: "link journal", Path: path, Line: r.Line(), Err: err, Hint: "move the file away and run `storage link` again (a user linked before is found linked again)"}
-		}
-		var e Entry
-		err = linefile.DecodeJSON(line, &e)
-		if err == nil {
-			err = e.check()
-		}
-		if err != nil {
-			return &linefile.Error{What: "link journal", Path: path, Line: r.Line(), Err: err, Hint: "move the file away and run `storage link` again (a user linked before is found linked again)"}
-		}
-		fn(e)
-	}
+	return err
 }
 
 func (e Entry) check() error {
