@@ -193,7 +193,7 @@ func Build(ctx context.Context, api API, o Options) (Result, error) {
 		}
 	}
 	if len(todo) > 0 {
-		known, err := listIdentities(ctx, api, o.Old.IdentityPool, o.Limiter)
+		known, err := ListIdentities(ctx, api, o.Old.IdentityPool, o.Limiter)
 		if err != nil {
 			return res, err
 		}
@@ -400,8 +400,9 @@ func checkToken(token string, side Side, sub string) error {
 	return nil
 }
 
-// listIdentities lists every identity id of the pool.
-func listIdentities(ctx context.Context, api API, pool string, l *rate.Limiter) (map[string]bool, error) {
+// ListIdentities lists every identity id of the pool, each page after l
+// allows it (storage link lists the same way before its GetId calls).
+func ListIdentities(ctx context.Context, api API, pool string, l *rate.Limiter) (map[string]bool, error) {
 	known := map[string]bool{}
 	var next *string
 	for {

@@ -205,7 +205,7 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 	todo, stale := j.pending(o.Users)
 	res.Stale = stale
 	if len(todo) > 0 {
-		known, err := listIdentities(ctx, api, o.IdentityPool, o.Limiter)
+		known, err := identitymap.ListIdentities(ctx, api, o.IdentityPool, o.Limiter)
 		if err != nil {
 			return res, err
 		}
@@ -405,26 +405,4 @@ func (o Options) delete(ctx context.Context, api API, id string) error {
 		return fmt.Errorf("delete the identity %s GetId made for a user who had none: %w", id, err)
 	}
 	return nil
-}
-
-// listIdentities lists every identity id of the pool.
-func listIdentities(ctx context.Context, api API, pool string, l *rate.Limiter) (map[string]bool, error) {
-	known := map[string]bool{}
-	var next *string
-	for {
-		if err := l.Wait(ctx); err != nil {
-			return nil, err
-		}
-		out, err := api.ListIdentities(ctx, &cognitoidentity.ListIdentitiesInput{IdentityPoolId: aws.String(pool), MaxResults: aws.Int32(60), NextToken: next})
-		if err != nil {
-			return nil, fmt.Errorf("list identities of %s: %w", pool, err)
-		}
-		for _, d := range out.Identities {
-			known[aws.ToString(d.IdentityId)] = true
-		}
-		if aws.ToString(out.NextToken) == "" {
-			return known, nil
-		}
-		next = out.NextToken
-	}
 }
