@@ -35,7 +35,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentity"
@@ -167,19 +166,18 @@ func (o Options) finish(ctx context.Context, api API, j *journal, u identitymap.
 			moves = append(moves, s3move.Move{User: u.OldUsername, Old: id, New: e.Old})
 		}
 	}
-	if len(moves) > 0 {
-		if err := s3move.CheckMoves(moves); err != nil {
+	// One source at a time: s3move takes one move per destination.
+	for _, m := range moves {
+		if err := s3move.CheckMoves([]s3move.Move{m}); err != nil {
 			return e, err
 		}
-		conflicts, err := o.copyFiles(ctx, moves, res)
+		conflicts, err := o.copyFiles(ctx, []s3move.Move{m}, res)
 		if err != nil {
 			return e, err
 		}
-		for _, m := range moves {
-			step := Entry{Kind: kindStep, Step: stepCopied, OldSub: u.OldSub, NewSub: u.NewSub, Old: e.Old, New: m.Old, Conflicts: conflicts[m.Old], Time: o.Now().UTC()}
-			if err := j.append(step); err != nil {
-				return e, err
-			}
+		step := Entry{Kind: kindStep, Step: stepCopied, OldSub: u.OldSub, NewSub: u.NewSub, Old: e.Old, New: m.Old, Conflicts: conflicts, Time: o.Now().UTC()}
+		if err := j.append(step); err != nil {
+			return e, err
 		}
 	}
 	for _, id := range sources {
@@ -203,10 +201,10 @@ func (o Options) finish(ctx context.Context, api API, j *journal, u identitymap.
 
 // copyFiles copies the moves in every bucket and verifies them: every
 // object under each source is under the destination, the same, but for
-// the conflicts, which it returns per source identity.
-func (o Options) copyFiles(ctx context.Context, moves []s3move.Move, res *Result) (map[string][]string, error) {
+// the conflicts (keys of the destination), which it returns.
+func (o Options) copyFiles(ctx context.Context, moves []s3move.Move, res *Result) ([]string, error) {
 	c := o.Copy
-	conflicts := map[string][]string{}
+	var conflicts []string
 	for _, b := range c.Buckets {
 		journal := c.JournalPath(b.Name)
 		cr, err := s3move.Copy(ctx, c.S3, s3move.Options{Bucket: b.Name, Templates: b.Templates, Moves: moves,
@@ -222,13 +220,7 @@ func (o Options) copyFiles(ctx context.Context, moves []s3move.Move, res *Result
 		for _, cf := range cr.Conflicts {
 			res.Conflicts = append(res.Conflicts, cf)
 			kept[cf.Dest] = true
-			for _, m := range moves {
-				for _, t := range b.Templates {
-					if strings.HasPrefix(cf.Source, t.Prefix(m.Old)) {
-						conflicts[m.Old] = append(conflicts[m.Old], cf.Dest)
-					}
-				}
-			}
+			conflicts = append(conflicts, cf.Dest)
 		}
 		vr, err := s3move.Verify(ctx, c.S3, s3move.VerifyOptions{Bucket: b.Name, Templates: b.Templates, Moves: moves, Journals: []string{journal}})
 		if err != nil {

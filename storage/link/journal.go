@@ -70,6 +70,9 @@ type journal struct {
 	lock    *statedir.Lock
 	entries map[string]Entry
 	asks    map[string]time.Time
+	// had is, per old sub, the identity the old login answered that was
+	// listed before the run (an ask line with Old).
+	had map[string]string
 	// sources are, per old and new sub, the identities of the new login's own
 	// the run unlinked (or was about to), in order; done the steps
 	// journaled per identity (step → true).
@@ -86,7 +89,7 @@ func openJournal(path, command string, head Entry) (*journal, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &journal{lock: lock, entries: map[string]Entry{}, asks: map[string]time.Time{}, sources: map[string][]string{}, done: map[string]map[string]bool{}, conflicts: map[string][]string{}}
+	j := &journal{lock: lock, entries: map[string]Entry{}, asks: map[string]time.Time{}, had: map[string]string{}, sources: map[string][]string{}, done: map[string]map[string]bool{}, conflicts: map[string][]string{}}
 	var start *Entry
 	err = scan(path, func(e Entry) {
 		switch e.Kind {
@@ -96,7 +99,7 @@ func openJournal(path, command string, head Entry) (*journal, error) {
 				start = &s
 			}
 		case kindAsk:
-			j.asks[e.OldSub] = e.Time
+			j.ask(e)
 		case kindUser:
 			j.entries[e.OldSub] = e
 		case kindStep:
@@ -148,10 +151,22 @@ func (j *journal) append(e Entry) error {
 	switch e.Kind {
 	case kindUser:
 		j.entries[e.OldSub] = e
+	case kindAsk:
+		j.ask(e)
 	case kindStep:
 		j.step(e)
 	}
 	return nil
+}
+
+// ask records an ask line: its time, or (Old set) the identity the old
+// login had before the run that asked.
+func (j *journal) ask(e Entry) {
+	if e.Old != "" {
+		j.had[e.OldSub] = e.Old
+		return
+	}
+	j.asks[e.OldSub] = e.Time
 }
 
 // step records a step line: an unlink names a source of the user's.
@@ -261,6 +276,11 @@ func (e Entry) check() error {
 	case kindAsk:
 		if e.OldSub == "" {
 			return errors.New("an ask line names the old sub")
+		}
+		if e.Old != "" {
+			if err := s3move.CheckIdentityID(e.Old); err != nil {
+				return fmt.Errorf("old identity: %w", err)
+			}
 		}
 	case kindUser:
 		if e.OldSub == "" || e.OldUsername == "" || e.NewSub == "" || e.NewUsername == "" {

@@ -341,12 +341,20 @@ func (o Options) one(ctx context.Context, api API, j *journal, u identitymap.Use
 		return e, fmt.Errorf("old login: %w", err)
 	}
 	made := !known[old]
-	if !made && hadAsk {
+	// An identity a run found there before it (the had line) is the
+	// user's, however recent: a user asked again (needing a copy, or
+	// failed after this point) keeps it.
+	if !made && hadAsk && j.had[u.OldSub] != old {
 		d, err := o.created(ctx, api, old)
 		if err != nil {
 			return e, err
 		}
 		made = d != nil && !d.Before(asked.Add(-time.Minute))
+	}
+	if !made && j.had[u.OldSub] != old {
+		if err := j.append(Entry{Kind: kindAsk, OldSub: u.OldSub, Old: old, Time: o.Now().UTC()}); err != nil {
+			return e, err
+		}
 	}
 	if made {
 		if err := o.delete(ctx, api, old); err != nil {
