@@ -61,7 +61,8 @@ const maxUnlinks = 3
 type CopyOptions struct {
 	S3      s3move.API
 	Buckets []Bucket
-	// Dir holds the copy journals, one per bucket (JournalPath).
+	// Dir holds the copy journals, one per bucket, under early/
+	// (JournalPath).
 	Dir string
 	// Workers is how many copies run at once (s3move's default if 0).
 	Workers int
@@ -75,10 +76,11 @@ type Bucket struct {
 	Templates []s3move.Template
 }
 
-// JournalPath is the copy journal of a bucket (s3move's, apart from
-// storage copy's: s3move.Rollback undoes it).
+// JournalPath is the copy journal of a bucket: s3move's, in a folder of
+// its own (no bucket name makes it another journal's name);
+// s3move.Rollback undoes it.
 func (c *CopyOptions) JournalPath(bucket string) string {
-	return filepath.Join(c.Dir, bucket+".early.journal.jsonl")
+	return filepath.Join(c.Dir, "early", bucket+".journal.jsonl")
 }
 
 // Remaps are the identity-id pairs the copied users' entries give: Old is
