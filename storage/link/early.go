@@ -100,13 +100,22 @@ func (r Result) Remaps() []s3move.Move {
 }
 
 // Remaps reads the identity-id pairs of the copied users from the journal
-// at path (see Result.Remaps); it makes no call.
+// at path (see Result.Remaps); it makes no call. It refuses a journal
+// that gives one identity to two users.
 func Remaps(path string) ([]s3move.Move, error) {
 	_, lines, err := readJournal(path)
 	if err != nil {
 		return nil, err
 	}
-	return Result{Entries: lines}.Remaps(), nil
+	pairs := Result{Entries: lines}.Remaps()
+	from := map[string]string{}
+	for _, p := range pairs {
+		if u, ok := from[p.Old]; ok && u != p.User {
+			return nil, fmt.Errorf("link journal %s: identity %s is the new login's own of users %s and %s: fix or move the journal", path, p.Old, u, p.User)
+		}
+		from[p.Old] = p.User
+	}
+	return pairs, nil
 }
 
 // unlink takes the new login off its own identity own, journaling it
@@ -145,15 +154,19 @@ func (o Options) unlink(ctx context.Context, api API, j *journal, u identitymap.
 func (o Options) finish(ctx context.Context, api API, j *journal, u identitymap.User, e Entry, sources []string, res *Result) (Entry, error) {
 	var moves []s3move.Move
 	for _, id := range sources {
-		if j.stepDone(id, stepDeleted) {
-			continue
+		if other := j.sourceOfAnother(u, id); other != "" {
+			return e, fmt.Errorf("the journal names the identity %s as the new login's own of two users (old subs %s and %s): nothing is copied from it", id, u.OldSub, other)
 		}
 		d, err := o.describe(ctx, api, id)
 		if err != nil {
 			return e, err
 		}
 		switch {
-		case d == nil && j.stepDone(id, stepCopied):
+		case d != nil && len(d.Logins) > 0:
+			return e, fmt.Errorf("the identity %s the journal names as the new login's own holds the logins %v: nothing is copied from it (the journal is not proof of whose it is)", id, d.Logins)
+		case j.stepDone(u, id, stepDeleted):
+			continue
+		case d == nil && j.stepDone(u, id, stepCopied):
 			// Deleted by a run killed before it wrote so.
 			if err := j.append(Entry{Kind: kindStep, Step: stepDeleted, OldSub: u.OldSub, NewSub: u.NewSub, Old: e.Old, New: id, Time: o.Now().UTC()}); err != nil {
 				return e, err
@@ -161,10 +174,8 @@ func (o Options) finish(ctx context.Context, api API, j *journal, u identitymap.
 			continue
 		case d == nil:
 			return e, fmt.Errorf("the identity %s the journal names as the new login's own is gone before its files were copied: copy its folders to %s by hand", id, e.Old)
-		case len(d.Logins) > 0:
-			return e, fmt.Errorf("the identity %s the journal names as the new login's own holds the logins %v: nothing is copied from it (the journal is not proof of whose it is)", id, d.Logins)
 		}
-		if !j.stepDone(id, stepCopied) {
+		if !j.stepDone(u, id, stepCopied) {
 			moves = append(moves, s3move.Move{User: u.OldUsername, Old: id, New: e.Old})
 		}
 	}
@@ -183,7 +194,7 @@ func (o Options) finish(ctx context.Context, api API, j *journal, u identitymap.
 		}
 	}
 	for _, id := range sources {
-		if j.stepDone(id, stepDeleted) {
+		if j.stepDone(u, id, stepDeleted) {
 			continue
 		}
 		if err := o.deleteOwn(ctx, api, id); err != nil {
@@ -196,7 +207,7 @@ func (o Options) finish(ctx context.Context, api API, j *journal, u identitymap.
 	}
 	e.Outcome, e.From = Copied, slices.Clone(sources)
 	for _, id := range sources {
-		e.Conflicts = append(e.Conflicts, j.conflicts[id]...)
+		e.Conflicts = append(e.Conflicts, j.conflictsOf(u, id)...)
 	}
 	return e, nil
 }

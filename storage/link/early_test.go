@@ -326,3 +326,38 @@ func TestRunCopiesNoIdentityAForgedLineNames(t *testing.T) {
 		t.Errorf("%d unlinks", b.api.unlinks)
 	}
 }
+
+// TestRunTakesNoPairAForgedLineNames: after dave's own identity was
+// copied and deleted, journal lines naming it as alice's own, every step
+// done, give alice no pair (a field remap would write alice's identity
+// into what dave saved): her run fails and the pairs are dave's alone.
+func TestRunTakesNoPairAForgedLineNames(t *testing.T) {
+	b := newEarlyBed(t)
+	ctx := context.Background()
+	if _, err := link.Run(ctx, b.api, b.options("dave")); err != nil {
+		t.Fatal(err)
+	}
+	alice := b.users["alice"]
+	f, err := os.OpenFile(b.options().Path, os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{"unlink", "unlinked", "copied", "deleted"} {
+		data, _ := json.Marshal(link.Entry{Kind: "step", Step: step, OldSub: alice.OldSub, NewSub: alice.NewSub, Old: b.had["alice"], New: b.had["dave-new"]})
+		if _, err := f.Write(append(data, '\n')); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+	res, err := link.Run(ctx, b.api, b.options("alice", "dave"))
+	if err == nil || len(res.Failures) != 1 || !strings.Contains(res.Failures[0].Error, "two users") {
+		t.Fatalf("Run: %v, %+v", err, res)
+	}
+	want := []s3move.Move{{User: "dave", Old: b.had["dave-new"], New: b.had["dave"]}}
+	if got, err := link.Remaps(res.Path); err != nil || !slices.Equal(got, want) {
+		t.Errorf("pairs %v (%v), want dave's alone", got, err)
+	}
+	if got := b.files(t, b.had["alice"]); len(got) != 1 {
+		t.Errorf("alice's identity holds %v", got)
+	}
+}

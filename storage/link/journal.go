@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/poolmigrate/poolmigrate/linefile"
@@ -75,7 +76,7 @@ type journal struct {
 	had map[string]string
 	// sources are, per old and new sub, the identities of the new login's own
 	// the run unlinked (or was about to), in order; done the steps
-	// journaled per identity (step → true).
+	// journaled per user and identity (step → true).
 	sources   map[string][]string
 	done      map[string]map[string]bool
 	conflicts map[string][]string
@@ -175,12 +176,13 @@ func (j *journal) step(e Entry) {
 	if e.Step == stepUnlink && !slices.Contains(j.sources[k], e.New) {
 		j.sources[k] = append(j.sources[k], e.New)
 	}
-	if j.done[e.New] == nil {
-		j.done[e.New] = map[string]bool{}
+	k += "/" + e.New
+	if j.done[k] == nil {
+		j.done[k] = map[string]bool{}
 	}
-	j.done[e.New][e.Step] = true
+	j.done[k][e.Step] = true
 	if e.Step == stepCopied {
-		j.conflicts[e.New] = e.Conflicts
+		j.conflicts[k] = e.Conflicts
 	}
 }
 
@@ -209,8 +211,27 @@ func (j *journal) sourcesOf(u identitymap.User) []string {
 	return j.sources[u.OldSub+"/"+u.NewSub]
 }
 
-// stepDone tells whether the step was journaled for the identity id.
-func (j *journal) stepDone(id, step string) bool { return j.done[id][step] }
+// sourceOfAnother is the old sub of another user whose source id is too.
+func (j *journal) sourceOfAnother(u identitymap.User, id string) string {
+	mine := u.OldSub + "/" + u.NewSub
+	for k, ids := range j.sources {
+		if k != mine && slices.Contains(ids, id) {
+			old, _, _ := strings.Cut(k, "/")
+			return old
+		}
+	}
+	return ""
+}
+
+// stepDone tells whether the step was journaled for u's identity id.
+func (j *journal) stepDone(u identitymap.User, id, step string) bool {
+	return j.done[u.OldSub+"/"+u.NewSub+"/"+id][step]
+}
+
+// conflictsOf are the conflicts journaled with the copy of u's identity id.
+func (j *journal) conflictsOf(u identitymap.User, id string) []string {
+	return j.conflicts[u.OldSub+"/"+u.NewSub+"/"+id]
+}
 
 func (j *journal) lookup(u identitymap.User) (Entry, bool) {
 	e, ok := j.entries[u.OldSub]
