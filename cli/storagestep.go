@@ -7,6 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
 	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/statedir"
 	"github.com/poolmigrate/poolmigrate/storage"
@@ -86,6 +90,15 @@ func (a *App) storageOldIDs(ctx context.Context, g *globals, state string, st *m
 	if err != nil {
 		return err
 	}
+	files, err := anyIdentityFiles(ctx, a, s)
+	if err != nil {
+		return err
+	}
+	if !files {
+		st.Storage = &storageState{Route: storage.RouteNone}
+		fmt.Fprintln(a.Stdout, "Storage: no file under any per-identity path of the app's buckets: no file has to move, no identity id is taken.")
+		return nil
+	}
 	var users []identitymap.OldUser
 	skipped := 0
 	_, _, err = cognito.ReadBackupFile(st.Backup, cognito.BackupVisitor{User: func(u cognito.User) error {
@@ -144,6 +157,31 @@ func (a *App) storageOldIDs(ctx context.Context, g *globals, state string, st *m
 		fmt.Fprintf(a.Stdout, "  %d users could not sign in to the old pool (disabled, or a password reset pending): their files, if any, stay under their old ids.\n", skipped)
 	}
 	return nil
+}
+
+// anyIdentityFiles tells whether any bucket holds an object under the
+// part of a per-identity path before the identity id (private/, …). A
+// bucket that does not exist holds none (said on stderr).
+func anyIdentityFiles(ctx context.Context, a *App, s *storageSetup) (bool, error) {
+	api := s.clients.s3()
+	for _, b := range s.buckets {
+		for _, t := range b.Templates {
+			before, _, _ := strings.Cut(t.String(), s3move.Placeholder)
+			out, err := api.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(b.Name), Prefix: aws.String(before), MaxKeys: aws.Int32(1)})
+			var nb *s3types.NoSuchBucket
+			if errors.As(err, &nb) {
+				fmt.Fprintf(a.Stderr, "warning: bucket %s does not exist: it holds no files\n", b.Name)
+				break
+			}
+			if err != nil {
+				return false, fmt.Errorf("look for files in bucket %s: %w", b.Name, explainAWS(err))
+			}
+			if len(out.Contents) > 0 {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 func trioNote(n int) string {
