@@ -247,6 +247,15 @@ func TestBuildInTwoPhases(t *testing.T) {
 	if got := b.identities(t, b.oldIP); len(got) != len(before) {
 		t.Errorf("the old phase left an identity it made: %v, before %v", got, before)
 	}
+	// A second run (a resumed migrate) asks nobody again.
+	b.oldMint.calls = 0
+	again, err := identitymap.BuildOld(ctx, b.api, identitymap.OldOptions{Side: o.Old, Users: oldUsers, Path: oldPath, Command: "migrate"})
+	if err != nil || again.Asked != 0 || b.oldMint.calls != 0 || len(again.Entries) != 3 {
+		t.Errorf("BuildOld again: %v asked %d minted %d", err, again.Asked, b.oldMint.calls)
+	}
+	if fi, err := os.Stat(oldPath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("old-side file: %v %v", fi, err)
+	}
 	start, known, err := identitymap.ReadOld(oldPath)
 	if err != nil || start.OldIdentityPool != b.oldIP || len(known) != 3 {
 		t.Fatalf("ReadOld: %v %+v %v", err, start, known)
