@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/poolmigrate/poolmigrate/amplifyproj"
 	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/statedir"
 	"github.com/poolmigrate/poolmigrate/storage"
@@ -343,9 +344,12 @@ func shortList(names []string, n int) string {
 // (migrate.json) is of this backup's pool and target and took the old
 // identity ids, it moves the files of the users who came since.
 func (a *App) storageForSync(ctx context.Context, g *globals, backup, target string) (*storageSyncReport, error) {
-	_, root, err := a.loadPlan(g, planOptions{allowUnknownEnv: true})
-	if err != nil {
+	root, _, err := a.findProject(g)
+	if errors.Is(err, amplifyproj.ErrNoProject) {
 		return nil, nil // not in a project: nothing known of its storage
+	}
+	if err != nil {
+		return nil, err
 	}
 	state := filepath.Join(root, statedir.Name)
 	var st migrateState
