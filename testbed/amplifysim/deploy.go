@@ -56,9 +56,10 @@ func PushAuth(ctx context.Context, c Clients, root, auth, poolID, region string)
 	}
 	cfg := gjson.GetBytes(in, "cognitoConfig")
 	a := Auth{UserPoolID: poolID}
-	// The Amplify CLI's clients: SRP and refresh (the test bed signs users
-	// in with USER_PASSWORD_AUTH, which the demo's app uses in place of SRP).
-	flows := []ctypes.ExplicitAuthFlowsType{ctypes.ExplicitAuthFlowsTypeAllowUserSrpAuth, ctypes.ExplicitAuthFlowsTypeAllowUserPasswordAuth, ctypes.ExplicitAuthFlowsTypeAllowRefreshTokenAuth}
+	// The Amplify CLI's clients: SRP and refresh. (cognito-local, like the
+	// Amplify Gen 2 demo's, takes USER_PASSWORD_AUTH through them, which
+	// the demos use in place of the SRP exchange.)
+	flows := []ctypes.ExplicitAuthFlowsType{ctypes.ExplicitAuthFlowsTypeAllowUserSrpAuth, ctypes.ExplicitAuthFlowsTypeAllowRefreshTokenAuth}
 	for _, cl := range []struct {
 		name string
 		id   *string

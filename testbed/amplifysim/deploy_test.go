@@ -54,8 +54,9 @@ func TestPushAuthAndStorage(t *testing.T) {
 		t.Errorf("identity pool %s with providers %+v, want the two app clients of %s", aws.ToString(d.IdentityPoolName), d.CognitoIdentityProviders, pool)
 	}
 	env.NewSignInUser(t, pool, "alice", "Alice-Pass-1!")
-	// As the app signs in through the web client.
-	tok, err := env.Cognito.InitiateAuth(ctx, &cip.InitiateAuthInput{ClientId: &a.WebClientID, AuthFlow: ctypes.AuthFlowTypeUserPasswordAuth,
+	// As the app signs in through the web client (cognito-local takes a
+	// password in place of the SRP exchange).
+	tok, err := env.Local.InitiateAuth(ctx, &cip.InitiateAuthInput{ClientId: &a.WebClientID, AuthFlow: ctypes.AuthFlowTypeUserPasswordAuth,
 		AuthParameters: map[string]string{"USERNAME": "alice", "PASSWORD": "Alice-Pass-1!"}})
 	if err != nil || tok.AuthenticationResult == nil {
 		t.Fatalf("alice signs in through the web client: %v", err)
