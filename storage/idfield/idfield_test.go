@@ -33,6 +33,7 @@ func l(v ...string) types.AttributeValue {
 	}
 	return out
 }
+
 // same compares attribute values as the journal writes them.
 func same(a, b types.AttributeValue) bool {
 	if a == nil || b == nil {
@@ -74,7 +75,9 @@ func profileTable(t *testing.T, env *testenv.Env) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = env.Dynamo.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &name}) })
+	t.Cleanup(func() {
+		_, _ = env.Dynamo.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &name})
+	})
 	return name
 }
 
