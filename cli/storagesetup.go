@@ -108,20 +108,24 @@ func (a *App) setupStorage(ctx context.Context, g *globals, f *storageFlags) (*s
 	pl, root, err := a.loadPlan(g, planOptions{allowUnknownEnv: true})
 	switch {
 	case err == nil:
+		// The fields are checked before the state folder is made.
+		if s.fields, err = identityFields(pl, f.identityFields); err != nil {
+			return nil, err
+		}
 		region, profile = firstNonEmpty(region, pl.Region), firstNonEmpty(profile, pl.Profile)
 		if s.stateDir, err = statedir.Ensure(root); err != nil {
 			return nil, err
 		}
 	case errors.Is(err, amplifyproj.ErrNoProject) && len(f.buckets) > 0:
+		if _, ferr := identityFields(nil, f.identityFields); ferr != nil {
+			return nil, ferr
+		}
 		wd, werr := a.Getwd()
 		if werr != nil {
 			return nil, werr
 		}
 		s.stateDir = filepath.Join(wd, statedir.Name)
 	default:
-		return nil, err
-	}
-	if s.fields, err = identityFields(pl, f.identityFields); err != nil {
 		return nil, err
 	}
 	if len(f.buckets) > 0 {
