@@ -150,7 +150,9 @@ func (a *App) runStorageCopy(ctx context.Context, g *globals, f *storageFlags) e
 	case len(s.fields) == 0 || f.mapOnly:
 	case !f.share.Whole():
 		rep.IdentityFieldsSkipped = "not rewritten by a worker: run storage copy without --worker after the workers (it copies nothing again) to rewrite them"
-	case len(moves) > 0:
+	case len(moves) == 0:
+		rep.IdentityFieldsSkipped = "no user in the identity map had an old identity id (yet): no value to rewrite"
+	default:
 		rep.IdentityFields, err = a.rewriteFields(ctx, s, fieldPairs(moves, leftOut), f.dryRun)
 		if err != nil {
 			return err
