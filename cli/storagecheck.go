@@ -209,13 +209,14 @@ func (a *App) runStorageRollback(ctx context.Context, g *globals, f *storageFlag
 	if len(journals)+len(fieldJournals) == 0 {
 		return fmt.Errorf("no copy journal in %s: `storage copy` has copied nothing to roll back", s.stateDir)
 	}
-	fieldWrites, err := fieldJournalWrites(fieldJournals)
-	if err != nil {
-		return err
-	}
-	if f.dryRun {
-		for _, j := range fieldJournals {
-			n, _ := fieldJournalWrites([]string{j})
+	fieldWrites := 0
+	for _, j := range fieldJournals {
+		n, err := fieldJournalWrites(j)
+		if err != nil {
+			return err
+		}
+		fieldWrites += n
+		if f.dryRun {
 			rep.IdentityFields = append(rep.IdentityFields, dynamo.RollbackResult{Journal: j, Records: n, Conflicts: []string{}})
 		}
 	}
@@ -235,8 +236,8 @@ func (a *App) runStorageRollback(ctx context.Context, g *globals, f *storageFlag
 		if len(fieldJournals) > 0 {
 			fieldsLine = fmt.Sprintf("\nPut back the %d identity-field values it rewrote (journals:\n  %s)", fieldWrites, strings.Join(fieldJournals, "\n  "))
 		}
-		if err := a.confirm(g, fmt.Sprintf("Delete the %d copies `storage copy` made in AWS account %s, region %s (journals:\n  %s)%s\nOld files are not touched.",
-			copies, s.clients.account(ctx), s.clients.cfg.Region, strings.Join(journals, "\n  "), fieldsLine)); err != nil {
+		if err := a.confirm(g, fmt.Sprintf("In AWS account %s, region %s: delete the %d copies `storage copy` made (journals:\n  %s)%s\nOld files are not touched.",
+			s.clients.account(ctx), s.clients.cfg.Region, copies, strings.Join(journals, "\n  "), fieldsLine)); err != nil {
 			return err
 		}
 		// The fields first: they were rewritten after the files.

@@ -187,25 +187,20 @@ func printFieldChecks(w io.Writer, checks []idfield.Check) {
 	}
 }
 
-// fieldJournalWrites counts the standing writes the field journals hold
-// (a voided write was refused: there is nothing to undo).
-func fieldJournalWrites(journals []string) (int, error) {
+// fieldJournalWrites counts the standing writes a field journal holds (a
+// voided write was refused: there is nothing to undo).
+func fieldJournalWrites(journal string) (int, error) {
 	n := 0
-	for _, j := range journals {
-		err := dynamo.ReadJournal(j, func(r dynamo.JournalRecord) error {
-			switch {
-			case r.IsWrite():
-				n++
-			case r.Kind == "void":
-				n--
-			}
-			return nil
-		})
-		if err != nil {
-			return n, err
+	err := dynamo.ReadJournal(journal, func(r dynamo.JournalRecord) error {
+		switch {
+		case r.IsWrite():
+			n++
+		case r.Kind == "void":
+			n--
 		}
-	}
-	return n, nil
+		return nil
+	})
+	return n, err
 }
 
 // rollbackFields undoes the field journals, newest first.
