@@ -52,7 +52,7 @@ func identityFields(pl *migration.Plan, specs []string) ([]idfield.Field, error)
 	var out []idfield.Field
 	for _, f := range fs {
 		if f.Table == "" {
-			return nil, usagef("--identity-field %s.%s: the table of model %s is unknown (amplify-meta.json or amplify_outputs.json names no API id): run `amplify pull`", f.Type, f.Field, f.Type)
+			return nil, usagef("--identity-field %s.%s: the table of model %s is unknown because the data's API id is unknown: Gen 1, run `amplify pull` (amplify-meta.json); Gen 2, set POOLMIGRATE_API_ID to the AppSync API id", f.Type, f.Field, f.Type)
 		}
 		out = append(out, idfield.Field{Type: f.Type, Name: f.Field, Table: f.Table, List: f.List})
 	}

@@ -224,6 +224,14 @@ func TestStorageCopyRewritesIdentityFields(t *testing.T) {
 		t.Errorf("status: %v\n%s%s", err, out, stderr)
 	}
 
+	// A worker copies its share of the files and leaves the fields, saying
+	// so.
+	out, stderr, err = f.run(t, f.users(append([]string{"storage", "copy", "--worker", "0/2", "--yes", "--json"}, fields...)...)...)
+	var worker storageCopyReport
+	if jerr := json.Unmarshal([]byte(out), &worker); jerr != nil || worker.IdentityFields != nil || !strings.Contains(worker.IdentityFieldsSkipped, "without --worker") {
+		t.Errorf("copy --worker 0/2: %v %v\n%s%s", err, jerr, out, stderr)
+	}
+
 	// The app sets carol's profile back to dave's old id: verify lists it.
 	f.put(t, dynamo.Item{"userId": s("p-carol"), "identityId": s(dave)})
 	out, _, err = f.run(t, f.users(append([]string{"storage", "verify"}, fields...)...)...)
