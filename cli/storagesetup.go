@@ -17,6 +17,7 @@ import (
 	"github.com/poolmigrate/poolmigrate/migration"
 	"github.com/poolmigrate/poolmigrate/statedir"
 	"github.com/poolmigrate/poolmigrate/storage/identitymap"
+	"github.com/poolmigrate/poolmigrate/storage/idfield"
 	"github.com/poolmigrate/poolmigrate/storage/s3move"
 )
 
@@ -31,6 +32,8 @@ type storageFlags struct {
 	share                            dynamo.Share
 	workers                          int
 	dryRun, mapOnly                  bool
+	// identityFields are --identity-field Type.field.
+	identityFields []string
 }
 
 func (f *storageFlags) registerUsers(fs *pflag.FlagSet) {
@@ -69,6 +72,8 @@ type storageSetup struct {
 	stateDir string
 	clients  *awsClients
 	buckets  []storageBucket
+	// fields are the identity-id fields named, with their tables.
+	fields []idfield.Field
 }
 
 // mapPath is the identity map, journalPath a bucket's copy journal.
@@ -103,11 +108,18 @@ func (a *App) setupStorage(ctx context.Context, g *globals, f *storageFlags) (*s
 	pl, root, err := a.loadPlan(g, planOptions{allowUnknownEnv: true})
 	switch {
 	case err == nil:
+		// The fields are checked before the state folder is made.
+		if s.fields, err = identityFields(pl, f.identityFields); err != nil {
+			return nil, err
+		}
 		region, profile = firstNonEmpty(region, pl.Region), firstNonEmpty(profile, pl.Profile)
 		if s.stateDir, err = statedir.Ensure(root); err != nil {
 			return nil, err
 		}
 	case errors.Is(err, amplifyproj.ErrNoProject) && len(f.buckets) > 0:
+		if _, ferr := identityFields(nil, f.identityFields); ferr != nil {
+			return nil, ferr
+		}
 		wd, werr := a.Getwd()
 		if werr != nil {
 			return nil, werr
