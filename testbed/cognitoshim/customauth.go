@@ -73,6 +73,12 @@ type customAuth struct {
 	mu       sync.Mutex
 	key      *rsa.PrivateKey
 	runtimes map[string]string // function name -> the runtime's invoke URL
+	// envs holds one lock per runtime URL: a Lambda execution environment
+	// (and the Runtime Interface Emulator that stands for one) takes one
+	// invocation at a time. AWS runs concurrent invocations in separate
+	// environments; the emulator panics or drops the second connection
+	// (EOF), so the shim queues them as Lambda's scaling would absorb them.
+	envs     map[string]*sync.Mutex
 	sessions map[string]*authSession
 	spent    map[string]time.Time // used sessions, until they would have expired
 	refresh  map[string]*refreshGrant
@@ -438,10 +444,20 @@ func (s *Server) invokeAs(ctx context.Context, arn, trigger, source, pool, clien
 	}
 	s.custom.mu.Lock()
 	url := s.custom.runtimes[name]
+	env := s.custom.envs[url]
+	if env == nil && url != "" {
+		if s.custom.envs == nil {
+			s.custom.envs = map[string]*sync.Mutex{}
+		}
+		env = &sync.Mutex{}
+		s.custom.envs[url] = env
+	}
 	s.custom.mu.Unlock()
 	if url == "" {
 		return errOf("UnexpectedLambdaException", "the test bed runs no code for function %s (register its runtime with Server.RunFunction)", name)
 	}
+	env.Lock()
+	defer env.Unlock()
 	ev := map[string]any{"version": "1", "region": s.region(), "userPoolId": pool, "userName": username,
 		"callerContext": map[string]string{"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": clientID},
 		"triggerSource": source, "request": request, "response": map[string]any{}}

@@ -26,9 +26,19 @@ type fakeTrio struct {
 	mu      sync.Mutex
 	fail    bool
 	sources []string
+	// running and overlapped: invocations under way, and whether two ever
+	// were at once (one execution environment takes one at a time).
+	running    int
+	overlapped bool
 }
 
 func (f *fakeTrio) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.running++
+	f.overlapped = f.overlapped || f.running > 1
+	f.mu.Unlock()
+	defer func() { f.mu.Lock(); f.running--; f.mu.Unlock() }()
+	time.Sleep(20 * time.Millisecond) // long enough for sign-ins at once to meet
 	var ev map[string]any
 	_ = json.NewDecoder(r.Body).Decode(&ev)
 	f.mu.Lock()
@@ -204,7 +214,29 @@ func TestCustomAuthRunsTheTriggers(t *testing.T) {
 	}
 	want("refresh after revoke", refreshWith(custom), "NotAuthorizedException", "Refresh Token has been revoked")
 
+	// Sign-ins at once: the runtime (an emulator stands for one execution
+	// environment) gets one invocation at a time, and each still succeeds.
+	var wg sync.WaitGroup
+	errs := make(chan error, 6)
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := start(custom, "alice")
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("a sign-in among six at once: %v", err)
+		}
+	}
 	trio.mu.Lock()
+	if trio.overlapped {
+		t.Error("the runtime got two invocations at once; an execution environment takes one at a time")
+	}
 	trio.fail = true
 	trio.mu.Unlock()
 	_, err = start(custom, "alice")

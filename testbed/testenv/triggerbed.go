@@ -171,7 +171,15 @@ func AssignSub(target string) http.Handler {
 		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 		return nil
 	}
-	return p
+	// The emulator stands for one execution environment, which takes one
+	// invocation at a time (a second at once makes it panic or drop the
+	// connection); AWS would run it in another environment.
+	var env sync.Mutex
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		env.Lock()
+		defer env.Unlock()
+		p.ServeHTTP(w, r)
+	})
 }
 
 // newUUID is a random (version 4) UUID, the form of Cognito's subs.
