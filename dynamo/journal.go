@@ -269,49 +269,8 @@ func journalError(path string, line int, err error, hint string) error {
 
 // dropTornTail cuts a last line that a crash left half-written, so new
 // records start on a line of their own. Its write was never sent: the
-// record is fsynced before the write goes out. The file is read backwards
-// from its end to its last newline, a block at a time.
-func dropTornTail(path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read journal: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("read journal %s: %w", path, err)
-	}
-	end := fi.Size()
-	buf := make([]byte, 64<<10)
-	for pos := end; pos > 0; {
-		start := max(pos-int64(len(buf)), 0)
-		block := buf[:pos-start]
-		if _, err := f.ReadAt(block, start); err != nil {
-			return fmt.Errorf("read journal %s: %w", path, err)
-		}
-		if i := bytes.LastIndexByte(block, '\n'); i >= 0 {
-			if cut := start + int64(i) + 1; cut < end {
-				return truncateJournal(path, cut)
-			}
-			return nil
-		}
-		pos = start
-	}
-	if end == 0 {
-		return nil
-	}
-	return truncateJournal(path, 0)
-}
-
-func truncateJournal(path string, size int64) error {
-	if err := os.Truncate(path, size); err != nil {
-		return fmt.Errorf("repair journal %s: %w", path, err)
-	}
-	return nil
-}
+// record is fsynced before the write goes out.
+func dropTornTail(path string) error { return linefile.DropTornTail(path, "journal") }
 
 // JournalRuns reads what a journal says of its runs without reading its
 // writes: the share of its first run (its first record) and the outcome of

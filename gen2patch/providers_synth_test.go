@@ -4,46 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/poolmigrate/poolmigrate/testbed/gen2synth"
-	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
-
-// providersAuth is the example's auth with Google and Facebook sign-in:
-// client ids and secrets through secret() (held by the branch's or
-// sandbox's secrets, never in the files).
-const providersAuth = `import { defineAuth, secret } from '@aws-amplify/backend';
-
-export const auth = defineAuth({
-  loginWith: {
-    email: true,
-    externalProviders: {
-      google: {
-        clientId: secret('GOOGLE_CLIENT_ID'),
-        clientSecret: secret('GOOGLE_CLIENT_SECRET'),
-        scopes: ['email', 'profile', 'openid'],
-        attributeMapping: { email: 'email', fullname: 'name' },
-      },
-      facebook: {
-        clientId: secret('FACEBOOK_CLIENT_ID'),
-        clientSecret: secret('FACEBOOK_CLIENT_SECRET'),
-        scopes: ['public_profile', 'email'],
-        attributeMapping: { email: 'email' },
-      },
-      callbackUrls: ['http://localhost:3000/'],
-      logoutUrls: ['http://localhost:3000/'],
-    },
-  },
-  userAttributes: {
-    email: { required: true, mutable: true },
-  },
-  groups: ['ADMINS', 'EDITORS'],
-});
-`
 
 // TestProvidersFollowTheNewPool synthesizes a Gen 2 app that signs in
 // with Google and Facebook before and after patch: the identity
@@ -58,13 +24,7 @@ export const auth = defineAuth({
 func TestProvidersFollowTheNewPool(t *testing.T) {
 	tc := gen2synth.Require(t)
 	ctx := context.Background()
-	root := filepath.Join(t.TempDir(), "app")
-	if err := testenv.CopyTree("../examples/gen2-app", root); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "amplify", "auth", "resource.ts"), []byte(providersAuth), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	root := gen2synth.CopyExample(t, "app", gen2synth.FederatedAuth)
 	backend := gen2synth.Backend{Namespace: "gen2-app", Name: "main", Type: "branch"}
 	state := filepath.Join(root, ".poolmigrate")
 	cs, err := RetainPool(root)

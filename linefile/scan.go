@@ -2,6 +2,7 @@ package linefile
 
 import (
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -13,6 +14,13 @@ import (
 // do. Open's own error (a missing file, one that is not regular) comes back
 // as it is; fn's error ends the scan and comes back as it is.
 func ScanJSON[T any](path, what, hint string, max int, check func(*T) error, fn func(T) error) error {
+	return ScanRecords(path, what, "", hint, max, check, fn)
+}
+
+// ScanRecords is ScanJSON for a file whose lines are records of a kind
+// named in the refusal of a line that does not decode ("not a <record>:
+// ..."); record "" names none, as ScanJSON.
+func ScanRecords[T any](path, what, record, hint string, max int, check func(*T) error, fn func(T) error) error {
 	f, err := Open(path, what)
 	if err != nil {
 		return err
@@ -29,6 +37,9 @@ func ScanJSON[T any](path, what, hint string, max int, check func(*T) error, fn 
 		}
 		var v T
 		err = DecodeJSON(line, &v)
+		if err != nil && record != "" {
+			err = fmt.Errorf("not a %s: %w", record, err)
+		}
 		if err == nil {
 			err = check(&v)
 		}

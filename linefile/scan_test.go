@@ -59,3 +59,16 @@ func TestScanJSON(t *testing.T) {
 		t.Errorf("a missing file: %v, want os.ErrNotExist", err)
 	}
 }
+
+func TestScanRecordsNamesTheRecordKind(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.jsonl")
+	os.WriteFile(path, []byte("{\"n\":1}\n{\"n\":\n"), 0o600)
+	none := func(*scanLine) error { return nil }
+	err := ScanRecords(path, "test file", "test record", "", 0, none, func(scanLine) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "line 2: not a test record: ") {
+		t.Errorf("a line that does not decode: %v, want it named not a test record", err)
+	}
+	if err := ScanRecords(path, "test file", "test record", "", 0, func(*scanLine) error { return errors.New("bad") }, func(scanLine) error { return nil }); err == nil || strings.Contains(err.Error(), "not a test record") {
+		t.Errorf("a failed check: %v, want check's error alone", err)
+	}
+}

@@ -3,8 +3,6 @@ package gen2e2e
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,37 +14,6 @@ import (
 	"github.com/poolmigrate/poolmigrate/testbed/gen2synth"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
-
-// federatedAuth is the example's auth with Google and Facebook sign-in,
-// their client ids and secrets through secret().
-const federatedAuth = `import { defineAuth, secret } from '@aws-amplify/backend';
-
-export const auth = defineAuth({
-  loginWith: {
-    email: true,
-    externalProviders: {
-      google: {
-        clientId: secret('GOOGLE_CLIENT_ID'),
-        clientSecret: secret('GOOGLE_CLIENT_SECRET'),
-        scopes: ['email', 'profile', 'openid'],
-        attributeMapping: { email: 'email', fullname: 'name' },
-      },
-      facebook: {
-        clientId: secret('FACEBOOK_CLIENT_ID'),
-        clientSecret: secret('FACEBOOK_CLIENT_SECRET'),
-        scopes: ['public_profile', 'email'],
-        attributeMapping: { email: 'email' },
-      },
-      callbackUrls: ['http://localhost:3000/'],
-      logoutUrls: ['http://localhost:3000/'],
-    },
-  },
-  userAttributes: {
-    email: { required: true, mutable: true },
-  },
-  groups: ['ADMINS', 'EDITORS'],
-});
-`
 
 // TestMigrateGen2FederatedUsers migrates a Gen 2 app that signs in with
 // Google and Facebook (the real toolchain synthesizes each step, the
@@ -67,30 +34,9 @@ func TestMigrateGen2FederatedUsers(t *testing.T) {
 
 func migrateGen2Federated(t *testing.T, env *testenv.Env, tc *gen2synth.Toolchain, method string) {
 	ctx := context.Background()
-	dir := copyGen2App(t)
-	if err := os.WriteFile(filepath.Join(dir, "amplify", "auth", "resource.ts"), []byte(federatedAuth), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	backend := gen2synth.Backend{Namespace: "gen2fed" + method, Name: "main", Type: "branch"}
-	clients := gen2sim.Clients{Cognito: env.Local, Dynamo: env.Dynamo, Shim: env.Cognito}
-	deploy := func(prev *gen2sim.Deployment) *gen2sim.Deployment {
-		t.Helper()
-		asm, err := tc.Synth(ctx, dir, backend)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer asm.Remove()
-		d, err := gen2sim.Deploy(ctx, clients, asm, dir, backend, prev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	d0 := deploy(nil)
+	bed := newGen2Bed(t, env, tc, "gen2fed"+method, gen2synth.FederatedAuth, gen2sim.Clients{Cognito: env.Local, Dynamo: env.Dynamo, Shim: env.Cognito})
+	d0 := bed.deploy(nil)
 	oldPool := d0.PoolID
-	t.Cleanup(func() {
-		_, _ = env.Local.DeleteUserPool(context.Background(), &cip.DeleteUserPoolInput{UserPoolId: &oldPool})
-	})
 
 	env.Seed(t, oldPool, nil, []testenv.SeedUser{
 		{Username: "writer00", Attrs: map[string]string{"email": "writer00@example.com", "email_verified": "true"}, Groups: []string{"ADMINS"}},
@@ -115,29 +61,16 @@ func migrateGen2Federated(t *testing.T, env *testenv.Env, tc *gen2synth.Toolchai
 	if len(users) != 4 {
 		t.Fatalf("the old pool holds %d users", len(users))
 	}
-	table := func(m string) string { return m + "-" + d0.APIID + "-NONE" }
+	table, tables := exampleTables(d0)
 	fillGen2Tables(t, env, table, users)
-	tables := []string{table("Note"), table("Comment"), table("Profile"), table("Board"), table("Invite"), table("Tag")}
-
-	importRole := env.ImportRole(t)
-	migrate := func() string {
-		t.Helper()
-		out, stderr, err := runApp(t, dir, nil, "migrate", "--yes", "--method", method, "--role-arn", importRole, "--rate-scale", "1000", "--poll", "50ms")
-		if err != nil {
-			t.Fatalf("migrate: %v\n%s%s", err, out, stderr)
-		}
-		return out + stderr
-	}
+	migrate := func() string { return bed.migrate("--method", method) }
 	migrate() // plan, backup, retain block
-	d1 := deploy(d0)
+	d1 := bed.deploy(d0)
 	if out := migrate(); !strings.Contains(out, "Now deploy the new pool") || !strings.Contains(out, "identity providers") {
 		t.Fatalf("after the retain deploy (the patch names what happens to the providers):\n%s", out)
 	}
-	d2 := deploy(d1)
+	d2 := bed.deploy(d1)
 	newPool := d2.PoolID
-	t.Cleanup(func() {
-		_, _ = env.Local.DeleteUserPool(context.Background(), &cip.DeleteUserPoolInput{UserPoolId: &newPool})
-	})
 	if newPool == oldPool {
 		t.Fatal("the new-pool deploy kept the old pool")
 	}

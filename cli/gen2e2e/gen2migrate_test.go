@@ -39,27 +39,10 @@ func TestMigrateGen2WholeFlow(t *testing.T) {
 	testenv.RequireAppSync(t)
 	tc := gen2synth.Require(t)
 	ctx := context.Background()
-	dir := copyGen2App(t)
-	backend := gen2synth.Backend{Namespace: "gen2notes", Name: "main", Type: "branch"}
-	clients := gen2sim.Clients{Cognito: env.Local, Dynamo: env.Dynamo}
-	deploy := func(prev *gen2sim.Deployment) *gen2sim.Deployment {
-		t.Helper()
-		asm, err := tc.Synth(ctx, dir, backend)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer asm.Remove()
-		d, err := gen2sim.Deploy(ctx, clients, asm, dir, backend, prev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	d0 := deploy(nil)
+	bed := newGen2Bed(t, env, tc, "gen2notes", "", gen2sim.Clients{Cognito: env.Local, Dynamo: env.Dynamo})
+	dir := bed.dir
+	d0 := bed.deploy(nil)
 	oldPool := d0.PoolID
-	t.Cleanup(func() {
-		_, _ = env.Local.DeleteUserPool(context.Background(), &cip.DeleteUserPoolInput{UserPoolId: &oldPool})
-	})
 
 	// The old pool's users: usernames, verified e-mails, groups, one disabled.
 	var seed []testenv.SeedUser
@@ -76,21 +59,10 @@ func TestMigrateGen2WholeFlow(t *testing.T) {
 	}
 	env.Seed(t, oldPool, nil, seed)
 	users := gen2Users(t, env.Local, oldPool)
-	table := func(m string) string { return m + "-" + d0.APIID + "-NONE" }
+	table, tables := exampleTables(d0)
 	fillGen2Tables(t, env, table, users)
-	tables := []string{table("Note"), table("Comment"), table("Profile"), table("Board"), table("Invite"), table("Tag")}
 	before := snapshot(t, env, tables)
-
-	importRole := env.ImportRole(t)
-	migrate := func(extra ...string) string {
-		t.Helper()
-		args := append([]string{"migrate", "--yes", "--role-arn", importRole, "--rate-scale", "1000", "--poll", "50ms"}, extra...)
-		out, stderr, err := runApp(t, dir, nil, args...)
-		if err != nil {
-			t.Fatalf("migrate %v: %v\n%s%s", extra, err, out, stderr)
-		}
-		return out + stderr
-	}
+	migrate := bed.migrate
 	// plan, backup, then the retain block, and a wait for its deploy.
 	out := migrate()
 	backendTS := func() string {
@@ -112,7 +84,7 @@ func TestMigrateGen2WholeFlow(t *testing.T) {
 	if !strings.Contains(out, "does not keep user pool") || strings.Contains(backendTS(), "poolmigrate:begin new-pool") {
 		t.Fatalf("before the retain deploy:\n%s", out)
 	}
-	d1 := deploy(d0)
+	d1 := bed.deploy(d0)
 	if d1.PoolID != oldPool {
 		t.Fatalf("the retain deploy replaced the pool: %s", d1.PoolID)
 	}
@@ -120,14 +92,11 @@ func TestMigrateGen2WholeFlow(t *testing.T) {
 	if !strings.Contains(backendTS(), "poolmigrate:begin new-pool") || !strings.Contains(out, "Now deploy the new pool") {
 		t.Fatalf("after the retain deploy:\n%s", out)
 	}
-	d2 := deploy(d1)
+	d2 := bed.deploy(d1)
 	if d2.PoolID == oldPool || len(d2.Orphaned) != 1 || d2.Orphaned[0] != oldPool || len(d2.Deleted) != 0 {
 		t.Fatalf("the new-pool deploy: new %s, orphaned %v, deleted %v", d2.PoolID, d2.Orphaned, d2.Deleted)
 	}
 	newPool := d2.PoolID
-	t.Cleanup(func() {
-		_, _ = env.Local.DeleteUserPool(context.Background(), &cip.DeleteUserPoolInput{UserPoolId: &newPool})
-	})
 	np, err := env.Local.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &newPool})
 	if err != nil || len(np.UserPool.UsernameAttributes) != 1 || np.UserPool.UsernameAttributes[0] != "email" {
 		t.Fatalf("the new pool: %v %+v", err, np)
@@ -274,15 +243,6 @@ func runApp(t *testing.T, dir string, env map[string]string, args ...string) (st
 	}
 	err := app.Run(context.Background(), args)
 	return out.String(), errb.String(), err
-}
-
-func copyGen2App(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "gen2-app")
-	if err := testenv.CopyTree("../../examples/gen2-app", dir); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

@@ -2,12 +2,10 @@ package s3move
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -170,37 +168,18 @@ func (j *journal) close() error {
 // line. A last line cut short by a crash is ignored: its call was never
 // sent.
 func ReadJournal(path string, fn func(Record) error) error {
-	f, err := linefile.Open(path, "journal")
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r := linefile.NewReader(f, 1<<20)
 	copies := map[int64]bool{}
 	var last int64
-	for {
-		line, err := r.Next()
-		switch {
-		case err == io.EOF, errors.Is(err, linefile.ErrTornLine):
-			return nil
-		case err != nil:
-			return journalError(path, r.Line(), err)
-		}
-		var rec Record
-		if err := linefile.DecodeJSON(line, &rec); err != nil {
-			return journalError(path, r.Line(), fmt.Errorf("not a copy journal record: %w", err))
-		}
-		if err := checkRecord(rec, last, copies); err != nil {
-			return journalError(path, r.Line(), err)
+	return linefile.ScanRecords(path, "journal", "copy journal record", journalHint, 1<<20, func(rec *Record) error {
+		if err := checkRecord(*rec, last, copies); err != nil {
+			return err
 		}
 		last = rec.Seq
 		if rec.Kind == "copy" {
 			copies[rec.Seq] = true
 		}
-		if err := fn(rec); err != nil {
-			return err
-		}
-	}
+		return nil
+	}, fn)
 }
 
 func checkRecord(r Record, last int64, copies map[int64]bool) error {
@@ -244,50 +223,13 @@ func rewrites(source, dest, old, new string) bool {
 	}
 }
 
-func journalError(path string, line int, err error) error {
-	return &linefile.Error{What: "journal", Path: path, Line: line, Err: err,
-		Hint: "nothing was changed; the journal was altered or is not a storage copy journal: restore it from a copy, or pass the journal the copy wrote"}
-}
+// journalHint says what to do with a journal the copy did not write as it
+// is.
+const journalHint = "nothing was changed; the journal was altered or is not a storage copy journal: restore it from a copy, or pass the journal the copy wrote"
 
-// dropTornTail cuts a last line a crash left half-written, reading the
-// file backwards from its end to its last newline, a block at a time (a
-// journal of millions of copies is not read whole).
-func dropTornTail(path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read journal: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("read journal %s: %w", path, err)
-	}
-	end := fi.Size()
-	buf := make([]byte, 64<<10)
-	cut := int64(0)
-	for pos := end; pos > 0; {
-		start := max(pos-int64(len(buf)), 0)
-		block := buf[:pos-start]
-		if _, err := f.ReadAt(block, start); err != nil {
-			return fmt.Errorf("read journal %s: %w", path, err)
-		}
-		if i := bytes.LastIndexByte(block, '\n'); i >= 0 {
-			cut = start + int64(i) + 1
-			break
-		}
-		pos = start
-	}
-	if cut == end {
-		return nil
-	}
-	if err := os.Truncate(path, cut); err != nil {
-		return fmt.Errorf("repair journal %s: %w", path, err)
-	}
-	return nil
-}
+// dropTornTail cuts a last line a crash left half-written (its call was
+// never sent).
+func dropTornTail(path string) error { return linefile.DropTornTail(path, "journal") }
 
 // journalState is what a run needs to know of a journal's earlier runs.
 type journalState struct {

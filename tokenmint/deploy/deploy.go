@@ -44,6 +44,7 @@ import (
 	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/poolmigrate/poolmigrate/lambdaown"
 	"github.com/poolmigrate/poolmigrate/tokenmint"
 	tdeploy "github.com/poolmigrate/poolmigrate/trigger/deploy"
 )
@@ -185,7 +186,7 @@ var Triggers = []string{"DefineAuthChallenge", "CreateAuthChallenge", "VerifyAut
 func customTriggers(p *ctypes.UserPoolType) map[string]string {
 	t := map[string]string{}
 	if lc := p.LambdaConfig; lc != nil {
-		t["DefineAuthChallenge"], t["CreateAuthChallenge"], t["VerifyAuthChallengeResponse"] = deref(lc.DefineAuthChallenge), deref(lc.CreateAuthChallenge), deref(lc.VerifyAuthChallengeResponse)
+		t["DefineAuthChallenge"], t["CreateAuthChallenge"], t["VerifyAuthChallengeResponse"] = lambdaown.Deref(lc.DefineAuthChallenge), lambdaown.Deref(lc.CreateAuthChallenge), lambdaown.Deref(lc.VerifyAuthChallengeResponse)
 	}
 	return t
 }
@@ -307,13 +308,4 @@ func Inspect(ctx context.Context, api APIs, o Options) (Plan, error) {
 		return p, err
 	}
 	return p, nil
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/poolmigrate/poolmigrate/lambdaown"
 	tdeploy "github.com/poolmigrate/poolmigrate/trigger/deploy"
 )
 
@@ -74,10 +75,10 @@ func Remove(ctx context.Context, api APIs, o Options) (Result, error) {
 	case errors.As(err, &nse):
 	case err != nil:
 		return res, fmt.Errorf("read IAM role %s: %w", o.Role, err)
-	case o.ours(roleTags(role.Role.Tags)) != "":
-		step("IAM role %s stays: %s", o.Role, o.ours(roleTags(role.Role.Tags)))
+	case o.ours(lambdaown.RoleTags(role.Role.Tags)) != "":
+		step("IAM role %s stays: %s", o.Role, o.ours(lambdaown.RoleTags(role.Role.Tags)))
 	default:
-		if _, err := api.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: &o.Role, PolicyName: ptr(rolePolicyName)}); err != nil && !errors.As(err, &nse) {
+		if _, err := api.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: &o.Role, PolicyName: lambdaown.Ptr(rolePolicyName)}); err != nil && !errors.As(err, &nse) {
 			return res, fmt.Errorf("delete the policy of role %s: %w", o.Role, err)
 		}
 		if _, err := api.IAM.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: &o.Role}); err != nil && !errors.As(err, &nse) {
@@ -172,7 +173,7 @@ func GetStatus(ctx context.Context, api APIs, o Options) (Status, error) {
 	case err != nil:
 		return st, fmt.Errorf("read function %s: %w", o.Function, err)
 	case o.ours(fn.Tags) == "":
-		st.FunctionArn = deref(fn.Configuration.FunctionArn)
+		st.FunctionArn = lambdaown.Deref(fn.Configuration.FunctionArn)
 	default:
 		st.Problems = append(st.Problems, fmt.Sprintf("function %s is not the tool's: %s", o.Function, o.ours(fn.Tags)))
 	}
@@ -186,7 +187,7 @@ func GetStatus(ctx context.Context, api APIs, o Options) (Status, error) {
 	case err != nil:
 		return st, fmt.Errorf("read IAM role %s: %w", o.Role, err)
 	default:
-		st.Role = o.ours(roleTags(role.Role.Tags)) == ""
+		st.Role = o.ours(lambdaown.RoleTags(role.Role.Tags)) == ""
 	}
 	if len(st.Attached) > 0 && len(st.Attached) < len(Triggers) {
 		st.Problems = append(st.Problems, fmt.Sprintf("only %s of the three triggers are attached: deploy again or remove", strings.Join(st.Attached, ", ")))

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -13,11 +12,10 @@ import (
 	lgtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/poolmigrate/poolmigrate/lambdaown"
 	tdeploy "github.com/poolmigrate/poolmigrate/trigger/deploy"
 )
 
@@ -35,9 +33,9 @@ const (
 )
 
 func createClient(ctx context.Context, c tdeploy.Cognito, pool string) (string, error) {
-	out, err := c.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &pool, ClientName: ptr(ClientName), GenerateSecret: false,
-		ExplicitAuthFlows: clientFlows, AccessTokenValidity: ptr(int32(clientTokenMinutes)), IdTokenValidity: ptr(int32(clientTokenMinutes)),
-		RefreshTokenValidity: clientRefreshMinutes, EnableTokenRevocation: ptr(true), AuthSessionValidity: ptr(int32(3)),
+	out, err := c.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &pool, ClientName: lambdaown.Ptr(ClientName), GenerateSecret: false,
+		ExplicitAuthFlows: clientFlows, AccessTokenValidity: lambdaown.Ptr(int32(clientTokenMinutes)), IdTokenValidity: lambdaown.Ptr(int32(clientTokenMinutes)),
+		RefreshTokenValidity: clientRefreshMinutes, EnableTokenRevocation: lambdaown.Ptr(true), AuthSessionValidity: lambdaown.Ptr(int32(3)),
 		WriteAttributes: []string{clientWrites},
 		TokenValidityUnits: &ctypes.TokenValidityUnitsType{AccessToken: ctypes.TimeUnitsTypeMinutes, IdToken: ctypes.TimeUnitsTypeMinutes,
 			RefreshToken: ctypes.TimeUnitsTypeMinutes}})
@@ -50,7 +48,7 @@ func createClient(ctx context.Context, c tdeploy.Cognito, pool string) (string, 
 // clientProblem says how an app client differs from createClient's ("" when it does not).
 func clientProblem(cl *ctypes.UserPoolClientType) string {
 	var p []string
-	if deref(cl.ClientSecret) != "" {
+	if lambdaown.Deref(cl.ClientSecret) != "" {
 		p = append(p, "it has a secret")
 	}
 	flows := slices.Clone(cl.ExplicitAuthFlows)
@@ -77,18 +75,9 @@ func clientProblem(cl *ctypes.UserPoolClientType) string {
 
 // namedClients lists the ids of the pool's app clients named ClientName.
 func namedClients(ctx context.Context, c tdeploy.Cognito, pool string) ([]string, error) {
-	var ids []string
-	p := cip.NewListUserPoolClientsPaginator(c, &cip.ListUserPoolClientsInput{UserPoolId: &pool, MaxResults: ptr(int32(60))})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list the app clients of %s: %w", pool, err)
-		}
-		for _, cl := range out.UserPoolClients {
-			if deref(cl.ClientName) == ClientName {
-				ids = append(ids, deref(cl.ClientId))
-			}
-		}
+	ids, err := lambdaown.NamedClients(ctx, c, pool, ClientName)
+	if err != nil {
+		return nil, fmt.Errorf("list the app clients of %s: %w", pool, err)
 	}
 	return ids, nil
 }
@@ -125,92 +114,40 @@ func (o Options) RolePolicy() string {
 	return string(data)
 }
 
-func roleTags(tags []iamtypes.Tag) map[string]string {
-	m := map[string]string{}
-	for _, t := range tags {
-		m[deref(t.Key)] = deref(t.Value)
-	}
-	return m
+// role is the role the function runs as.
+func (o Options) role() lambdaown.Role {
+	return lambdaown.Role{Name: o.Role, PolicyName: rolePolicyName, Policy: o.RolePolicy(), Tags: o.Tags(), Ours: o.ours,
+		Description: "poolmigrate: the custom-auth token function of pool " + o.Pool}
 }
 
 // inspectRole is the ARN of deploy's role ("" when none has its name); a
 // role of its name that is someone else's, or allows more, is refused.
 func inspectRole(ctx context.Context, i IAM, o Options) (string, error) {
-	out, err := i.GetRole(ctx, &iam.GetRoleInput{RoleName: &o.Role})
-	var nse *iamtypes.NoSuchEntityException
-	switch {
-	case errors.As(err, &nse):
-		return "", nil
-	case err != nil:
-		return "", fmt.Errorf("read IAM role %s: %w", o.Role, err)
-	}
-	refuse := func(why string) error {
-		return fmt.Errorf("IAM role %s exists, but %s: deploy will not use a role it did not make. Delete or rename it, or pass another role name", o.Role, why)
-	}
-	if why := o.ours(roleTags(out.Role.Tags)); why != "" {
-		return "", refuse(why)
-	}
-	trust, err := url.PathUnescape(deref(out.Role.AssumeRolePolicyDocument))
+	arn, why, err := o.role().Inspect(ctx, i)
 	if err != nil {
-		return "", refuse("its trust policy cannot be read")
+		return "", err
 	}
-	if why := tdeploy.OnlyLambdaTrusted(trust); why != "" {
-		return "", refuse(why)
+	if why != "" {
+		return "", fmt.Errorf("IAM role %s exists, but %s: deploy will not use a role it did not make. Delete or rename it, or pass another role name", o.Role, why)
 	}
-	if out.Role.PermissionsBoundary != nil {
-		return "", refuse("it has a permissions boundary, which deploy does not set")
-	}
-	pols, err := i.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: &o.Role})
-	if err != nil {
-		return "", fmt.Errorf("list the inline policies of role %s: %w", o.Role, err)
-	}
-	for _, n := range pols.PolicyNames {
-		if n != rolePolicyName {
-			return "", refuse(fmt.Sprintf("it has an inline policy %q besides deploy's %q", n, rolePolicyName))
-		}
-	}
-	att, err := i.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: &o.Role})
-	if err != nil {
-		return "", fmt.Errorf("list the managed policies of role %s: %w", o.Role, err)
-	}
-	if len(att.AttachedPolicies) > 0 {
-		return "", refuse("managed policies are attached to it")
-	}
-	return deref(out.Role.Arn), nil
+	return arn, nil
 }
 
 func ensureRole(ctx context.Context, i IAM, o Options, arn string, step func(string, ...any)) (string, error) {
-	if arn == "" {
-		var tags []iamtypes.Tag
-		for k, v := range o.Tags() {
-			tags = append(tags, iamtypes.Tag{Key: ptr(k), Value: ptr(v)})
-		}
-		out, err := i.CreateRole(ctx, &iam.CreateRoleInput{RoleName: &o.Role, AssumeRolePolicyDocument: ptr(tdeploy.LambdaTrust), Tags: tags,
-			Description: ptr("poolmigrate: the custom-auth token function of pool " + o.Pool)})
-		if err != nil {
-			return "", fmt.Errorf("create IAM role %s: %w", o.Role, err)
-		}
-		arn = deref(out.Role.Arn)
-		step("created IAM role %s, trusted by Lambda only", arn)
-	}
-	if _, err := i.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: &o.Role, PolicyName: ptr(rolePolicyName), PolicyDocument: ptr(o.RolePolicy())}); err != nil {
-		return "", fmt.Errorf("set the policy of role %s: %w", o.Role, err)
+	arn, err := o.role().Ensure(ctx, i, arn, step)
+	if err != nil {
+		return "", err
 	}
 	step("role %s may only write to %s", o.Role, o.LogGroup())
 	return arn, nil
 }
 
 func inspectLogGroup(ctx context.Context, lg tdeploy.Logs, o Options) error {
-	arn := o.logGroupArn()
-	out, err := lg.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: &arn})
-	var rnf *lgtypes.ResourceNotFoundException
-	switch {
-	case errors.As(err, &rnf):
-		return nil
-	case err != nil:
-		return fmt.Errorf("read the tags of log group %s: %w", o.LogGroup(), err)
+	why, err := lambdaown.InspectLogGroup(ctx, lg, o.LogGroup(), o.logGroupArn(), o.ours)
+	if err != nil {
+		return err
 	}
-	if why := o.ours(out.Tags); why != "" {
+	if why != "" {
 		return fmt.Errorf("log group %s exists, but %s: deploy will not send the function's log to a group it did not make", o.LogGroup(), why)
 	}
 	return nil
@@ -225,7 +162,7 @@ func ensureLogGroup(ctx context.Context, lg tdeploy.Logs, o Options) error {
 	case err != nil:
 		return fmt.Errorf("create log group %s: %w", name, err)
 	}
-	if _, err := lg.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: &name, RetentionInDays: ptr(int32(o.LogRetentionDays))}); err != nil {
+	if _, err := lg.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: &name, RetentionInDays: lambdaown.Ptr(int32(o.LogRetentionDays))}); err != nil {
 		return fmt.Errorf("set the retention of log group %s: %w", name, err)
 	}
 	return nil
@@ -234,13 +171,9 @@ func ensureLogGroup(ctx context.Context, lg tdeploy.Logs, o Options) error {
 // inspectFunction tells whether deploy's function exists; one of its name
 // that is someone else's, or that others may invoke, is refused.
 func inspectFunction(ctx context.Context, l tdeploy.Lambda, o Options) (bool, error) {
-	out, err := l.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: &o.Function})
-	var rnf *ltypes.ResourceNotFoundException
-	switch {
-	case errors.As(err, &rnf):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("read function %s: %w", o.Function, err)
+	out, err := lambdaown.GetFunction(ctx, l, o.Function)
+	if out == nil || err != nil {
+		return false, err
 	}
 	if why := o.ours(out.Tags); why != "" {
 		return false, fmt.Errorf("function %s exists, but %s (or you may not call lambda:ListTags): deploy will not replace a function it did not make", o.Function, why)
@@ -270,41 +203,41 @@ func ensureFunction(ctx context.Context, l tdeploy.Lambda, o Options, exists boo
 	env := &ltypes.Environment{Variables: o.Run.Env()}
 	var arn, sum string
 	if !exists {
-		in := &lambda.CreateFunctionInput{FunctionName: &o.Function, Runtime: ltypes.RuntimeProvidedal2023, Handler: ptr("bootstrap"),
+		in := &lambda.CreateFunctionInput{FunctionName: &o.Function, Runtime: ltypes.RuntimeProvidedal2023, Handler: lambdaown.Ptr("bootstrap"),
 			Role: &roleArn, Code: &ltypes.FunctionCode{ZipFile: o.Zip}, Architectures: []ltypes.Architecture{o.architecture()},
-			Environment: env, Timeout: ptr(int32(FunctionTimeout)), MemorySize: ptr(int32(128)), Tags: o.Tags(),
-			Description: ptr("poolmigrate: custom-auth challenges answered only by the run's key")}
-		out, err := tdeploy.RetryLambda(ctx, o.Wait, func() (*lambda.CreateFunctionOutput, error) { return l.CreateFunction(ctx, in) })
+			Environment: env, Timeout: lambdaown.Ptr(int32(FunctionTimeout)), MemorySize: lambdaown.Ptr(int32(128)), Tags: o.Tags(),
+			Description: lambdaown.Ptr("poolmigrate: custom-auth challenges answered only by the run's key")}
+		out, err := lambdaown.RetryLambda(ctx, o.Wait, func() (*lambda.CreateFunctionOutput, error) { return l.CreateFunction(ctx, in) })
 		if err != nil {
 			return "", fmt.Errorf("create function %s: %w", o.Function, err)
 		}
-		arn, sum = deref(out.FunctionArn), deref(out.CodeSha256)
+		arn, sum = lambdaown.Deref(out.FunctionArn), lambdaown.Deref(out.CodeSha256)
 		step("created function %s", arn)
 	} else {
-		out, err := tdeploy.RetryLambda(ctx, o.Wait, func() (*lambda.UpdateFunctionCodeOutput, error) {
+		out, err := lambdaown.RetryLambda(ctx, o.Wait, func() (*lambda.UpdateFunctionCodeOutput, error) {
 			return l.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: &o.Function, ZipFile: o.Zip, Architectures: []ltypes.Architecture{o.architecture()}})
 		})
 		if err != nil {
 			return "", fmt.Errorf("update the code of %s: %w", o.Function, err)
 		}
-		sum = deref(out.CodeSha256)
-		if err := tdeploy.WaitReady(ctx, l, o.Function, o.Wait); err != nil {
+		sum = lambdaown.Deref(out.CodeSha256)
+		if err := lambdaown.WaitReady(ctx, l, o.Function, o.Wait); err != nil {
 			return "", err
 		}
-		cfg, err := tdeploy.RetryLambda(ctx, o.Wait, func() (*lambda.UpdateFunctionConfigurationOutput, error) {
+		cfg, err := lambdaown.RetryLambda(ctx, o.Wait, func() (*lambda.UpdateFunctionConfigurationOutput, error) {
 			return l.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: &o.Function, Role: &roleArn, Environment: env,
-				Timeout: ptr(int32(FunctionTimeout)), MemorySize: ptr(int32(128)), Runtime: ltypes.RuntimeProvidedal2023, Handler: ptr("bootstrap"), Layers: []string{}})
+				Timeout: lambdaown.Ptr(int32(FunctionTimeout)), MemorySize: lambdaown.Ptr(int32(128)), Runtime: ltypes.RuntimeProvidedal2023, Handler: lambdaown.Ptr("bootstrap"), Layers: []string{}})
 		})
 		if err != nil {
 			return "", fmt.Errorf("update the settings of %s: %w", o.Function, err)
 		}
-		arn = deref(cfg.FunctionArn)
+		arn = lambdaown.Deref(cfg.FunctionArn)
 		step("updated function %s for this run", arn)
 	}
 	if sum != o.lambdaSHA256() {
 		return "", fmt.Errorf("function %s holds code with SHA-256 %s (base64), not the package's %s: the upload was altered; deploy again", o.Function, sum, o.lambdaSHA256())
 	}
-	if err := tdeploy.WaitReady(ctx, l, o.Function, o.Wait); err != nil {
+	if err := lambdaown.WaitReady(ctx, l, o.Function, o.Wait); err != nil {
 		return "", err
 	}
 	return arn, nil
@@ -321,7 +254,7 @@ func statementIDs(ctx context.Context, l tdeploy.Lambda, fn string) ([]string, e
 		return nil, fmt.Errorf("read the policy of %s: %w", fn, err)
 	}
 	var pol struct{ Statement []struct{ Sid string } }
-	if err := json.Unmarshal([]byte(deref(out.Policy)), &pol); err != nil {
+	if err := json.Unmarshal([]byte(lambdaown.Deref(out.Policy)), &pol); err != nil {
 		return nil, fmt.Errorf("read the policy of %s: %w", fn, err)
 	}
 	var ids []string
@@ -344,8 +277,8 @@ func ensurePermission(ctx context.Context, l tdeploy.Lambda, o Options) error {
 			return fmt.Errorf("replace permission %s of %s: %w", sid, o.Function, err)
 		}
 	}
-	if _, err := l.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: &o.Function, StatementId: &sid, Action: ptr("lambda:InvokeFunction"),
-		Principal: ptr("cognito-idp.amazonaws.com"), SourceArn: ptr(o.poolArn()), SourceAccount: &o.Account}); err != nil {
+	if _, err := l.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: &o.Function, StatementId: &sid, Action: lambdaown.Ptr("lambda:InvokeFunction"),
+		Principal: lambdaown.Ptr("cognito-idp.amazonaws.com"), SourceArn: lambdaown.Ptr(o.poolArn()), SourceAccount: &o.Account}); err != nil {
 		return fmt.Errorf("let Cognito invoke %s: %w", o.Function, err)
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/poolmigrate/poolmigrate/lambdaown"
 )
 
 // The app client deploy makes on the old pool: no secret, no OAuth, no
@@ -23,8 +25,8 @@ const (
 )
 
 func createClient(ctx context.Context, c Cognito, pool string) (string, error) {
-	out, err := c.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &pool, ClientName: ptr(ClientName), GenerateSecret: false,
-		ExplicitAuthFlows: clientFlows, AccessTokenValidity: ptr(int32(clientTokenMinutes)), IdTokenValidity: ptr(int32(clientTokenMinutes)),
+	out, err := c.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &pool, ClientName: lambdaown.Ptr(ClientName), GenerateSecret: false,
+		ExplicitAuthFlows: clientFlows, AccessTokenValidity: lambdaown.Ptr(int32(clientTokenMinutes)), IdTokenValidity: lambdaown.Ptr(int32(clientTokenMinutes)),
 		RefreshTokenValidity: clientRefreshMinutes,
 		TokenValidityUnits: &ctypes.TokenValidityUnitsType{AccessToken: ctypes.TimeUnitsTypeMinutes, IdToken: ctypes.TimeUnitsTypeMinutes,
 			RefreshToken: ctypes.TimeUnitsTypeMinutes}})
@@ -38,7 +40,7 @@ func createClient(ctx context.Context, c Cognito, pool string) (string, error) {
 // makes; "" when it does not.
 func clientProblem(cl *ctypes.UserPoolClientType) string {
 	var p []string
-	if deref(cl.ClientSecret) != "" {
+	if lambdaown.Deref(cl.ClientSecret) != "" {
 		p = append(p, "it has a secret")
 	}
 	flows := slices.Clone(cl.ExplicitAuthFlows)
@@ -112,18 +114,5 @@ func describeClient(ctx context.Context, c Cognito, pool, id string) (*ctypes.Us
 
 // namedClients lists the ids of the pool's app clients named ClientName.
 func namedClients(ctx context.Context, c Cognito, pool string) ([]string, error) {
-	var ids []string
-	p := cip.NewListUserPoolClientsPaginator(c, &cip.ListUserPoolClientsInput{UserPoolId: &pool, MaxResults: ptr(int32(60))})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, cl := range out.UserPoolClients {
-			if deref(cl.ClientName) == ClientName {
-				ids = append(ids, deref(cl.ClientId))
-			}
-		}
-	}
-	return ids, nil
+	return lambdaown.NamedClients(ctx, c, pool, ClientName)
 }

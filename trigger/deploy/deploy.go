@@ -30,6 +30,8 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/poolmigrate/poolmigrate/lambdaown"
 )
 
 // Cognito is the part of the Cognito API deploy uses.
@@ -295,8 +297,8 @@ func Deploy(ctx context.Context, api APIs, o Options) (Result, error) {
 		return res, err
 	} else if !ok {
 		sid := o.statementID()
-		if _, err := api.Lambda.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: &o.Function, StatementId: &sid, Action: ptr("lambda:InvokeFunction"),
-			Principal: ptr("cognito-idp.amazonaws.com"), SourceArn: ptr(o.poolArn(o.TargetPool)), SourceAccount: &o.Account}); err != nil {
+		if _, err := api.Lambda.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: &o.Function, StatementId: &sid, Action: lambdaown.Ptr("lambda:InvokeFunction"),
+			Principal: lambdaown.Ptr("cognito-idp.amazonaws.com"), SourceArn: lambdaown.Ptr(o.poolArn(o.TargetPool)), SourceAccount: &o.Account}); err != nil {
 			return res, fmt.Errorf("let Cognito invoke %s: %w", o.Function, err)
 		}
 	}
@@ -308,7 +310,7 @@ func Deploy(ctx context.Context, api APIs, o Options) (Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("read the new pool %s: %w", o.TargetPool, err)
 	}
-	if cur := deref(lambdaConfig(target.UserPool).UserMigration); cur != "" && cur != res.FunctionArn {
+	if cur := lambdaown.Deref(lambdaConfig(target.UserPool).UserMigration); cur != "" && cur != res.FunctionArn {
 		return res, fmt.Errorf("the new pool %s got another user migration trigger meanwhile (%s): nothing attached; remove it first, or deploy with --function naming it", o.TargetPool, cur)
 	}
 	in := UpdateInput(target.UserPool)
@@ -358,7 +360,7 @@ func Inspect(ctx context.Context, api APIs, o Options) (Plan, error) {
 	if err := CheckCarry(o.CarryAttributes, target.UserPool); err != nil {
 		return p, err
 	}
-	if cur := deref(lambdaConfig(target.UserPool).UserMigration); cur != "" && cur != o.functionArn() {
+	if cur := lambdaown.Deref(lambdaConfig(target.UserPool).UserMigration); cur != "" && cur != o.functionArn() {
 		return p, fmt.Errorf("the new pool %s has a user migration trigger already (%s): remove it first, or deploy with --function naming it", o.TargetPool, cur)
 	}
 	if p.ClientID, err = ourClient(ctx, api.Cognito, o.OldPool); err != nil {
@@ -374,13 +376,4 @@ func Inspect(ctx context.Context, api APIs, o Options) (Plan, error) {
 		return p, err
 	}
 	return p, nil
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

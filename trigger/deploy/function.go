@@ -6,25 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	lgtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/aws/smithy-go"
+
+	"github.com/poolmigrate/poolmigrate/lambdaown"
 )
 
 // inspectFunction tells whether deploy's function exists, and refuses a
 // function of its name that is not deploy's for these pools.
 func inspectFunction(ctx context.Context, l Lambda, o Options) (bool, error) {
-	out, err := l.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: &o.Function})
-	var rnf *ltypes.ResourceNotFoundException
-	switch {
-	case errors.As(err, &rnf):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("read function %s: %w", o.Function, err)
+	out, err := lambdaown.GetFunction(ctx, l, o.Function)
+	if out == nil || err != nil {
+		return false, err
 	}
 	refuse := func(why string) error {
 		return fmt.Errorf("function %s exists, but %s: deploy will not replace a function it did not make. Delete or rename it, or deploy with --function NAME", o.Function, why)
@@ -66,94 +62,47 @@ func ensureFunction(ctx context.Context, l Lambda, o Options, exists bool, clien
 	arch := o.architecture()
 	var arn, sum string
 	if !exists {
-		in := &lambda.CreateFunctionInput{FunctionName: &o.Function, Runtime: ltypes.RuntimeProvidedal2023, Handler: ptr("bootstrap"),
+		in := &lambda.CreateFunctionInput{FunctionName: &o.Function, Runtime: ltypes.RuntimeProvidedal2023, Handler: lambdaown.Ptr("bootstrap"),
 			Role: &roleArn, Code: &ltypes.FunctionCode{ZipFile: o.Zip}, Architectures: []ltypes.Architecture{arch},
-			Environment: env, Timeout: ptr(int32(FunctionTimeout)), MemorySize: ptr(int32(256)), Tags: o.Tags(),
-			Description: ptr("poolmigrate: signs users in against the old pool and migrates them")}
-		out, err := retryLambda(ctx, o.Wait, func() (*lambda.CreateFunctionOutput, error) { return l.CreateFunction(ctx, in) })
+			Environment: env, Timeout: lambdaown.Ptr(int32(FunctionTimeout)), MemorySize: lambdaown.Ptr(int32(256)), Tags: o.Tags(),
+			Description: lambdaown.Ptr("poolmigrate: signs users in against the old pool and migrates them")}
+		out, err := lambdaown.RetryLambda(ctx, o.Wait, func() (*lambda.CreateFunctionOutput, error) { return l.CreateFunction(ctx, in) })
 		if err != nil {
 			return "", fmt.Errorf("create function %s: %w", o.Function, err)
 		}
-		arn, sum = deref(out.FunctionArn), deref(out.CodeSha256)
+		arn, sum = lambdaown.Deref(out.FunctionArn), lambdaown.Deref(out.CodeSha256)
 		step("created function %s (timeout %d s)", arn, FunctionTimeout)
 	} else {
-		out, err := retryLambda(ctx, o.Wait, func() (*lambda.UpdateFunctionCodeOutput, error) {
+		out, err := lambdaown.RetryLambda(ctx, o.Wait, func() (*lambda.UpdateFunctionCodeOutput, error) {
 			return l.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: &o.Function, ZipFile: o.Zip, Architectures: []ltypes.Architecture{arch}})
 		})
 		if err != nil {
 			return "", fmt.Errorf("update the code of %s: %w", o.Function, err)
 		}
-		sum = deref(out.CodeSha256)
-		if err := waitUpdated(ctx, l, o); err != nil {
+		sum = lambdaown.Deref(out.CodeSha256)
+		if err := lambdaown.WaitReady(ctx, l, o.Function, o.Wait); err != nil {
 			return "", err
 		}
-		cfg, err := retryLambda(ctx, o.Wait, func() (*lambda.UpdateFunctionConfigurationOutput, error) {
+		cfg, err := lambdaown.RetryLambda(ctx, o.Wait, func() (*lambda.UpdateFunctionConfigurationOutput, error) {
 			// Layers: none. A layer's code runs in the function, beside
 			// every password; whatever one was added is taken off.
 			return l.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: &o.Function, Role: &roleArn, Environment: env,
-				Timeout: ptr(int32(FunctionTimeout)), MemorySize: ptr(int32(256)), Runtime: ltypes.RuntimeProvidedal2023, Handler: ptr("bootstrap"),
+				Timeout: lambdaown.Ptr(int32(FunctionTimeout)), MemorySize: lambdaown.Ptr(int32(256)), Runtime: ltypes.RuntimeProvidedal2023, Handler: lambdaown.Ptr("bootstrap"),
 				Layers: []string{}})
 		})
 		if err != nil {
 			return "", fmt.Errorf("update the settings of %s: %w", o.Function, err)
 		}
-		arn = deref(cfg.FunctionArn)
+		arn = lambdaown.Deref(cfg.FunctionArn)
 		step("updated function %s (code and settings, timeout %d s)", arn, FunctionTimeout)
 	}
 	if sum != o.lambdaSHA256() {
 		return "", fmt.Errorf("function %s holds code with SHA-256 %s (base64), not the package's %s: the upload was altered; run deploy again", o.Function, sum, o.lambdaSHA256())
 	}
-	if err := waitUpdated(ctx, l, o); err != nil {
+	if err := lambdaown.WaitReady(ctx, l, o.Function, o.Wait); err != nil {
 		return "", err
 	}
 	return arn, nil
-}
-
-// retryLambda retries what Lambda refuses for a while after a change: a
-// role IAM has just made ("cannot be assumed", until IAM has propagated
-// it) and an update while another is in progress or the function is
-// still being created (ResourceConflictException).
-func retryLambda[T any](ctx context.Context, wait time.Duration, f func() (T, error)) (T, error) {
-	deadline := time.Now().Add(wait)
-	delay := 500 * time.Millisecond
-	for {
-		v, err := f()
-		var ae smithy.APIError
-		if err == nil || !errors.As(err, &ae) || time.Now().After(deadline) {
-			return v, err
-		}
-		roleNotYet := ae.ErrorCode() == "InvalidParameterValueException" && strings.Contains(ae.ErrorMessage(), "cannot be assumed")
-		if !roleNotYet && ae.ErrorCode() != "ResourceConflictException" {
-			return v, err
-		}
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-			return v, ctx.Err()
-		}
-		delay = min(delay*2, 10*time.Second)
-	}
-}
-
-// waitUpdated waits until Lambda has finished creating or updating the
-// function (State Active, LastUpdateStatus Successful), with the SDK's
-// waiters.
-func waitUpdated(ctx context.Context, l Lambda, o Options) error {
-	in := &lambda.GetFunctionInput{FunctionName: &o.Function}
-	opt := func(lo, hi *time.Duration) { *lo, *hi = 500*time.Millisecond, 5*time.Second }
-	err := lambda.NewFunctionActiveV2Waiter(l, func(w *lambda.FunctionActiveV2WaiterOptions) { opt(&w.MinDelay, &w.MaxDelay) }).Wait(ctx, in, o.Wait)
-	if err == nil {
-		err = lambda.NewFunctionUpdatedV2Waiter(l, func(w *lambda.FunctionUpdatedV2WaiterOptions) { opt(&w.MinDelay, &w.MaxDelay) }).Wait(ctx, in, o.Wait)
-	}
-	if err != nil {
-		why := err.Error()
-		if out, gerr := l.GetFunction(ctx, in); gerr == nil && out.Configuration != nil {
-			c := out.Configuration
-			why = fmt.Sprintf("state %s %s, last update %s %s", c.State, deref(c.StateReason), c.LastUpdateStatus, deref(c.LastUpdateStatusReason))
-		}
-		return fmt.Errorf("function %s is not ready: %s", o.Function, why)
-	}
-	return nil
 }
 
 // inspectLogGroup refuses a log group of the function's name that is not
@@ -163,16 +112,11 @@ func inspectLogGroup(ctx context.Context, lg Logs, o Options) error {
 	if lg == nil {
 		return nil
 	}
-	arn := o.logGroupArn()
-	out, err := lg.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: &arn})
-	var rnf *lgtypes.ResourceNotFoundException
-	switch {
-	case errors.As(err, &rnf):
-		return nil
-	case err != nil:
-		return fmt.Errorf("read the tags of log group %s: %w", o.LogGroup(), err)
+	why, err := lambdaown.InspectLogGroup(ctx, lg, o.LogGroup(), o.logGroupArn(), o.ours)
+	if err != nil {
+		return err
 	}
-	if why := o.ours(out.Tags); why != "" {
+	if why != "" {
 		return fmt.Errorf("log group %s exists, but %s: deploy will not send the function's log to a group it did not make. Delete it, or deploy with --function NAME", o.LogGroup(), why)
 	}
 	return nil
@@ -199,7 +143,7 @@ func ensureLogGroup(ctx context.Context, lg Logs, o Options) error {
 	case err != nil:
 		return fmt.Errorf("create log group %s: %w", name, err)
 	}
-	if _, err := lg.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: &name, RetentionInDays: ptr(int32(o.LogRetentionDays))}); err != nil {
+	if _, err := lg.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: &name, RetentionInDays: lambdaown.Ptr(int32(o.LogRetentionDays))}); err != nil {
 		return fmt.Errorf("set the retention of log group %s: %w", name, err)
 	}
 	return nil
@@ -300,20 +244,3 @@ func hasPermission(ctx context.Context, l Lambda, o Options) (bool, error) {
 	}
 	return false, nil
 }
-
-// RetryLambda is retryLambda for other deploys of the tool's functions
-// (tokenmint/deploy): it retries what Lambda refuses for a while after a
-// change (a new role, an update in progress) for up to wait.
-func RetryLambda[T any](ctx context.Context, wait time.Duration, f func() (T, error)) (T, error) {
-	return retryLambda(ctx, wait, f)
-}
-
-// WaitReady is waitUpdated for other deploys: it waits up to wait until
-// Lambda has finished creating or updating function.
-func WaitReady(ctx context.Context, l Lambda, function string, wait time.Duration) error {
-	return waitUpdated(ctx, l, Options{Function: function, Wait: wait})
-}
-
-// OnlyLambdaTrusted is onlyLambdaTrusted for other deploys: why a role's
-// trust policy (decoded) lets anyone but Lambda assume it ("" when not).
-func OnlyLambdaTrusted(doc string) string { return onlyLambdaTrusted(doc) }

@@ -7,6 +7,8 @@ import (
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/poolmigrate/poolmigrate/lambdaown"
 )
 
 // The custom attributes the trigger fills with each user's old identity.
@@ -100,7 +102,7 @@ func CheckCarry(attrs []string, pool *ctypes.UserPoolType) error {
 	}
 	if len(unknown) > 0 {
 		hint := "add it to the new pool (custom attributes: `poolmigrate check --fix` adds the old pool's, or the Cognito console) or leave it out of --carry"
-		return fmt.Errorf("the new pool %s has no attribute %s: every migration would fail; %s", deref(pool.Id), strings.Join(unknown, ", "), hint)
+		return fmt.Errorf("the new pool %s has no attribute %s: every migration would fail; %s", lambdaown.Deref(pool.Id), strings.Join(unknown, ", "), hint)
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/poolmigrate/poolmigrate/lambdaown"
 )
 
 // Status is what Check found.
@@ -43,7 +45,7 @@ func Check(ctx context.Context, c Cognito, l Lambda, o Options) (Status, error) 
 	case err != nil:
 		return st, fmt.Errorf("read function %s: %w", o.Function, err)
 	default:
-		st.Exists, st.FunctionArn = true, deref(out.Configuration.FunctionArn)
+		st.Exists, st.FunctionArn = true, lambdaown.Deref(out.Configuration.FunctionArn)
 		sts, err := policyStatements(ctx, l, o.Function)
 		for _, s := range sts {
 			if o.isOurs(s) {
@@ -63,7 +65,7 @@ func Check(ctx context.Context, c Cognito, l Lambda, o Options) (Status, error) 
 	if err != nil {
 		return st, fmt.Errorf("read the new pool %s: %w", o.TargetPool, err)
 	}
-	st.AttachedTo = deref(lambdaConfig(target.UserPool).UserMigration)
+	st.AttachedTo = lambdaown.Deref(lambdaConfig(target.UserPool).UserMigration)
 	st.Attached = st.Exists && st.AttachedTo == st.FunctionArn
 	if !st.Attached {
 		what := "has no user migration trigger"
