@@ -98,6 +98,19 @@ func (s *storageSetup) journals(bucket string) []string {
 // and the state folder (the project's, else ./.poolmigrate), and makes the
 // clients.
 func (a *App) setupStorage(ctx context.Context, g *globals, f *storageFlags) (*storageSetup, error) {
+	s, err := a.findStorage(ctx, g, f)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.buckets) == 0 {
+		return nil, usagef("the project's storage has no per-identity path (see `poolmigrate storage plan`): nothing to copy")
+	}
+	return s, nil
+}
+
+// findStorage is setupStorage that takes a project without per-identity
+// paths as it is: no buckets.
+func (a *App) findStorage(ctx context.Context, g *globals, f *storageFlags) (*storageSetup, error) {
 	s := &storageSetup{}
 	region, profile := g.region, g.profile
 	pl, root, err := a.loadPlan(g, planOptions{allowUnknownEnv: true})
@@ -153,9 +166,6 @@ func (a *App) setupStorage(ctx context.Context, g *globals, f *storageFlags) (*s
 			}
 			s.buckets = append(s.buckets, storageBucket{Name: b.BucketName, Templates: ts})
 		}
-		if len(s.buckets) == 0 {
-			return nil, usagef("the project's storage has no per-identity path (see `poolmigrate storage plan`): nothing to copy")
-		}
 	}
 	if s.clients, err = a.newAWSClients(ctx, region, profile); err != nil {
 		return nil, err
@@ -178,13 +188,18 @@ func (a *App) claimedUsers(ctx context.Context, s *storageSetup, f *storageFlags
 		return nil, claims, err
 	}
 	defer m.Close()
+	return mappedUsers(migrated, m), claims, nil
+}
+
+// mappedUsers are the migrated users whose claim the backup agrees with.
+func mappedUsers(migrated *cognito.MigratedUsers, m *migration.SubMap) []identitymap.User {
 	var users []identitymap.User
 	migrated.Each(func(prev string, tu cognito.TargetUser) {
 		if id, ok := m.Lookup(prev); ok && id.NewSub == tu.Sub {
 			users = append(users, identitymap.User{OldSub: prev, OldUsername: id.OldUsername, NewSub: tu.Sub, NewUsername: tu.Username})
 		}
 	})
-	return users, claims, nil
+	return users
 }
 
 // backupPool is the old pool's id, from the backup's header.
