@@ -54,7 +54,7 @@ func retireCommand(a *App) command {
 			fs.StringVar(&r.function, "function", "", "the user migration trigger's function, when trigger deploy was given --function (it must be gone)")
 			fs.Float64Var(&r.rps, "rps", defaultBackupRPS, "ListUsers requests per second while listing the old pool (the account's quota is 30, shared with your app)")
 			fs.StringVar(&r.oldIdentityPool, "old-identity-pool", "", "Gen 1: the old identity pool retain-pool kept; deleted with the old pool, only once users' files verify under their new identity ids (storage verify) or no per-identity file exists")
-			fs.BoolVar(&r.deleteOldFiles, "delete-old-files", false, "also delete the old files `storage copy` copied: per user only after a fresh verify of their copies, only objects its journal records copying (named and counted first)")
+			fs.BoolVar(&r.deleteOldFiles, "delete-old-files", false, "also delete the old files storage copy copied: per user only after a fresh verify of their copies, only objects its journal records copying (named and counted first)")
 			fs.BoolVar(&r.dryRun, "dry-run", false, "do every check and show what would be deleted; delete nothing, ask nothing")
 			fs.StringArrayVar(&r.buckets, "bucket", nil, "with --old-identity-pool or --delete-old-files: a `BUCKET` whose per-identity files are checked (repeatable; default: the project's storage)")
 			fs.StringArrayVar(&r.paths, "path", nil, "a per-identity path `TEMPLATE` of the --bucket buckets (repeatable; default private/{entity_id}/ and protected/{entity_id}/)")
