@@ -373,11 +373,18 @@ func (st *retireStorage) print(w io.Writer, dryRun bool) {
 	if st == nil {
 		return
 	}
-	for _, u := range st.Unmapped {
-		fmt.Fprintf(w, "  %s: not in the identity map %s (no copy made)\n", u, st.setupMap())
+	list := func(users []string, why string) {
+		for i, u := range users {
+			if i == retireNamesShown {
+				fmt.Fprintf(w, "  … and %d more (--json lists them all)\n", len(users)-i)
+				break
+			}
+			fmt.Fprintf(w, "  %s: %s\n", u, why)
+		}
 	}
-	for _, u := range st.NotVerified {
-		fmt.Fprintf(w, "  %s: files not all under their new identity id (see `storage verify`)\n", u)
+	if !st.Verified {
+		list(st.Unmapped, "not in the identity map "+st.setupMap()+" (no copy made)")
+		list(st.NotVerified, "files not all under their new identity id (see `storage verify`)")
 	}
 	if st.OldIdentityPool != "" {
 		what := "is deleted with the old user pool"
