@@ -30,12 +30,16 @@ func storageCopyCommand(a *App) command {
 			fs.IntVar(&f.workers, "workers", s3move.DefaultWorkers, "copies in flight")
 			fs.BoolVar(&f.dryRun, "dry-run", false, "read the claims, the identity map as it is and the buckets, and show what would be copied; mint no token, ask no identity, copy nothing")
 			fs.BoolVar(&f.mapOnly, "map-only", false, "build the identity map and stop (run it once before workers copy with --worker K/M)")
+			f.tokenmint.register(fs)
 			fs.StringVar(&f.worker, "worker", "", "be worker K of M (K from 0) of a copy split across processes or machines: take the users whose old identity id hashes to K, with a journal of this worker's own; the identity map must be built first (--map-only)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected arguments %q", strings.Join(args, " "))
 				}
 				if err := f.validateUsers(); err != nil {
+					return err
+				}
+				if err := f.tokenmint.validate(); err != nil {
 					return err
 				}
 				if f.worker != "" {
@@ -215,12 +219,9 @@ func (a *App) buildIdentityMap(ctx context.Context, s *storageSetup, f *storageF
 	if err != nil {
 		return identitymap.Result{}, fmt.Errorf("find the AWS account (sts:GetCallerIdentity) for the token function's permission: %w", err)
 	}
-	if a.TokenmintSource == nil {
-		return identitymap.Result{}, errors.New("this binary carries no token function source: build poolmigrate from the repository (go build .)")
-	}
-	built, err := tmdeploy.BuildEmbedded(ctx, a.TokenmintSource, "", "arm64")
+	pkg, err := a.tokenmintPackage(ctx, f.tokenmint, "arm64")
 	if err != nil {
-		return identitymap.Result{}, fmt.Errorf("build the token function: %w", err)
+		return identitymap.Result{}, err
 	}
 	apis := tmdeploy.APIs{Cognito: c.cognito, Lambda: c.lambda(), IAM: c.iam(), Logs: c.logs()}
 	side := func(pool, identityPool string) (identitymap.Side, func(), error) {
@@ -228,7 +229,7 @@ func (a *App) buildIdentityMap(ctx context.Context, s *storageSetup, f *storageF
 		if err != nil {
 			return identitymap.Side{}, nil, err
 		}
-		o := tmdeploy.Options{Pool: pool, Region: c.cfg.Region, Account: account, Zip: built.Package, Run: run,
+		o := tmdeploy.Options{Pool: pool, Region: c.cfg.Region, Account: account, Zip: pkg, Run: run,
 			Logf: func(format string, args ...any) { fmt.Fprintf(a.Stderr, format+"\n", args...) }}
 		remove := func() {
 			if _, err := tmdeploy.Remove(context.WithoutCancel(ctx), apis, o); err != nil {

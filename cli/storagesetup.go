@@ -31,6 +31,7 @@ type storageFlags struct {
 	share                            dynamo.Share
 	workers                          int
 	dryRun, mapOnly                  bool
+	tokenmint                        tokenmintFlags // storage copy: the token function's code
 }
 
 func (f *storageFlags) registerUsers(fs *pflag.FlagSet) {
@@ -69,6 +70,8 @@ type storageSetup struct {
 	stateDir string
 	clients  *awsClients
 	buckets  []storageBucket
+	// tokenmint names the token function's code (storage link).
+	tokenmint tokenmintFlags
 }
 
 // mapPath is the identity map, journalPath a bucket's copy journal.
