@@ -31,6 +31,8 @@ type migrateState struct {
 	// when the flow starts.
 	KeepPasswords bool `json:"keepPasswords,omitempty"`
 	RetainWritten bool `json:"retainWritten,omitempty"`
+	// Storage is the storage route and identity pools (storage-ids step).
+	Storage *storageState `json:"storage,omitempty"`
 }
 
 func (s *migrateState) done(step string) bool {
@@ -44,14 +46,16 @@ func (s *migrateState) done(step string) bool {
 
 // migrateSteps in order. The two amplify-* steps wait for the user to run
 // Amplify CLI commands.
-var migrateSteps = []string{"plan", "backup", "detach", "amplify-auth", "patch", "amplify-push", "check", "export", "import", "remap", "verify"}
+// storage-ids takes the old identity ids before the push deletes the old
+// identity pool; storage copies the files of those who can sign in.
+var migrateSteps = []string{"plan", "backup", "storage-ids", "detach", "amplify-auth", "patch", "amplify-push", "check", "export", "import", "remap", "storage", "verify"}
 
 // keepPasswordSteps is the flow with the user migration trigger: the old
 // pool is kept (retain) through the push, the trigger brings users over
 // as they sign in (window), and once the window closes the rest are
 // imported, everything synced and verified, the trigger removed and the
-// old pool retired.
-var keepPasswordSteps = []string{"plan", "backup", "retain", "detach", "amplify-auth", "patch", "amplify-push", "check", "trigger", "window",
+// old pool retired. Each sync moves the files of the users who came.
+var keepPasswordSteps = []string{"plan", "backup", "storage-ids", "retain", "detach", "amplify-auth", "patch", "amplify-push", "check", "trigger", "window",
 	"export", "import", "sync", "verify", "trigger-remove", "retire"}
 
 // allMigrateSteps are the steps of both flows, each once.
@@ -90,7 +94,7 @@ type migrateFlags struct {
 func migrateCommand(a *App) command {
 	return command{
 		name:    "migrate",
-		summary: "the whole migration, step by step: plan, backup, detach, (amplify remove/add auth), patch, (amplify push), check, export, import, remap, verify",
+		summary: "the whole migration, step by step: plan, backup, storage-ids, detach, (amplify remove/add auth), patch, (amplify push), check, export, import, remap, storage, verify",
 		usage:   "migrate [--on-duplicate P] [--on-unverified P] [--skip CODES] [--method job|admin] [--role-arn ARN] [--yes]",
 		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &migrateFlags{}
@@ -229,6 +233,10 @@ func (a *App) migrateStep(ctx context.Context, g *globals, f *migrateFlags, p *a
 			return false, sub("backup", "--pool", st.OldPool, "--out", st.Backup, "--resume")
 		}
 		return false, sub("backup", "--pool", st.OldPool, "--out", st.Backup)
+	case "storage-ids":
+		return false, a.storageOldIDs(ctx, g, state, st)
+	case "storage":
+		return false, a.storageMoveStep(ctx, g, state, st)
 	case "detach":
 		return false, sub(append([]string{"detach", "--live", "--backup", st.Backup, "--auth", st.OldAuth}, f.detachFlags...)...)
 	case "amplify-auth":

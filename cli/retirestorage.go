@@ -285,7 +285,8 @@ func (a *App) planRetireStorage(ctx context.Context, g *globals, s *remapSetup, 
 	}
 	ss.clients = s.clients
 	st.setup = ss
-	m, unmapped, err := readMapFor(ss.mapPath(), mappedUsers(s.migrated, s.subMap))
+	users, _ := mappedUsers(s.migrated, s.subMap)
+	m, unmapped, err := readMapFor(ss.mapPath(), users)
 	if err != nil {
 		return nil, err
 	}

@@ -86,6 +86,7 @@ func (a *App) runStorageCopy(ctx context.Context, g *globals, f *storageFlags) e
 	if err != nil {
 		return err
 	}
+	s.tokenmint = f.tokenmint
 	users, claims, err := a.claimedUsers(ctx, s, f)
 	if err != nil {
 		return err
@@ -215,48 +216,9 @@ func (a *App) buildIdentityMap(ctx context.Context, s *storageSetup, f *storageF
 	if !needTokens {
 		return identitymap.Build(ctx, c.identity(), o)
 	}
-	account, err := c.accountID(ctx)
-	if err != nil {
-		return identitymap.Result{}, fmt.Errorf("find the AWS account (sts:GetCallerIdentity) for the token function's permission: %w", err)
-	}
-	pkg, err := a.tokenmintPackage(ctx, f.tokenmint, "arm64")
+	side, err := a.tokenSides(ctx, s)
 	if err != nil {
 		return identitymap.Result{}, err
-	}
-	apis := tmdeploy.APIs{Cognito: c.cognito, Lambda: c.lambda(), IAM: c.iam(), Logs: c.logs()}
-	side := func(pool, identityPool string) (identitymap.Side, func(), error) {
-		run, err := tokenmint.NewRun(pool, 2*time.Hour)
-		if err != nil {
-			return identitymap.Side{}, nil, err
-		}
-		o := tmdeploy.Options{Pool: pool, Region: c.cfg.Region, Account: account, Zip: pkg, Run: run,
-			Logf: func(format string, args ...any) { fmt.Fprintf(a.Stderr, format+"\n", args...) }}
-		remove := func() {
-			if _, err := tmdeploy.Remove(context.WithoutCancel(ctx), apis, o); err != nil {
-				fmt.Fprintf(a.Stderr, "warning: remove the token function from %s: %v (run `poolmigrate storage status` and remove what it lists)\n", pool, err)
-			}
-		}
-		if _, err := tmdeploy.Deploy(ctx, apis, o); err != nil {
-			return identitymap.Side{}, nil, fmt.Errorf("put the token function on %s: %w", pool, explainAWS(err))
-		}
-		if a.trioDeployed != nil {
-			if err := a.trioDeployed(ctx, pool, tmdeploy.FunctionName(pool)); err != nil {
-				remove()
-				return identitymap.Side{}, nil, err
-			}
-		}
-		sd := identitymap.Side{UserPool: pool, Region: c.cfg.Region, IdentityPool: identityPool, Minter: identitymap.RunMinter{Run: run, API: c.cognito}}
-		undo, err := identitymap.Admit(ctx, c.identity(), identityPool, sd.Provider(), run.Client)
-		if err != nil {
-			remove()
-			return identitymap.Side{}, nil, explainAWS(err)
-		}
-		return sd, func() {
-			if err := undo(context.WithoutCancel(ctx)); err != nil {
-				fmt.Fprintf(a.Stderr, "warning: %v: remove it by hand (the Cognito console's identity pool, user access)\n", err)
-			}
-			remove()
-		}, nil
 	}
 	oldSide, removeOld, err := side(oldPool, f.oldIdentityPool)
 	if err != nil {
@@ -335,4 +297,56 @@ func printStorageCopy(a *App, r storageCopyReport) {
 			fmt.Fprintf(w, "  failed %s %s: %s\n", fl.User, fl.Key, fl.Error)
 		}
 	}
+}
+
+// tokenSides builds the token function once and returns what puts it on
+// one user pool (with the tool's app client admitted to that pool's
+// identity pool) for the run: the side, and the function that takes both
+// away again.
+func (a *App) tokenSides(ctx context.Context, s *storageSetup) (func(pool, identityPool string) (identitymap.Side, func(), error), error) {
+	c := s.clients
+	account, err := c.accountID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("find the AWS account (sts:GetCallerIdentity) for the token function's permission: %w", err)
+	}
+	pkg, err := a.tokenmintPackage(ctx, s.tokenmint, "arm64")
+	if err != nil {
+		return nil, err
+	}
+	apis := tmdeploy.APIs{Cognito: c.cognito, Lambda: c.lambda(), IAM: c.iam(), Logs: c.logs()}
+	side := func(pool, identityPool string) (identitymap.Side, func(), error) {
+		run, err := tokenmint.NewRun(pool, 2*time.Hour)
+		if err != nil {
+			return identitymap.Side{}, nil, err
+		}
+		o := tmdeploy.Options{Pool: pool, Region: c.cfg.Region, Account: account, Zip: pkg, Run: run,
+			Logf: func(format string, args ...any) { fmt.Fprintf(a.Stderr, format+"\n", args...) }}
+		remove := func() {
+			if _, err := tmdeploy.Remove(context.WithoutCancel(ctx), apis, o); err != nil {
+				fmt.Fprintf(a.Stderr, "warning: remove the token function from %s: %v (run `poolmigrate storage status` and remove what it lists)\n", pool, err)
+			}
+		}
+		if _, err := tmdeploy.Deploy(ctx, apis, o); err != nil {
+			return identitymap.Side{}, nil, fmt.Errorf("put the token function on %s: %w", pool, explainAWS(err))
+		}
+		if a.trioDeployed != nil {
+			if err := a.trioDeployed(ctx, pool, tmdeploy.FunctionName(pool)); err != nil {
+				remove()
+				return identitymap.Side{}, nil, err
+			}
+		}
+		sd := identitymap.Side{UserPool: pool, Region: c.cfg.Region, IdentityPool: identityPool, Minter: identitymap.RunMinter{Run: run, API: c.cognito}}
+		undo, err := identitymap.Admit(ctx, c.identity(), identityPool, sd.Provider(), run.Client)
+		if err != nil {
+			remove()
+			return identitymap.Side{}, nil, explainAWS(err)
+		}
+		return sd, func() {
+			if err := undo(context.WithoutCancel(ctx)); err != nil {
+				fmt.Fprintf(a.Stderr, "warning: %v: remove it by hand (the Cognito console's identity pool, user access)\n", err)
+			}
+			remove()
+		}, nil
+	}
+	return side, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/poolmigrate/poolmigrate/statedir"
 	"github.com/poolmigrate/poolmigrate/storage/identitymap"
 	"github.com/poolmigrate/poolmigrate/storage/link"
+	"github.com/poolmigrate/poolmigrate/storage/s3move"
 	"github.com/poolmigrate/poolmigrate/tokenmint"
 	tmdeploy "github.com/poolmigrate/poolmigrate/tokenmint/deploy"
 )
@@ -35,18 +36,25 @@ type storageLinkFlags struct {
 	backend, close, undo bool
 	oldClient            string
 	tokenmint            tokenmintFlags
+	// buckets and paths: where the files of users who signed in to the
+	// new pool before the link are copied.
+	buckets, paths []string
+	workers        int
 }
 
 func storageLinkCommand(a *App) command {
 	return command{
 		name:    "link",
 		summary: "link each migrated user's new login to the identity id they have (the identity pool survives the move: Gen 2 always); no file moves",
-		usage:   "link --backup FILE --target-pool ID --identity-pool ID [--dry-run] [--yes] | link --backend --backup FILE --old-client ID [--close] [--undo] [--dry-run]",
+		usage:   "link --backup FILE --target-pool ID --identity-pool ID [--bucket NAME [--path TEMPLATE]...] [--dry-run] [--yes] | link --backend --backup FILE --old-client ID [--close] [--undo] [--dry-run]",
 		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &storageLinkFlags{}
 			fs.StringVar(&f.backup, "backup", "", "backup file of the old pool (its users are the only ones linked)")
 			fs.StringVar(&f.target, "target-pool", "", "the new user pool's id")
 			fs.StringVar(&f.identityPool, "identity-pool", "", "the identity pool that survives the move; it must list both the old and the new user pool as providers while the link runs")
+			fs.StringArrayVar(&f.buckets, "bucket", nil, "a `BUCKET` with per-identity paths: a user who signed in to the new pool before the link has an identity of their new login's own; its files are copied there to the identity the user keeps, and it is deleted (repeatable; default: the project's storage when its files name the buckets; with none, such users are reported as needing a copy)")
+			fs.StringArrayVar(&f.paths, "path", nil, "a per-identity path `TEMPLATE` of the --bucket buckets, with {entity_id} for the identity id (repeatable; default private/{entity_id}/ and protected/{entity_id}/)")
+			fs.IntVar(&f.workers, "workers", s3move.DefaultWorkers, "copies in flight")
 			fs.BoolVar(&f.dryRun, "dry-run", false, "read the claims, the identity pool's providers and the link journal, and show who would be linked; mint no token, ask no identity")
 			fs.BoolVar(&f.backend, "backend", false, "Gen 2: instead of linking, write the block into amplify/backend.ts that keeps the old user pool a provider of the identity pool beside the new one (deploy it before the link); with --close remove it (at retire); with --undo undo the last write")
 			fs.StringVar(&f.oldClient, "old-client", "", "with --backend: an app client `ID` of the old pool, listed with it (the link itself lists the tool's own token client for its run)")
@@ -65,6 +73,9 @@ func storageLinkCommand(a *App) command {
 				}
 				if f.close || f.undo || f.oldClient != "" {
 					return usagef("--close, --undo and --old-client go with --backend")
+				}
+				if len(f.paths) > 0 && len(f.buckets) == 0 {
+					return usagef("--path needs --bucket")
 				}
 				if f.backup == "" || f.target == "" || f.identityPool == "" {
 					return usagef("needs --backup FILE, --target-pool ID and --identity-pool ID")
@@ -86,11 +97,16 @@ type storageLinkReport struct {
 	NotLinked     []string                 `json:"notLinked"`
 	DryRun        bool                     `json:"dryRun"`
 	RefusedClaims []migration.ClaimRefusal `json:"refusedClaims"`
+	// Buckets are where the files of users who signed in to the new pool
+	// before the link are copied; none: they are reported as needing a
+	// copy.
+	Buckets []string `json:"buckets"`
 }
 
-// setupLink finds the state folder (the project's, else ./.poolmigrate)
-// and makes the clients.
-func (a *App) setupLink(ctx context.Context, g *globals) (*storageSetup, error) {
+// setupLink finds the state folder (the project's, else ./.poolmigrate),
+// the buckets (--bucket, else the project's storage where its files name
+// the buckets; none is no error: nothing is copied) and makes the clients.
+func (a *App) setupLink(ctx context.Context, g *globals, f *storageLinkFlags) (*storageSetup, error) {
 	s := &storageSetup{}
 	region, profile := g.region, g.profile
 	pl, root, err := a.loadPlan(g, planOptions{allowUnknownEnv: true})
@@ -99,6 +115,9 @@ func (a *App) setupLink(ctx context.Context, g *globals) (*storageSetup, error) 
 		region, profile = firstNonEmpty(region, pl.Region), firstNonEmpty(profile, pl.Profile)
 		if s.stateDir, err = statedir.Ensure(root); err != nil {
 			return nil, err
+		}
+		if len(f.buckets) == 0 {
+			s.buckets = projectBuckets(pl, root)
 		}
 	case errors.Is(err, amplifyproj.ErrNoProject):
 		wd, werr := a.Getwd()
@@ -109,14 +128,50 @@ func (a *App) setupLink(ctx context.Context, g *globals) (*storageSetup, error) 
 	default:
 		return nil, err
 	}
+	if len(f.buckets) > 0 {
+		paths := f.paths
+		if len(paths) == 0 {
+			paths = []string{"private/{entity_id}/", "protected/{entity_id}/"}
+		}
+		ts, err := s3move.ParseTemplates(paths)
+		if err != nil {
+			return nil, usagef("--path: %v", err)
+		}
+		for _, b := range f.buckets {
+			s.buckets = append(s.buckets, storageBucket{Name: b, Templates: ts})
+		}
+	}
 	if s.clients, err = a.newAWSClients(ctx, region, profile); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
+// projectBuckets are the project's buckets with per-identity paths whose
+// deployed name its files give; any it cannot read are left out.
+func projectBuckets(pl *migration.Plan, root string) []storageBucket {
+	sp, err := readStorage(pl, root, nil)
+	if err != nil {
+		return nil
+	}
+	var out []storageBucket
+	for _, b := range sp.Buckets {
+		if len(b.IdentityPaths) == 0 || b.BucketName == "" {
+			continue
+		}
+		var paths []string
+		for _, ip := range b.IdentityPaths {
+			paths = append(paths, ip.Template)
+		}
+		if ts, err := s3move.ParseTemplates(paths); err == nil {
+			out = append(out, storageBucket{Name: b.BucketName, Templates: ts})
+		}
+	}
+	return out
+}
+
 func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlags) error {
-	s, err := a.setupLink(ctx, g)
+	s, err := a.setupLink(ctx, g, f)
 	if err != nil {
 		return err
 	}
@@ -138,7 +193,14 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 		Path: filepath.Join(s.stateDir, "storage", "link.jsonl"),
 		Old:  identitymap.Side{UserPool: oldPool, Region: region},
 		New:  identitymap.Side{UserPool: f.target, Region: region}}
-	rep := storageLinkReport{IdentityPool: f.identityPool, DryRun: f.dryRun, Pending: []string{}, NotLinked: []string{}, RefusedClaims: claims.Refused}
+	rep := storageLinkReport{IdentityPool: f.identityPool, DryRun: f.dryRun, Pending: []string{}, NotLinked: []string{}, RefusedClaims: claims.Refused, Buckets: []string{}}
+	if len(s.buckets) > 0 {
+		o.Copy = &link.CopyOptions{S3: s.clients.s3(), Dir: filepath.Join(s.stateDir, "storage"), Workers: f.workers, Command: "storage link"}
+		for _, b := range s.buckets {
+			o.Copy.Buckets = append(o.Copy.Buckets, link.Bucket{Name: b.Name, Templates: b.Templates})
+			rep.Buckets = append(rep.Buckets, b.Name)
+		}
+	}
 	// The providers first: nothing is minted or asked for a pool that
 	// cannot link.
 	if err := link.CheckProviders(ctx, api, f.identityPool, o.Old, o.New); err != nil {
@@ -159,8 +221,12 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 			runErr = &link.IncompleteError{Users: nl}
 		}
 	} else {
-		if err := a.confirm(g, fmt.Sprintf("Link the new logins of %d migrated users (user pool %s) to the identities their old logins have (user pool %s) in identity pool %s, AWS account %s, region %s.\nA token function (custom-auth trio) with an app client of the tool's own is put on both user pools for the run and removed after it (%s); the identity pool lists those two app clients beside its providers for the run, and not after it.",
-			len(users), f.target, oldPool, f.identityPool, s.clients.account(ctx), region, tmdeploy.SideEffects)); err != nil {
+		early := "A user whose new login already has an identity of its own (signed in to the new pool before the link) is reported as needing a copy (pass --bucket to copy)."
+		if o.Copy != nil {
+			early = fmt.Sprintf("A user whose new login already has an identity of its own (signed in to the new pool before the link) has that login unlinked from it and linked to their old identity, the files of that identity copied to their old identity's folders in bucket(s) %s (never overwriting), and that identity deleted once the copy is verified (its files stay until retire).", strings.Join(rep.Buckets, ", "))
+		}
+		if err := a.confirm(g, fmt.Sprintf("Link the new logins of %d migrated users (user pool %s) to the identities their old logins have (user pool %s) in identity pool %s, AWS account %s, region %s.\n%s\nA token function (custom-auth trio) with an app client of the tool's own is put on both user pools for the run and removed after it (%s); the identity pool lists those two app clients beside its providers for the run, and not after it.",
+			len(users), f.target, oldPool, f.identityPool, s.clients.account(ctx), region, early, tmdeploy.SideEffects)); err != nil {
 			return err
 		}
 		cleanup, clients, err := a.linkMinters(ctx, s, &o)
@@ -201,7 +267,7 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 		printStorageLink(a, rep)
 	}
 	if runErr != nil {
-		return storageIncomplete{fmt.Sprintf("storage link is not complete: %d user(s) not linked: %s (listed above; a user who needs a copy signed in to the new pool before the link and has an identity of their own: the copy route moves that identity's files to their old identity; a failed user is asked again by the next run)",
+		return storageIncomplete{fmt.Sprintf("storage link is not complete: %d user(s) not linked: %s (listed above; a user who needs a copy signed in to the new pool before the link and has an identity of their own: run storage link again with --bucket NAME (and --path TEMPLATE) to copy that identity's files to their old identity; a failed user is asked again by the next run)",
 			len(rep.NotLinked), strings.Join(rep.NotLinked, ", "))}
 	}
 	return claimsOutcome(claims)
@@ -272,9 +338,19 @@ func printStorageLink(a *App, r storageLinkReport) {
 	}
 	fmt.Fprintf(w, "Link journal %s: %d linked (the new login answers the old identity id), %d had no identity (none was left made), %d need a copy (%d asked by this run)\n",
 		l.Path, l.Count(link.Linked), l.Count(link.NoIdentity), l.Count(link.NeedsCopy), l.Asked)
+	if n := l.Count(link.Copied); n > 0 || l.Unlinked > 0 {
+		fmt.Fprintf(w, "%d copied (signed in to the new pool before the link: linked now, the files of their own identity copied to their old one, that identity deleted; its objects stay until retire); this run: %d unlinked, %d objects copied, %d own identities deleted, %d conflicts\n",
+			n, l.Unlinked, l.CopiedObjects, l.OwnDeleted, len(l.Conflicts))
+	}
 	for _, e := range l.Entries {
-		if e.Outcome == link.NeedsCopy {
-			fmt.Fprintf(w, "  needs copy %s: signed in to the new pool before the link; identity %s holds what they saved since, their files are under %s: the copy route moves them\n", e.OldUsername, e.New, e.Old)
+		switch e.Outcome {
+		case link.NeedsCopy:
+			fmt.Fprintf(w, "  needs copy %s: signed in to the new pool before the link; identity %s holds what they saved since, their files are under %s: run again with --bucket to copy them\n", e.OldUsername, e.New, e.Old)
+		case link.Copied:
+			fmt.Fprintf(w, "  copied %s: from %s to %s\n", e.OldUsername, strings.Join(e.From, ", "), e.Old)
+			for _, k := range e.Conflicts {
+				fmt.Fprintf(w, "    conflict %s: kept; the file of the same name under the new login's own identity was not copied over it (resolve by hand)\n", k)
+			}
 		}
 	}
 	for _, fl := range l.Failures {

@@ -179,30 +179,42 @@ func (a *App) findStorage(ctx context.Context, g *globals, f *storageFlags) (*st
 // claimedUsers are the migrated users, taken only through claims checked
 // against the backup (migration.ListClaims), as remap and verify take them.
 func (a *App) claimedUsers(ctx context.Context, s *storageSetup, f *storageFlags) ([]identitymap.User, migration.ClaimReport, error) {
+	users, _, claims, err := a.claimedUsersSignIn(ctx, s, f)
+	return users, claims, err
+}
+
+// claimedUsersSignIn is claimedUsers with, by new sub, whether each new
+// user can sign in (enabled and CONFIRMED: an imported user who has not
+// reset their password cannot).
+func (a *App) claimedUsersSignIn(ctx context.Context, s *storageSetup, f *storageFlags) ([]identitymap.User, map[string]bool, migration.ClaimReport, error) {
 	spill := filepath.Join(s.stateDir, "tmp")
 	migrated, claims, err := migration.ListClaims(ctx, s.clients.cognito, f.target, f.backup, rate.NewLimiter(10, 1), spill)
 	if err != nil {
-		return nil, claims, explainAWS(err)
+		return nil, nil, claims, explainAWS(err)
 	}
 	defer migrated.Close()
 	a.printRefusedClaims(claims)
 	m, err := migration.BuildSubMap(f.backup, migrated, spill)
 	if err != nil {
-		return nil, claims, err
+		return nil, nil, claims, err
 	}
 	defer m.Close()
-	return mappedUsers(migrated, m), claims, nil
+	users, signIn := mappedUsers(migrated, m)
+	return users, signIn, claims, nil
 }
 
-// mappedUsers are the migrated users whose claim the backup agrees with.
-func mappedUsers(migrated *cognito.MigratedUsers, m *migration.SubMap) []identitymap.User {
+// mappedUsers are the migrated users whose claim the backup agrees with,
+// and, by new sub, whether each can sign in.
+func mappedUsers(migrated *cognito.MigratedUsers, m *migration.SubMap) ([]identitymap.User, map[string]bool) {
 	var users []identitymap.User
+	signIn := map[string]bool{}
 	migrated.Each(func(prev string, tu cognito.TargetUser) {
 		if id, ok := m.Lookup(prev); ok && id.NewSub == tu.Sub {
 			users = append(users, identitymap.User{OldSub: prev, OldUsername: id.OldUsername, NewSub: tu.Sub, NewUsername: tu.Username})
+			signIn[tu.Sub] = tu.Enabled && tu.Status == "CONFIRMED"
 		}
 	})
-	return users
+	return users, signIn
 }
 
 // backupPool is the old pool's id, from the backup's header.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/pflag"
@@ -55,6 +56,9 @@ type SyncSummary struct {
 	// Federated is what sync did for the federated users (created and
 	// linked, or adopted from an early sign-in), with those it could not.
 	Federated *federated.Result `json:"federated,omitempty"`
+	// Storage is what sync did for the users' files (docs/storage.md),
+	// when the project's migration keeps them by the copy route.
+	Storage *storageSyncReport `json:"storage,omitempty"`
 }
 
 // syncFederated brings the backup's federated users over and, when it
@@ -140,6 +144,10 @@ func (a *App) runSync(ctx context.Context, g *globals, f *remapFlags) error {
 	if sum.Remap, err = a.remapWith(ctx, g, f, s, true); err != nil {
 		return err
 	}
+	var storageErr error
+	if !f.dryRun {
+		sum.Storage, storageErr = a.storageForSync(ctx, g, f.backup, f.target)
+	}
 	if g.json {
 		if err := writeJSON(a.Stdout, sum); err != nil {
 			return err
@@ -152,9 +160,15 @@ func (a *App) runSync(ctx context.Context, g *globals, f *remapFlags) error {
 		fmt.Fprintf(a.Stdout, "%s %d of %d users: %d groups created, %d memberships added, %d users disabled (waiting for users not migrated yet: %d memberships, %d disabled states).\n",
 			verb, sum.Migrated, sum.BackupUsers, sum.GroupsCreated, sum.MembershipsAdded, sum.UsersDisabled, sum.MembershipsWaiting, sum.DisabledWaiting)
 		printRemap(a, sum.Remap)
+		if sum.Storage != nil {
+			printStorageSync(a, *sum.Storage)
+		}
 	}
 	if err := remapOutcome(sum.Remap); err != nil {
-		return err
+		return errors.Join(err, storageErr)
+	}
+	if storageErr != nil {
+		return storageErr
 	}
 	return claimsOutcome(s.claims)
 }

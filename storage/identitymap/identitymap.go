@@ -108,6 +108,13 @@ type Options struct {
 	Progress func(done, total int)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Known are old ids found before (BuildOld's lines, by old sub): a
+	// user in it is asked only in the new pool, and one who had no old
+	// identity (Created) not at all: there is nothing to move, and the
+	// identity the old phase made was deleted by it.
+	Known map[string]Entry
+
+	oldOnly bool // BuildOld: ask the old side only
 }
 
 // DefaultRate paces the identity calls under GetId's quota (25 a second).
@@ -161,15 +168,7 @@ func Build(ctx context.Context, api API, o Options) (Result, error) {
 	if err := o.check(); err != nil {
 		return res, err
 	}
-	if o.Limiter == nil {
-		o.Limiter = rate.NewLimiter(DefaultRate, 1)
-	}
-	if o.Workers < 1 {
-		o.Workers = 4
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.defaults()
 	m, err := openMap(o.Path, o.Command, header(o))
 	if err != nil {
 		return res, err
@@ -193,9 +192,11 @@ func Build(ctx context.Context, api API, o Options) (Result, error) {
 		}
 	}
 	if len(todo) > 0 {
-		known, err := ListIdentities(ctx, api, o.Old.IdentityPool, o.Limiter)
-		if err != nil {
-			return res, err
+		var known map[string]bool
+		if o.unknownIn(todo) {
+			if known, err = ListIdentities(ctx, api, o.Old.IdentityPool, o.Limiter); err != nil {
+				return res, err
+			}
 		}
 		res.Asked = len(todo)
 		if err := o.ask(ctx, api, m, todo, known, &res); err != nil {
@@ -222,6 +223,16 @@ func Build(ctx context.Context, api API, o Options) (Result, error) {
 		return res, &IncompleteError{Failed: len(res.Failures)}
 	}
 	return res, nil
+}
+
+// unknownIn tells whether some user's old id is not Known.
+func (o Options) unknownIn(users []User) bool {
+	for _, u := range users {
+		if _, ok := o.Known[u.OldSub]; !ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (o Options) check() error {
@@ -295,42 +306,63 @@ func (o Options) ask(ctx context.Context, api API, m *mapFile, users []User, kno
 	return ctx.Err()
 }
 
-// one finds a user's two ids. The old side is asked first, after an "ask"
-// line: a run killed between the GetId and the user's line leaves the
-// ask's time, and the next run takes an identity created after it for one
-// the run made.
+// one finds a user's two ids (BuildOld: the old one). The old side is
+// asked first, after an "ask" line: a run killed between the GetId and
+// the user's line leaves the ask's time, and the next run takes an
+// identity created after it for one the run made.
 func (o Options) one(ctx context.Context, api API, m *mapFile, u User, known map[string]bool) (Entry, error) {
 	e := Entry{Kind: KindUser, OldSub: u.OldSub, OldUsername: u.OldUsername, NewSub: u.NewSub, NewUsername: u.NewUsername}
+	if k, ok := o.Known[u.OldSub]; ok && k.OldUsername == u.OldUsername {
+		e.Old, e.Created = k.Old, k.Created
+		if e.Created {
+			return e, nil // no files to move: the new id is not needed
+		}
+	} else {
+		old, created, err := o.oldID(ctx, api, m, u, known)
+		if err != nil {
+			return e, err
+		}
+		e.Old, e.Created = old, created
+		if o.oldOnly {
+			return Entry{Kind: KindOld, OldSub: u.OldSub, OldUsername: u.OldUsername, Old: old, Created: created, Time: o.Now().UTC()}, nil
+		}
+	}
+	newID, err := o.identity(ctx, api, o.New, u.NewUsername, u.NewSub)
+	if err != nil {
+		return e, fmt.Errorf("new identity: %w", err)
+	}
+	e.New = newID
+	return e, nil
+}
+
+// oldID asks the old identity pool for the user's id, and tells whether
+// the run made it (the user had none).
+func (o Options) oldID(ctx context.Context, api API, m *mapFile, u User, known map[string]bool) (string, bool, error) {
 	asked, hadAsk := m.askedAt(u.OldSub)
 	if err := m.append(Entry{Kind: KindAsk, OldSub: u.OldSub, Time: o.Now().UTC()}); err != nil {
-		return e, err
+		return "", false, err
 	}
 	old, err := o.identity(ctx, api, o.Old, u.OldUsername, u.OldSub)
 	if err != nil {
-		return e, fmt.Errorf("old identity: %w", err)
+		return "", false, fmt.Errorf("old identity: %w", err)
 	}
 	created := !known[old]
 	if !created && hadAsk {
 		// Listed now, but maybe made by the killed run that asked.
 		d, err := o.describe(ctx, api, old)
 		if err != nil {
-			return e, err
+			return "", false, err
 		}
 		created = d != nil && !d.Before(asked.Add(-time.Minute))
 	}
 	if created && o.Holds != nil {
 		holds, err := o.Holds(ctx, old)
 		if err != nil {
-			return e, fmt.Errorf("look for files under %s: %w", old, err)
+			return "", false, fmt.Errorf("look for files under %s: %w", old, err)
 		}
 		created = !holds
 	}
-	newID, err := o.identity(ctx, api, o.New, u.NewUsername, u.NewSub)
-	if err != nil {
-		return e, fmt.Errorf("new identity: %w", err)
-	}
-	e.Old, e.New, e.Created = old, newID, created
-	return e, nil
+	return old, created, nil
 }
 
 func (o Options) describe(ctx context.Context, api API, id string) (*time.Time, error) {
@@ -446,6 +478,9 @@ func checkEntries(entries []Entry) error {
 func (o Options) deleteCreated(ctx context.Context, api API, m *mapFile, entries []Entry) (int, error) {
 	var ids []string
 	for _, e := range entries {
+		if k, ok := o.Known[e.OldSub]; ok && k.Created {
+			continue // the old phase deleted it
+		}
 		if e.Created && !m.deleted[e.Old] {
 			ids = append(ids, e.Old)
 		}

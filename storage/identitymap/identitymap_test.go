@@ -224,3 +224,61 @@ func TestBuildResumesAfterAStop(t *testing.T) {
 		t.Errorf("the old identity pool has %d identities, had %d", n, len(before))
 	}
 }
+
+// TestBuildInTwoPhases: BuildOld takes the old ids before the old pools
+// go; Build, given them as Known, asks only the new side (the old
+// identity pool is deleted in between, as `amplify push` deletes it), and
+// carol, who had no identity, is mapped without a new id asked.
+func TestBuildInTwoPhases(t *testing.T) {
+	b := newBed(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	oldPath, mapPath := filepath.Join(dir, "old-identities.jsonl"), filepath.Join(dir, "identity-map.jsonl")
+	var oldUsers []identitymap.OldUser
+	for _, n := range []string{"alice", "bob", "carol"} {
+		oldUsers = append(oldUsers, identitymap.OldUser{Sub: b.users[n].OldSub, Username: n})
+	}
+	o := b.options(mapPath)
+	before := b.identities(t, b.oldIP)
+	old, err := identitymap.BuildOld(ctx, b.api, identitymap.OldOptions{Side: o.Old, Users: oldUsers, Path: oldPath, Command: "migrate"})
+	if err != nil || len(old.Entries) != 3 || old.Created != 1 || old.Deleted != 1 {
+		t.Fatalf("BuildOld: %v %+v", err, old)
+	}
+	if got := b.identities(t, b.oldIP); len(got) != len(before) {
+		t.Errorf("the old phase left an identity it made: %v, before %v", got, before)
+	}
+	// A second run (a resumed migrate) asks nobody again.
+	b.oldMint.calls = 0
+	again, err := identitymap.BuildOld(ctx, b.api, identitymap.OldOptions{Side: o.Old, Users: oldUsers, Path: oldPath, Command: "migrate"})
+	if err != nil || again.Asked != 0 || b.oldMint.calls != 0 || len(again.Entries) != 3 {
+		t.Errorf("BuildOld again: %v asked %d minted %d", err, again.Asked, b.oldMint.calls)
+	}
+	if fi, err := os.Stat(oldPath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("old-side file: %v %v", fi, err)
+	}
+	start, known, err := identitymap.ReadOld(oldPath)
+	if err != nil || start.OldIdentityPool != b.oldIP || len(known) != 3 {
+		t.Fatalf("ReadOld: %v %+v %v", err, start, known)
+	}
+	for _, n := range []string{"alice", "bob"} {
+		if known[b.users[n].OldSub].Old != b.had[n] {
+			t.Errorf("%s's old id %s, want %s", n, known[b.users[n].OldSub].Old, b.had[n])
+		}
+	}
+	// The old side is gone: any old call would fail.
+	o.Old.IdentityPool, o.Old.Minter = "us-east-1:00000000-0000-0000-0000-000000000000", &passwordMinter{fail: map[string]bool{"alice": true, "bob": true, "carol": true}}
+	o.Known = known
+	o.Users = []identitymap.User{b.users["alice"], b.users["bob"], b.users["carol"]}
+	b.newMint.calls = 0
+	res, err := identitymap.Build(ctx, b.api, o)
+	if err != nil || len(res.Entries) != 3 || b.newMint.calls != 2 {
+		t.Fatalf("Build with the old ids known: %v %+v (new tokens minted %d, want 2)", err, res, b.newMint.calls)
+	}
+	moves := res.Moves()
+	if len(moves) != 2 || moves[0].Old != b.had[moves[0].User] || moves[1].Old != b.had[moves[1].User] {
+		t.Errorf("moves %+v, want alice's and bob's from their old ids", moves)
+	}
+	if _, lines, err := identitymap.Read(mapPath); err != nil || len(lines) != 3 {
+		t.Errorf("the map reads back: %v %d lines", err, len(lines))
+	}
+}

@@ -26,6 +26,10 @@ const (
 	KindDeleted = "deleted"
 )
 
+// isUserLine: a user's line of a map (KindUser) or of an old-side file
+// (KindOld), one per old sub, the last one counting.
+func isUserLine(kind string) bool { return kind == KindUser || kind == KindOld }
+
 // Entry is one line of the map.
 type Entry struct {
 	Kind string `json:"kind"`
@@ -95,7 +99,7 @@ func openMap(path, command string, head Entry) (*mapFile, error) {
 			}
 		case KindAsk:
 			m.asks[e.OldSub] = e.Time
-		case KindUser:
+		case KindUser, KindOld:
 			if i, ok := m.byOld[e.OldSub]; ok {
 				m.entries[i] = e
 			} else {
@@ -154,15 +158,15 @@ func (m *mapFile) append(e Entry) error {
 	if err := m.f.Sync(); err != nil {
 		return &writeError{err}
 	}
-	switch e.Kind {
-	case KindUser:
+	switch {
+	case isUserLine(e.Kind):
 		if i, ok := m.byOld[e.OldSub]; ok {
 			m.entries[i] = e
 		} else {
 			m.byOld[e.OldSub] = len(m.entries)
 			m.entries = append(m.entries, e)
 		}
-	case KindDeleted:
+	case e.Kind == KindDeleted:
 		m.deleted[e.Old] = true
 	}
 	return nil
@@ -221,8 +225,9 @@ func readMap(path string, fn func(Entry) error) error {
 func (e Entry) check() error {
 	switch e.Kind {
 	case KindStart:
-		if e.OldUserPool == "" || e.NewUserPool == "" || e.OldIdentityPool == "" || e.NewIdentityPool == "" {
-			return errors.New("a start line names both user pools and both identity pools")
+		// An old-side file's start line names only the old pools.
+		if e.OldUserPool == "" || e.OldIdentityPool == "" || (e.NewUserPool == "") != (e.NewIdentityPool == "") {
+			return errors.New("a start line names both user pools and both identity pools (an old-side file's: the old ones)")
 		}
 	case KindAsk:
 		if e.OldSub == "" {
@@ -235,8 +240,18 @@ func (e Entry) check() error {
 		if err := s3move.CheckIdentityID(e.Old); err != nil {
 			return fmt.Errorf("old identity: %w", err)
 		}
+		if e.New == "" && e.Created {
+			break // no old identity: nothing moves, the new id is not asked
+		}
 		if err := s3move.CheckIdentityID(e.New); err != nil {
 			return fmt.Errorf("new identity: %w", err)
+		}
+	case KindOld:
+		if e.OldSub == "" || e.OldUsername == "" {
+			return errors.New("an old line names the old sub and username")
+		}
+		if err := s3move.CheckIdentityID(e.Old); err != nil {
+			return fmt.Errorf("old identity: %w", err)
 		}
 	case KindDeleted:
 		if err := s3move.CheckIdentityID(e.Old); err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/poolmigrate/poolmigrate/linefile"
@@ -18,6 +20,10 @@ const (
 	kindStart = "start"
 	kindAsk   = "ask"
 	kindUser  = "user"
+	// kindStep is one step of finishing a user who reached the new pool
+	// early (early.go): Step names it, Old is the user's identity, New the
+	// identity of the new login's own whose files move to Old.
+	kindStep = "step"
 )
 
 // Entry is one line of the journal; a user line is a user's outcome.
@@ -40,6 +46,16 @@ type Entry struct {
 	// Proven is when the new login alone answered the old id.
 	Proven time.Time `json:"proven,omitzero"`
 	Time   time.Time `json:"time,omitzero"`
+	// step: which (stepUnlink, stepUnlinked, stepCopied, stepDeleted).
+	Step string `json:"step,omitempty"`
+	// From (a copied user) are the identities the new login had of its
+	// own, whose files were copied to Old and which were then deleted:
+	// each is a pair From[i] → Old for an identity-id field remap
+	// (Result.Remaps).
+	From []string `json:"from,omitempty"`
+	// Conflicts (a copied user) are keys under Old that held another
+	// object than the one under a From identity: both are kept.
+	Conflicts []string `json:"conflicts,omitempty"`
 }
 
 func (e Entry) user() identitymap.User {
@@ -55,6 +71,15 @@ type journal struct {
 	lock    *statedir.Lock
 	entries map[string]Entry
 	asks    map[string]time.Time
+	// had is, per old sub, the identity the old login answered that was
+	// listed before the run (an ask line with Old).
+	had map[string]string
+	// sources are, per old and new sub, the identities of the new login's own
+	// the run unlinked (or was about to), in order; done the steps
+	// journaled per user and identity (step → true).
+	sources   map[string][]string
+	done      map[string]map[string]bool
+	conflicts map[string][]string
 }
 
 func openJournal(path, command string, head Entry) (*journal, error) {
@@ -65,7 +90,7 @@ func openJournal(path, command string, head Entry) (*journal, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &journal{lock: lock, entries: map[string]Entry{}, asks: map[string]time.Time{}}
+	j := &journal{lock: lock, entries: map[string]Entry{}, asks: map[string]time.Time{}, had: map[string]string{}, sources: map[string][]string{}, done: map[string]map[string]bool{}, conflicts: map[string][]string{}}
 	var start *Entry
 	err = scan(path, func(e Entry) {
 		switch e.Kind {
@@ -75,9 +100,11 @@ func openJournal(path, command string, head Entry) (*journal, error) {
 				start = &s
 			}
 		case kindAsk:
-			j.asks[e.OldSub] = e.Time
+			j.ask(e)
 		case kindUser:
 			j.entries[e.OldSub] = e
+		case kindStep:
+			j.step(e)
 		}
 	})
 	if err != nil && !errors.Is(err, errNoJournal) {
@@ -122,25 +149,88 @@ func (j *journal) append(e Entry) error {
 	if err := j.f.Sync(); err != nil {
 		return fmt.Errorf("write the link journal: %w", err)
 	}
-	if e.Kind == kindUser {
+	switch e.Kind {
+	case kindUser:
 		j.entries[e.OldSub] = e
+	case kindAsk:
+		j.ask(e)
+	case kindStep:
+		j.step(e)
 	}
 	return nil
 }
 
+// ask records an ask line: its time, or (Old set) the identity the old
+// login had before the run that asked.
+func (j *journal) ask(e Entry) {
+	if e.Old != "" {
+		j.had[e.OldSub] = e.Old
+		return
+	}
+	j.asks[e.OldSub] = e.Time
+}
+
+// step records a step line: an unlink names a source of the user's.
+func (j *journal) step(e Entry) {
+	k := e.OldSub + "/" + e.NewSub
+	if e.Step == stepUnlink && !slices.Contains(j.sources[k], e.New) {
+		j.sources[k] = append(j.sources[k], e.New)
+	}
+	k += "/" + e.New
+	if j.done[k] == nil {
+		j.done[k] = map[string]bool{}
+	}
+	j.done[k][e.Step] = true
+	if e.Step == stepCopied {
+		j.conflicts[k] = e.Conflicts
+	}
+}
+
 // pending are the users without a line of the same old and new user, and
 // the count of lines no user agrees with.
-func (j *journal) pending(users []identitymap.User) ([]identitymap.User, int) {
+// With copying, a user recorded as needing a copy (by a run that could
+// not copy) is pending again.
+func (j *journal) pending(users []identitymap.User, copying bool) ([]identitymap.User, int) {
 	var todo []identitymap.User
 	agree := 0
 	for _, u := range users {
-		if _, ok := j.lookup(u); ok {
+		e, ok := j.lookup(u)
+		if ok {
 			agree++
-		} else {
+		}
+		if !ok || copying && e.Outcome == NeedsCopy {
 			todo = append(todo, u)
 		}
 	}
 	return todo, len(j.entries) - agree
+}
+
+// sourcesOf are the identities of u's new login's own that a run
+// unlinked, or was about to.
+func (j *journal) sourcesOf(u identitymap.User) []string {
+	return j.sources[u.OldSub+"/"+u.NewSub]
+}
+
+// sourceOfAnother is the old sub of another user whose source id is too.
+func (j *journal) sourceOfAnother(u identitymap.User, id string) string {
+	mine := u.OldSub + "/" + u.NewSub
+	for k, ids := range j.sources {
+		if k != mine && slices.Contains(ids, id) {
+			old, _, _ := strings.Cut(k, "/")
+			return old
+		}
+	}
+	return ""
+}
+
+// stepDone tells whether the step was journaled for u's identity id.
+func (j *journal) stepDone(u identitymap.User, id, step string) bool {
+	return j.done[u.OldSub+"/"+u.NewSub+"/"+id][step]
+}
+
+// conflictsOf are the conflicts journaled with the copy of u's identity id.
+func (j *journal) conflictsOf(u identitymap.User, id string) []string {
+	return j.conflicts[u.OldSub+"/"+u.NewSub+"/"+id]
 }
 
 func (j *journal) lookup(u identitymap.User) (Entry, bool) {
@@ -208,24 +298,52 @@ func (e Entry) check() error {
 		if e.OldSub == "" {
 			return errors.New("an ask line names the old sub")
 		}
+		if e.Old != "" {
+			if err := s3move.CheckIdentityID(e.Old); err != nil {
+				return fmt.Errorf("old identity: %w", err)
+			}
+		}
 	case kindUser:
 		if e.OldSub == "" || e.OldUsername == "" || e.NewSub == "" || e.NewUsername == "" {
 			return errors.New("a user line names the old and new sub and username")
 		}
 		switch e.Outcome {
 		case NoIdentity:
-		case Linked, NeedsCopy:
+		case Linked, NeedsCopy, Copied:
 			if err := s3move.CheckIdentityID(e.Old); err != nil {
 				return fmt.Errorf("old identity: %w", err)
 			}
 			if err := s3move.CheckIdentityID(e.New); err != nil {
 				return fmt.Errorf("new identity: %w", err)
 			}
-			if e.Outcome == Linked && e.Old != e.New {
+			if (e.Outcome == Linked || e.Outcome == Copied) && e.Old != e.New {
 				return errors.New("a linked user's old and new identity differ")
+			}
+			if e.Outcome == Copied && len(e.From) == 0 {
+				return errors.New("a copied user line names no identity copied from")
+			}
+			for _, id := range e.From {
+				if err := s3move.CheckIdentityID(id); err != nil || id == e.Old {
+					return fmt.Errorf("copied from: %q is not another identity id", id)
+				}
 			}
 		default:
 			return fmt.Errorf("unknown outcome %q", e.Outcome)
+		}
+	case kindStep:
+		switch e.Step {
+		case stepUnlink, stepUnlinked, stepCopied, stepDeleted:
+		default:
+			return fmt.Errorf("unknown step %q", e.Step)
+		}
+		if e.OldSub == "" || e.NewSub == "" {
+			return errors.New("a step line names the old and new sub")
+		}
+		if err := s3move.CheckIdentityID(e.Old); err != nil {
+			return fmt.Errorf("old identity: %w", err)
+		}
+		if err := s3move.CheckIdentityID(e.New); err != nil || e.New == e.Old {
+			return fmt.Errorf("a step line's identity %q is not another identity id", e.New)
 		}
 	default:
 		return fmt.Errorf("unknown kind %q", e.Kind)

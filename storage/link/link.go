@@ -18,9 +18,11 @@
 //     (DeleteIdentities); nothing is linked ("no identity").
 //   - asks GetId with both logins. ResourceConflictException means the new
 //     login already has an identity of its own (the user signed in to the
-//     new pool before the link): nothing is linked, and both ids are
-//     recorded ("needs copy"): the files of the new identity must be moved
-//     to the old one by the copy route; this package does not merge.
+//     new pool before the link; Cognito does not merge user-pool
+//     identities). With Options.Copy, that identity is unlinked from the
+//     new login and the link is made, proven, and followed by a copy of
+//     the identity's files to the old one (early.go: "copied"); without
+//     it nothing is linked, and both ids are recorded ("needs copy").
 //   - asks GetId with the new login alone and records the link only when
 //     it answers the old id (the proof).
 //
@@ -54,6 +56,7 @@ import (
 // signatures: *cognitoidentity.Client satisfies it.
 type API interface {
 	identitymap.API
+	UnlinkIdentity(ctx context.Context, in *cognitoidentity.UnlinkIdentityInput, optFns ...func(*cognitoidentity.Options)) (*cognitoidentity.UnlinkIdentityOutput, error)
 	DescribeIdentityPool(ctx context.Context, in *cognitoidentity.DescribeIdentityPoolInput, optFns ...func(*cognitoidentity.Options)) (*cognitoidentity.DescribeIdentityPoolOutput, error)
 }
 
@@ -67,6 +70,11 @@ const (
 	// NeedsCopy: the new login has an identity of its own (made before
 	// the link); its files must be moved to the old identity.
 	NeedsCopy = "needs copy"
+	// Copied: the new login had an identity of its own; it was unlinked,
+	// the new login linked to the old identity (proven), the own
+	// identity's files copied there (verified) and the own identity
+	// deleted. Its objects stay in the bucket until retire.
+	Copied = "copied"
 )
 
 // Options configure Run.
@@ -80,6 +88,9 @@ type Options struct {
 	Path string
 	// Command names the run in the journal's lock ("storage link").
 	Command string
+	// Copy, if set, finishes users whose new login has an identity of its
+	// own (early.go); without it they are recorded as needing a copy.
+	Copy *CopyOptions
 	// Limiter paces the identity calls (default identitymap.DefaultRate
 	// a second).
 	Limiter *rate.Limiter
@@ -108,6 +119,16 @@ type Result struct {
 	Failures []Failure `json:"failures"`
 	// Stale counts journal lines no current claim agrees with (ignored).
 	Stale int `json:"stale"`
+	// Of users who reached the new pool early (Options.Copy), by this
+	// run: Unlinked counts the new logins unlinked from an identity of
+	// their own, CopiedObjects the objects copied from those identities,
+	// OwnDeleted those identities deleted after their copy; Conflicts are
+	// keys where the old identity already held another object (both
+	// kept).
+	Unlinked      int               `json:"unlinked"`
+	CopiedObjects int64             `json:"copiedObjects"`
+	OwnDeleted    int               `json:"ownDeleted"`
+	Conflicts     []s3move.Conflict `json:"conflicts"`
 }
 
 // Count is how many entries have the outcome.
@@ -181,7 +202,7 @@ func (e *IncompleteError) Error() string {
 
 // Run links every user, resuming the journal at o.Path.
 func Run(ctx context.Context, api API, o Options) (Result, error) {
-	res := Result{Path: o.Path, Entries: []Entry{}, Failures: []Failure{}}
+	res := Result{Path: o.Path, Entries: []Entry{}, Failures: []Failure{}, Conflicts: []s3move.Conflict{}}
 	if err := o.check(); err != nil {
 		return res, err
 	}
@@ -202,7 +223,7 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 		return res, err
 	}
 	defer j.close()
-	todo, stale := j.pending(o.Users)
+	todo, stale := j.pending(o.Users, o.Copy != nil)
 	res.Stale = stale
 	if len(todo) > 0 {
 		known, err := identitymap.ListIdentities(ctx, api, o.IdentityPool, o.Limiter)
@@ -214,8 +235,7 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 			if err := ctx.Err(); err != nil {
 				return res, err
 			}
-			e, deleted, err := o.one(ctx, api, j, u, known)
-			res.Deleted += deleted
+			e, err := o.one(ctx, api, j, u, known, &res)
 			switch {
 			case err == nil:
 				if err := j.append(e); err != nil {
@@ -245,7 +265,7 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 // Read is what the journal at path says of users, without a call: the
 // entries of users it has, and the users it has not (a dry run).
 func Read(path string, o Options) (Result, []string, error) {
-	res := Result{Path: path, Entries: []Entry{}, Failures: []Failure{}}
+	res := Result{Path: path, Entries: []Entry{}, Failures: []Failure{}, Conflicts: []s3move.Conflict{}}
 	start, lines, err := readJournal(path)
 	if err != nil && !errors.Is(err, errNoJournal) {
 		return res, nil, err
@@ -260,9 +280,12 @@ func Read(path string, o Options) (Result, []string, error) {
 	}
 	var pending []string
 	for _, u := range o.Users {
-		if e, ok := by[u.OldSub]; ok && e.user() == u {
+		e, ok := by[u.OldSub]
+		ok = ok && e.user() == u
+		if ok {
 			res.Entries = append(res.Entries, e)
-		} else {
+		}
+		if !ok || o.Copy != nil && e.Outcome == NeedsCopy {
 			pending = append(pending, u.OldUsername)
 		}
 	}
@@ -282,6 +305,9 @@ func (o Options) check() error {
 	if o.IdentityPool == "" || o.Path == "" {
 		return errors.New("storage link: no identity pool or no journal")
 	}
+	if c := o.Copy; c != nil && (c.S3 == nil || len(c.Buckets) == 0 || c.Dir == "") {
+		return errors.New("storage link: a copy needs an S3 client, a bucket and a journal folder")
+	}
 	return nil
 }
 
@@ -289,16 +315,16 @@ func (o Options) header() Entry {
 	return Entry{Kind: kindStart, OldUserPool: o.Old.UserPool, NewUserPool: o.New.UserPool, IdentityPool: o.IdentityPool, Time: o.Now().UTC()}
 }
 
-// one links a user. It returns how many identities it deleted.
-func (o Options) one(ctx context.Context, api API, j *journal, u identitymap.User, known map[string]bool) (Entry, int, error) {
+// one links a user, counting in res what it deleted, unlinked and copied.
+func (o Options) one(ctx context.Context, api API, j *journal, u identitymap.User, known map[string]bool, res *Result) (Entry, error) {
 	e := Entry{Kind: kindUser, OldSub: u.OldSub, OldUsername: u.OldUsername, NewSub: u.NewSub, NewUsername: u.NewUsername}
 	oldTok, err := o.token(ctx, o.Old, u.OldUsername, u.OldSub)
 	if err != nil {
-		return e, 0, err
+		return e, err
 	}
 	newTok, err := o.token(ctx, o.New, u.NewUsername, u.NewSub)
 	if err != nil {
-		return e, 0, err
+		return e, err
 	}
 	oldLogin := map[string]string{o.Old.Provider(): oldTok}
 	newLogin := map[string]string{o.New.Provider(): newTok}
@@ -308,52 +334,81 @@ func (o Options) one(ctx context.Context, api API, j *journal, u identitymap.Use
 	// it for one GetId made.
 	asked, hadAsk := j.askedAt(u.OldSub)
 	if err := j.append(Entry{Kind: kindAsk, OldSub: u.OldSub, Time: o.Now().UTC()}); err != nil {
-		return e, 0, err
+		return e, err
 	}
 	old, err := o.getID(ctx, api, oldLogin)
 	if err != nil {
-		return e, 0, fmt.Errorf("old login: %w", err)
+		return e, fmt.Errorf("old login: %w", err)
 	}
 	made := !known[old]
-	if !made && hadAsk {
+	// An identity a run found there before it (the had line) is the
+	// user's, however recent: a user asked again (needing a copy, or
+	// failed after this point) keeps it.
+	if !made && hadAsk && j.had[u.OldSub] != old {
 		d, err := o.created(ctx, api, old)
 		if err != nil {
-			return e, 0, err
+			return e, err
 		}
 		made = d != nil && !d.Before(asked.Add(-time.Minute))
 	}
+	if !made && j.had[u.OldSub] != old {
+		if err := j.append(Entry{Kind: kindAsk, OldSub: u.OldSub, Old: old, Time: o.Now().UTC()}); err != nil {
+			return e, err
+		}
+	}
 	if made {
 		if err := o.delete(ctx, api, old); err != nil {
-			return e, 0, err
+			return e, err
 		}
+		res.Deleted++
 		e.Outcome = NoIdentity
-		return e, 1, nil
+		return e, nil
 	}
 	e.Old = old
-	linked, err := o.getID(ctx, api, map[string]string{o.Old.Provider(): oldTok, o.New.Provider(): newTok})
-	var conflict *types.ResourceConflictException
-	switch {
-	case errors.As(err, &conflict):
-		own, err := o.getID(ctx, api, newLogin)
-		if err != nil {
-			return e, 0, fmt.Errorf("the new login has an identity of its own: %w", err)
+	both := map[string]string{o.Old.Provider(): oldTok, o.New.Provider(): newTok}
+	linked, err := o.getID(ctx, api, both)
+	// A conflict: the new login has an identity of its own. With a copy
+	// to make, it is unlinked from it and the link asked again (again if
+	// the user's app made it another one meanwhile, a few times).
+	for tries := 0; errors.As(err, new(*types.ResourceConflictException)); tries++ {
+		own, oerr := o.getID(ctx, api, newLogin)
+		if oerr != nil {
+			return e, fmt.Errorf("the new login has an identity of its own: %w", oerr)
 		}
-		e.Outcome, e.New = NeedsCopy, own
-		return e, 0, nil
+		if o.Copy == nil || tries == maxUnlinks {
+			e.Outcome, e.New = NeedsCopy, own
+			return e, nil
+		}
+		if uerr := o.unlink(ctx, api, j, u, old, own, newTok); uerr != nil {
+			return e, uerr
+		}
+		res.Unlinked++
+		linked, err = o.getID(ctx, api, both)
+	}
+	switch {
 	case err != nil:
-		return e, 0, fmt.Errorf("link: %w", err)
+		return e, fmt.Errorf("link: %w", err)
 	case linked != old:
-		return e, 0, fmt.Errorf("link: GetId with both logins answered %s, not the old identity %s", linked, old)
+		return e, fmt.Errorf("link: GetId with both logins answered %s, not the old identity %s", linked, old)
 	}
 	proof, err := o.getID(ctx, api, newLogin)
 	if err != nil {
-		return e, 0, fmt.Errorf("proof: %w", err)
+		return e, fmt.Errorf("proof: %w", err)
 	}
 	if proof != old {
-		return e, 0, fmt.Errorf("proof: the new login alone answers %s, not the old identity %s", proof, old)
+		return e, fmt.Errorf("proof: the new login alone answers %s, not the old identity %s", proof, old)
 	}
 	e.Outcome, e.New, e.Proven = Linked, proof, o.Now().UTC()
-	return e, 0, nil
+	// Identities a run unlinked from the new login hold what the user
+	// saved before the link: their files go to the old identity now.
+	if own := j.sourcesOf(u); len(own) > 0 {
+		if o.Copy == nil {
+			e.Outcome, e.New, e.Proven = NeedsCopy, own[len(own)-1], time.Time{}
+			return e, nil
+		}
+		return o.finish(ctx, api, j, u, e, own, res)
+	}
+	return e, nil
 }
 
 func (o Options) token(ctx context.Context, side identitymap.Side, username, sub string) (string, error) {

@@ -1,6 +1,9 @@
-// Package amplifysim does to an Amplify project's files what `amplify push`
-// does after it creates the new pool, the one step of a migration that
-// needs AWS. Every offline step runs the real CLI (package amplifycli).
+// Package amplifysim does on the test bed and to an Amplify project's files
+// what `amplify push` does, the one step of a migration that needs AWS:
+// the auth stack's app clients and identity pool, the storage bucket, the
+// identity pool deleted with a removed auth stack unless retained, and the
+// outputs recorded in amplify-meta.json. Every offline step runs the real
+// CLI (package amplifycli).
 package amplifysim
 
 import (

@@ -621,8 +621,10 @@ func (s *Server) newIdentity(p *identityPool, logins []identityLogin, now time.T
 
 // unlinkIdentity removes logins from an identity. Like AWS it is a public
 // API the identity's owner calls: Logins must be valid logins of that
-// identity (proof of ownership), LoginsToRemove the provider names to
-// unlink.
+// identity (proof of ownership; the shim takes only logins all of that
+// identity), LoginsToRemove the provider names to unlink.
+// Removing the last login leaves the identity without one ("inaccessible":
+// the login answers a new identity next time), until DeleteIdentities.
 func (s *Server) unlinkIdentity(r *http.Request, body []byte) (any, *apiError) {
 	var in struct {
 		IdentityId     string

@@ -659,6 +659,20 @@ func TestUnlinkIdentity(t *testing.T) {
 	if got := b.mustID(pool, oldPool.login("alice")); got == id {
 		t.Error("the unlinked login still answers the identity")
 	}
+	// The last login unlinked: the identity stays, without a login, and
+	// the login answers a new identity next time; then it can be deleted.
+	if _, err := b.c.UnlinkIdentity(ctx, &ci.UnlinkIdentityInput{IdentityId: &id, Logins: newPool.login("alice"), LoginsToRemove: []string{newPool.provider}}); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := b.c.DescribeIdentity(ctx, &ci.DescribeIdentityInput{IdentityId: &id}); err != nil || len(d.Logins) != 0 {
+		t.Errorf("after unlinking its last login: %v, %v", d, err)
+	}
+	if got := b.mustID(pool, newPool.login("alice")); got == id {
+		t.Error("the login unlinked last still answers the identity")
+	}
+	if out, err := b.c.DeleteIdentities(ctx, &ci.DeleteIdentitiesInput{IdentityIdsToDelete: []string{id}}); err != nil || len(out.UnprocessedIdentityIds) != 0 {
+		t.Errorf("delete the loginless identity: %v, %v", out, err)
+	}
 }
 
 // With AWS's quotas (the shim's default), a burst of GetId calls above the

@@ -5,7 +5,10 @@
 // AWS::Cognito::UserPool properties, creates the model tables in DynamoDB
 // Local, plants the AppSync API and the CloudFormation stacks in the shim,
 // and writes amplify_outputs.json as `npx ampx sandbox` (or `ampx generate
-// outputs`) would. A later deploy follows CloudFormation's rules for the
+// outputs`) would. Given the clients, it also deploys the identity pool in
+// the shim's Cognito Identity (a pool swap updates it in place: the same
+// id, its provider switched to the new user pool) and the storage buckets
+// on the test bed's S3 server. A later deploy follows CloudFormation's rules for the
 // pool: the same logical id is an update (a changed sign-in fails as
 // Cognito refuses it); a new logical id creates a new pool, and the old
 // one is deleted, or left in place when the template deployed before says
@@ -23,9 +26,11 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentity"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/poolmigrate/poolmigrate/testbed/gen2synth"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
@@ -39,6 +44,13 @@ type Clients struct {
 	// Shim is the strict Cognito shim, which keeps identity providers
 	// (cognito-local has none): needed when the template declares any.
 	Shim *cip.Client
+	// Identity is the shim's Cognito Identity: when set, the template's
+	// identity pool is deployed there (else amplify_outputs.json names a
+	// made-up one).
+	Identity *cognitoidentity.Client
+	// S3 is the test bed's S3 server (path-style): when set, the storage
+	// buckets are created there and amplify_outputs.json lists them.
+	S3 *s3.Client
 }
 
 // Deployment is a backend deployed on the test bed.
@@ -58,6 +70,13 @@ type Deployment struct {
 	Orphaned []string
 	// Deleted are pools a deploy deleted.
 	Deleted []string
+	// IdentityPoolID is the deployed identity pool (Clients.Identity).
+	IdentityPoolID        string
+	IdentityPoolLogicalID string
+	// Buckets are the buckets' names by logical id, and Storage the
+	// storage part of amplify_outputs.json (Clients.S3).
+	Buckets map[string]string
+	Storage map[string]any
 }
 
 // Deploy deploys the assembly over prev (nil for the first deploy) and
@@ -106,6 +125,12 @@ func Deploy(ctx context.Context, c Clients, asm *gen2synth.Assembly, root string
 				d.Deleted = append(d.Deleted, prev.PoolID)
 			}
 		}
+	}
+	if err := d.deployBuckets(ctx, c.S3, asm, prev); err != nil {
+		return nil, err
+	}
+	if err := d.deployIdentityPool(ctx, c.Identity, asm, prev); err != nil {
+		return nil, err
 	}
 	tables, err := createTables(ctx, c.Dynamo, asm, d.APIID)
 	if err != nil {
@@ -350,11 +375,15 @@ func (d *Deployment) writeOutputs(asm *gen2synth.Assembly, root string) error {
 	if groups == nil {
 		groups = []any{}
 	}
+	identityPool := d.IdentityPoolID
+	if identityPool == "" {
+		identityPool = d.Region + ":00000000-0000-4000-8000-" + d.PoolID[len(d.PoolID)-12:]
+	}
 	auth := map[string]any{
 		"user_pool_id":                       d.PoolID,
 		"aws_region":                         d.Region,
 		"user_pool_client_id":                d.ClientID,
-		"identity_pool_id":                   d.Region + ":00000000-0000-4000-8000-" + d.PoolID[len(d.PoolID)-12:],
+		"identity_pool_id":                   identityPool,
 		"mfa_methods":                        []any{},
 		"standard_required_attributes":       literal("signupAttributes"),
 		"username_attributes":                literal("usernameAttributes"),
@@ -373,7 +402,11 @@ func (d *Deployment) writeOutputs(asm *gen2synth.Assembly, root string) error {
 	if intro, err := asm.Asset("modelIntrospectionSchema.json"); err == nil {
 		data["model_introspection"] = json.RawMessage(intro)
 	}
-	out, err := json.MarshalIndent(map[string]any{"version": "1.4", "auth": auth, "data": data}, "", "  ")
+	outputs := map[string]any{"version": "1.4", "auth": auth, "data": data}
+	if d.Storage != nil {
+		outputs["storage"] = d.Storage
+	}
+	out, err := json.MarshalIndent(outputs, "", "  ")
 	if err != nil {
 		return err
 	}

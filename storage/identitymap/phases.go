@@ -1,0 +1,156 @@
+package identitymap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// A migration that deletes the old identity pool with the old user pool
+// (Gen 1's `amplify push`) cannot ask for old ids after the push, and the
+// users it imports cannot sign in to the new pool until they reset their
+// passwords. So the map is built in two phases: BuildOld, before the push,
+// asks the old identity pool for every old user's id and keeps it in a
+// file of its own (the old-side file: a start line naming only the old
+// pools, ask, old and deleted lines); Build, given those ids as Known,
+// asks only the new side, user by user as they can sign in.
+
+// KindOld is a line of the old-side file: an old user's identity id.
+const KindOld = "old"
+
+// OldUser is an old pool user, as the backup gives them.
+type OldUser struct{ Sub, Username string }
+
+// OldOptions configure BuildOld.
+type OldOptions struct {
+	Side  Side
+	Users []OldUser
+	// Path is the old-side file; Command names the run in its lock.
+	Path, Command string
+	Limiter       *rate.Limiter
+	Workers       int
+	Holds         func(ctx context.Context, identityID string) (bool, error)
+	Progress      func(done, total int)
+	Now           func() time.Time
+}
+
+// OldResult is the old-side file after a run.
+type OldResult struct {
+	Path string `json:"path"`
+	// Entries are the users' old lines (Created: the user had no identity,
+	// the one the run made is deleted).
+	Entries  []Entry   `json:"entries"`
+	Asked    int       `json:"asked"`
+	Created  int       `json:"created"`
+	Deleted  int       `json:"deleted"`
+	Failures []Failure `json:"failures"`
+}
+
+// BuildOld asks the old identity pool for each user's identity id,
+// resuming the file at o.Path, and deletes the identities the run made
+// for users who had none.
+func BuildOld(ctx context.Context, api API, o OldOptions) (OldResult, error) {
+	res := OldResult{Path: o.Path, Entries: []Entry{}, Failures: []Failure{}}
+	if o.Side.UserPool == "" || o.Side.Region == "" || o.Side.IdentityPool == "" || o.Side.Minter == nil || o.Path == "" {
+		return res, errors.New("old identities: need a user pool, its region, an identity pool, a minter and a file")
+	}
+	full := Options{Old: o.Side, Path: o.Path, Command: o.Command, Limiter: o.Limiter, Workers: o.Workers, Holds: o.Holds, Progress: o.Progress, Now: o.Now}
+	full.defaults()
+	m, err := openMap(o.Path, o.Command, Entry{Kind: KindStart, OldUserPool: o.Side.UserPool, OldIdentityPool: o.Side.IdentityPool, Time: full.Now().UTC()})
+	if err != nil {
+		return res, err
+	}
+	defer m.close()
+	var todo []User
+	for _, u := range o.Users {
+		if _, ok := m.lookupOld(u); !ok {
+			todo = append(todo, User{OldSub: u.Sub, OldUsername: u.Username})
+		}
+	}
+	if len(todo) > 0 {
+		known, err := ListIdentities(ctx, api, o.Side.IdentityPool, full.Limiter)
+		if err != nil {
+			return res, err
+		}
+		res.Asked = len(todo)
+		var r Result
+		full.oldOnly = true
+		err = full.ask(ctx, api, m, todo, known, &r)
+		res.Failures = append(res.Failures, r.Failures...)
+		if err != nil {
+			return res, err
+		}
+	}
+	for _, u := range o.Users {
+		if e, ok := m.lookupOld(u); ok {
+			res.Entries = append(res.Entries, e)
+			if e.Created {
+				res.Created++
+			}
+		}
+	}
+	if err := checkEntries(res.Entries); err != nil {
+		return res, err
+	}
+	n, err := full.deleteCreated(ctx, api, m, res.Entries)
+	res.Deleted = n
+	if err != nil {
+		return res, err
+	}
+	if len(res.Failures) > 0 {
+		return res, &IncompleteError{Failed: len(res.Failures)}
+	}
+	return res, nil
+}
+
+// ReadOld reads an old-side file: its start line and each old user's
+// line by old sub. A missing file is os.ErrNotExist.
+func ReadOld(path string) (Entry, map[string]Entry, error) {
+	var start Entry
+	byOld := map[string]Entry{}
+	err := readMap(path, func(e Entry) error {
+		switch e.Kind {
+		case KindStart:
+			if start.Kind == "" {
+				start = e
+			}
+		case KindOld:
+			byOld[e.OldSub] = e
+		}
+		return nil
+	})
+	if err == nil && start.NewUserPool != "" {
+		return start, nil, fmt.Errorf("%s is an identity map, not an old-side file", path)
+	}
+	return start, byOld, err
+}
+
+func (o *Options) defaults() {
+	if o.Limiter == nil {
+		o.Limiter = rate.NewLimiter(DefaultRate, 1)
+	}
+	if o.Workers < 1 {
+		o.Workers = 4
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// lookupOld is u's old line.
+func (m *mapFile) lookupOld(u OldUser) (Entry, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i, ok := m.byOld[u.Sub]
+	if !ok || m.entries[i].Kind != KindOld || m.entries[i].OldUsername != u.Username {
+		return Entry{}, false
+	}
+	return m.entries[i], true
+}
+
+// IsNotExist tells a missing old-side file or map.
+func IsNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }
