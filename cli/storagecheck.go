@@ -9,7 +9,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/poolmigrate/poolmigrate/dynamo"
 	"github.com/poolmigrate/poolmigrate/storage/identitymap"
+	"github.com/poolmigrate/poolmigrate/storage/idfield"
 	"github.com/poolmigrate/poolmigrate/storage/s3move"
 	"github.com/poolmigrate/poolmigrate/tokenmint/deploy"
 )
@@ -18,12 +20,14 @@ func storageVerifyCommand(a *App) command {
 	return command{
 		name:    "verify",
 		summary: "prove each migrated user's files are under their new identity id (keys, sizes, checksums); exit 1 and a list otherwise",
-		usage:   "verify --backup FILE --target-pool ID --old-identity-pool ID --new-identity-pool ID [--bucket NAME [--path TEMPLATE]...]",
+		usage:   "verify --backup FILE --target-pool ID --old-identity-pool ID --new-identity-pool ID [--bucket NAME [--path TEMPLATE]...] [--identity-field Type.field]...",
 		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &storageFlags{}
 			f.registerUsers(fs)
 			f.registerBuckets(fs)
+			fields := fs.StringArray("identity-field", nil, "a `FIELD` of the app's data, written Type.field (e.g. Profile.identityId), that stores Cognito identity ids (repeatable; checked against the schema): no value may still name a moved user's old id")
 			return func(ctx context.Context, args []string) error {
+				f.identityFields = *fields
 				if len(args) > 0 {
 					return usagef("unexpected arguments %q", strings.Join(args, " "))
 				}
@@ -43,6 +47,9 @@ type storageVerifyReport struct {
 	// files were not copied.
 	Unmapped []string              `json:"unmapped"`
 	Buckets  []storageBucketVerify `json:"buckets"`
+	// IdentityFields are the --identity-field fields checked: each value
+	// still naming a moved user's old identity id is listed.
+	IdentityFields []idfield.Check `json:"identityFields,omitempty"`
 }
 
 type storageBucketVerify struct {
@@ -52,10 +59,17 @@ type storageBucketVerify struct {
 	Failing []s3move.UserCheck `json:"failing"`
 }
 
-type storageNotVerified struct{ n int }
+type storageNotVerified struct{ n, stale int }
 
 func (e storageNotVerified) Error() string {
-	return fmt.Sprintf("%d user(s) do not have all their files under their new identity id (listed): run `storage copy` again", e.n)
+	var parts []string
+	if e.n > 0 || e.stale == 0 {
+		parts = append(parts, fmt.Sprintf("%d user(s) do not have all their files under their new identity id (listed)", e.n))
+	}
+	if e.stale > 0 {
+		parts = append(parts, fmt.Sprintf("%d identity-field value(s) still name an old identity id (listed)", e.stale))
+	}
+	return strings.Join(parts, "; ") + ": run `storage copy` again"
 }
 func (e storageNotVerified) ExitCode() int { return 1 }
 
@@ -104,16 +118,22 @@ func (a *App) runStorageVerify(ctx context.Context, g *globals, f *storageFlags)
 	for _, u := range unmapped {
 		failing[u] = true
 	}
-	rep.OK = len(failing) == 0
+	checks, stale, err := verifyFields(ctx, s, fieldPairs(moves, nil))
+	if err != nil {
+		return err
+	}
+	rep.IdentityFields = checks
+	rep.OK = len(failing) == 0 && stale == 0
 	if g.json {
 		if err := writeJSON(a.Stdout, rep); err != nil {
 			return err
 		}
 	} else {
+		printFieldChecks(a.Stdout, rep.IdentityFields)
 		printStorageVerify(a, rep)
 	}
 	if !rep.OK {
-		return storageNotVerified{len(failing)}
+		return storageNotVerified{len(failing), stale}
 	}
 	return claimsOutcome(claims)
 }
@@ -135,7 +155,9 @@ func printStorageVerify(a *App, r storageVerifyReport) {
 			}
 		}
 	}
-	if r.OK {
+	if r.OK && len(r.IdentityFields) > 0 {
+		fmt.Fprintln(w, "OK: every migrated user's files are under their new identity id, and the identity fields name it.")
+	} else if r.OK {
 		fmt.Fprintln(w, "OK: every migrated user's files are under their new identity id.")
 	} else {
 		fmt.Fprintln(w, "NOT OK: see above.")
@@ -145,12 +167,12 @@ func printStorageVerify(a *App, r storageVerifyReport) {
 func storageRollbackCommand(a *App) command {
 	return command{
 		name:    "rollback",
-		summary: "delete exactly the copies `storage copy` made (never an object that was there before); the old files were never touched",
+		summary: "delete exactly the copies `storage copy` made (never an object that was there before) and put back the identity-field values it rewrote; the old files were never touched",
 		usage:   "rollback [--bucket NAME [--path TEMPLATE]...] [--dry-run] [--yes]",
 		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &storageFlags{}
 			f.registerBuckets(fs)
-			fs.BoolVar(&f.dryRun, "dry-run", false, "read the journals and show how many copies would be deleted; delete nothing")
+			fs.BoolVar(&f.dryRun, "dry-run", false, "read the journals and show how many copies would be deleted and field values put back; change nothing")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected arguments %q", strings.Join(args, " "))
@@ -165,6 +187,9 @@ func storageRollbackCommand(a *App) command {
 type storageRollbackReport struct {
 	DryRun   bool                    `json:"dryRun"`
 	Journals []s3move.RollbackResult `json:"journals"`
+	// IdentityFields are the identity-field journals undone (a dry run:
+	// Records only).
+	IdentityFields []dynamo.RollbackResult `json:"identityFields,omitempty"`
 }
 
 func (a *App) runStorageRollback(ctx context.Context, g *globals, f *storageFlags) error {
@@ -177,8 +202,23 @@ func (a *App) runStorageRollback(ctx context.Context, g *globals, f *storageFlag
 	for _, b := range s.buckets {
 		journals = append(journals, s.journals(b.Name)...)
 	}
-	if len(journals) == 0 {
+	fieldJournals, err := idfield.Journals(s.fieldJournalDir())
+	if err != nil {
+		return err
+	}
+	if len(journals)+len(fieldJournals) == 0 {
 		return fmt.Errorf("no copy journal in %s: `storage copy` has copied nothing to roll back", s.stateDir)
+	}
+	fieldWrites := 0
+	for _, j := range fieldJournals {
+		n, err := fieldJournalWrites(j)
+		if err != nil {
+			return err
+		}
+		fieldWrites += n
+		if f.dryRun {
+			rep.IdentityFields = append(rep.IdentityFields, dynamo.RollbackResult{Journal: j, Records: n, Conflicts: []string{}})
+		}
 	}
 	copies := 0
 	for _, j := range journals {
@@ -192,8 +232,16 @@ func (a *App) runStorageRollback(ctx context.Context, g *globals, f *storageFlag
 		}
 	}
 	if !f.dryRun {
-		if err := a.confirm(g, fmt.Sprintf("Delete the %d copies `storage copy` made in AWS account %s, region %s (journals:\n  %s)\nOld files are not touched.",
-			copies, s.clients.account(ctx), s.clients.cfg.Region, strings.Join(journals, "\n  "))); err != nil {
+		fieldsLine := ""
+		if len(fieldJournals) > 0 {
+			fieldsLine = fmt.Sprintf("\nPut back the %d identity-field values it rewrote (journals:\n  %s)", fieldWrites, strings.Join(fieldJournals, "\n  "))
+		}
+		if err := a.confirm(g, fmt.Sprintf("In AWS account %s, region %s: delete the %d copies `storage copy` made (journals:\n  %s)%s\nOld files are not touched.",
+			s.clients.account(ctx), s.clients.cfg.Region, copies, strings.Join(journals, "\n  "), fieldsLine)); err != nil {
+			return err
+		}
+		// The fields first: they were rewritten after the files.
+		if rep.IdentityFields, err = rollbackFields(ctx, s, fieldJournals); err != nil {
 			return err
 		}
 		for _, j := range journals {
@@ -204,8 +252,25 @@ func (a *App) runStorageRollback(ctx context.Context, g *globals, f *storageFlag
 			rep.Journals = append(rep.Journals, res)
 		}
 	}
+	left := 0
+	for _, r := range rep.IdentityFields {
+		left += len(r.Conflicts)
+	}
 	if g.json {
-		return writeJSON(a.Stdout, rep)
+		if err := writeJSON(a.Stdout, rep); err != nil {
+			return err
+		}
+		return fieldsLeft(left)
+	}
+	for _, r := range rep.IdentityFields {
+		if f.dryRun {
+			fmt.Fprintf(a.Stdout, "%s: %d identity-field writes would be undone (each only while the item holds what was written)\n", r.Journal, r.Records)
+			continue
+		}
+		fmt.Fprintf(a.Stdout, "%s: %d identity-field writes, %d put back, %d never made, %d left\n", r.Journal, r.Records, r.Reverted, r.NotApplied, len(r.Conflicts))
+		for _, c := range r.Conflicts {
+			fmt.Fprintf(a.Stdout, "  left %s\n", c)
+		}
 	}
 	for _, r := range rep.Journals {
 		if f.dryRun {
@@ -217,7 +282,16 @@ func (a *App) runStorageRollback(ctx context.Context, g *globals, f *storageFlag
 			fmt.Fprintf(a.Stdout, "  left %s\n", l)
 		}
 	}
-	return nil
+	return fieldsLeft(left)
+}
+
+// fieldsLeft makes a rollback that left identity-field values (the app
+// changed them since) exit 1.
+func fieldsLeft(n int) error {
+	if n == 0 {
+		return nil
+	}
+	return storageIncomplete{fmt.Sprintf("%d identity-field value(s) changed since storage copy wrote them and were left as they are (listed): put them back by hand if need be", n)}
 }
 
 // journalCopies counts the copies a journal's runs journaled.
@@ -235,7 +309,7 @@ func journalCopies(path string) (int, error) {
 func storageStatusCommand(a *App) command {
 	return command{
 		name:    "status",
-		summary: "show what the storage commands have attached and done: the token function on each pool, the identity map, each copy journal's progress (reads only)",
+		summary: "show what the storage commands have attached and done: the token function on each pool, the identity map, each copy journal's and identity-field journal's progress (reads only)",
 		usage:   "status [--backup FILE] [--target-pool ID] [--bucket NAME]...",
 		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &storageFlags{}
@@ -257,6 +331,8 @@ type storageStatusReport struct {
 	Tokenmint []deploy.Status      `json:"tokenmint"`
 	Map       storageMapStatus     `json:"identityMap"`
 	Journals  []storageJournalStat `json:"journals"`
+	// IdentityFieldJournals are the identity-field journals' progress.
+	IdentityFieldJournals []idfield.JournalStatus `json:"identityFieldJournals"`
 }
 
 type storageMapStatus struct {
@@ -281,7 +357,7 @@ func (a *App) runStorageStatus(ctx context.Context, g *globals, f *storageFlags)
 	if err != nil {
 		return err
 	}
-	rep := storageStatusReport{Tokenmint: []deploy.Status{}, Journals: []storageJournalStat{}}
+	rep := storageStatusReport{Tokenmint: []deploy.Status{}, Journals: []storageJournalStat{}, IdentityFieldJournals: []idfield.JournalStatus{}}
 	var pools []string
 	if f.backup != "" {
 		p, err := backupPool(f.backup)
@@ -341,6 +417,17 @@ func (a *App) runStorageStatus(ctx context.Context, g *globals, f *storageFlags)
 			rep.Journals = append(rep.Journals, st)
 		}
 	}
+	fieldJournals, err := idfield.Journals(s.fieldJournalDir())
+	if err != nil {
+		return err
+	}
+	for _, j := range fieldJournals {
+		st, err := idfield.Status(j)
+		if err != nil {
+			return err
+		}
+		rep.IdentityFieldJournals = append(rep.IdentityFieldJournals, st)
+	}
 	if g.json {
 		return writeJSON(a.Stdout, rep)
 	}
@@ -372,6 +459,14 @@ func (a *App) runStorageStatus(ctx context.Context, g *globals, f *storageFlags)
 	}
 	if len(rep.Journals) == 0 {
 		fmt.Fprintln(w, "No copy journal yet.")
+	}
+	for _, j := range rep.IdentityFieldJournals {
+		state := "last run finished"
+		if !j.Finished {
+			state = "last run not finished (interrupted, or still running: run storage copy again)"
+		}
+		fmt.Fprintf(w, "Identity-field journal %s: %d runs, %d writes journaled (%d refused), %s: %d changed, %d failed, %d changed meanwhile\n",
+			j.Journal, j.Runs, j.Writes, j.Voided, state, j.Changed, j.Failed, j.Conflicts)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/poolmigrate/poolmigrate/migration"
 	"github.com/poolmigrate/poolmigrate/storage/identitymap"
+	"github.com/poolmigrate/poolmigrate/storage/idfield"
 	"github.com/poolmigrate/poolmigrate/storage/s3move"
 	"github.com/poolmigrate/poolmigrate/tokenmint"
 	tmdeploy "github.com/poolmigrate/poolmigrate/tokenmint/deploy"
@@ -22,7 +23,7 @@ func storageCopyCommand(a *App) command {
 	return command{
 		name:    "copy",
 		summary: "copy each migrated user's files from their old identity id to their new one (the identity pool does not survive the move); old files stay",
-		usage:   "copy --backup FILE --target-pool ID --old-identity-pool ID --new-identity-pool ID [--bucket NAME [--path TEMPLATE]...] [--map-only] [--worker K/M] [--dry-run] [--yes]",
+		usage:   "copy --backup FILE --target-pool ID --old-identity-pool ID --new-identity-pool ID [--bucket NAME [--path TEMPLATE]...] [--identity-field Type.field]... [--map-only] [--worker K/M] [--dry-run] [--yes]",
 		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &storageFlags{}
 			f.registerUsers(fs)
@@ -32,7 +33,9 @@ func storageCopyCommand(a *App) command {
 			fs.BoolVar(&f.mapOnly, "map-only", false, "build the identity map and stop (run it once before workers copy with --worker K/M)")
 			f.tokenmint.register(fs)
 			fs.StringVar(&f.worker, "worker", "", "be worker K of M (K from 0) of a copy split across processes or machines: take the users whose old identity id hashes to K, with a journal of this worker's own; the identity map must be built first (--map-only)")
+			fields := fs.StringArray("identity-field", nil, "a `FIELD` of the app's data, written Type.field (e.g. Profile.identityId), that stores Cognito identity ids (repeatable; checked against the schema): after the files, each value naming a moved user's old id is rewritten to the new one (journaled; a run without --worker does it)")
 			return func(ctx context.Context, args []string) error {
+				f.identityFields = *fields
 				if len(args) > 0 {
 					return usagef("unexpected arguments %q", strings.Join(args, " "))
 				}
@@ -65,6 +68,10 @@ type storageCopyReport struct {
 	Buckets       []storageBucketCopy      `json:"buckets"`
 	DryRun        bool                     `json:"dryRun"`
 	RefusedClaims []migration.ClaimRefusal `json:"refusedClaims"`
+	// IdentityFields is the rewrite of the --identity-field fields (a dry
+	// run's count); IdentityFieldsSkipped says why a run left them.
+	IdentityFields        *idfield.Result `json:"identityFields,omitempty"`
+	IdentityFieldsSkipped string          `json:"identityFieldsSkipped,omitempty"`
 }
 
 type storageBucketCopy struct {
@@ -122,6 +129,7 @@ func (a *App) runStorageCopy(ctx context.Context, g *globals, f *storageFlags) e
 			return err
 		}
 	}
+	leftOut := map[string]bool{} // users whose files are not all moved
 	if !f.mapOnly {
 		for _, b := range s.buckets {
 			if len(moves) == 0 { // nobody (yet) has files to move
@@ -130,6 +138,11 @@ func (a *App) runStorageCopy(ctx context.Context, g *globals, f *storageFlags) e
 			}
 			bc, err := a.copyBucket(ctx, s, f, b, moves)
 			rep.Buckets = append(rep.Buckets, bc)
+			if bc.Result != nil {
+				for _, fl := range bc.Result.Failures {
+					leftOut[fl.User] = true
+				}
+			}
 			var inc *s3move.IncompleteError
 			if errors.As(err, &inc) {
 				mapErr = errors.Join(mapErr, err)
@@ -138,12 +151,28 @@ func (a *App) runStorageCopy(ctx context.Context, g *globals, f *storageFlags) e
 			}
 		}
 	}
+	switch {
+	case len(s.fields) == 0 || f.mapOnly:
+	case !f.share.Whole():
+		rep.IdentityFieldsSkipped = "not rewritten by a worker: run storage copy without --worker after the workers (it copies nothing again) to rewrite them"
+	case len(moves) == 0:
+		rep.IdentityFieldsSkipped = "no user in the identity map had an old identity id (yet): no value to rewrite"
+	default:
+		rep.IdentityFields, err = a.rewriteFields(ctx, s, fieldPairs(moves, leftOut), f.dryRun)
+		if err != nil {
+			return err
+		}
+		if err := fieldsIncomplete(rep.IdentityFields); err != nil {
+			mapErr = errors.Join(mapErr, err)
+		}
+	}
 	if g.json {
 		if err := writeJSON(a.Stdout, rep); err != nil {
 			return err
 		}
 	} else {
 		printStorageCopy(a, rep)
+		printFieldRewrite(a.Stdout, rep.IdentityFields, rep.IdentityFieldsSkipped)
 	}
 	if mapErr != nil {
 		return storageIncomplete{fmt.Sprintf("storage copy is not complete: %v", mapErr)}
@@ -187,6 +216,13 @@ func (a *App) confirmStorageCopy(ctx context.Context, g *globals, s *storageSetu
 	trio := ""
 	if unmapped > 0 && f.share.Whole() {
 		trio = fmt.Sprintf("\nTo find the identity ids of %d users, a token function (custom-auth trio) and an app client of the tool's are put on both user pools and both identity pools for the run and removed after it: %s.", unmapped, tmdeploy.SideEffects)
+	}
+	if len(s.fields) > 0 && f.share.Whole() && !f.mapOnly {
+		var fs []string
+		for _, fl := range s.fields {
+			fs = append(fs, fmt.Sprintf("%s (table %s)", fl, fl.Table))
+		}
+		trio += "\nThen each old identity id of a moved user in the fields " + strings.Join(fs, ", ") + " is rewritten to the new one (journaled; `storage rollback` undoes it)."
 	}
 	c := s.clients
 	return a.confirm(g, fmt.Sprintf("Copy the files of %d migrated users in AWS account %s, region %s, from their identities in %s to those in %s (user pool %s), in buckets %s; old files stay.%s",

@@ -17,6 +17,7 @@ import (
 	"github.com/poolmigrate/poolmigrate/migration"
 	"github.com/poolmigrate/poolmigrate/statedir"
 	"github.com/poolmigrate/poolmigrate/storage/identitymap"
+	"github.com/poolmigrate/poolmigrate/storage/idfield"
 	"github.com/poolmigrate/poolmigrate/storage/s3move"
 )
 
@@ -32,6 +33,8 @@ type storageFlags struct {
 	workers                          int
 	dryRun, mapOnly                  bool
 	tokenmint                        tokenmintFlags // storage copy: the token function's code
+	// identityFields are --identity-field Type.field.
+	identityFields []string
 }
 
 func (f *storageFlags) registerUsers(fs *pflag.FlagSet) {
@@ -70,8 +73,10 @@ type storageSetup struct {
 	stateDir string
 	clients  *awsClients
 	buckets  []storageBucket
-	// tokenmint names the token function's code (storage link).
+	// tokenmint names the token function's code (storage copy, link).
 	tokenmint tokenmintFlags
+	// fields are the identity-id fields named, with their tables.
+	fields []idfield.Field
 }
 
 // mapPath is the identity map, journalPath a bucket's copy journal.
@@ -119,11 +124,18 @@ func (a *App) findStorage(ctx context.Context, g *globals, f *storageFlags) (*st
 	pl, root, err := a.loadPlan(g, planOptions{allowUnknownEnv: true})
 	switch {
 	case err == nil:
+		// The fields are checked before the state folder is made.
+		if s.fields, err = identityFields(pl, f.identityFields); err != nil {
+			return nil, err
+		}
 		region, profile = firstNonEmpty(region, pl.Region), firstNonEmpty(profile, pl.Profile)
 		if s.stateDir, err = statedir.Ensure(root); err != nil {
 			return nil, err
 		}
 	case errors.Is(err, amplifyproj.ErrNoProject) && len(f.buckets) > 0:
+		if _, ferr := identityFields(nil, f.identityFields); ferr != nil {
+			return nil, ferr
+		}
 		wd, werr := a.Getwd()
 		if werr != nil {
 			return nil, werr

@@ -138,7 +138,7 @@ func (r *remapRun) flush(ctx context.Context, batch []pendingUpdate) error {
 			r.changed.Add(1)
 		case errors.Is(o.err, errConflict):
 			r.conflicts.Add(1)
-			r.note(fmt.Sprintf("%s: item %s changed while the remap ran; left alone (run remap again to pick it up)", r.spec.Table, KeyString(r.key(batch[i].it))))
+			r.noteConflict(batch[i].it)
 		case ctx.Err() != nil:
 		default:
 			r.failed.Add(1)

@@ -94,6 +94,11 @@ type RemapOptions struct {
 	Now       func() time.Time
 	Examples  int
 	Progress  func(TableProgress)
+	// Command is the command to run again, named in the notes on items
+	// left alone (default "remap"); Unmapped says what a value no rewrite
+	// knows is (default "an owner value of no user in the new pool").
+	Command  string
+	Unmapped string
 }
 
 // TableProgress reports a table's remap.
@@ -157,6 +162,12 @@ func RemapTable(ctx context.Context, api TableAPI, spec Spec, rw Rewriter, o Rem
 	}
 	if r.o.Now == nil {
 		r.o.Now = time.Now
+	}
+	if r.o.Command == "" {
+		r.o.Command = "remap"
+	}
+	if r.o.Unmapped == "" {
+		r.o.Unmapped = "an owner value of no user in the new pool"
 	}
 	if err := r.o.Share.check(r.o.Segments); err != nil {
 		return res, err
@@ -309,7 +320,7 @@ func (r *remapRun) item(ctx context.Context, it Item) error {
 	case st == ValueUnmapped:
 		r.unmapped.Add(1)
 		if r.unmapped.Load() <= 5 {
-			r.note(fmt.Sprintf("%s: item %s holds an owner value of no user in the new pool; left alone", r.spec.Table, KeyString(r.key(it))))
+			r.note(fmt.Sprintf("%s: item %s holds %s; left alone", r.spec.Table, KeyString(r.key(it)), r.o.Unmapped))
 		}
 		return nil
 	case st == ValueNew:
@@ -359,7 +370,7 @@ func (r *remapRun) item(ctx context.Context, it Item) error {
 		}
 	case errors.Is(err, errConflict):
 		r.conflicts.Add(1)
-		r.note(fmt.Sprintf("%s: item %s changed while the remap ran; left alone (run remap again to pick it up)", r.spec.Table, KeyString(r.key(it))))
+		r.noteConflict(it)
 	case errors.Is(err, errJournal), ctx.Err() != nil:
 		return err
 	default:
@@ -367,6 +378,12 @@ func (r *remapRun) item(ctx context.Context, it Item) error {
 		r.note(fmt.Sprintf("%s: item %s: %v", r.spec.Table, KeyString(r.key(it)), err))
 	}
 	return nil
+}
+
+// noteConflict names an item the app changed between the scan and the
+// write.
+func (r *remapRun) noteConflict(it Item) {
+	r.note(fmt.Sprintf("%s: item %s changed while the remap ran; left alone (run %s again to pick it up)", r.spec.Table, KeyString(r.key(it)), r.o.Command))
 }
 
 func (r *remapRun) isMoved(it Item) bool {

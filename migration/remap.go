@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/dynamo"
@@ -138,64 +137,16 @@ func Remap(ctx context.Context, api dynamo.TableAPI, targets []RemapTarget, m *S
 		sum.Unmatched = append(sum.Unmatched, u.OldUsername)
 	}
 	sort.Strings(sum.Unmatched)
-	var tables []string
-	for _, t := range targets {
-		tables = append(tables, t.Spec.Table)
-	}
 	if o.Journal != nil {
 		sum.Journal = o.Journal.Path()
-		var err error
-		if o.Unsettled, err = dynamo.ReadUnsettled(o.Journal.Path()); err != nil {
-			return sum, err
-		}
-		if err := startRun(o, tables); err != nil {
-			return sum, err
-		}
-		if err := o.Unsettled.Reconcile(ctx, api, o.Journal); err != nil {
-			return sum, err
-		}
 	}
-	if o.Workers <= 0 {
-		o.Workers = 32
-	}
-	o.Slots = make(chan struct{}, o.Workers)
-	errs := make([]error, len(targets))
-	var wg sync.WaitGroup
+	specs := make([]dynamo.Spec, len(targets))
 	for i, t := range targets {
-		wg.Add(1)
-		go func(i int, t RemapTarget) {
-			defer wg.Done()
-			sum.Tables[i], errs[i] = dynamo.RemapTable(ctx, api, t.Spec, m, o)
-		}(i, t)
+		specs[i] = t.Spec
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return sum, err
-		}
-	}
-	if o.Journal != nil {
-		end := dynamo.RunInfo{Time: time.Now().UTC(), Segments: o.Segments, Share: o.Share}
-		for _, t := range sum.Tables {
-			end.Changed, end.Failed, end.Conflicts = end.Changed+t.Changed, end.Failed+t.Failed, end.Conflicts+t.Conflicts
-		}
-		if _, err := o.Journal.Append(dynamo.JournalRecord{Kind: "end", Run: &end}); err != nil {
-			return sum, err
-		}
-	}
-	return sum, nil
-}
-
-// startRun checks that a worker's journal was started by the same split,
-// and records the run's start.
-func startRun(o dynamo.RemapOptions, tables []string) error {
-	first := o.Journal.FirstRun()
-	if first != nil && !o.Share.Whole() && (first.Segments != o.Segments || first.Share != o.Share) {
-		return fmt.Errorf("the journal %s was started by worker %s of %d segments: run this worker again with --segments %d --worker %s (another split would leave some segments to no worker and others to two), or roll it back first",
-			o.Journal.Path(), first.Share, first.Segments, first.Segments, first.Share)
-	}
-	_, err := o.Journal.Append(dynamo.JournalRecord{Kind: "start", Run: &dynamo.RunInfo{Time: time.Now().UTC(), Segments: o.Segments, Share: o.Share, Tables: tables}})
-	return err
+	var err error
+	sum.Tables, err = dynamo.RemapTables(ctx, api, specs, m, o)
+	return sum, err
 }
 
 // VerifyReport is what `verify --json` prints.
