@@ -185,10 +185,15 @@ func versionCommand(a *App) command {
 					arm, amd := sha256.Sum256(zip), sha256.Sum256(prebuilt.For("amd64"))
 					trig = "prebuilt (linux/arm64, sha256 " + hex.EncodeToString(arm[:8]) + "…; linux/amd64, sha256 " + hex.EncodeToString(amd[:8]) + "…)"
 				}
-				if g.json {
-					return writeJSON(a.Stdout, map[string]string{"version": Version, "commit": commit, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH, "trigger": trig})
+				tm := "built from this binary's own source when deployed"
+				if zip := tokenmintPrebuilt("arm64"); len(zip) > 0 {
+					arm, amd := sha256.Sum256(zip), sha256.Sum256(tokenmintPrebuilt("amd64"))
+					tm = "prebuilt (linux/arm64, sha256 " + hex.EncodeToString(arm[:8]) + "…; linux/amd64, sha256 " + hex.EncodeToString(amd[:8]) + "…)"
 				}
-				fmt.Fprintf(a.Stdout, "poolmigrate %s (commit %s, %s, %s/%s)\nuser migration trigger: %s\n", Version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH, trig)
+				if g.json {
+					return writeJSON(a.Stdout, map[string]string{"version": Version, "commit": commit, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH, "trigger": trig, "tokenmint": tm})
+				}
+				fmt.Fprintf(a.Stdout, "poolmigrate %s (commit %s, %s, %s/%s)\nuser migration trigger: %s\ntoken function: %s\n", Version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH, trig, tm)
 				return nil
 			}
 		},

@@ -17,6 +17,7 @@ import (
 	"github.com/poolmigrate/poolmigrate/amplifyproj"
 	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/migration"
+	"github.com/poolmigrate/poolmigrate/storage/s3move"
 	"github.com/poolmigrate/poolmigrate/trigger/deploy"
 )
 
@@ -30,13 +31,18 @@ type retireFlags struct {
 	typedN   int64 // -1: not given
 	function string
 	rps      float64
+	// The copy route's old side (retirestorage.go).
+	oldIdentityPool string
+	deleteOldFiles  bool
+	dryRun          bool
+	buckets, paths  []string
 }
 
 func retireCommand(a *App) command {
 	return command{
 		name:    "retire-old-pool",
 		summary: "delete the old user pool kept for the migration window, once every user is in the new pool (or the loss accepted by number), verify is clean and no migration trigger is left (asks for the pool id typed)",
-		usage:   "retire-old-pool --old-pool ID --backup FILE --target-pool ID [--accept-unmigrated N] [--confirm-unmigrated N] [--confirm-pool-id ID]",
+		usage:   "retire-old-pool --old-pool ID --backup FILE --target-pool ID [--old-identity-pool ID [--delete-old-files]] [--accept-unmigrated N] [--confirm-unmigrated N] [--confirm-pool-id ID] [--dry-run]",
 		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &remapFlags{}
 			f.register(fs)
@@ -47,6 +53,11 @@ func retireCommand(a *App) command {
 			fs.Int64Var(&r.typedN, "confirm-unmigrated", -1, "the number of --accept-unmigrated, typed again, for runs without a terminal")
 			fs.StringVar(&r.function, "function", "", "the user migration trigger's function, when trigger deploy was given --function (it must be gone)")
 			fs.Float64Var(&r.rps, "rps", defaultBackupRPS, "ListUsers requests per second while listing the old pool (the account's quota is 30, shared with your app)")
+			fs.StringVar(&r.oldIdentityPool, "old-identity-pool", "", "Gen 1: the old identity pool retain-pool kept; deleted with the old pool, only once users' files verify under their new identity ids (storage verify) or no per-identity file exists")
+			fs.BoolVar(&r.deleteOldFiles, "delete-old-files", false, "also delete the old files storage copy copied: per user only after a fresh verify of their copies, only objects its journal records copying (named and counted first)")
+			fs.BoolVar(&r.dryRun, "dry-run", false, "do every check and show what would be deleted; delete nothing, ask nothing")
+			fs.StringArrayVar(&r.buckets, "bucket", nil, "with --old-identity-pool or --delete-old-files: a `BUCKET` whose per-identity files are checked (repeatable; default: the project's storage)")
+			fs.StringArrayVar(&r.paths, "path", nil, "a per-identity path `TEMPLATE` of the --bucket buckets (repeatable; default private/{entity_id}/ and protected/{entity_id}/)")
 			return func(ctx context.Context, args []string) error {
 				if err := f.validate(args, a.Getenv); err != nil {
 					return err
@@ -62,6 +73,11 @@ func retireCommand(a *App) command {
 				}
 				if r.rps <= 0 {
 					return usagef("--rps must be above 0")
+				}
+				if r.oldIdentityPool != "" {
+					if err := s3move.CheckIdentityID(r.oldIdentityPool); err != nil {
+						return usagef("--old-identity-pool: %v", err)
+					}
 				}
 				return a.runRetire(ctx, g, f, r)
 			}
@@ -79,6 +95,9 @@ type RetireDecision struct {
 	// RefusedClaims are users of the new pool whose claim to an old
 	// identity was refused: their old users count as not migrated.
 	RefusedClaims []migration.ClaimRefusal `json:"refusedClaims,omitempty"`
+	DryRun        bool                     `json:"dryRun"`
+	// Storage is present with --old-identity-pool or --delete-old-files.
+	Storage *retireStorage `json:"storage,omitempty"`
 }
 
 func (a *App) runRetire(ctx context.Context, g *globals, f *remapFlags, r *retireFlags) error {
@@ -111,7 +130,13 @@ func (a *App) runRetire(ctx context.Context, g *globals, f *remapFlags, r *retir
 	if err != nil {
 		return explainAWS(err)
 	}
-	d := RetireDecision{RetireReport: plan, Commands: carryOverCommands(g, f, r, plan, s.stateDir, time.Now()), Refusal: retireRefusal(plan, r.accept), RefusedClaims: s.claims.Refused}
+	d := RetireDecision{RetireReport: plan, Commands: carryOverCommands(g, f, r, plan, s.stateDir, time.Now()), Refusal: retireRefusal(plan, r.accept), RefusedClaims: s.claims.Refused, DryRun: r.dryRun}
+	if d.Storage, err = a.planRetireStorage(ctx, g, s, r, r.old, f.target); err != nil {
+		return err
+	}
+	if d.Refusal == "" && d.Storage != nil {
+		d.Refusal = d.Storage.Refusal
+	}
 	if !g.json {
 		printRetire(a, d)
 	}
@@ -128,6 +153,12 @@ func (a *App) runRetire(ctx context.Context, g *globals, f *remapFlags, r *retir
 	}
 	if d.Refusal != "" {
 		return finish(retireRefused{d.Refusal})
+	}
+	if r.dryRun {
+		if !g.json {
+			fmt.Fprintf(a.Stdout, "Dry run: nothing was deleted. Without --dry-run, retire asks for the pool id typed and deletes the old user pool %s.\n", r.old)
+		}
+		return finish(nil)
 	}
 	account, err := s.clients.accountID(ctx)
 	if err != nil {
@@ -147,7 +178,7 @@ func (a *App) runRetire(ctx context.Context, g *globals, f *remapFlags, r *retir
 			return finish(retireRefused{fmt.Sprintf("the number typed is not the %d users the deletion would lose: nothing was deleted", plan.UnmigratedCount)})
 		}
 	}
-	fmt.Fprintf(a.Stderr, "Delete user pool %s (%s, %d users) in AWS account %s, region %s? This cannot be undone.\n", r.old, plan.OldPoolName, plan.Users, account, s.region)
+	fmt.Fprintf(a.Stderr, "Delete user pool %s (%s, %d users) in AWS account %s, region %s?%s\nThis cannot be undone.\n", r.old, plan.OldPoolName, plan.Users, account, s.region, d.Storage.confirmText())
 	typed := r.typedID
 	if typed == "" {
 		fmt.Fprint(a.Stderr, "Type the pool id to delete it: ")
@@ -164,7 +195,11 @@ func (a *App) runRetire(ctx context.Context, g *globals, f *remapFlags, r *retir
 	if !g.json {
 		fmt.Fprintf(a.Stdout, "Deleted the old user pool %s. Its users remain in the backup %s.\n", r.old, f.backup)
 	}
-	return finish(nil)
+	err = a.retireStorageAfterPool(ctx, d.Storage, r.old)
+	if !g.json {
+		d.Storage.print(a.Stdout, false)
+	}
+	return finish(err)
 }
 
 // retireRefused is a refusal to delete: exit 1, with why.
@@ -221,6 +256,18 @@ func carryOverCommands(g *globals, f *remapFlags, r *retireFlags, p migration.Re
 	if r.function != "" {
 		retire = append(retire, "--function", r.function)
 	}
+	if r.oldIdentityPool != "" {
+		retire = append(retire, "--old-identity-pool", r.oldIdentityPool)
+	}
+	if r.deleteOldFiles {
+		retire = append(retire, "--delete-old-files")
+	}
+	for _, b := range r.buckets {
+		retire = append(retire, "--bucket", b)
+	}
+	for _, p := range r.paths {
+		retire = append(retire, "--path", p)
+	}
 	return append(out, cmd(retire...))
 }
 
@@ -267,6 +314,9 @@ func printRetire(a *App, d RetireDecision) {
 	}
 	for _, b := range d.Blockers {
 		fmt.Fprintf(w, "! %s\n", b.Message)
+	}
+	if d.Storage != nil && !d.Deleted {
+		d.Storage.print(w, d.DryRun)
 	}
 }
 

@@ -21,9 +21,9 @@ import (
 func storageCommand(a *App) command {
 	return command{
 		name:        "storage",
-		summary:     "users' files (S3 storage) and identity ids across the move: plan, link, copy, verify, rollback, status",
+		summary:     "users' files (S3 storage) and identity ids across the move: plan, link, copy, verify, rollback, retire, status",
 		usage:       "storage",
-		subcommands: []command{storagePlanCommand(a), storageCopyCommand(a), storageVerifyCommand(a), storageRollbackCommand(a), storageStatusCommand(a), storageLinkCommand(a)},
+		subcommands: []command{storagePlanCommand(a), storageCopyCommand(a), storageVerifyCommand(a), storageRollbackCommand(a), storageRetireCommand(a), storageStatusCommand(a), storageLinkCommand(a)},
 	}
 }
 

@@ -31,6 +31,7 @@ func storageCopyCommand(a *App) command {
 			fs.IntVar(&f.workers, "workers", s3move.DefaultWorkers, "copies in flight")
 			fs.BoolVar(&f.dryRun, "dry-run", false, "read the claims, the identity map as it is and the buckets, and show what would be copied; mint no token, ask no identity, copy nothing")
 			fs.BoolVar(&f.mapOnly, "map-only", false, "build the identity map and stop (run it once before workers copy with --worker K/M)")
+			f.tokenmint.register(fs)
 			fs.StringVar(&f.worker, "worker", "", "be worker K of M (K from 0) of a copy split across processes or machines: take the users whose old identity id hashes to K, with a journal of this worker's own; the identity map must be built first (--map-only)")
 			fields := fs.StringArray("identity-field", nil, "a `FIELD` of the app's data, written Type.field (e.g. Profile.identityId), that stores Cognito identity ids (repeatable; checked against the schema): after the files, each value naming a moved user's old id is rewritten to the new one (journaled; a run without --worker does it)")
 			return func(ctx context.Context, args []string) error {
@@ -39,6 +40,9 @@ func storageCopyCommand(a *App) command {
 					return usagef("unexpected arguments %q", strings.Join(args, " "))
 				}
 				if err := f.validateUsers(); err != nil {
+					return err
+				}
+				if err := f.tokenmint.validate(); err != nil {
 					return err
 				}
 				if f.worker != "" {
@@ -89,6 +93,7 @@ func (a *App) runStorageCopy(ctx context.Context, g *globals, f *storageFlags) e
 	if err != nil {
 		return err
 	}
+	s.tokenmint = f.tokenmint
 	users, claims, err := a.claimedUsers(ctx, s, f)
 	if err != nil {
 		return err
@@ -340,12 +345,9 @@ func (a *App) tokenSides(ctx context.Context, s *storageSetup) (func(pool, ident
 	if err != nil {
 		return nil, fmt.Errorf("find the AWS account (sts:GetCallerIdentity) for the token function's permission: %w", err)
 	}
-	if a.TokenmintSource == nil {
-		return nil, errors.New("this binary carries no token function source: build poolmigrate from the repository (go build .)")
-	}
-	built, err := tmdeploy.BuildEmbedded(ctx, a.TokenmintSource, "", "arm64")
+	pkg, err := a.tokenmintPackage(ctx, s.tokenmint, "arm64")
 	if err != nil {
-		return nil, fmt.Errorf("build the token function: %w", err)
+		return nil, err
 	}
 	apis := tmdeploy.APIs{Cognito: c.cognito, Lambda: c.lambda(), IAM: c.iam(), Logs: c.logs()}
 	side := func(pool, identityPool string) (identitymap.Side, func(), error) {
@@ -353,7 +355,7 @@ func (a *App) tokenSides(ctx context.Context, s *storageSetup) (func(pool, ident
 		if err != nil {
 			return identitymap.Side{}, nil, err
 		}
-		o := tmdeploy.Options{Pool: pool, Region: c.cfg.Region, Account: account, Zip: built.Package, Run: run,
+		o := tmdeploy.Options{Pool: pool, Region: c.cfg.Region, Account: account, Zip: pkg, Run: run,
 			Logf: func(format string, args ...any) { fmt.Fprintf(a.Stderr, format+"\n", args...) }}
 		remove := func() {
 			if _, err := tmdeploy.Remove(context.WithoutCancel(ctx), apis, o); err != nil {

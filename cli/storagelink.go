@@ -35,6 +35,7 @@ type storageLinkFlags struct {
 	// --backend: the Gen 2 link-window block instead of the link.
 	backend, close, undo bool
 	oldClient            string
+	tokenmint            tokenmintFlags
 	// buckets and paths: where the files of users who signed in to the
 	// new pool before the link are copied.
 	buckets, paths []string
@@ -59,12 +60,16 @@ func storageLinkCommand(a *App) command {
 			fs.StringVar(&f.oldClient, "old-client", "", "with --backend: an app client `ID` of the old pool, listed with it (the link itself lists the tool's own token client for its run)")
 			fs.BoolVar(&f.close, "close", false, "with --backend: remove the block (the old pool is no provider any more)")
 			fs.BoolVar(&f.undo, "undo", false, "with --backend: restore amplify/backend.ts as it was before the last storage link --backend")
+			f.tokenmint.register(fs)
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected arguments %q", strings.Join(args, " "))
 				}
 				if f.backend {
 					return a.runStorageLinkBackend(g, f)
+				}
+				if err := f.tokenmint.validate(); err != nil {
+					return err
 				}
 				if f.close || f.undo || f.oldClient != "" {
 					return usagef("--close, --undo and --old-client go with --backend")
@@ -170,6 +175,7 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 	if err != nil {
 		return err
 	}
+	s.tokenmint = f.tokenmint
 	oldPool, err := backupPool(f.backup)
 	if err != nil {
 		return err
@@ -280,12 +286,9 @@ func (a *App) linkMinters(ctx context.Context, s *storageSetup, o *link.Options)
 	if err != nil {
 		return nil, nil, fmt.Errorf("find the AWS account (sts:GetCallerIdentity) for the token function's permission: %w", err)
 	}
-	if a.TokenmintSource == nil {
-		return nil, nil, errors.New("this binary carries no token function source: build poolmigrate from the repository (go build .)")
-	}
-	built, err := tmdeploy.BuildEmbedded(ctx, a.TokenmintSource, "", "arm64")
+	pkg, err := a.tokenmintPackage(ctx, s.tokenmint, "arm64")
 	if err != nil {
-		return nil, nil, fmt.Errorf("build the token function: %w", err)
+		return nil, nil, err
 	}
 	apis := tmdeploy.APIs{Cognito: c.cognito, Lambda: c.lambda(), IAM: c.iam(), Logs: c.logs()}
 	var removes []func()
@@ -302,7 +305,7 @@ func (a *App) linkMinters(ctx context.Context, s *storageSetup, o *link.Options)
 			cleanup()
 			return nil, nil, err
 		}
-		do := tmdeploy.Options{Pool: pool, Region: c.cfg.Region, Account: account, Zip: built.Package, Run: run,
+		do := tmdeploy.Options{Pool: pool, Region: c.cfg.Region, Account: account, Zip: pkg, Run: run,
 			Logf: func(format string, args ...any) { fmt.Fprintf(a.Stderr, format+"\n", args...) }}
 		removes = append(removes, func() {
 			if _, err := tmdeploy.Remove(context.WithoutCancel(ctx), apis, do); err != nil {

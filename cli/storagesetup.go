@@ -32,6 +32,7 @@ type storageFlags struct {
 	share                            dynamo.Share
 	workers                          int
 	dryRun, mapOnly                  bool
+	tokenmint                        tokenmintFlags // storage copy: the token function's code
 	// identityFields are --identity-field Type.field.
 	identityFields []string
 }
@@ -72,6 +73,8 @@ type storageSetup struct {
 	stateDir string
 	clients  *awsClients
 	buckets  []storageBucket
+	// tokenmint names the token function's code (storage copy, link).
+	tokenmint tokenmintFlags
 	// fields are the identity-id fields named, with their tables.
 	fields []idfield.Field
 }
@@ -103,6 +106,19 @@ func (s *storageSetup) journals(bucket string) []string {
 // and the state folder (the project's, else ./.poolmigrate), and makes the
 // clients.
 func (a *App) setupStorage(ctx context.Context, g *globals, f *storageFlags) (*storageSetup, error) {
+	s, err := a.findStorage(ctx, g, f)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.buckets) == 0 {
+		return nil, usagef("the project's storage has no per-identity path (see `poolmigrate storage plan`): nothing to copy")
+	}
+	return s, nil
+}
+
+// findStorage is setupStorage that takes a project without per-identity
+// paths as it is: no buckets.
+func (a *App) findStorage(ctx context.Context, g *globals, f *storageFlags) (*storageSetup, error) {
 	s := &storageSetup{}
 	region, profile := g.region, g.profile
 	pl, root, err := a.loadPlan(g, planOptions{allowUnknownEnv: true})
@@ -165,9 +181,6 @@ func (a *App) setupStorage(ctx context.Context, g *globals, f *storageFlags) (*s
 			}
 			s.buckets = append(s.buckets, storageBucket{Name: b.BucketName, Templates: ts})
 		}
-		if len(s.buckets) == 0 {
-			return nil, usagef("the project's storage has no per-identity path (see `poolmigrate storage plan`): nothing to copy")
-		}
 	}
 	if s.clients, err = a.newAWSClients(ctx, region, profile); err != nil {
 		return nil, err
@@ -198,6 +211,13 @@ func (a *App) claimedUsersSignIn(ctx context.Context, s *storageSetup, f *storag
 		return nil, nil, claims, err
 	}
 	defer m.Close()
+	users, signIn := mappedUsers(migrated, m)
+	return users, signIn, claims, nil
+}
+
+// mappedUsers are the migrated users whose claim the backup agrees with,
+// and, by new sub, whether each can sign in.
+func mappedUsers(migrated *cognito.MigratedUsers, m *migration.SubMap) ([]identitymap.User, map[string]bool) {
 	var users []identitymap.User
 	signIn := map[string]bool{}
 	migrated.Each(func(prev string, tu cognito.TargetUser) {
@@ -206,7 +226,7 @@ func (a *App) claimedUsersSignIn(ctx context.Context, s *storageSetup, f *storag
 			signIn[tu.Sub] = tu.Enabled && tu.Status == "CONFIRMED"
 		}
 	})
-	return users, signIn, claims, nil
+	return users, signIn
 }
 
 // backupPool is the old pool's id, from the backup's header.

@@ -44,9 +44,11 @@ check "darwin-x64 is an x86_64 Mach-O" binary_is darwin-x64 "Mach-O 64-bit x86_6
 check "darwin-arm64 is an arm64 Mach-O" binary_is darwin-arm64 "Mach-O 64-bit arm64 executable"
 check "win32-x64 is an x86-64 PE" binary_is win32-x64 "PE32+ executable (console) x86-64"
 sums_ok() { (cd "$WORK/dist" && sha256sum --quiet -c SHA256SUMS); }
-check "SHA256SUMS matches the tarballs and the trigger" sums_ok
+check "SHA256SUMS matches the tarballs, the trigger and the token function" sums_ok
 trigger_zip_ok() { grep -aq bootstrap "$WORK/dist/migration-trigger-$VERSION-linux-arm64.zip" && grep -aq bootstrap "$WORK/dist/migration-trigger-$VERSION-linux-amd64.zip"; } # its layout is tested in Go (trigger.TestBuild)
 check "the release carries the trigger's arm64 and amd64 deployment packages" trigger_zip_ok
+tokenmint_zip_ok() { grep -aq bootstrap "$WORK/dist/tokenmint-$VERSION-linux-arm64.zip" && grep -aq bootstrap "$WORK/dist/tokenmint-$VERSION-linux-amd64.zip"; } # its layout is tested in Go (tokenmint/deploy.TestBuildEmbeddedBuildsTheFunction)
+check "the release carries the token function's arm64 and amd64 deployment packages" tokenmint_zip_ok
 no_install_scripts() {
 	tar xzf "$WORK/dist/amplify-poolmigrate-$VERSION.tgz" -C "$WORK" package/package.json
 	node -e '
@@ -117,7 +119,8 @@ version_runs() {
 	out=$(as_user poolmigrate version) || return 1
 	echo "  $out" >&2
 	[[ "$out" == "poolmigrate $VERSION (commit "* ]] && [[ "$out" == *"linux/amd64"* || "$out" == *"linux/arm64"* ]] &&
-		[[ "$out" == *"user migration trigger: prebuilt (linux/arm64"*"linux/amd64"* ]] # trigger deploy needs no Go, on either architecture
+		[[ "$out" == *"user migration trigger: prebuilt (linux/arm64"*"linux/amd64"* ]] && # trigger deploy needs no Go, on either architecture
+		[[ "$out" == *"token function: prebuilt (linux/arm64"*"linux/amd64"* ]] # nor do storage copy and storage link
 }
 check "poolmigrate version through npm's bin link" version_runs
 only_this_platform() {

@@ -28,7 +28,10 @@ LDFLAGS="-s -w -X github.com/poolmigrate/poolmigrate/cli.Version=$VERSION -X git
 # every binary, so `trigger deploy` needs no Go (and never builds from
 # whatever source lies around the user's working folder).
 PREBUILT=$ROOT/trigger/prebuilt
-trap 'rm -rf "$STAGE" "$PREBUILT"/migration-trigger-*.zip' EXIT
+# The token function (the custom-auth trio of `storage copy` and `storage
+# link`) likewise, from the same files the binary embeds as its source.
+TMPREBUILT=$ROOT/tokenmint/prebuilt
+trap 'rm -rf "$STAGE" "$PREBUILT"/migration-trigger-*.zip "$TMPREBUILT"/tokenmint-*.zip' EXIT
 # One build of this poolmigrate builds both, at once (two builds keep two
 # cores busy through their link steps).
 (cd "$ROOT" && go build -o "$STAGE/poolmigrate-host" .)
@@ -38,9 +41,17 @@ for arch in arm64 amd64; do
 	pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
+pids=()
+for arch in arm64 amd64; do
+	(cd "$ROOT" && go run ./cmd/tokenmint-package --arch "$arch" --out "$STAGE/tokenmint-$arch" >/dev/null) &
+	pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
 for arch in arm64 amd64; do
 	cp "$STAGE/trigger-$arch/migration-trigger.zip" "$PREBUILT/migration-trigger-$arch.zip"
 	cp "$PREBUILT/migration-trigger-$arch.zip" "$OUT/migration-trigger-$VERSION-linux-$arch.zip"
+	cp "$STAGE/tokenmint-$arch/tokenmint.zip" "$TMPREBUILT/tokenmint-$arch.zip"
+	cp "$TMPREBUILT/tokenmint-$arch.zip" "$OUT/tokenmint-$VERSION-linux-$arch.zip"
 done
 
 # npm platform (os-cpu) -> Go GOOS/GOARCH
@@ -56,7 +67,7 @@ for t in $TARGETS; do
 	mkdir -p "$dir/bin"
 	echo "package: $plat (GOOS=$goos GOARCH=$goarch)" >&2
 	[ ${#pids[@]} -lt 2 ] || { wait "${pids[0]}"; pids=("${pids[@]:1}"); }
-	(cd "$ROOT" && CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -tags prebuilt_trigger -trimpath -ldflags "$LDFLAGS" -o "$dir/bin/$(exe_of "$plat")" .) &
+	(cd "$ROOT" && CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -tags prebuilt_trigger,prebuilt_tokenmint -trimpath -ldflags "$LDFLAGS" -o "$dir/bin/$(exe_of "$plat")" .) &
 	pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid"; done

@@ -366,14 +366,20 @@ func TestRetire(t *testing.T) {
 	b := newBed(t)
 	moves, want := plantUsers(b, 2, 6)
 	ts := mustTemplates(t, "private/{entity_id}/", "protected/{entity_id}/")
-	if _, err := Copy(context.Background(), b.c, Options{Bucket: b.bucket, Templates: ts, Moves: moves, Journal: b.journal()}); err != nil {
+	journal := b.journal()
+	if _, err := Copy(context.Background(), b.c, Options{Bucket: b.bucket, Templates: ts, Moves: moves, Journal: journal}); err != nil {
 		t.Fatal(err)
 	}
 	// user1's copy of one file is damaged: none of user1's old files go.
 	bad := "private/" + moves[1].New + "/photos/002.jpg"
 	b.put(testenv.S3Object{Key: bad, Body: []byte("damaged")})
 	before := b.snapshot()
-	ro := RetireOptions{VerifyOptions: VerifyOptions{Bucket: b.bucket, Templates: ts, Moves: moves}}
+	// Without the copy's journal nothing is known to be copied: nothing goes.
+	none, err := Retire(context.Background(), b.c, RetireOptions{VerifyOptions: VerifyOptions{Bucket: b.bucket, Templates: ts, Moves: moves}})
+	if err != nil || len(none.Deleted) != 0 || len(none.Left) != 6 || !maps.Equal(b.snapshot(), before) {
+		t.Fatalf("retire without a journal: %v %+v", err, none)
+	}
+	ro := RetireOptions{VerifyOptions: VerifyOptions{Bucket: b.bucket, Templates: ts, Moves: moves, Journals: []string{journal}}}
 	ro.DryRun = true
 	dry, err := Retire(context.Background(), b.c, ro)
 	if err != nil || len(dry.Deleted) != 6 || !maps.Equal(b.snapshot(), before) {
@@ -384,7 +390,7 @@ func TestRetire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Deleted) != 6 || len(res.Kept) != 1 || res.Kept[0].User != "user1" {
+	if len(res.Deleted) != 6 || len(res.Kept) != 1 || res.Kept[0].User != "user1" || len(res.Users) != 1 || res.Users[0] != "user0" || res.Bytes != dry.Bytes || res.Bytes < 600 {
 		t.Errorf("retire %+v", res)
 	}
 	after := b.snapshot()
@@ -400,6 +406,83 @@ func TestRetire(t *testing.T) {
 	for _, k := range res.Deleted {
 		if !strings.Contains(k, moves[0].Old) {
 			t.Errorf("deleted %s", k)
+		}
+	}
+}
+
+// TestRetireOnlyJournaledCopies: of a user whose verify is clean, Retire
+// deletes only the old objects the journal records copying, as they still
+// are. An attacker who can write under the old and new ids makes verify
+// pass for files of their own: a file added under the old id after the
+// copy with the same object put under the new id, a copied file replaced
+// (old and new) by another, a destination that held the same object
+// before the copy, a conflict resolved by hand; none of them is deleted.
+// A file added under the old id alone fails the user's verify: all stays.
+func TestRetireOnlyJournaledCopies(t *testing.T) {
+	b := newBed(t)
+	ctx := context.Background()
+	moves, _ := plantUsers(b, 3, 4)
+	ts := mustTemplates(t, "private/{entity_id}/", "protected/{entity_id}/")
+	u0, u1, u2 := moves[0], moves[1], moves[2]
+	// Before the copy: u0's destination already holds the same object
+	// ("exists"), u2's another one (a conflict).
+	same := "private/" + u0.Old + "/photos/002.jpg"
+	b.put(testenv.S3Object{Key: "private/" + u0.New + "/photos/002.jpg", Body: b.body(same)})
+	conflict := "private/" + u2.Old + "/photos/003.jpg"
+	b.put(testenv.S3Object{Key: "private/" + u2.New + "/photos/003.jpg", Body: []byte("the user's own")})
+	journal := b.journal()
+	_, err := Copy(ctx, b.c, Options{Bucket: b.bucket, Templates: ts, Moves: moves, Journal: journal})
+	if err == nil {
+		t.Fatal("copy: no conflict reported")
+	}
+	// After the copy: a file added under u0's old id, with its twin under
+	// the new one; a copied file of u0's replaced on both sides; the
+	// conflict "resolved" by putting the old object under the new id.
+	added := "private/" + u0.Old + "/planted.txt"
+	b.put(testenv.S3Object{Key: added, Body: []byte("planted")}, testenv.S3Object{Key: "private/" + u0.New + "/planted.txt", Body: []byte("planted")})
+	replaced := "private/" + u0.Old + "/photos/003.jpg"
+	b.put(testenv.S3Object{Key: replaced, Body: []byte("replaced")}, testenv.S3Object{Key: "private/" + u0.New + "/photos/003.jpg", Body: []byte("replaced")})
+	b.put(testenv.S3Object{Key: "private/" + u2.New + "/photos/003.jpg", Body: b.body(conflict)})
+	// u1 adds a file under the old id only: u1's verify fails.
+	late := "protected/" + u1.Old + "/late.txt"
+	b.put(testenv.S3Object{Key: late, Body: []byte("after the copy")})
+
+	before := b.snapshot()
+	ro := RetireOptions{VerifyOptions: VerifyOptions{Bucket: b.bucket, Templates: ts, Moves: moves, Journals: []string{journal}}, DryRun: true}
+	dry, err := Retire(ctx, b.c, ro)
+	if err != nil || !maps.Equal(b.snapshot(), before) {
+		t.Fatalf("dry run: %v, or it changed the bucket", err)
+	}
+	ro.DryRun = false
+	res, err := Retire(ctx, b.c, ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Deleted, dry.Deleted) || res.Bytes != dry.Bytes {
+		t.Errorf("the dry run named %v (%d bytes), retire deleted %v (%d bytes)", dry.Deleted, dry.Bytes, res.Deleted, res.Bytes)
+	}
+	after := b.snapshot()
+	for _, k := range []string{same, added, replaced, conflict, late} {
+		if _, ok := after[k]; !ok {
+			t.Errorf("%s was deleted", k)
+		}
+	}
+	for k := range before {
+		if _, ok := after[k]; !ok && !strings.Contains(k, u0.Old) && !strings.Contains(k, u2.Old) {
+			t.Errorf("%s was deleted: not an old object of a retired user", k)
+		}
+	}
+	if len(res.Kept) != 1 || res.Kept[0].User != "user1" {
+		t.Errorf("kept %+v, want user1 (a file after the copy)", res.Kept)
+	}
+	// u0 loses the one file copied as it still is (000 and "my photo"),
+	// u2 the three besides the conflict.
+	if len(res.Deleted) != 2+3 {
+		t.Errorf("deleted %v, want u0's 2 and u2's 3 copied files", res.Deleted)
+	}
+	for _, k := range []string{same, added, replaced, conflict} {
+		if !slices.Contains(res.Left, k) {
+			t.Errorf("%s not named as left (%v)", k, res.Left)
 		}
 	}
 }

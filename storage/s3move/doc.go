@@ -64,6 +64,9 @@
 // ETags or checksums; a multipart copy by its journal) and lists what is
 // missing or different (UserCheck.OK, VerifyResult.OK for the exit code).
 // Retire(ctx, api, RetireOptions{...}) deletes a user's old objects only
-// after their verify is clean, each checked against its copy again, and
-// names them (RetireResult.Deleted; DryRun names without deleting).
+// after their verify is clean, and of those only the ones a journal
+// records copying from the object as it still is (never a file put there
+// after the copy, a destination found already there, or a conflict),
+// each checked against its copy again, and names and counts them
+// (RetireResult.Deleted, Bytes, Users; DryRun names without deleting).
 package s3move
