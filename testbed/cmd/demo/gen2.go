@@ -112,7 +112,10 @@ func gen2Demo(ctx context.Context, bin, example, work string, idp *cip.Client, d
 		fileUsers = append(fileUsers, &fileUser{name: name, oldLogin: name, oldPassword: oldPassword(name), newLogin: name + "@example.com", newPassword: newPassword(name)})
 	}
 	bucket, _ := d0.Storage["bucket_name"].(string)
-	files := newUserFiles(ctx, idp, "", bucket, []string{"private/{entity_id}/", "protected/{entity_id}/", "media/avatars/{entity_id}/"}, fileUsers)
+	// Users sign in through the shim, which keeps what cognito-local does
+	// not (the import's RESET_REQUIRED).
+	shim := cip.NewFromConfig(cfg)
+	files := newUserFiles(ctx, shim, "", bucket, []string{"private/{entity_id}/", "protected/{entity_id}/", "media/avatars/{entity_id}/"}, fileUsers)
 	fmt.Printf("   bucket %s\n", bucket)
 	files.plant(ctx, appSide{pool: d0.PoolID, client: d0.ClientID, identityPool: d0.IdentityPoolID})
 	step("Items owned by them, as the example's resolvers write them")
@@ -156,7 +159,7 @@ func gen2Demo(ctx context.Context, bin, example, work string, idp *cip.Client, d
 	// `storage link` needs: the link runs once they have set a password,
 	// and before they first sign in to the app (a sign-in before the link
 	// gives them a new identity: "needs copy").
-	resetPasswords(ctx, idp, d2.PoolID, fileUsers)
+	resetPasswords(ctx, shim, d2.PoolID, fileUsers)
 	step("Linking each user's new login to the identity id they have: poolmigrate storage link   (route link: the identity pool survives the swap)")
 	tr := startTokenRuntimes(ctx, os.Getenv("AWS_ENDPOINT_URL_LAMBDA"), os.Getenv("POOLMIGRATE_TESTBED_RIE"), work)
 	defer tr.stop()
