@@ -68,7 +68,15 @@ func keepPasswords(ctx context.Context, bin, example, work, rie string, ddb *dyn
 		log.Fatal(err)
 	}
 	shim := "http://" + ln.Addr().String()
-	go func() { _ = http.Serve(ln, cognitoshim.New(local, cognitoshim.WithLogger(func(string, ...any) {}))) }()
+	// The key cognito-local signs its tokens with: the shim signs the
+	// tokens of custom sign-ins (`storage copy`'s token function) with it.
+	tokenKey, err := os.ReadFile(filepath.Join("testbed", "emulators", "node_modules", "cognito-local", "lib", "keys", "cognitoLocal.private.json"))
+	if err != nil {
+		log.Fatalf("demo: cognito-local's token key: %v (run scripts/demo.sh, which installs it)", err)
+	}
+	go func() {
+		_ = http.Serve(ln, cognitoshim.New(local, cognitoshim.WithLogger(func(string, ...any) {}), cognitoshim.WithTokenKey(tokenKey)))
+	}()
 	env := []string{"AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=" + shim, "AWS_ENDPOINT_URL_LAMBDA=" + shim, "AWS_ENDPOINT_URL_IAM=" + shim, "AWS_ENDPOINT_URL_STS=" + shim,
 		"AWS_ENDPOINT_URL_COGNITO_IDENTITY=" + shim, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=" + shim}
 	cfg, err := config.LoadDefaultConfig(ctx)
