@@ -3,7 +3,9 @@
 // tables of owner data, then drives `poolmigrate migrate`, running in
 // between what the user runs with the real Amplify CLI (offline: remove
 // auth, add auth --headless, status, gql-compile). Only `amplify push` is
-// simulated (it needs AWS): the new pool is created in the emulator.
+// simulated (it needs AWS): the new pool, its identity pool and the storage
+// bucket are created on the test bed. Users save files under their
+// identity ids before the move and read them back after it (issue #22).
 // Start the test bed first; scripts/demo.sh does everything.
 package main
 
@@ -243,7 +245,7 @@ func main() {
 	resetPasswords(ctx, shim, *newPool, fileUsers)
 	// Until `migrate` runs the storage step, the operator runs the route's
 	// commands here, after the import (switch to the step at merge).
-	step("Copying each user's files to their new identity id: " + "poolmigrate storage copy   (route copy: the old identity pool kept, the new one made by the push)")
+	step("Copying each user's files to their new identity id: poolmigrate storage copy   (route copy: the old identity pool kept, the new one made by the push)")
 	tr := startTokenRuntimes(ctx, os.Getenv("AWS_ENDPOINT_URL_LAMBDA"), *rie, *work)
 	defer tr.stop()
 	backup := newestBackup(project, *oldPool)
