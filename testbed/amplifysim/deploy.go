@@ -44,7 +44,8 @@ func (a Auth) Provider(region string) string {
 
 // PushAuth does what `amplify push` does for the auth resource auth, whose
 // user pool poolID the caller created from the resource's settings: the
-// auth stack's two app clients (web and native, no secret), the identity
+// auth stack's two app clients (web and native, no secret, reading and
+// writing the attributes the resource lists), the identity
 // pool when the resource's cli-inputs.json selects identityPoolAndUserPool
 // (its identityPoolName and allowUnauthenticatedIdentities, both clients
 // listed with the user pool as providers, as the stack's template lists
@@ -60,12 +61,20 @@ func PushAuth(ctx context.Context, c Clients, root, auth, poolID, region string)
 	// Amplify Gen 2 demo's, takes USER_PASSWORD_AUTH through them, which
 	// the demos use in place of the SRP exchange.)
 	flows := []ctypes.ExplicitAuthFlowsType{ctypes.ExplicitAuthFlowsTypeAllowUserSrpAuth, ctypes.ExplicitAuthFlowsTypeAllowRefreshTokenAuth}
+	attrs := func(key string) []string {
+		var out []string
+		for _, a := range cfg.Get(key).Array() {
+			out = append(out, a.String())
+		}
+		return out
+	}
 	for _, cl := range []struct {
 		name string
 		id   *string
 	}{{"_app_clientWeb", &a.WebClientID}, {"_app_client", &a.NativeClientID}} {
 		name := cfg.Get("resourceNameTruncated").String() + cl.name
-		out, err := c.Cognito.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &poolID, ClientName: &name, ExplicitAuthFlows: flows})
+		out, err := c.Cognito.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &poolID, ClientName: &name, ExplicitAuthFlows: flows,
+			ReadAttributes: attrs("userpoolClientReadAttributes"), WriteAttributes: attrs("userpoolClientWriteAttributes")})
 		if err != nil {
 			return Auth{}, fmt.Errorf("create app client %s: %w", name, err)
 		}

@@ -9,10 +9,13 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentity"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/poolmigrate/poolmigrate/testbed/gen2sim"
 	"github.com/poolmigrate/poolmigrate/testbed/gen2synth"
@@ -37,7 +40,11 @@ func gen2Demo(ctx context.Context, bin, example, work string, idp *cip.Client, d
 		log.Fatal(err)
 	}
 	backend := gen2synth.Backend{Namespace: "gen2notes", Name: "main", Type: "branch"}
-	clients := gen2sim.Clients{Cognito: idp, Dynamo: ddb}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	clients := gen2sim.Clients{Cognito: idp, Dynamo: ddb, Identity: cognitoidentity.NewFromConfig(cfg), S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })}
 	deploy := func(prev *gen2sim.Deployment) *gen2sim.Deployment {
 		step("$ cdk synth --app \"npx tsx amplify/backend.ts\"   (the real Amplify Gen 2 toolchain, offline)")
 		asm, err := tc.Synth(ctx, project, backend)
@@ -54,7 +61,7 @@ func gen2Demo(ctx context.Context, bin, example, work string, idp *cip.Client, d
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("   user pool %s (%s); API %s\n", d.PoolID, d.PoolLogicalID, d.APIID)
+		fmt.Printf("   user pool %s (%s); API %s; identity pool %s, its providers: %s\n", d.PoolID, d.PoolLogicalID, d.APIID, d.IdentityPoolID, identityProviders(ctx, clients.Identity, d.IdentityPoolID))
 		if len(d.Orphaned) > 0 {
 			fmt.Printf("   kept, with its users (the deployed template said Retain): %s\n", strings.Join(d.Orphaned, ", "))
 		}
@@ -94,10 +101,23 @@ func gen2Demo(ctx context.Context, bin, example, work string, idp *cip.Client, d
 		for _, g := range u.groups {
 			must(idp.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: aws.String(d0.PoolID), Username: aws.String(u.name), GroupName: aws.String(g)}))
 		}
+		must(idp.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: aws.String(d0.PoolID), Username: aws.String(u.name), Password: aws.String(oldPassword(u.name)), Permanent: true}))
 		if u.disabled {
 			must(idp.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: aws.String(d0.PoolID), Username: aws.String(u.name)}))
 		}
 	}
+	step("alice, bob, carol, grace and heidi sign in to the app, get their identity ids and save files under the example's {entity_id} paths")
+	var fileUsers []*fileUser
+	for _, name := range []string{"alice", "bob", "carol", "grace", "heidi"} {
+		fileUsers = append(fileUsers, &fileUser{name: name, oldLogin: name, oldPassword: oldPassword(name), newLogin: name + "@example.com", newPassword: newPassword(name)})
+	}
+	bucket, _ := d0.Storage["bucket_name"].(string)
+	// Users sign in through the shim, which keeps what cognito-local does
+	// not (the import's RESET_REQUIRED).
+	shim := cip.NewFromConfig(cfg)
+	files := newUserFiles(ctx, shim, "", bucket, []string{"private/{entity_id}/", "protected/{entity_id}/", "media/avatars/{entity_id}/"}, fileUsers)
+	fmt.Printf("   bucket %s\n", bucket)
+	files.plant(ctx, appSide{pool: d0.PoolID, client: d0.ClientID, identityPool: d0.IdentityPoolID})
 	step("Items owned by them, as the example's resolvers write them")
 	s := func(v string) dtypes.AttributeValue { return &dtypes.AttributeValueMemberS{Value: v} }
 	table := func(m string) string { return m + "-" + d0.APIID + "-NONE" }
@@ -122,8 +142,30 @@ func gen2Demo(ctx context.Context, bin, example, work string, idp *cip.Client, d
 	d1 := deploy(d0)
 	run(bin, project, flags...)
 	showBlock(project, "new-pool")
+	// Route link: the identity pool survives the swap, and `storage link`
+	// needs the old user pool among its providers beside the new one while
+	// it runs. Until `migrate` runs the storage step, the operator runs
+	// the route's commands here: the block before this deploy, the link
+	// after the import (switch to the step at merge).
+	backup := newestBackup(project, d0.PoolID)
+	step("Keeping the old user pool a provider of the identity pool while the link runs")
+	run(bin, project, "storage", "link", "--backend", "--backup", backup, "--old-client", d0.ClientID)
+	showBlock(project, "link-window")
 	d2 := deploy(d1)
 	run(bin, project, flags...)
+
+	step("Users set their passwords in the new pool   (on AWS through the reset code Cognito mails them; the test bed mails nothing, so an admin call sets them)")
+	// Cognito gives a user in RESET_REQUIRED no custom-auth token, which
+	// `storage link` needs: the link runs once they have set a password,
+	// and before they first sign in to the app (a sign-in before the link
+	// gives them a new identity: "needs copy").
+	resetPasswords(ctx, shim, d2.PoolID, fileUsers)
+	step("Linking each user's new login to the identity id they have: poolmigrate storage link   (route link: the identity pool survives the swap)")
+	tr := startTokenRuntimes(ctx, os.Getenv("AWS_ENDPOINT_URL_LAMBDA"), os.Getenv("POOLMIGRATE_TESTBED_RIE"), work)
+	defer tr.stop()
+	storageRoute(bin, project, tr.env(), disabledDave, "storage", "link", "--backup", backup, "--target-pool", d2.PoolID, "--identity-pool", d2.IdentityPoolID)
+	step("Each of them signs in to the new pool, gets their identity id from the identity pool and reads their files")
+	files.read(ctx, "link", appSide{pool: d2.PoolID, client: d2.ClientID, identityPool: d2.IdentityPoolID}, true)
 
 	out := must(ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table("Note")), Key: map[string]dtypes.AttributeValue{"id": s("note-alice")}}))
 	if v, ok := out.Item["owner"].(*dtypes.AttributeValueMemberS); ok {
@@ -146,4 +188,14 @@ func showBlock(project, name string) {
 	}
 	step("amplify/backend.ts now ends with:")
 	fmt.Println("   " + strings.ReplaceAll(strings.TrimRight(src[i:j+len("// poolmigrate:end "+name)], "\n"), "\n", "\n   "))
+}
+
+// identityProviders lists an identity pool's user pools and clients.
+func identityProviders(ctx context.Context, c *cognitoidentity.Client, id string) string {
+	d := must(c.DescribeIdentityPool(ctx, &cognitoidentity.DescribeIdentityPoolInput{IdentityPoolId: &id}))
+	var out []string
+	for _, p := range d.CognitoIdentityProviders {
+		out = append(out, aws.ToString(p.ProviderName)+" (client "+aws.ToString(p.ClientId)+")")
+	}
+	return strings.Join(out, ", ")
 }

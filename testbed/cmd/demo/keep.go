@@ -14,12 +14,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentity"
+	citypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentity/types"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/poolmigrate/poolmigrate/testbed/amplifysim"
 	"github.com/poolmigrate/poolmigrate/testbed/cognitoshim"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
@@ -64,8 +68,17 @@ func keepPasswords(ctx context.Context, bin, example, work, rie string, ddb *dyn
 		log.Fatal(err)
 	}
 	shim := "http://" + ln.Addr().String()
-	go func() { _ = http.Serve(ln, cognitoshim.New(local, cognitoshim.WithLogger(func(string, ...any) {}))) }()
-	env := []string{"AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=" + shim, "AWS_ENDPOINT_URL_LAMBDA=" + shim, "AWS_ENDPOINT_URL_IAM=" + shim, "AWS_ENDPOINT_URL_STS=" + shim}
+	// The key cognito-local signs its tokens with: the shim signs the
+	// tokens of custom sign-ins (`storage copy`'s token function) with it.
+	tokenKey, err := os.ReadFile(filepath.Join("testbed", "emulators", "node_modules", "cognito-local", "lib", "keys", "cognitoLocal.private.json"))
+	if err != nil {
+		log.Fatalf("demo: cognito-local's token key: %v (run scripts/demo.sh, which installs it)", err)
+	}
+	go func() {
+		_ = http.Serve(ln, cognitoshim.New(local, cognitoshim.WithLogger(func(string, ...any) {}), cognitoshim.WithTokenKey(tokenKey)))
+	}()
+	env := []string{"AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=" + shim, "AWS_ENDPOINT_URL_LAMBDA=" + shim, "AWS_ENDPOINT_URL_IAM=" + shim, "AWS_ENDPOINT_URL_STS=" + shim,
+		"AWS_ENDPOINT_URL_COGNITO_IDENTITY=" + shim, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=" + shim}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		log.Fatal(err)
@@ -108,11 +121,26 @@ func keepPasswords(ctx context.Context, bin, example, work, rie string, ddb *dyn
 		must(ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: map[string]dtypes.AttributeValue{
 			"id": &dtypes.AttributeValueMemberS{Value: "note-" + name}, "owner": &dtypes.AttributeValueMemberS{Value: sub + "::" + name}}}))
 	}
+
+	step("The app's identity pool and storage bucket, as the first `amplify push` made them; alice and bob save files under their identity ids")
+	sim := amplifysim.Clients{Cognito: idp, Identity: cognitoidentity.NewFromConfig(cfg, func(o *cognitoidentity.Options) { o.BaseEndpoint = aws.String(shim) }),
+		S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })}
+	oldAuth := must(amplifysim.PushAuth(ctx, sim, project, "notesappauth", oldPool, cfg.Region))
+	buckets := must(amplifysim.PushStorage(ctx, sim, project))
+	var fileUsers []*fileUser
+	for _, name := range []string{"alice", "bob"} {
+		// With the user migration trigger, users keep their passwords.
+		fileUsers = append(fileUsers, &fileUser{name: name, oldLogin: name, oldPassword: passwords[name], newLogin: name + "@example.com", newPassword: passwords[name]})
+	}
+	files := newUserFiles(ctx, idp, shim, buckets["notesfiles"], []string{"private/{entity_id}/", "protected/{entity_id}/"}, fileUsers)
+	files.plant(ctx, appSide{pool: oldPool, client: oldAuth.WebClientID, identityPool: oldAuth.IdentityPoolID})
+
 	backup := filepath.Join(project, ".poolmigrate", "backups", oldPool+".jsonl")
 	runEnv(bin, project, env, "backup", "--pool", oldPool, "--out", backup)
 
 	step("Keeping the old pool through `amplify remove auth` and `amplify push`")
 	runEnv(bin, project, env, "retain-pool")
+	retained := must(amplifysim.IdentityPoolRetained(project, "notesappauth"))
 
 	step("$ amplify push   (simulated: the new pool, signing in by e-mail; the old one is retained)")
 	newPool := *must(idp.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("notes-new"),
@@ -120,6 +148,15 @@ func keepPasswords(ctx context.Context, bin, example, work, rie string, ddb *dyn
 		AutoVerifiedAttributes: []ctypes.VerifiedAttributeType{ctypes.VerifiedAttributeTypeEmail}})).UserPool.Id
 	appClient := *must(idp.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &newPool, ClientName: aws.String("notes-web"),
 		ExplicitAuthFlows: []ctypes.ExplicitAuthFlowsType{ctypes.ExplicitAuthFlowsTypeAllowUserPasswordAuth}})).UserPoolClient.ClientId
+	// The new auth's identity pool, which the push makes with the new pool's
+	// client; the old one stays only when retain-pool retained it.
+	provider := "cognito-idp." + cfg.Region + ".amazonaws.com/" + newPool
+	newIdentityPool := aws.ToString(must(sim.Identity.CreateIdentityPool(ctx, &cognitoidentity.CreateIdentityPoolInput{IdentityPoolName: aws.String("notesappauthv2_identitypool"),
+		CognitoIdentityProviders: []citypes.CognitoIdentityProvider{{ProviderName: &provider, ClientId: &appClient}}})).IdentityPoolId)
+	if !must(amplifysim.RemoveAuth(ctx, sim, oldAuth.IdentityPoolID, retained)) {
+		log.Fatalf("demo: the push deleted the old identity pool %s with the old auth stack: users' old identity ids are lost (retain-pool keeps it)", oldAuth.IdentityPoolID)
+	}
+	fmt.Printf("   new identity pool %s; the old one, %s, kept (retain-pool)\n", newIdentityPool, oldAuth.IdentityPoolID)
 	runEnvMay(bin, project, env, "check", "--backup", backup, "--target-pool", newPool, "--fix")
 
 	step("Building and deploying the user migration trigger")
@@ -168,6 +205,20 @@ func keepPasswords(ctx context.Context, bin, example, work, rie string, ddb *dyn
 
 	step("alice signs in to the NEW pool with her OLD password")
 	signIn("alice@example.com", passwords["alice"])
+
+	// The users' files (route copy). Users the trigger brought over have
+	// their passwords (no RESET_REQUIRED), so the copy runs for them now;
+	// the next run takes those who sign in later. Until `migrate` runs the
+	// storage step, the operator runs the route's commands here (switch to
+	// the step at merge).
+	step("Copying the migrated users' files to their new identity ids: poolmigrate storage copy   (route copy: the old identity pool kept)")
+	runEnv(bin, project, env, "sync", "--backup", backup, "--target-pool", newPool, "--yes")
+	tr := startTokenRuntimes(ctx, shim, rie, work)
+	defer tr.stop()
+	copyFlags := []string{"--backup", backup, "--target-pool", newPool, "--old-identity-pool", oldAuth.IdentityPoolID, "--new-identity-pool", newIdentityPool}
+	storageRoute(bin, project, append(env, tr.env()...), nil, append([]string{"storage", "copy"}, copyFlags...)...)
+	step("alice and bob sign in to the new pool, get their identity ids from the new identity pool and read their files")
+	files.read(ctx, "copy", appSide{pool: newPool, client: appClient, identityPool: newIdentityPool}, false)
 	fmt.Printf("\nTo close the window: export and import the users who never signed in, sync, verify, `poolmigrate trigger remove`, then `poolmigrate retire-old-pool` (see docs/keep-passwords.md). The project is in %s.\n", project)
 }
 

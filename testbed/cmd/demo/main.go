@@ -3,7 +3,9 @@
 // tables of owner data, then drives `poolmigrate migrate`, running in
 // between what the user runs with the real Amplify CLI (offline: remove
 // auth, add auth --headless, status, gql-compile). Only `amplify push` is
-// simulated (it needs AWS): the new pool is created in the emulator.
+// simulated (it needs AWS): the new pool, its identity pool and the storage
+// bucket are created on the test bed. Users save files under their
+// identity ids before the move and read them back after it (issue #22).
 // Start the test bed first; scripts/demo.sh does everything.
 package main
 
@@ -15,15 +17,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentity"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/poolmigrate/poolmigrate/testbed/amplifycli"
 	"github.com/poolmigrate/poolmigrate/testbed/amplifysim"
@@ -97,6 +102,7 @@ func main() {
 				subs[u.name] = *a.Value
 			}
 		}
+		must(idp.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: oldPool, Username: aws.String(u.name), Password: aws.String(oldPassword(u.name)), Permanent: true}))
 		for _, g := range u.groups {
 			must(idp.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: oldPool, Username: aws.String(u.name), GroupName: aws.String(g)}))
 		}
@@ -123,6 +129,19 @@ func main() {
 	meta := filepath.Join(project, "amplify/backend/amplify-meta.json")
 	replace(meta, "us-east-1_NotesOld1", *oldPool)
 	replace(meta, "n0tesapi1d", apiID)
+	step("The app's identity pool and storage bucket, as the first `amplify push` made them   (simulated: on the test bed's Cognito Identity and S3)")
+	sim := amplifysim.Clients{Cognito: shim, Identity: cognitoidentity.NewFromConfig(cfg), S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })}
+	oldAuth := must(amplifysim.PushAuth(ctx, sim, project, "notesappauth", *oldPool, cfg.Region))
+	buckets := must(amplifysim.PushStorage(ctx, sim, project))
+	fmt.Printf("   identity pool %s (user pool %s), bucket %s\n", oldAuth.IdentityPoolID, *oldPool, buckets["notesfiles"])
+	step("alice, bob, carol, grace and heidi sign in to the app, get their identity ids and save files under private/ and protected/")
+	fileUsers := []*fileUser{}
+	for _, name := range []string{"alice", "bob", "carol", "grace", "heidi"} {
+		fileUsers = append(fileUsers, &fileUser{name: name, oldLogin: name, oldPassword: oldPassword(name), newLogin: name + "@example.com", newPassword: newPassword(name)})
+	}
+	files := newUserFiles(ctx, shim, "", buckets["notesfiles"], []string{"private/{entity_id}/", "protected/{entity_id}/"}, fileUsers)
+	files.plant(ctx, appSide{pool: *oldPool, client: oldAuth.WebClientID, identityPool: oldAuth.IdentityPoolID})
+
 	amp, err := amplifycli.New(*amplifyBin, filepath.Join(*work, "amplify-home"))
 	if err != nil {
 		log.Fatal(err)
@@ -160,6 +179,16 @@ func main() {
 
 	flags := []string{"migrate", "--yes", "--role-arn", importRole(ctx, cfg), "--rate-scale", "100", "--poll", "200ms"}
 	run(binPath, project, flags...)
+	// Route copy needs the old user pool and its identity pool after the
+	// push: the copy signs each user in to both pools to learn their old
+	// and new identity ids. `migrate` keeps them only on its keep-passwords
+	// route; until its storage step does, the operator runs retain-pool
+	// here, before `amplify remove auth` (switch to the step at merge).
+	step("Keeping the old user pool and its identity pool through the push, for the copy of the users' files")
+	run(binPath, project, "retain-pool", "--auth", "notesappauth")
+	// CloudFormation deletes the auth stack with the policies of the
+	// template deployed before `amplify remove auth`.
+	retained := must(amplifysim.IdentityPoolRetained(project, "notesappauth"))
 
 	payload, err := os.ReadFile(filepath.Join(project, ".poolmigrate", "add-auth.json"))
 	if err != nil {
@@ -187,7 +216,7 @@ func main() {
 		fmt.Print(lastLines(out, 2))
 	}
 
-	step("$ amplify push   (simulated: the new pool is created in cognito-local; the old one would be deleted)")
+	step("$ amplify push   (simulated: the new pool and identity pool are created on the test bed; the old ones stay, retained)")
 	newPool := must(idp.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("notes-new"),
 		UsernameAttributes:     []ctypes.UsernameAttributeType{ctypes.UsernameAttributeTypeEmail},
 		AutoVerifiedAttributes: []ctypes.VerifiedAttributeType{ctypes.VerifiedAttributeTypeEmail},
@@ -195,6 +224,11 @@ func main() {
 	if err := amplifysim.Push(project, "notesappauthv2", *newPool); err != nil {
 		log.Fatal(err)
 	}
+	newAuth := must(amplifysim.PushAuth(ctx, sim, project, "notesappauthv2", *newPool, cfg.Region))
+	if !must(amplifysim.RemoveAuth(ctx, sim, oldAuth.IdentityPoolID, retained)) {
+		log.Fatalf("demo: the push deleted the old identity pool %s with the old auth stack: users' old identity ids are lost (retain-pool keeps it)", oldAuth.IdentityPoolID)
+	}
+	fmt.Printf("   new identity pool %s (user pool %s); the old one, %s, kept: retain-pool set its DeletionPolicy to Retain\n", newAuth.IdentityPoolID, *newPool, oldAuth.IdentityPoolID)
 	step("$ amplify update auth   (simulated: \"Add/Edit social providers\": Google and Facebook, their client ids and secrets entered again, as the add-auth report says)")
 	addProviders(ctx, shim, *newPool)
 	run(binPath, project, flags...)
@@ -202,6 +236,23 @@ func main() {
 	step("The check above blocks on the shared e-mail and the unverified user; deciding with export's policies:")
 	run(binPath, project, append(flags, "--on-duplicate", "keep-newest", "--on-unverified", "skip")...)
 	signInThroughGoogle(ctx, ddb, *newPool, table("Note"))
+
+	// The users' files (route copy: the identity pool did not survive the
+	// move). The import leaves users in RESET_REQUIRED, and Cognito gives
+	// such a user no custom-auth token, which `storage copy` needs to learn
+	// their new identity id: the copy runs once they have set a password.
+	step("Users set their passwords in the new pool   (on AWS through the reset code Cognito mails them; the test bed mails nothing, so an admin call sets them)")
+	resetPasswords(ctx, shim, *newPool, fileUsers)
+	// Until `migrate` runs the storage step, the operator runs the route's
+	// commands here, after the import (switch to the step at merge).
+	step("Copying each user's files to their new identity id: poolmigrate storage copy   (route copy: the old identity pool kept, the new one made by the push)")
+	tr := startTokenRuntimes(ctx, os.Getenv("AWS_ENDPOINT_URL_LAMBDA"), *rie, *work)
+	defer tr.stop()
+	backup := newestBackup(project, *oldPool)
+	copyFlags := []string{"--backup", backup, "--target-pool", *newPool, "--old-identity-pool", oldAuth.IdentityPoolID, "--new-identity-pool", newAuth.IdentityPoolID}
+	storageRoute(binPath, project, tr.env(), disabledDave, append([]string{"storage", "copy"}, copyFlags...)...)
+	step("Each of them signs in to the new pool, gets their identity id from the new identity pool and reads their files")
+	files.read(ctx, "copy", appSide{pool: *newPool, client: newAuth.WebClientID, identityPool: newAuth.IdentityPoolID}, false)
 	step("Done. The migrated project is in " + project + "; its state (backup, CSVs, journal) in " + filepath.Join(project, ".poolmigrate"))
 }
 
@@ -275,3 +326,58 @@ func importRole(ctx context.Context, cfg aws.Config) string {
 	must(c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("logs"), PolicyDocument: aws.String(policy)}))
 	return arn
 }
+
+func oldPassword(name string) string { return "Old-" + name + "-Pass1!" }
+
+func newPassword(name string) string { return "New-" + name + "-Pass1!" }
+
+// resetPasswords sets a new password for every user of the pool still in
+// RESET_REQUIRED (the import's state), as each user does through the
+// reset code: the file users get theirs (newPassword), the others one the
+// demo does not use.
+func resetPasswords(ctx context.Context, c *cip.Client, pool string, fileUsers []*fileUser) {
+	mine := map[string]string{}
+	for _, u := range fileUsers {
+		mine[u.newLogin] = u.newPassword
+	}
+	n := 0
+	p := cip.NewListUsersPaginator(c, &cip.ListUsersInput{UserPoolId: &pool})
+	for p.HasMorePages() {
+		for _, u := range must(p.NextPage(ctx)).Users {
+			if u.UserStatus != ctypes.UserStatusTypeResetRequired {
+				continue
+			}
+			email := ""
+			for _, a := range u.Attributes {
+				if aws.ToString(a.Name) == "email" {
+					email = aws.ToString(a.Value)
+				}
+			}
+			pw, ok := mine[email]
+			if !ok {
+				pw = newPassword(strings.SplitN(email, "@", 2)[0] + "-other")
+			}
+			must(c.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: &pool, Username: u.Username, Password: aws.String(pw), Permanent: true}))
+			n++
+		}
+	}
+	fmt.Printf("   %d users set a new password\n", n)
+}
+
+// newestBackup is the backup migrate made of the old pool.
+func newestBackup(project, pool string) string {
+	matches, _ := filepath.Glob(filepath.Join(project, ".poolmigrate", "backups", pool+"-*.jsonl"))
+	if len(matches) == 0 {
+		log.Fatalf("demo: no backup of %s in %s", pool, filepath.Join(project, ".poolmigrate", "backups"))
+	}
+	sort.Strings(matches)
+	abs, err := filepath.Abs(matches[len(matches)-1])
+	if err != nil {
+		log.Fatal(err)
+	}
+	return abs
+}
+
+// disabledDave is the user whom `storage copy` and `storage link` leave
+// out: a disabled user gets no token.
+var disabledDave = map[string]string{"dave": "dave is disabled, and Cognito gives a disabled user no token: his files (he has none here) stay under his old identity id until an admin enables him and the command runs again"}
