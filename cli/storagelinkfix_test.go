@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/poolmigrate/poolmigrate/cognito"
+	"github.com/poolmigrate/poolmigrate/storage/identitymap"
+	"github.com/poolmigrate/poolmigrate/testbed/testenv"
+)
+
+// earlyBed is dave, who had an identity O with files through the old pool
+// and signed in to the new pool before the link, so that his new login has
+// an identity of its own, N, with a file saved since; storage link (run
+// with the test bed's password minters) finishes him.
+type earlyBed struct {
+	env                *testenv.Env
+	dir, backup        string
+	oldPool, newPool   string
+	ip, bucket         string
+	old, own           string // dave's O and N
+	newClient, newProv string
+}
+
+func newEarlyBed(t *testing.T, dir string, conflict bool) *earlyBed {
+	env := testenv.Require(t)
+	const pw = "Link-Pass-1!"
+	b := &earlyBed{env: env, dir: dir}
+	b.oldPool = env.NewPool(t, testenv.PoolOptions{})
+	b.newPool = env.NewPool(t, testenv.PoolOptions{Custom: []string{"prev_sub_id", "prev_username"}})
+	oldClient := env.NewSignInClient(t, b.oldPool)
+	b.newClient = env.NewSignInClient(t, b.newPool)
+	b.ip = env.NewIdentityPool(t, false, testenv.UserPoolLogin{UserPoolID: b.oldPool, ClientID: oldClient}, testenv.UserPoolLogin{UserPoolID: b.newPool, ClientID: b.newClient})
+	oldProv := testenv.UserPoolProvider(env.Config.Region, b.oldPool)
+	b.newProv = testenv.UserPoolProvider(env.Config.Region, b.newPool)
+	s3c := env.S3(t)
+	b.bucket = testenv.NewBucket(t, s3c)
+	oldSub := env.NewSignInUser(t, b.oldPool, "dave", pw)
+	b.old = env.IdentityID(t, b.ip, map[string]string{oldProv: env.IDToken(t, b.oldPool, oldClient, "dave", pw)})
+	testenv.PutObjects(t, s3c, b.bucket, testenv.S3Object{Key: "private/" + b.old + "/doc.txt", Body: []byte("dave")})
+	b.backup = filepath.Join(dir, "old.jsonl")
+	if _, stderr, err := runApp(t, dir, nil, "backup", "--pool", b.oldPool, "--out", b.backup); err != nil {
+		t.Fatalf("backup: %v\n%s", err, stderr)
+	}
+	env.NewSignInUser(t, b.newPool, "dave", pw, cognito.PrevSubAttr, oldSub, cognito.PrevUsernameAttr, "dave")
+	b.own = env.IdentityID(t, b.ip, map[string]string{b.newProv: env.IDToken(t, b.newPool, b.newClient, "dave", pw)})
+	testenv.PutObjects(t, s3c, b.bucket, testenv.S3Object{Key: "private/" + b.own + "/since.txt", Body: []byte("dave since")})
+	if conflict {
+		testenv.PutObjects(t, s3c, b.bucket, testenv.S3Object{Key: "private/" + b.own + "/doc.txt", Body: []byte("dave's other doc")})
+	}
+	oldTool, newTool := env.NewSignInClient(t, b.oldPool), env.NewSignInClient(t, b.newPool)
+	linkTestHooks.minters = func(o, n string) (identitymap.Minter, identitymap.Minter, string, string) {
+		return linkBedMinter{t, env, o, oldTool}, linkBedMinter{t, env, n, newTool}, oldTool, newTool
+	}
+	t.Cleanup(func() { linkTestHooks.minters = nil })
+	return b
+}
+
+// link runs storage link over the bed's bucket.
+func (b *earlyBed) link(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	args = append([]string{"storage", "link", "--backup", b.backup, "--target-pool", b.newPool, "--identity-pool", b.ip, "--bucket", b.bucket, "--path", "private/{entity_id}/", "--yes"}, args...)
+	return runApp(t, b.dir, nil, args...)
+}
+
+func exitCode(err error) int {
+	var exit interface{ ExitCode() int }
+	if errors.As(err, &exit) {
+		return exit.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// TestStorageLinkExitsOneOnConflicts: dave's new login's own identity
+// holds doc.txt, and so does his old identity, with another body: the
+// link keeps the old one's and does not copy the other. storage link
+// names him and exits 1, on this run and on the next (which asks nothing),
+// as storage copy does for its conflicts; the report keeps its fields.
+func TestStorageLinkExitsOneOnConflicts(t *testing.T) {
+	b := newEarlyBed(t, t.TempDir(), true)
+	for run := 1; run <= 2; run++ {
+		out, stderr, err := b.link(t)
+		if exitCode(err) != 1 || !strings.Contains(err.Error(), "conflicts: dave") {
+			t.Fatalf("run %d: %v, want exit 1 naming dave's conflict\n%s%s", run, err, out, stderr)
+		}
+		if !strings.Contains(out, "1 copied") || !strings.Contains(out, "conflict private/"+b.old+"/doc.txt") {
+			t.Errorf("run %d text report:\n%s", run, out)
+		}
+	}
+	if keys := testenv.ListKeys(t, b.env.S3(t), b.bucket, "private/"+b.old+"/"); len(keys) != 2 {
+		t.Errorf("dave's identity holds %v, want his doc and since.txt", keys)
+	}
+	// Without a conflict the same link exits 0.
+	clean := newEarlyBed(t, t.TempDir(), false)
+	if out, stderr, err := clean.link(t); err != nil {
+		t.Fatalf("clean link: %v\n%s%s", err, out, stderr)
+	}
+}
