@@ -101,3 +101,51 @@ func TestStorageLinkExitsOneOnConflicts(t *testing.T) {
 		t.Fatalf("clean link: %v\n%s%s", err, out, stderr)
 	}
 }
+
+// TestStorageRollbackUndoesLinkCopies: storage link copied since.txt and
+// since2.txt from dave's new login's own identity to his old one, where
+// doc.txt was before. Then dave changed since2.txt and saved after.txt
+// there. storage rollback deletes exactly since.txt (the copy as made),
+// leaves since2.txt (changed since: named), doc.txt (there before) and
+// after.txt (put there since), says what it cannot undo (the link), and
+// dave's new login still answers his old identity. A second rollback
+// deletes nothing more.
+func TestStorageRollbackUndoesLinkCopies(t *testing.T) {
+	b := newEarlyBed(t, t.TempDir(), false)
+	s3c := b.env.S3(t)
+	testenv.PutObjects(t, s3c, b.bucket, testenv.S3Object{Key: "private/" + b.own + "/since2.txt", Body: []byte("dave since 2")})
+	if out, stderr, err := b.link(t); err != nil {
+		t.Fatalf("link: %v\n%s%s", err, out, stderr)
+	}
+	at := "private/" + b.old + "/"
+	if keys := testenv.ListKeys(t, s3c, b.bucket, at); len(keys) != 3 {
+		t.Fatalf("after the link dave's identity holds %v", keys)
+	}
+	testenv.PutObjects(t, s3c, b.bucket, testenv.S3Object{Key: at + "since2.txt", Body: []byte("changed by dave")}, testenv.S3Object{Key: at + "after.txt", Body: []byte("new")})
+	rb := []string{"storage", "rollback", "--bucket", b.bucket, "--path", "private/{entity_id}/", "--yes"}
+	dry, stderr, err := runApp(t, b.dir, nil, append(rb, "--dry-run")...)
+	if err != nil || !strings.Contains(dry, "early/"+b.bucket+".journal.jsonl: 2 copies would be deleted") {
+		t.Fatalf("dry run: %v\n%s%s", err, dry, stderr)
+	}
+	out, stderr, err := runApp(t, b.dir, nil, rb...)
+	if err != nil {
+		t.Fatalf("rollback: %v\n%s%s", err, out, stderr)
+	}
+	if !strings.Contains(out, "2 copies, 1 deleted") || !strings.Contains(out, "since2.txt") || !strings.Contains(out, "Not undone:") || !strings.Contains(out, "a login cannot be moved back") {
+		t.Errorf("rollback report:\n%s", out)
+	}
+	got := strings.Join(testenv.ListKeys(t, s3c, b.bucket, at), ",")
+	if want := at + "after.txt," + at + "doc.txt," + at + "since2.txt"; got != want {
+		t.Errorf("dave's identity holds %s, want %s", got, want)
+	}
+	if keys := testenv.ListKeys(t, s3c, b.bucket, "private/"+b.own+"/"); len(keys) != 2 {
+		t.Errorf("the identity copied from holds %v, want both files (kept until retire)", keys)
+	}
+	if id := b.env.IdentityID(t, b.ip, map[string]string{b.newProv: b.env.IDToken(t, b.newPool, b.newClient, "dave", "Link-Pass-1!")}); id != b.old {
+		t.Errorf("dave's new login answers %s, want %s (the link stays)", id, b.old)
+	}
+	out, stderr, err = runApp(t, b.dir, nil, rb...)
+	if strings.Contains(out, "1 deleted") || len(testenv.ListKeys(t, s3c, b.bucket, at)) != 3 {
+		t.Errorf("second rollback: %v\n%s%s", err, out, stderr)
+	}
+}
