@@ -1,12 +1,20 @@
 package cli
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/poolmigrate/poolmigrate/cognito"
+	"github.com/poolmigrate/poolmigrate/dynamo"
 	"github.com/poolmigrate/poolmigrate/storage/identitymap"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
@@ -147,5 +155,109 @@ func TestStorageRollbackUndoesLinkCopies(t *testing.T) {
 	out, stderr, err = runApp(t, b.dir, nil, rb...)
 	if strings.Contains(out, "1 deleted") || len(testenv.ListKeys(t, s3c, b.bucket, at)) != 3 {
 		t.Errorf("second rollback: %v\n%s%s", err, out, stderr)
+	}
+}
+
+// profileBed is the notes-app project whose Profile model stores identity
+// ids in identityId (a String) and friendIds (a list), its table on
+// DynamoDB Local.
+func profileBed(t *testing.T) (dir, table string) {
+	dir = copyProject(t, "../examples/notes-app")
+	replaceInFile(t, filepath.Join(dir, "amplify/backend/api/notesapi/schema.graphql"), "  userId: ID! @primaryKey\n  displayName: String\n",
+		"  userId: ID! @primaryKey\n  displayName: String\n  identityId: String\n  friendIds: [String]\n")
+	apiID := "lnk" + testenv.RandomSuffix()
+	replaceInFile(t, filepath.Join(dir, "amplify/backend/amplify-meta.json"), "n0tesapi1d", apiID)
+	return dir, "UserProfile-" + apiID + "-dev"
+}
+
+// profile is an item's identityId and friendIds, as "id|f1,f2".
+func profile(t *testing.T, env *testenv.Env, table, userID string) string {
+	t.Helper()
+	out, err := env.Dynamo.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: &table, Key: dynamo.Item{"userId": s(userID)}, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := out.Item["identityId"].(*types.AttributeValueMemberS)
+	v := ""
+	if id != nil {
+		v = id.Value
+	}
+	var fs []string
+	if l, ok := out.Item["friendIds"].(*types.AttributeValueMemberL); ok {
+		for _, e := range l.Value {
+			fs = append(fs, e.(*types.AttributeValueMemberS).Value)
+		}
+	}
+	return v + "|" + strings.Join(fs, ",")
+}
+
+// TestStorageLinkRewritesIdentityFields: dave signed in to the new pool
+// early and his app stored his new login's own identity N in his profile
+// and in carol's friend list. storage link copies his files; then, with
+// --identity-field, a dry run counts the two items and writes nothing; a
+// run (every user in the journal: no one is asked) rewrites N to his old
+// identity O, by the link journal's pairs alone: erin's value (an id the
+// journal does not name, though it sits in the same field) and the guest
+// entry are left; the values are journaled in
+// identity-fields/link.journal.jsonl and checked (no value names N); a
+// value the app puts back to N is found by the next run and rewritten;
+// storage rollback puts the values back.
+func TestStorageLinkRewritesIdentityFields(t *testing.T) {
+	dir, table := profileBed(t)
+	b := newEarlyBed(t, dir, false)
+	createTable(t, b.env, table, "userId", "", nil)
+	put := func(items ...dynamo.Item) {
+		for _, it := range items {
+			if _, err := b.env.Dynamo.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: &table, Item: it}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	const stranger = "us-east-1:00000000-0000-4000-8000-00000000e1e1"
+	put(dynamo.Item{"userId": s("p-dave"), "identityId": s(b.own)},
+		dynamo.Item{"userId": s("p-carol"), "friendIds": ls(b.own, "guest")},
+		dynamo.Item{"userId": s("p-erin"), "identityId": s(stranger)})
+	fields := []string{"--identity-field", "Profile.identityId", "--identity-field", "Profile.friendIds"}
+	if out, stderr, err := b.link(t); err != nil {
+		t.Fatalf("link: %v\n%s%s", err, out, stderr)
+	}
+	out, stderr, err := b.link(t, append(fields, "--dry-run", "--json")...)
+	var dry storageLinkReport
+	if jerr := json.Unmarshal([]byte(out), &dry); err != nil || jerr != nil || dry.IdentityFields == nil || !dry.IdentityFields.DryRun ||
+		len(dry.IdentityFields.Tables) != 1 || dry.IdentityFields.Tables[0].Changed != 2 || dry.IdentityFields.Pairs != 1 {
+		t.Fatalf("dry run: %v %v\n%s%s", err, jerr, out, stderr)
+	}
+	if got := profile(t, b.env, table, "p-dave"); got != b.own+"|" {
+		t.Fatalf("the dry run wrote: %s", got)
+	}
+	out, stderr, err = b.link(t, fields...)
+	if err != nil {
+		t.Fatalf("link --identity-field: %v\n%s%s", err, out, stderr)
+	}
+	want := map[string]string{"p-dave": b.old + "|", "p-carol": "|" + b.old + ",guest", "p-erin": stranger + "|"}
+	for k, w := range want {
+		if got := profile(t, b.env, table, k); got != w {
+			t.Errorf("%s: %s, want %s", k, got, w)
+		}
+	}
+	journal := filepath.Join(dir, ".poolmigrate/storage/identity-fields/link.journal.jsonl")
+	if fi, err := os.Stat(journal); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("field journal %s: %v", journal, err)
+	}
+	if !strings.Contains(out, "2 changed") || !strings.Contains(out, "0 values still name an old identity id") {
+		t.Errorf("text report:\n%s", out)
+	}
+	// The app writes N back (a cached value): the next run finds and
+	// rewrites it.
+	put(dynamo.Item{"userId": s("p-dave"), "identityId": s(b.own)})
+	if out, stderr, err := b.link(t, fields...); err != nil || profile(t, b.env, table, "p-dave") != b.old+"|" {
+		t.Fatalf("re-run: %v\n%s%s", err, out, stderr)
+	}
+	out, stderr, err = runApp(t, dir, nil, "storage", "rollback", "--bucket", b.bucket, "--path", "private/{entity_id}/", "--yes")
+	if err != nil || !strings.Contains(out, "link.journal.jsonl") {
+		t.Fatalf("rollback: %v\n%s%s", err, out, stderr)
+	}
+	if got := profile(t, b.env, table, "p-carol"); got != "|"+b.own+",guest" {
+		t.Errorf("rollback left p-carol %s", got)
 	}
 }
