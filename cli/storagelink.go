@@ -282,7 +282,13 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 		printStorageLink(a, rep)
 		printLinkFields(a.Stdout, rep)
 	}
-	leftErr := errors.Join(linkConflictsError(linkConflicted(rep.Link)), fieldsErr)
+	var conflicted []string
+	if !f.dryRun {
+		if conflicted, err = linkConflicted(ctx, o.Copy, rep.Link); err != nil {
+			return err
+		}
+	}
+	leftErr := errors.Join(linkConflictsError(conflicted), fieldsErr)
 	if runErr != nil {
 		return storageIncomplete{fmt.Sprintf("storage link is not complete: %d user(s) not linked: %s (listed above; a user who needs a copy signed in to the new pool before the link and has an identity of their own: run storage link again with --bucket NAME (and --path TEMPLATE) to copy that identity's files to their old identity; a failed user is asked again by the next run)",
 			len(rep.NotLinked), strings.Join(rep.NotLinked, ", "))}

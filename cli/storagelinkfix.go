@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/poolmigrate/poolmigrate/storage/link"
+	"github.com/poolmigrate/poolmigrate/storage/s3move"
 )
 
 // What storage link leaves to the operator, beside users not linked:
@@ -17,16 +18,43 @@ import (
 // another object: the version of the new login's own identity was not
 // copied over it).
 
-// linkConflicted names the copied users whose line in the link journal
-// records conflicts.
-func linkConflicted(r link.Result) []string {
+// linkConflicted names the copied users who still have a conflict. Their
+// journal line records the conflicts the copy met; with buckets, each such
+// user's files are compared again (s3move.Verify, as storage verify
+// compares): a conflict resolved by hand since (the version of the
+// identity copied from put over the old identity's, or removed) no longer
+// counts, so that storage link exits 1 only while one is left.
+func linkConflicted(ctx context.Context, c *link.CopyOptions, r link.Result) ([]string, error) {
 	var out []string
 	for _, e := range r.Entries {
-		if e.Outcome == link.Copied && len(e.Conflicts) > 0 {
+		if e.Outcome != link.Copied || len(e.Conflicts) == 0 {
+			continue
+		}
+		left := c == nil
+		for _, b := range bucketsOf(c) {
+			for _, from := range e.From {
+				vr, err := s3move.Verify(ctx, c.S3, s3move.VerifyOptions{Bucket: b.Name, Templates: b.Templates,
+					Moves: []s3move.Move{{User: e.OldUsername, Old: from, New: e.Old}}, Journals: []string{c.JournalPath(b.Name)}})
+				if err != nil {
+					return nil, fmt.Errorf("compare %s's conflicts in bucket %s: %w", e.OldUsername, b.Name, explainAWS(err))
+				}
+				for _, u := range vr.Users {
+					left = left || !u.OK()
+				}
+			}
+		}
+		if left {
 			out = append(out, e.OldUsername)
 		}
 	}
-	return out
+	return out, nil
+}
+
+func bucketsOf(c *link.CopyOptions) []link.Bucket {
+	if c == nil {
+		return nil
+	}
+	return c.Buckets
 }
 
 // linkConflictsError makes storage link exit 1 while a copied user has a
@@ -36,7 +64,7 @@ func linkConflictsError(users []string) error {
 	if len(users) == 0 {
 		return nil
 	}
-	return fmt.Errorf("storage link copied %d user(s) with conflicts: %s (listed above: a file their old identity already held under the same name was kept and the version of their new login's own identity was not copied over it; its object stays in the bucket until retire: compare the two and copy it by hand if need be)",
+	return fmt.Errorf("storage link copied %d user(s) with conflicts: %s (listed above: a file their old identity already held under the same name was kept and the version of their new login's own identity was not copied over it; its object stays in the bucket until retire: compare the two and put the one to keep under the old identity, or remove the other: each run compares them again)",
 		len(users), strings.Join(users, ", "))
 }
 

@@ -88,7 +88,8 @@ func exitCode(err error) int {
 // holds doc.txt, and so does his old identity, with another body: the
 // link keeps the old one's and does not copy the other. storage link
 // names him and exits 1, on this run and on the next (which asks nothing),
-// as storage copy does for its conflicts; the report keeps its fields.
+// as storage copy does for its conflicts, until the conflict is resolved
+// by hand; the report keeps its fields.
 func TestStorageLinkExitsOneOnConflicts(t *testing.T) {
 	b := newEarlyBed(t, t.TempDir(), true)
 	for run := 1; run <= 2; run++ {
@@ -102,6 +103,11 @@ func TestStorageLinkExitsOneOnConflicts(t *testing.T) {
 	}
 	if keys := testenv.ListKeys(t, b.env.S3(t), b.bucket, "private/"+b.old+"/"); len(keys) != 2 {
 		t.Errorf("dave's identity holds %v, want his doc and since.txt", keys)
+	}
+	// Resolved by hand (the other version put over his doc): exit 0.
+	testenv.PutObjects(t, b.env.S3(t), b.bucket, testenv.S3Object{Key: "private/" + b.old + "/doc.txt", Body: []byte("dave's other doc")})
+	if out, stderr, err := b.link(t); err != nil {
+		t.Fatalf("after the conflict was resolved: %v\n%s%s", err, out, stderr)
 	}
 	// Without a conflict the same link exits 0.
 	clean := newEarlyBed(t, t.TempDir(), false)
