@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -167,7 +168,7 @@ func printStorageVerify(a *App, r storageVerifyReport) {
 func storageRollbackCommand(a *App) command {
 	return command{
 		name:    "rollback",
-		summary: "delete exactly the copies `storage copy` made (never an object that was there before) and put back the identity-field values it rewrote; the old files were never touched",
+		summary: "delete exactly the copies `storage copy` and `storage link` made (never an object that was there before) and put back the identity-field values they rewrote; the files copied from were never touched, and links are not undone",
 		usage:   "rollback [--bucket NAME [--path TEMPLATE]...] [--dry-run] [--yes]",
 		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &storageFlags{}
@@ -190,6 +191,11 @@ type storageRollbackReport struct {
 	// IdentityFields are the identity-field journals undone (a dry run:
 	// Records only).
 	IdentityFields []dynamo.RollbackResult `json:"identityFields,omitempty"`
+	// LinkJournals are storage link's copy journals of users who signed
+	// in to the new pool early (early/<bucket>.journal.jsonl); NotUndone
+	// says what no rollback can undo.
+	LinkJournals []s3move.RollbackResult `json:"linkJournals,omitempty"`
+	NotUndone    string                  `json:"notUndone,omitempty"`
 }
 
 func (a *App) runStorageRollback(ctx context.Context, g *globals, f *storageFlags) error {
@@ -202,12 +208,16 @@ func (a *App) runStorageRollback(ctx context.Context, g *globals, f *storageFlag
 	for _, b := range s.buckets {
 		journals = append(journals, s.journals(b.Name)...)
 	}
+	linkJournals := s.linkCopyJournals()
 	fieldJournals, err := idfield.Journals(s.fieldJournalDir())
 	if err != nil {
 		return err
 	}
-	if len(journals)+len(fieldJournals) == 0 {
-		return fmt.Errorf("no copy journal in %s: `storage copy` has copied nothing to roll back", s.stateDir)
+	if len(journals)+len(linkJournals)+len(fieldJournals) == 0 {
+		return fmt.Errorf("no copy journal in %s: `storage copy` and `storage link` have copied nothing to roll back", s.stateDir)
+	}
+	if len(linkJournals) > 0 {
+		rep.NotUndone = linkNotUndone
 	}
 	fieldWrites := 0
 	for _, j := range fieldJournals {
@@ -221,14 +231,19 @@ func (a *App) runStorageRollback(ctx context.Context, g *globals, f *storageFlag
 		}
 	}
 	copies := 0
-	for _, j := range journals {
+	for _, j := range append(journals, linkJournals...) {
 		n, err := journalCopies(j)
 		if err != nil {
 			return err
 		}
 		copies += n
 		if f.dryRun {
-			rep.Journals = append(rep.Journals, s3move.RollbackResult{Journal: j, Copies: n, Left: []string{}})
+			r := s3move.RollbackResult{Journal: j, Copies: n, Left: []string{}}
+			if slices.Contains(linkJournals, j) {
+				rep.LinkJournals = append(rep.LinkJournals, r)
+			} else {
+				rep.Journals = append(rep.Journals, r)
+			}
 		}
 	}
 	if !f.dryRun {
@@ -236,8 +251,11 @@ func (a *App) runStorageRollback(ctx context.Context, g *globals, f *storageFlag
 		if len(fieldJournals) > 0 {
 			fieldsLine = fmt.Sprintf("\nPut back the %d identity-field values it rewrote (journals:\n  %s)", fieldWrites, strings.Join(fieldJournals, "\n  "))
 		}
-		if err := a.confirm(g, fmt.Sprintf("In AWS account %s, region %s: delete the %d copies `storage copy` made (journals:\n  %s)%s\nOld files are not touched.",
-			s.clients.account(ctx), s.clients.cfg.Region, copies, strings.Join(journals, "\n  "), fieldsLine)); err != nil {
+		if len(linkJournals) > 0 {
+			fieldsLine += "\nNot undone: " + linkNotUndone
+		}
+		if err := a.confirm(g, fmt.Sprintf("In AWS account %s, region %s: delete the %d copies `storage copy` and `storage link` made (journals:\n  %s)%s\nOld files are not touched.",
+			s.clients.account(ctx), s.clients.cfg.Region, copies, strings.Join(append(journals, linkJournals...), "\n  "), fieldsLine)); err != nil {
 			return err
 		}
 		// The fields first: they were rewritten after the files.
@@ -250,6 +268,13 @@ func (a *App) runStorageRollback(ctx context.Context, g *globals, f *storageFlag
 				return explainAWS(err)
 			}
 			rep.Journals = append(rep.Journals, res)
+		}
+		for _, j := range linkJournals {
+			res, err := s3move.Rollback(ctx, s.clients.s3(), j, s3move.RollbackOptions{Command: "storage rollback"})
+			if err != nil {
+				return explainAWS(err)
+			}
+			rep.LinkJournals = append(rep.LinkJournals, res)
 		}
 	}
 	left := 0
@@ -272,7 +297,7 @@ func (a *App) runStorageRollback(ctx context.Context, g *globals, f *storageFlag
 			fmt.Fprintf(a.Stdout, "  left %s\n", c)
 		}
 	}
-	for _, r := range rep.Journals {
+	for _, r := range append(rep.Journals, rep.LinkJournals...) {
 		if f.dryRun {
 			fmt.Fprintf(a.Stdout, "%s: %d copies would be deleted (each only while it holds what was copied)\n", r.Journal, r.Copies)
 			continue
@@ -281,6 +306,9 @@ func (a *App) runStorageRollback(ctx context.Context, g *globals, f *storageFlag
 		for _, l := range r.Left {
 			fmt.Fprintf(a.Stdout, "  left %s\n", l)
 		}
+	}
+	if rep.NotUndone != "" {
+		fmt.Fprintf(a.Stdout, "Not undone: %s\n", rep.NotUndone)
 	}
 	return fieldsLeft(left)
 }

@@ -72,8 +72,14 @@ func fieldPairs(moves []s3move.Move, leftOut map[string]bool) map[string]string 
 }
 
 // rewriteFields rewrites (in a dry run, counts) the identity-id fields
-// for the pairs.
+// for the pairs, in storage copy's journal.
 func (a *App) rewriteFields(ctx context.Context, s *storageSetup, pairs map[string]string, dryRun bool) (*idfield.Result, error) {
+	return a.rewriteFieldsIn(ctx, s, pairs, dryRun, s.fieldJournal(), "storage copy")
+}
+
+// rewriteFieldsIn rewrites (in a dry run, counts) the identity-id fields
+// for the pairs, in the journal of the command.
+func (a *App) rewriteFieldsIn(ctx context.Context, s *storageSetup, pairs map[string]string, dryRun bool, journal, command string) (*idfield.Result, error) {
 	step := "identity fields"
 	if dryRun {
 		step += " (dry run)"
@@ -81,8 +87,8 @@ func (a *App) rewriteFields(ctx context.Context, s *storageSetup, pairs map[stri
 	p := a.newProgress(step, "items", 0)
 	var mu sync.Mutex
 	scanned, changed := map[string]int64{}, map[string]int64{}
-	res, err := idfield.Rewrite(ctx, s.clients.dynamo, idfield.Options{Fields: s.fields, Pairs: pairs, Journal: s.fieldJournal(),
-		Command: "storage copy", DryRun: dryRun,
+	res, err := idfield.Rewrite(ctx, s.clients.dynamo, idfield.Options{Fields: s.fields, Pairs: pairs, Journal: journal,
+		Command: command, DryRun: dryRun,
 		Progress: func(tp dynamo.TableProgress) {
 			mu.Lock()
 			scanned[tp.Table], changed[tp.Table] = tp.Scanned, tp.Changed
@@ -96,7 +102,7 @@ func (a *App) rewriteFields(ctx context.Context, s *storageSetup, pairs map[stri
 	p.done("")
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			return &res, fmt.Errorf("identity fields interrupted; every write made is in the journal %s: run storage copy again to finish, or storage rollback to undo: %w", s.fieldJournal(), err)
+			return &res, fmt.Errorf("identity fields interrupted; every write made is in the journal %s: run %s again to finish, or storage rollback to undo: %w", journal, command, err)
 		}
 		return &res, explainAWS(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/poolmigrate/poolmigrate/migration"
 	"github.com/poolmigrate/poolmigrate/statedir"
 	"github.com/poolmigrate/poolmigrate/storage/identitymap"
+	"github.com/poolmigrate/poolmigrate/storage/idfield"
 	"github.com/poolmigrate/poolmigrate/storage/link"
 	"github.com/poolmigrate/poolmigrate/storage/s3move"
 	"github.com/poolmigrate/poolmigrate/tokenmint"
@@ -40,13 +41,16 @@ type storageLinkFlags struct {
 	// new pool before the link are copied.
 	buckets, paths []string
 	workers        int
+	// identityFields (Type.field) are rewritten from the new login's own
+	// identity to the old one for the users copied.
+	identityFields []string
 }
 
 func storageLinkCommand(a *App) command {
 	return command{
 		name:    "link",
 		summary: "link each migrated user's new login to the identity id they have (the identity pool survives the move: Gen 2 always); no file moves",
-		usage:   "link --backup FILE --target-pool ID --identity-pool ID [--bucket NAME [--path TEMPLATE]...] [--dry-run] [--yes] | link --backend --backup FILE --old-client ID [--close] [--undo] [--dry-run]",
+		usage:   "link --backup FILE --target-pool ID --identity-pool ID [--bucket NAME [--path TEMPLATE]...] [--identity-field Type.field]... [--dry-run] [--yes] | link --backend --backup FILE --old-client ID [--close] [--undo] [--dry-run]",
 		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &storageLinkFlags{}
 			fs.StringVar(&f.backup, "backup", "", "backup file of the old pool (its users are the only ones linked)")
@@ -55,6 +59,7 @@ func storageLinkCommand(a *App) command {
 			fs.StringArrayVar(&f.buckets, "bucket", nil, "a `BUCKET` with per-identity paths: a user who signed in to the new pool before the link has an identity of their new login's own; its files are copied there to the identity the user keeps, and it is deleted (repeatable; default: the project's storage when its files name the buckets; with none, such users are reported as needing a copy)")
 			fs.StringArrayVar(&f.paths, "path", nil, "a per-identity path `TEMPLATE` of the --bucket buckets, with {entity_id} for the identity id (repeatable; default private/{entity_id}/ and protected/{entity_id}/)")
 			fs.IntVar(&f.workers, "workers", s3move.DefaultWorkers, "copies in flight")
+			fs.StringArrayVar(&f.identityFields, "identity-field", nil, "a `FIELD` of the app's data, written Type.field (e.g. Profile.identityId), that stores Cognito identity ids (repeatable; checked against the schema): for each user copied (signed in to the new pool before the link), each value naming the identity of their new login's own is rewritten to the identity they keep, after their files (journaled; storage rollback undoes it); then no value may still name it")
 			fs.BoolVar(&f.dryRun, "dry-run", false, "read the claims, the identity pool's providers and the link journal, and show who would be linked; mint no token, ask no identity")
 			fs.BoolVar(&f.backend, "backend", false, "Gen 2: instead of linking, write the block into amplify/backend.ts that keeps the old user pool a provider of the identity pool beside the new one (deploy it before the link); with --close remove it (at retire); with --undo undo the last write")
 			fs.StringVar(&f.oldClient, "old-client", "", "with --backend: an app client `ID` of the old pool, listed with it (the link itself lists the tool's own token client for its run)")
@@ -101,6 +106,12 @@ type storageLinkReport struct {
 	// before the link are copied; none: they are reported as needing a
 	// copy.
 	Buckets []string `json:"buckets"`
+	// IdentityFields is the rewrite of the --identity-field fields for the
+	// users copied (a dry run's count), IdentityFieldChecks the check that
+	// no value still names an identity copied from.
+	IdentityFields        *idfield.Result `json:"identityFields,omitempty"`
+	IdentityFieldsSkipped string          `json:"identityFieldsSkipped,omitempty"`
+	IdentityFieldChecks   []idfield.Check `json:"identityFieldChecks,omitempty"`
 }
 
 // setupLink finds the state folder (the project's, else ./.poolmigrate),
@@ -112,6 +123,9 @@ func (a *App) setupLink(ctx context.Context, g *globals, f *storageLinkFlags) (*
 	pl, root, err := a.loadPlan(g, planOptions{allowUnknownEnv: true})
 	switch {
 	case err == nil:
+		if s.fields, err = identityFields(pl, f.identityFields); err != nil {
+			return nil, err
+		}
 		region, profile = firstNonEmpty(region, pl.Region), firstNonEmpty(profile, pl.Profile)
 		if s.stateDir, err = statedir.Ensure(root); err != nil {
 			return nil, err
@@ -120,6 +134,9 @@ func (a *App) setupLink(ctx context.Context, g *globals, f *storageLinkFlags) (*
 			s.buckets = projectBuckets(pl, root)
 		}
 	case errors.Is(err, amplifyproj.ErrNoProject):
+		if _, ferr := identityFields(nil, f.identityFields); ferr != nil {
+			return nil, ferr
+		}
 		wd, werr := a.Getwd()
 		if werr != nil {
 			return nil, werr
@@ -259,16 +276,31 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 	if nl := rep.Link.NotLinked(); nl != nil {
 		rep.NotLinked = nl
 	}
+	fieldsErr, err := a.linkFields(ctx, s, &rep, f.dryRun)
+	if err != nil {
+		return err
+	}
 	if g.json {
 		if err := writeJSON(a.Stdout, rep); err != nil {
 			return err
 		}
 	} else {
 		printStorageLink(a, rep)
+		printLinkFields(a.Stdout, rep)
 	}
+	var conflicted []string
+	if !f.dryRun {
+		if conflicted, err = linkConflicted(ctx, o.Copy, rep.Link); err != nil {
+			return err
+		}
+	}
+	leftErr := errors.Join(linkConflictsError(conflicted), fieldsErr)
 	if runErr != nil {
 		return storageIncomplete{fmt.Sprintf("storage link is not complete: %d user(s) not linked: %s (listed above; a user who needs a copy signed in to the new pool before the link and has an identity of their own: run storage link again with --bucket NAME (and --path TEMPLATE) to copy that identity's files to their old identity; a failed user is asked again by the next run)",
 			len(rep.NotLinked), strings.Join(rep.NotLinked, ", "))}
+	}
+	if leftErr != nil && !f.dryRun {
+		return storageIncomplete{leftErr.Error()}
 	}
 	return claimsOutcome(claims)
 }
