@@ -39,6 +39,9 @@ type storageLinkFlags struct {
 	// new pool before the link are copied.
 	buckets, paths []string
 	workers        int
+	// signedInOnly (migrate, sync): link only the users who can sign in
+	// to the new pool; the others wait.
+	signedInOnly bool
 }
 
 func storageLinkCommand(a *App) command {
@@ -96,6 +99,9 @@ type storageLinkReport struct {
 	// before the link are copied; none: they are reported as needing a
 	// copy.
 	Buckets []string `json:"buckets"`
+	// Waiting are the users (old usernames) who cannot sign in to the new
+	// pool yet, left for a later run (migrate and sync only).
+	Waiting []string `json:"waiting,omitempty"`
 }
 
 // setupLink finds the state folder (the project's, else ./.poolmigrate),
@@ -166,17 +172,40 @@ func projectBuckets(pl *migration.Plan, root string) []storageBucket {
 }
 
 func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlags) error {
-	s, err := a.setupLink(ctx, g, f)
+	rep, claims, runErr, err := a.linkUsers(ctx, g, f)
 	if err != nil {
 		return err
+	}
+	if g.json {
+		if err := writeJSON(a.Stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		printStorageLink(a, rep)
+	}
+	if runErr != nil {
+		return storageIncomplete{fmt.Sprintf("storage link is not complete: %d user(s) not linked: %s (listed above; a user who needs a copy signed in to the new pool before the link and has an identity of their own: run storage link again with --bucket NAME (and --path TEMPLATE) to copy that identity's files to their old identity; a failed user is asked again by the next run)",
+			len(rep.NotLinked), strings.Join(rep.NotLinked, ", "))}
+	}
+	return claimsOutcome(claims)
+}
+
+// linkUsers links the migrated users whose claims are checked (with
+// f.signedInOnly, only those who can sign in to the new pool or are in
+// the journal already; the others are named in Waiting). runErr is a
+// *link.IncompleteError when a user is not linked.
+func (a *App) linkUsers(ctx context.Context, g *globals, f *storageLinkFlags) (rep storageLinkReport, claims migration.ClaimReport, runErr, err error) {
+	s, err := a.setupLink(ctx, g, f)
+	if err != nil {
+		return rep, claims, nil, err
 	}
 	oldPool, err := backupPool(f.backup)
 	if err != nil {
-		return err
+		return rep, claims, nil, err
 	}
-	users, claims, err := a.claimedUsers(ctx, s, &storageFlags{backup: f.backup, target: f.target})
+	users, signIn, claims, err := a.claimedUsersSignIn(ctx, s, &storageFlags{backup: f.backup, target: f.target})
 	if err != nil {
-		return err
+		return rep, claims, nil, err
 	}
 	var api link.API = s.clients.identity()
 	if linkTestHooks.identity != nil {
@@ -187,7 +216,28 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 		Path: filepath.Join(s.stateDir, "storage", "link.jsonl"),
 		Old:  identitymap.Side{UserPool: oldPool, Region: region},
 		New:  identitymap.Side{UserPool: f.target, Region: region}}
-	rep := storageLinkReport{IdentityPool: f.identityPool, DryRun: f.dryRun, Pending: []string{}, NotLinked: []string{}, RefusedClaims: claims.Refused, Buckets: []string{}}
+	rep = storageLinkReport{IdentityPool: f.identityPool, DryRun: f.dryRun, Pending: []string{}, NotLinked: []string{}, RefusedClaims: claims.Refused, Buckets: []string{}, Waiting: []string{}}
+	if f.signedInOnly {
+		// Only users who can sign in to the new pool can be minted a token;
+		// the others wait for a later run (sync).
+		have, _, err := link.Read(o.Path, o)
+		if err != nil {
+			return rep, claims, nil, err
+		}
+		in := map[string]bool{}
+		for _, e := range have.Entries {
+			in[e.OldSub] = true
+		}
+		var keep []identitymap.User
+		for _, u := range users {
+			if signIn[u.NewSub] || in[u.OldSub] {
+				keep = append(keep, u)
+			} else {
+				rep.Waiting = append(rep.Waiting, u.OldUsername)
+			}
+		}
+		users, o.Users = keep, keep
+	}
 	if len(s.buckets) > 0 {
 		o.Copy = &link.CopyOptions{S3: s.clients.s3(), Dir: filepath.Join(s.stateDir, "storage"), Workers: f.workers, Command: "storage link"}
 		for _, b := range s.buckets {
@@ -199,14 +249,13 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 	// cannot link.
 	if err := link.CheckProviders(ctx, api, f.identityPool, o.Old, o.New); err != nil {
 		if errors.As(err, new(*link.MissingProviderError)) {
-			return fmt.Errorf("%w. In a Gen 2 project `poolmigrate storage link --backend --backup %s --old-client ID` writes that block", err, f.backup)
+			return rep, claims, nil, fmt.Errorf("%w. In a Gen 2 project `poolmigrate storage link --backend --backup %s --old-client ID` writes that block", err, f.backup)
 		}
-		return explainAWS(err)
+		return rep, claims, nil, explainAWS(err)
 	}
-	var runErr error
 	cur, pending, err := link.Read(o.Path, o)
 	if err != nil {
-		return err
+		return rep, claims, nil, err
 	}
 	if f.dryRun || len(pending) == 0 {
 		// A dry run, or every user is in the journal: no trio, no call.
@@ -221,11 +270,11 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 		}
 		if err := a.confirm(g, fmt.Sprintf("Link the new logins of %d migrated users (user pool %s) to the identities their old logins have (user pool %s) in identity pool %s, AWS account %s, region %s.\n%s\nA token function (custom-auth trio) with an app client of the tool's own is put on both user pools for the run and removed after it (%s); the identity pool lists those two app clients beside its providers for the run, and not after it.",
 			len(users), f.target, oldPool, f.identityPool, s.clients.account(ctx), region, early, tmdeploy.SideEffects)); err != nil {
-			return err
+			return rep, claims, nil, err
 		}
 		cleanup, clients, err := a.linkMinters(ctx, s, &o)
 		if err != nil {
-			return err
+			return rep, claims, nil, err
 		}
 		defer cleanup()
 		// The trio's tokens carry the tool's app clients (aud): Cognito
@@ -234,7 +283,7 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 		for _, c := range clients {
 			undo, err := identitymap.Admit(ctx, s.clients.identity(), f.identityPool, c.Provider, c.ClientID)
 			if err != nil {
-				return explainAWS(err)
+				return rep, claims, nil, explainAWS(err)
 			}
 			defer func() {
 				if err := undo(context.WithoutCancel(ctx)); err != nil {
@@ -247,24 +296,13 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 		rep.Link, runErr = link.Run(ctx, api, o)
 		p.done(fmt.Sprintf("%d users, %d asked", len(rep.Link.Entries), rep.Link.Asked))
 		if runErr != nil && !errors.As(runErr, new(*link.IncompleteError)) {
-			return runErr
+			return rep, claims, nil, runErr
 		}
 	}
 	if nl := rep.Link.NotLinked(); nl != nil {
 		rep.NotLinked = nl
 	}
-	if g.json {
-		if err := writeJSON(a.Stdout, rep); err != nil {
-			return err
-		}
-	} else {
-		printStorageLink(a, rep)
-	}
-	if runErr != nil {
-		return storageIncomplete{fmt.Sprintf("storage link is not complete: %d user(s) not linked: %s (listed above; a user who needs a copy signed in to the new pool before the link and has an identity of their own: run storage link again with --bucket NAME (and --path TEMPLATE) to copy that identity's files to their old identity; a failed user is asked again by the next run)",
-			len(rep.NotLinked), strings.Join(rep.NotLinked, ", "))}
-	}
-	return claimsOutcome(claims)
+	return rep, claims, runErr, nil
 }
 
 // linkMinters puts the token trio on both user pools for the run; the
