@@ -162,6 +162,24 @@ func TestMigrateGen2LinksFiles(t *testing.T) {
 	}
 	testenv.PutObjects(t, s3c, bucket, testenv.S3Object{Key: "private/" + bobOwn + "/since.txt", Body: []byte("bob since")})
 
+	// A deploy without the block: the identity pool lists the new pool
+	// alone. The storage step stops, says what to do, and the next run
+	// continues from it.
+	setProviders := func(ps ...citypes.CognitoIdentityProvider) {
+		t.Helper()
+		desc := must2[*cognitoidentity.DescribeIdentityPoolOutput](t)(idc.DescribeIdentityPool(ctx, &cognitoidentity.DescribeIdentityPoolInput{IdentityPoolId: &ip}))
+		if _, err := idc.UpdateIdentityPool(ctx, &cognitoidentity.UpdateIdentityPoolInput{IdentityPoolId: &ip, IdentityPoolName: desc.IdentityPoolName,
+			AllowUnauthenticatedIdentities: desc.AllowUnauthenticatedIdentities, CognitoIdentityProviders: ps}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setProviders(citypes.CognitoIdentityProvider{ProviderName: &newProvider, ClientId: &newClient})
+	o, e, err := runApp(t, dir, nil, "migrate", "--yes", "--role-arn", role)
+	if err == nil || !strings.Contains(err.Error(), "step storage") || !strings.Contains(err.Error(), "deploy the link-window block") || !strings.Contains(err.Error(), "continues from this step") {
+		t.Fatalf("storage without the old provider: %v\n%s%s", err, o, e)
+	}
+	setProviders(citypes.CognitoIdentityProvider{ProviderName: &newProvider, ClientId: &newClient}, citypes.CognitoIdentityProvider{ProviderName: &oldProvider, ClientId: &oldClient})
+
 	out = migrate()
 	if !strings.Contains(out, "Storage (link): 2 users' new logins answer the identity ids holding their files (1 objects copied") ||
 		!strings.Contains(out, "1 users wait until they sign in to the new pool (carol)") ||
