@@ -23,16 +23,22 @@ type gen2State struct {
 	APIID        string `json:"apiId,omitempty"`
 	PatchWritten bool   `json:"patchWritten,omitempty"`
 	TriggerKept  bool   `json:"triggerKept,omitempty"`
+	// LinkWindow: the link-window block was written with the patch block
+	// (storage route link); link-close removes it.
+	LinkWindow bool `json:"linkWindow,omitempty"`
 }
 
 // gen2Steps: the old pool is kept (retain, deployed) before the new one
-// replaces it (patch, deployed); the rest is the Gen 1 flow.
-var gen2Steps = []string{"plan", "backup", "retain", "patch", "deploy", "check", "export", "import", "remap", "verify"}
+// replaces it (patch, deployed); the rest is the Gen 1 flow. The patch
+// step also writes the link-window block when users have files under
+// their identity ids; storage links their new logins to those ids and
+// link-close removes the block.
+var gen2Steps = []string{"plan", "backup", "retain", "patch", "deploy", "check", "export", "import", "remap", "storage", "verify", "link-close"}
 
 // gen2KeepSteps is the flow with the user migration trigger, kept on the
 // new pool through deploys by a block in backend.ts (trigger-keep).
 var gen2KeepSteps = []string{"plan", "backup", "retain", "patch", "deploy", "check", "trigger", "trigger-keep", "window",
-	"export", "import", "sync", "verify", "trigger-remove", "retire"}
+	"export", "import", "sync", "verify", "link-close", "trigger-remove", "retire"}
 
 func (s *gen2State) steps() []string {
 	if s.KeepPasswords {
@@ -175,7 +181,11 @@ func (a *App) migrateStepGen2(ctx context.Context, g *globals, f *migrateFlags, 
 			return false, err
 		}
 		st.PatchWritten = true
-		return false, nil
+		return false, a.gen2LinkWindow(ctx, g, root, state, st)
+	case "storage":
+		return false, a.gen2StorageLink(ctx, g, st)
+	case "link-close":
+		return false, a.gen2LinkClose(ctx, root, state, g, st)
 	case "deploy":
 		p, err := amplifygen2.Load(statedir.FS(root), root)
 		if err != nil {

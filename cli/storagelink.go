@@ -44,6 +44,9 @@ type storageLinkFlags struct {
 	// identityFields (Type.field) are rewritten from the new login's own
 	// identity to the old one for the users copied.
 	identityFields []string
+	// signedInOnly (migrate, sync): link only the users who can sign in
+	// to the new pool; the others wait.
+	signedInOnly bool
 }
 
 func storageLinkCommand(a *App) command {
@@ -61,7 +64,7 @@ func storageLinkCommand(a *App) command {
 			fs.IntVar(&f.workers, "workers", s3move.DefaultWorkers, "copies in flight")
 			fs.StringArrayVar(&f.identityFields, "identity-field", nil, "a `FIELD` of the app's data, written Type.field (e.g. Profile.identityId), that stores Cognito identity ids (repeatable; checked against the schema): for each user copied (signed in to the new pool before the link), each value naming the identity of their new login's own is rewritten to the identity they keep, after their files (journaled; storage rollback undoes it); then no value may still name it")
 			fs.BoolVar(&f.dryRun, "dry-run", false, "read the claims, the identity pool's providers and the link journal, and show who would be linked; mint no token, ask no identity")
-			fs.BoolVar(&f.backend, "backend", false, "Gen 2: instead of linking, write the block into amplify/backend.ts that keeps the old user pool a provider of the identity pool beside the new one (deploy it before the link); with --close remove it (at retire); with --undo undo the last write")
+			fs.BoolVar(&f.backend, "backend", false, "Gen 2: instead of linking, write the block into amplify/backend.ts that keeps the old user pool a provider of the identity pool beside the new one (deploy it before the link); with --close remove it (at retire); with --undo undo the last write. Gen 2 migrate writes it with the patch block and removes it in its link-close step")
 			fs.StringVar(&f.oldClient, "old-client", "", "with --backend: an app client `ID` of the old pool, listed with it (the link itself lists the tool's own token client for its run)")
 			fs.BoolVar(&f.close, "close", false, "with --backend: remove the block (the old pool is no provider any more)")
 			fs.BoolVar(&f.undo, "undo", false, "with --backend: restore amplify/backend.ts as it was before the last storage link --backend")
@@ -112,6 +115,12 @@ type storageLinkReport struct {
 	IdentityFields        *idfield.Result `json:"identityFields,omitempty"`
 	IdentityFieldsSkipped string          `json:"identityFieldsSkipped,omitempty"`
 	IdentityFieldChecks   []idfield.Check `json:"identityFieldChecks,omitempty"`
+	// Waiting are the users (old usernames) who cannot sign in to the new
+	// pool yet, left for a later run (migrate and sync only).
+	Waiting []string `json:"waiting,omitempty"`
+	// left is what the run left to do although every user is linked: a
+	// conflict not resolved, a field value still naming a copied identity.
+	left error
 }
 
 // setupLink finds the state folder (the project's, else ./.poolmigrate),
@@ -188,18 +197,45 @@ func projectBuckets(pl *migration.Plan, root string) []storageBucket {
 }
 
 func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlags) error {
-	s, err := a.setupLink(ctx, g, f)
+	rep, claims, runErr, err := a.linkUsers(ctx, g, f)
 	if err != nil {
 		return err
+	}
+	if g.json {
+		if err := writeJSON(a.Stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		printStorageLink(a, rep)
+		printLinkFields(a.Stdout, rep)
+	}
+	if runErr != nil {
+		return storageIncomplete{fmt.Sprintf("storage link is not complete: %d user(s) not linked: %s (listed above; a user who needs a copy signed in to the new pool before the link and has an identity of their own: run storage link again with --bucket NAME (and --path TEMPLATE) to copy that identity's files to their old identity; a failed user is asked again by the next run)",
+			len(rep.NotLinked), strings.Join(rep.NotLinked, ", "))}
+	}
+	if rep.left != nil && !f.dryRun {
+		return storageIncomplete{rep.left.Error()}
+	}
+	return claimsOutcome(claims)
+}
+
+// linkUsers links the migrated users whose claims are checked (with
+// f.signedInOnly, only those who can sign in to the new pool or are in
+// the journal already; the others are named in Waiting). runErr is a
+// *link.IncompleteError when a user is not linked.
+func (a *App) linkUsers(ctx context.Context, g *globals, f *storageLinkFlags) (rep storageLinkReport, claims migration.ClaimReport, runErr, err error) {
+	s, err := a.setupLink(ctx, g, f)
+	if err != nil {
+		return rep, claims, nil, err
 	}
 	s.tokenmint = f.tokenmint
 	oldPool, err := backupPool(f.backup)
 	if err != nil {
-		return err
+		return rep, claims, nil, err
 	}
-	users, claims, err := a.claimedUsers(ctx, s, &storageFlags{backup: f.backup, target: f.target})
+	users, signIn, claims, err := a.claimedUsersSignIn(ctx, s, &storageFlags{backup: f.backup, target: f.target})
 	if err != nil {
-		return err
+		return rep, claims, nil, err
 	}
 	var api link.API = s.clients.identity()
 	if linkTestHooks.identity != nil {
@@ -210,7 +246,28 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 		Path: filepath.Join(s.stateDir, "storage", "link.jsonl"),
 		Old:  identitymap.Side{UserPool: oldPool, Region: region},
 		New:  identitymap.Side{UserPool: f.target, Region: region}}
-	rep := storageLinkReport{IdentityPool: f.identityPool, DryRun: f.dryRun, Pending: []string{}, NotLinked: []string{}, RefusedClaims: claims.Refused, Buckets: []string{}}
+	rep = storageLinkReport{IdentityPool: f.identityPool, DryRun: f.dryRun, Pending: []string{}, NotLinked: []string{}, RefusedClaims: claims.Refused, Buckets: []string{}, Waiting: []string{}}
+	if f.signedInOnly {
+		// Only users who can sign in to the new pool can be minted a token;
+		// the others wait for a later run (sync).
+		have, _, err := link.Read(o.Path, o)
+		if err != nil {
+			return rep, claims, nil, err
+		}
+		in := map[string]bool{}
+		for _, e := range have.Entries {
+			in[e.OldSub] = true
+		}
+		var keep []identitymap.User
+		for _, u := range users {
+			if signIn[u.NewSub] || in[u.OldSub] {
+				keep = append(keep, u)
+			} else {
+				rep.Waiting = append(rep.Waiting, u.OldUsername)
+			}
+		}
+		users, o.Users = keep, keep
+	}
 	if len(s.buckets) > 0 {
 		o.Copy = &link.CopyOptions{S3: s.clients.s3(), Dir: filepath.Join(s.stateDir, "storage"), Workers: f.workers, Command: "storage link"}
 		for _, b := range s.buckets {
@@ -222,14 +279,13 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 	// cannot link.
 	if err := link.CheckProviders(ctx, api, f.identityPool, o.Old, o.New); err != nil {
 		if errors.As(err, new(*link.MissingProviderError)) {
-			return fmt.Errorf("%w. In a Gen 2 project `poolmigrate storage link --backend --backup %s --old-client ID` writes that block", err, f.backup)
+			return rep, claims, nil, fmt.Errorf("%w. In a Gen 2 project `poolmigrate storage link --backend --backup %s --old-client ID` writes that block", err, f.backup)
 		}
-		return explainAWS(err)
+		return rep, claims, nil, explainAWS(err)
 	}
-	var runErr error
 	cur, pending, err := link.Read(o.Path, o)
 	if err != nil {
-		return err
+		return rep, claims, nil, err
 	}
 	if f.dryRun || len(pending) == 0 {
 		// A dry run, or every user is in the journal: no trio, no call.
@@ -244,11 +300,11 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 		}
 		if err := a.confirm(g, fmt.Sprintf("Link the new logins of %d migrated users (user pool %s) to the identities their old logins have (user pool %s) in identity pool %s, AWS account %s, region %s.\n%s\nA token function (custom-auth trio) with an app client of the tool's own is put on both user pools for the run and removed after it (%s); the identity pool lists those two app clients beside its providers for the run, and not after it.",
 			len(users), f.target, oldPool, f.identityPool, s.clients.account(ctx), region, early, tmdeploy.SideEffects)); err != nil {
-			return err
+			return rep, claims, nil, err
 		}
 		cleanup, clients, err := a.linkMinters(ctx, s, &o)
 		if err != nil {
-			return err
+			return rep, claims, nil, err
 		}
 		defer cleanup()
 		// The trio's tokens carry the tool's app clients (aud): Cognito
@@ -257,7 +313,7 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 		for _, c := range clients {
 			undo, err := identitymap.Admit(ctx, s.clients.identity(), f.identityPool, c.Provider, c.ClientID)
 			if err != nil {
-				return explainAWS(err)
+				return rep, claims, nil, explainAWS(err)
 			}
 			defer func() {
 				if err := undo(context.WithoutCancel(ctx)); err != nil {
@@ -270,7 +326,7 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 		rep.Link, runErr = link.Run(ctx, api, o)
 		p.done(fmt.Sprintf("%d users, %d asked", len(rep.Link.Entries), rep.Link.Asked))
 		if runErr != nil && !errors.As(runErr, new(*link.IncompleteError)) {
-			return runErr
+			return rep, claims, nil, runErr
 		}
 	}
 	if nl := rep.Link.NotLinked(); nl != nil {
@@ -278,31 +334,16 @@ func (a *App) runStorageLink(ctx context.Context, g *globals, f *storageLinkFlag
 	}
 	fieldsErr, err := a.linkFields(ctx, s, &rep, f.dryRun)
 	if err != nil {
-		return err
-	}
-	if g.json {
-		if err := writeJSON(a.Stdout, rep); err != nil {
-			return err
-		}
-	} else {
-		printStorageLink(a, rep)
-		printLinkFields(a.Stdout, rep)
+		return rep, claims, nil, err
 	}
 	var conflicted []string
 	if !f.dryRun {
 		if conflicted, err = linkConflicted(ctx, o.Copy, rep.Link); err != nil {
-			return err
+			return rep, claims, nil, err
 		}
 	}
-	leftErr := errors.Join(linkConflictsError(conflicted), fieldsErr)
-	if runErr != nil {
-		return storageIncomplete{fmt.Sprintf("storage link is not complete: %d user(s) not linked: %s (listed above; a user who needs a copy signed in to the new pool before the link and has an identity of their own: run storage link again with --bucket NAME (and --path TEMPLATE) to copy that identity's files to their old identity; a failed user is asked again by the next run)",
-			len(rep.NotLinked), strings.Join(rep.NotLinked, ", "))}
-	}
-	if leftErr != nil && !f.dryRun {
-		return storageIncomplete{leftErr.Error()}
-	}
-	return claimsOutcome(claims)
+	rep.left = errors.Join(linkConflictsError(conflicted), fieldsErr)
+	return rep, claims, runErr, nil
 }
 
 // linkMinters puts the token trio on both user pools for the run; the

@@ -323,9 +323,17 @@ func (a *App) moveFiles(ctx context.Context, g *globals, state, backup, target s
 }
 
 func printStorageSync(a *App, r storageSyncReport) {
-	fmt.Fprintf(a.Stdout, "Storage (copy): the files of %d users are under their new identity ids (%d objects copied by this run)", r.Moved, r.Copied)
+	if r.Route == storage.RouteLink {
+		fmt.Fprintf(a.Stdout, "Storage (link): %d users' new logins answer the identity ids holding their files (%d objects copied by this run for users who signed in early)", r.Moved, r.Copied)
+	} else {
+		fmt.Fprintf(a.Stdout, "Storage (copy): the files of %d users are under their new identity ids (%d objects copied by this run)", r.Moved, r.Copied)
+	}
 	if len(r.Waiting) > 0 {
-		fmt.Fprintf(a.Stdout, "; %d users wait until they sign in to the new pool (%s): `poolmigrate sync` moves them then", len(r.Waiting), shortList(r.Waiting, 5))
+		verb := "moves"
+		if r.Route == storage.RouteLink {
+			verb = "links"
+		}
+		fmt.Fprintf(a.Stdout, "; %d users wait until they sign in to the new pool (%s): `poolmigrate sync` %s them then", len(r.Waiting), shortList(r.Waiting, 5), verb)
 	}
 	fmt.Fprintln(a.Stdout, ".")
 	if r.NotRecorded > 0 {
@@ -357,6 +365,9 @@ func (a *App) storageForSync(ctx context.Context, g *globals, backup, target str
 		return nil, err
 	}
 	ss := st.Storage
+	if ss != nil && ss.Route == storage.RouteLink {
+		return a.linkForSync(ctx, g, root, backup, target)
+	}
 	if ss == nil || ss.Route != storage.RouteCopy || st.TargetPool != target {
 		return nil, nil
 	}

@@ -18,6 +18,8 @@ package gen2sim
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -377,7 +379,9 @@ func (d *Deployment) writeOutputs(asm *gen2synth.Assembly, root string) error {
 	}
 	identityPool := d.IdentityPoolID
 	if identityPool == "" {
-		identityPool = d.Region + ":00000000-0000-4000-8000-" + d.PoolID[len(d.PoolID)-12:]
+		// Shaped as AWS shapes them (the readers check it): REGION:GUID.
+		sum := sha256.Sum256([]byte(d.PoolID))
+		identityPool = d.Region + ":00000000-0000-4000-8000-" + hex.EncodeToString(sum[:6])
 	}
 	auth := map[string]any{
 		"user_pool_id":                       d.PoolID,
