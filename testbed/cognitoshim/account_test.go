@@ -51,7 +51,8 @@ func TestQuotasArePerAccount(t *testing.T) {
 	shim, c, _, url := throttledShim(t, env,
 		cognitoshim.ThrottleRule{Operations: []string{"ListGroups"}, RPS: 2},
 		cognitoshim.ThrottleRule{Operations: []string{"DescribeUserPool"}, Every: 2})
-	one, two := as(c, "testbed-1"), as(c, "testbed-2")
+	// (The test process may sign with a testbed-N key of its own: name each.)
+	c, one, two := as(c, "testbed"), as(c, "testbed-1"), as(c, "testbed-2")
 	for name, c := range map[string]*cip.Client{"testbed": c, "testbed-1": one, "testbed-2": two} {
 		// The clock stands still: each account's bucket holds 2 calls.
 		if got := refusals(t, 3, func() error {
@@ -132,7 +133,8 @@ func TestQuotasArePerAccount(t *testing.T) {
 // does not hold a job back; the same account's does.
 func TestOneActiveJobPerAccountNotPerTestBed(t *testing.T) {
 	env := testenv.Require(t)
-	c, _ := inProcess(t, env)
+	shared, _ := inProcess(t, env)
+	c, other := as(shared, "AKIASHIMJOBSA"), as(shared, "AKIASHIMJOBSB")
 	pool := env.NewPool(t, testenv.PoolOptions{AutoVerified: []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail}})
 	h := header(t, c, pool)
 	var rows []map[string]string
@@ -149,7 +151,6 @@ func TestOneActiveJobPerAccountNotPerTestBed(t *testing.T) {
 		}
 		return job.UserImportJob.JobId
 	}
-	other := as(c, "testbed-3")
 	a := create(c, "a", csvFor(h, rows...))
 	b := create(other, "b", csvFor(h, row("other-account")))
 	c2 := create(c, "c", csvFor(h, row("same-account")))
