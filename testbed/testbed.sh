@@ -184,10 +184,10 @@ start_s3() {
 	if ! running seaweedfs; then
 		rm -rf "$STATE/s3"
 		mkdir -p "$STATE/s3/data"
-		# The default key, and testbed-1…32, which the shim hands to test
+		# The default key, and testbed1…32, which the shim hands to test
 		# processes for accounts of their own (cognitoshim.AccountKeys).
 		local keys='{"accessKey": "testbed", "secretKey": "testbed"}' n
-		for n in $(seq 32); do keys+=", {\"accessKey\": \"testbed-$n\", \"secretKey\": \"testbed\"}"; done
+		for n in $(seq 32); do keys+=", {\"accessKey\": \"testbed$n\", \"secretKey\": \"testbed\"}"; done
 		cat >"$STATE/s3/identities.json" <<JSON
 {"identities": [{"name": "testbed", "credentials": [$keys],
   "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]}

@@ -10,26 +10,27 @@ import (
 )
 
 // AWS counts request quotas and the one active import job per account
-// (and region). The shim tells accounts apart by the access key id in a
+// (and region). (Keys are letters and digits only: DynamoDB Local refuses
+// others.) The shim tells accounts apart by the access key id in a
 // request's SigV4 credential scope: the test bed's default key (and a
-// request with none) is TestbedAccount, testbed-N is account N, and any
+// request with none) is TestbedAccount, testbedN is account N, and any
 // other key an account of its own. STS and IAM still answer as
 // TestbedAccount; only the per-account limits are kept apart, so tests
 // running at once each have their own.
 const (
 	// DefaultAccessKeyID is the test bed's default access key id.
 	DefaultAccessKeyID = "testbed"
-	// AccountKeys is how many testbed-N keys (N = 1…AccountKeys) accountsPath
+	// AccountKeys is how many testbedN keys (N = 1…AccountKeys) accountsPath
 	// hands out in turn; testbed.sh gives each an S3 identity too.
 	AccountKeys = 32
-	// accountsPath: POST answers {"accessKeyId": "testbed-N"}, the next of
+	// accountsPath: POST answers {"accessKeyId": "testbedN"}, the next of
 	// the AccountKeys keys in turn, for a test process of its own account.
 	accountsPath = "/_testbed/accounts"
 )
 
 var (
 	credentialRE = regexp.MustCompile(`Credential=([^/,\s]+)/`)
-	numberedKey  = regexp.MustCompile(`^testbed-([1-9][0-9]{0,8})$`)
+	numberedKey  = regexp.MustCompile(`^testbed([1-9][0-9]{0,8})$`)
 )
 
 // AccountOf is the account an access key id belongs to on the test bed.
@@ -60,7 +61,7 @@ func accountOf(r *http.Request) string {
 	return AccountOf(m[1])
 }
 
-// accountKeys hands out the testbed-N keys in turn.
+// accountKeys hands out the testbedN keys in turn.
 type accountKeys struct{ next atomic.Uint64 }
 
 func (s *Server) serveAccounts(w http.ResponseWriter, r *http.Request) {
@@ -69,5 +70,5 @@ func (s *Server) serveAccounts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := s.accountKeys.next.Add(1)
-	writeJSON(w, map[string]string{"accessKeyId": fmt.Sprintf("testbed-%d", (n-1)%AccountKeys+1)})
+	writeJSON(w, map[string]string{"accessKeyId": fmt.Sprintf("testbed%d", (n-1)%AccountKeys+1)})
 }

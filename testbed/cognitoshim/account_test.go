@@ -26,10 +26,10 @@ func as(c *cip.Client, key string) *cip.Client {
 
 func TestAccountOf(t *testing.T) {
 	cases := map[string]string{
-		"":           cognitoshim.TestbedAccount,
-		"testbed":    cognitoshim.TestbedAccount,
-		"testbed-1":  "000000000001",
-		"testbed-32": "000000000032",
+		"":          cognitoshim.TestbedAccount,
+		"testbed":   cognitoshim.TestbedAccount,
+		"testbed1":  "000000000001",
+		"testbed32": "000000000032",
 	}
 	for key, want := range cases {
 		if got := cognitoshim.AccountOf(key); got != want {
@@ -51,9 +51,9 @@ func TestQuotasArePerAccount(t *testing.T) {
 	shim, c, _, url := throttledShim(t, env,
 		cognitoshim.ThrottleRule{Operations: []string{"ListGroups"}, RPS: 2},
 		cognitoshim.ThrottleRule{Operations: []string{"DescribeUserPool"}, Every: 2})
-	// (The test process may sign with a testbed-N key of its own: name each.)
-	c, one, two := as(c, "testbed"), as(c, "testbed-1"), as(c, "testbed-2")
-	for name, c := range map[string]*cip.Client{"testbed": c, "testbed-1": one, "testbed-2": two} {
+	// (The test process may sign with a testbedN key of its own: name each.)
+	c, one, two := as(c, "testbed"), as(c, "testbed1"), as(c, "testbed2")
+	for name, c := range map[string]*cip.Client{"testbed": c, "testbed1": one, "testbed2": two} {
 		// The clock stands still: each account's bucket holds 2 calls.
 		if got := refusals(t, 3, func() error {
 			_, err := c.ListGroups(ctx, &cip.ListGroupsInput{UserPoolId: &pool})
@@ -73,7 +73,7 @@ func TestQuotasArePerAccount(t *testing.T) {
 	}
 
 	// One account's own rules (none) leave the others' alone.
-	account1 := cognitoshim.AccountOf("testbed-1")
+	account1 := cognitoshim.AccountOf("testbed1")
 	control := func(method, account string, body any) map[string]int {
 		var rd *bytes.Reader
 		if body != nil {
@@ -101,27 +101,27 @@ func TestQuotasArePerAccount(t *testing.T) {
 		return out.Throttled
 	}
 	if got := control(http.MethodGet, account1, nil); !reflect.DeepEqual(got, map[string]int{"ListGroups": 1, "DescribeUserPool": 2}) {
-		t.Errorf("testbed-1's refusals: %v", got)
+		t.Errorf("testbed1's refusals: %v", got)
 	}
 	control(http.MethodPost, account1, map[string]any{"rules": []any{}})
 	if got := refusals(t, 3, func() error {
 		_, err := one.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &pool})
 		return err
 	}); got != nil {
-		t.Errorf("testbed-1 without rules: refused at calls %v", got)
+		t.Errorf("testbed1 without rules: refused at calls %v", got)
 	}
 	if got := refusals(t, 2, func() error {
 		_, err := two.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &pool})
 		return err
 	}); !reflect.DeepEqual(got, []int{2}) {
-		t.Errorf("testbed-2 after testbed-1's rules changed: refused at calls %v, want [2] (its 5th call)", got)
+		t.Errorf("testbed2 after testbed1's rules changed: refused at calls %v, want [2] (its 5th call)", got)
 	}
 	control(http.MethodPost, account1, map[string]any{"aws": true})
 	if got := refusals(t, 1, func() error {
 		_, err := one.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &pool})
 		return err
 	}); !reflect.DeepEqual(got, []int{1}) {
-		t.Errorf("testbed-1 back on the default rules: refused at calls %v, want [1] (counts start again)", got)
+		t.Errorf("testbed1 back on the default rules: refused at calls %v, want [1] (counts start again)", got)
 	}
 	req, _ := http.NewRequest(http.MethodPost, url+"/_testbed/throttle?account=12", bytes.NewReader([]byte(`{"aws":true}`)))
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusBadRequest {
