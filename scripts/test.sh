@@ -101,7 +101,9 @@ go build -o .testbed/bin/testsummary ./testbed/cmd/testsummary
 # Amplify CLI on the corpus and on overrides, cdk synth) run beside the
 # others, in a second go test without the test bed's environment (one that
 # reached for the test bed would fail, not skip): they keep both cores
-# busy while the test bed's tests mostly wait on it. A run given its own
+# busy while the test bed's tests mostly wait on it. Its three packages
+# share nothing, so they run at once too (-p 3); TestCorpusOnRealCLI, the
+# longest, is then what the stage waits for. A run given its own
 # arguments (-run X) runs as one.
 offline='^(TestCorpusOnRealCLI|TestRetainPoolOnRealCLI|TestTriggerOverrideOnRealCLI|TestBlocksWithTheRealToolchain|TestReadingAgreesWithTheSynthesizedSchema|TestEveryConstructAgreesWithTheSynthesizedStacks)$'
 gotest=(go test -json -count=1 -timeout 45m)
@@ -118,7 +120,7 @@ fi
 			# shellcheck disable=SC2046
 			unset $(sed -n 's/^export \([A-Z0-9_]*\)=.*/\1/p' "${POOLMIGRATE_TESTBED_DIR:-.testbed}/env")
 			export POOLMIGRATE_REQUIRE_TESTBED=1
-			exec "${gotest[@]}" -p 1 -run "$offline" ./cli ./gen2patch ./amplifygen2 \
+			exec "${gotest[@]}" -p 3 -run "$offline" ./cli ./gen2patch ./amplifygen2 \
 				>.testbed/go-test-offline.json 2>.testbed/go-test-offline.err
 		) &
 		offline_pid=$!
