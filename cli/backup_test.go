@@ -15,6 +15,7 @@ import (
 )
 
 func TestBackupIsComplete(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	sp := plantSourcePool(t, env)
 	dir := t.TempDir()
@@ -118,6 +119,7 @@ func TestBackupIsComplete(t *testing.T) {
 }
 
 func TestBackupResumesAfterInterruption(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	pool := env.NewPool(t, testenv.PoolOptions{})
 	var users []testenv.SeedUser

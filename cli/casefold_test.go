@@ -21,6 +21,7 @@ import (
 // by any case. A CSV exported for a case-sensitive target and imported
 // into this one anyway loses nobody silently: the second is reported.
 func TestImportCaseVariantsIntoACaseInsensitivePool(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	ctx := context.Background()
 	old := env.NewPool(t, testenv.PoolOptions{AutoVerified: []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail}})

@@ -21,6 +21,7 @@ import (
 // DescribeUserPool against Amplify's pool name; it refuses a verified
 // backup of any other pool and names both ids.
 func TestDetachProvesThePool(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	ctx := context.Background()
 	dir := copyProject(t, "../examples/notes-app")

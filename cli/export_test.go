@@ -43,6 +43,7 @@ func (c checkJSON) byCode() map[string]string {
 // TestUsersOut runs backup → check → export on the test bed and feeds the
 // CSV to the shim's strict import job, for a target that signs in by email.
 func TestUsersOut(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	sp := plantSourcePool(t, env)
 	dir := t.TempDir()

@@ -26,6 +26,7 @@ import (
 // name gets neither her login nor her data, whether it holds her e-mail
 // unverified or an address of its own verified.
 func TestLinkedPasswordUserKeepsBothWaysInThroughTheTrigger(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	ctx := context.Background()
 	f := setupFederated(t, env)

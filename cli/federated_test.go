@@ -310,6 +310,7 @@ func (f *fedFixture) runImport(t *testing.T, target, csv string, args ...string)
 // job: created ahead of their first sign-in in a new pool that signs in
 // by e-mail, linked to their provider identity.
 func TestFederatedUsersImportJob(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	f := setupFederated(t, env)
 	target, csv := f.newTarget(t, env, emailSignInPool2())
@@ -338,6 +339,7 @@ func emailSignInPool2() testenv.PoolOptions {
 // theirs (no duplicate). A provider the new pool lacks is refused,
 // naming it and the Amplify setting that adds it.
 func TestFederatedUsersImportAdmin(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	ctx := context.Background()
 	f := setupFederated(t, env)
@@ -391,6 +393,7 @@ func TestFederatedUsersImportAdmin(t *testing.T) {
 // sync, which runs through the window, creates and links them ahead of
 // their sign-in and maps their items, before any import.
 func TestFederatedUsersSync(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	ctx := context.Background()
 	f := setupFederated(t, env)

@@ -217,6 +217,7 @@ func (m *migrationSetup) verifyTarget(t *testing.T, env *testenv.Env, wantStatus
 }
 
 func TestImportJobMethod(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	m := setupExport(t, env, emailSignInPool(), "--on-duplicate", "keep-newest", "--on-unverified", "skip", "--skip", "INVALID_PHONE,INVALID_USERNAME")
 
@@ -256,6 +257,7 @@ func TestImportJobMethod(t *testing.T) {
 }
 
 func TestImportAdminMethod(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	m := setupExport(t, env, testenv.PoolOptions{
 		AliasAttributes: []types.AliasAttributeType{types.AliasAttributeTypePreferredUsername},
@@ -281,6 +283,7 @@ func TestImportAdminMethod(t *testing.T) {
 }
 
 func TestImportFailures(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	m := setupExport(t, env, emailSignInPool(), "--on-duplicate", "keep-oldest", "--on-unverified", "skip", "--skip", "INVALID_PHONE,INVALID_USERNAME")
 

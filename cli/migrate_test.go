@@ -22,6 +22,7 @@ import (
 // what the user runs with the real Amplify CLI (only `amplify push` is
 // simulated: it needs AWS).
 func TestMigrateWholeFlow(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	amp := amplifycli.Require(t)
 	ctx := context.Background()

@@ -28,6 +28,7 @@ func buildBinary(t *testing.T) string {
 // exactly once (DataStore's _version went up by one, not more), that
 // verify is clean, and that rollback restores the original tables exactly.
 func TestRemapSurvivesSIGKILL(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	f := setupRemap(t, env)
 	bin := buildBinary(t)
@@ -120,6 +121,7 @@ func buildFaultBinary(t *testing.T) string {
 // for each item written (the values the item holds), verify is clean and
 // rollback restores the tables exactly.
 func TestRemapKilledAtEachStep(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	bin := buildFaultBinary(t)
 	refuseAll := ddbproxy.RefuseBatchCalls(ddbproxy.Refusal{Status: 500, Code: "InternalServerError", Message: "line 1:8: mismatched input"})

@@ -24,6 +24,7 @@ import (
 // rollback; the first finishes with a journal that reads, and then verify
 // and rollback run.
 func TestRemapRefusesASecondRunOfTheSameWorker(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	f := setupRemap(t, env)
 	original := dumpTables(t, env, f.tables())
@@ -110,6 +111,7 @@ func TestRemapRefusesASecondRunOfTheSameWorker(t *testing.T) {
 // journaling onto one shared --journal-dir, leave the tables as one remap
 // does; verify and rollback read their journals there.
 func TestRemapWorkersFromAnEngine(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	f := setupRemap(t, env)
 	original := dumpTables(t, env, f.tables())

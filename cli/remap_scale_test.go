@@ -200,6 +200,7 @@ func getItem(t *testing.T, env *testenv.Env, table string, key map[string]types.
 // worker's journal; rollback --worker undoes one worker's writes and
 // rollback the rest, byte for byte.
 func TestRemapWorkersSplitTheTables(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	f := setupRemap(t, env)
 	original := dumpTables(t, env, f.tables())

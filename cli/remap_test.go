@@ -308,6 +308,7 @@ func (f *remapFixture) run(t *testing.T, args ...string) (remapJSON, string, err
 }
 
 func TestRemapEveryFormat(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	f := setupRemap(t, env)
 	mapped := remapUsers - remapUnmatched

@@ -169,6 +169,7 @@ func names(users []migration.RetireUser) map[string]string {
 // Run as printed, those commands bring them over, and retire then goes
 // through.
 func TestRetireNamesUsersAfterTheBackup(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	b := newRetireBed(t)
 	ctx := context.Background()
 	// UserLastModifiedDate has second precision on some backends.
@@ -243,6 +244,7 @@ func TestRetireNamesUsersAfterTheBackup(t *testing.T) {
 // TestRetireAcceptUnmigrated: deleting users for good takes their exact
 // number, given and typed; any other number deletes nothing.
 func TestRetireAcceptUnmigrated(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	b := newRetireBed(t)
 	b.addOldUser(t, "late1")
 	b.addOldUser(t, "late2")
@@ -286,6 +288,7 @@ func TestRetireAcceptUnmigrated(t *testing.T) {
 // the old pool; so does a trigger attached while the operator types the
 // pool id (checked again right before DeleteUserPool).
 func TestRetireRefusesWhileATriggerIsAttached(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	b := newRetireBed(t)
 	const foreign = "arn:aws:lambda:us-east-1:000000000000:function:someone-elses-migrator"
 	for name, pool := range map[string]string{"on the new pool": b.target, "on the old pool": b.old} {

@@ -28,6 +28,7 @@ import (
 // (the PLUS feature plan with threat protection, deletion protection,
 // the name, attribute update settings, templates).
 func TestTriggerDeployStatusRemove(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	testenv.SkipUnless(t, os.Getenv("AWS_ENDPOINT_URL_LAMBDA") != "", "restart the test bed (testbed/testbed.sh down; up): it predates the Lambda endpoint")
 	ctx := context.Background()

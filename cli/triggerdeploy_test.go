@@ -152,6 +152,7 @@ func TestTriggerDeployRefusesWhatIsNotItsOwn(t *testing.T) {
 // app client has no secret and only the admin flow — and a second deploy
 // reuses all of it.
 func TestTriggerDeployTagsAndSettings(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	ctx := context.Background()
 	oldPool, target := triggerPools(t, env)
@@ -324,6 +325,7 @@ func TestTriggerOverrideRefusesABadARNGen2(t *testing.T) {
 // deploy writes it; and a layer (code running beside the trigger's) is
 // taken off.
 func TestTriggerDeployReusesNothingForeign(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	ctx := context.Background()
 	oldPool, target := triggerPools(t, env)
@@ -383,6 +385,7 @@ func TestTriggerDeployReusesNothingForeign(t *testing.T) {
 // pool's backup (nothing is made), and with it names the two and gives
 // the trigger their key, so it refuses both.
 func TestTriggerDeployNamesCaseCollisions(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	ctx := context.Background()
 	oldPool := env.NewPool(t, testenv.PoolOptions{})

@@ -25,6 +25,7 @@ import (
 // counts; the bulk import then skips them and brings the rest; and
 // retire-old-pool deletes the old pool only for its id typed.
 func TestMigrationWindow(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	ctx := context.Background()
 	oldPool := env.NewPool(t, testenv.PoolOptions{AutoVerified: []ctypes.VerifiedAttributeType{ctypes.VerifiedAttributeTypeEmail}})

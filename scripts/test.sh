@@ -85,8 +85,13 @@ if [ -z "${POOLMIGRATE_CORPUS:-}" ] && [ -d ../shared/corpus/amplify-projects ];
 fi
 [ -n "${POOLMIGRATE_CORPUS:-}" ] || allow=scripts/allowed-skips.txt
 go build -o .testbed/bin/testsummary ./testbed/cmd/testsummary
-# -p 1: packages share the test bed, and like AWS the Cognito shim allows
-# one active import job per account, so packages must not run at once.
+# Packages run at once (-p 2) and so do a package's isolated tests
+# (t.Parallel, up to -parallel 4: they mostly wait on the test bed): the
+# shim counts AWS's quotas and the one active import job per account, as
+# AWS does, and testenv gives each test process an account of its own
+# (testbed/testenv/account.go); tests that change what the whole test bed
+# does (throttling rules, the Lambda's delays) or set the environment run
+# alone, before a package's parallel tests start.
 # -timeout only guards against a hang: cli runs the real Amplify CLI
 # dozens of times, which on a loaded shared machine took over 20 minutes.
 # The JSON stays in .testbed/go-test*.json; testsummary prints what go test
@@ -96,10 +101,13 @@ go build -o .testbed/bin/testsummary ./testbed/cmd/testsummary
 # Amplify CLI on the corpus and on overrides, cdk synth) run beside the
 # others, in a second go test without the test bed's environment (one that
 # reached for the test bed would fail, not skip): they keep both cores
-# busy while the test bed's tests mostly wait on it. A run given its own
+# busy while the test bed's tests mostly wait on it. Its three packages
+# share nothing, so they run at once too (-p 3); TestCorpusOnRealCLI, the
+# longest, is then what the stage waits for. A run given its own
 # arguments (-run X) runs as one.
 offline='^(TestCorpusOnRealCLI|TestRetainPoolOnRealCLI|TestTriggerOverrideOnRealCLI|TestBlocksWithTheRealToolchain|TestReadingAgreesWithTheSynthesizedSchema|TestEveryConstructAgreesWithTheSynthesizedStacks)$'
-gotest=(go test -json -count=1 -p 1 -timeout 45m)
+gotest=(go test -json -count=1 -timeout 45m)
+bedtest=("${gotest[@]}" -p 2 -parallel 4)
 also=() split=
 if [ $# -eq 0 ]; then
 	split=1 also=(-also .testbed/go-test-offline.json)
@@ -112,30 +120,44 @@ fi
 			# shellcheck disable=SC2046
 			unset $(sed -n 's/^export \([A-Z0-9_]*\)=.*/\1/p' "${POOLMIGRATE_TESTBED_DIR:-.testbed}/env")
 			export POOLMIGRATE_REQUIRE_TESTBED=1
-			exec "${gotest[@]}" -run "$offline" ./cli ./gen2patch ./amplifygen2 \
+			exec "${gotest[@]}" -p 3 -run "$offline" ./cli ./gen2patch ./amplifygen2 \
 				>.testbed/go-test-offline.json 2>.testbed/go-test-offline.err
 		) &
 		offline_pid=$!
-		"${gotest[@]}" -skip "$offline" ./... || rc=$?
+		"${bedtest[@]}" -skip "$offline" ./... || rc=$?
 		wait "$offline_pid" || rc=$?
 		cat .testbed/go-test-offline.err >&2
 	else
-		"${gotest[@]}" "$@" ./... || rc=$?
+		"${bedtest[@]}" "$@" ./... || rc=$?
 	fi
 	exit "$rc"
 } | tee .testbed/go-test.json |
 	.testbed/bin/testsummary -allow "$allow" -skipped-to .testbed/skipped "${also[@]}"
-
-stage fuzz
-# Every Go fuzz target for a short time (POOLMIGRATE_FUZZTIME, default 10s
-# each), after its seed corpus in testdata/fuzz.
-scripts/fuzz.sh
 
 # The plugin with the real Amplify CLI (installed once into a cache outside
 # the clone). POOLMIGRATE_SKIP_AMPLIFY_CLI=1 leaves it out of a quick run.
 if [ "${POOLMIGRATE_SKIP_AMPLIFY_CLI:-}" != 1 ]; then
 	stage "plugin test"
 	scripts/plugin-test.sh
-	stage "npm install test"
-	scripts/npm-install-test.sh
+fi
+
+# Every Go fuzz target for a short time (POOLMIGRATE_FUZZTIME, default 10s
+# each), after its seed corpus in testdata/fuzz, beside the npm install
+# test, which mostly waits on npm: each fuzz target runs for its time
+# whatever else runs, and its output is shown after the install test's.
+if [ "${POOLMIGRATE_SKIP_AMPLIFY_CLI:-}" != 1 ]; then
+	stage "fuzz + npm install"
+	scripts/fuzz.sh >.testbed/fuzz.log 2>&1 &
+	fuzz_pid=$!
+	rc=0
+	scripts/npm-install-test.sh || rc=$?
+	fuzz_rc=0
+	wait "$fuzz_pid" || fuzz_rc=$?
+	echo "== fuzz" >&2
+	cat .testbed/fuzz.log >&2
+	[ "$fuzz_rc" -eq 0 ] || { echo "fuzz failed" >&2; exit "$fuzz_rc"; }
+	[ "$rc" -eq 0 ] || exit "$rc"
+else
+	stage fuzz
+	scripts/fuzz.sh
 fi

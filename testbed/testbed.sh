@@ -179,12 +179,17 @@ up() {
 # can serve (WebDAV, admin UI, Iceberg, Lance, telemetry) off, and no
 # bucket made on the fly by a write to a missing one (AWS: NoSuchBucket). One identity, the test bed's credentials, with every
 # permission: the gateway checks each request's SigV4 signature against it.
+# (The identity's access keys: the default one and one per test account.)
 start_s3() {
 	if ! running seaweedfs; then
 		rm -rf "$STATE/s3"
 		mkdir -p "$STATE/s3/data"
-		cat >"$STATE/s3/identities.json" <<'JSON'
-{"identities": [{"name": "testbed", "credentials": [{"accessKey": "testbed", "secretKey": "testbed"}],
+		# The default key, and testbed1…32, which the shim hands to test
+		# processes for accounts of their own (cognitoshim.AccountKeys).
+		local keys='{"accessKey": "testbed", "secretKey": "testbed"}' n
+		for n in $(seq 32); do keys+=", {\"accessKey\": \"testbed$n\", \"secretKey\": \"testbed\"}"; done
+		cat >"$STATE/s3/identities.json" <<JSON
+{"identities": [{"name": "testbed", "credentials": [$keys],
   "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]}
 JSON
 	fi

@@ -24,6 +24,7 @@ import (
 // lands on them; every item they owned names their new identity; verify
 // is clean. With both import methods.
 func TestMigrateGen2FederatedUsers(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	testenv.RequireAppSync(t)
 	tc := gen2synth.Require(t)

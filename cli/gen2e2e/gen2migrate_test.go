@@ -35,6 +35,7 @@ type gen2User struct{ username, sub, email string }
 // e-mail untouched), verify is clean, and rollback restores every table
 // exactly.
 func TestMigrateGen2WholeFlow(t *testing.T) {
+	t.Parallel() // own pools, tables and folders
 	env := testenv.Require(t)
 	testenv.RequireAppSync(t)
 	tc := gen2synth.Require(t)

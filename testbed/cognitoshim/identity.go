@@ -133,7 +133,7 @@ func (s *Server) serveIdentityAPI(w http.ResponseWriter, r *http.Request) bool {
 		writeError(w, errInternal("read request: %v", err))
 		return true
 	}
-	if aerr := s.throttled(op); aerr != nil {
+	if aerr := s.throttled(r, op); aerr != nil {
 		writeError(w, aerr)
 		return true
 	}

@@ -56,7 +56,8 @@ type Server struct {
 	lambdaTiming LambdaTiming
 	lambdaEvents map[string]*LambdaEvents
 	poolSettings map[string]map[string]json.RawMessage
-	throttle     throttleSwitch // TooManyRequestsException on named operations (throttle.go)
+	throttle     throttleSwitch // TooManyRequestsException on named operations, by account (throttle.go)
+	accountKeys  accountKeys    // the testbed-N keys handed out (account.go)
 	throttleSet  bool           // an option chose the rules (else AWSQuotas)
 	shortEvery   int            // every n-th page is short (shortpage.go); 0: never
 	fed          federation     // identity providers, links, federated users (federated.go)
@@ -152,6 +153,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveFederatedSignIn(w, r)
 		return
 	}
+	if r.URL.Path == accountsPath {
+		s.serveAccounts(w, r) // account.go
+		return
+	}
 	if r.URL.Path == throttlePath {
 		s.serveThrottle(w, r)
 		return
@@ -182,7 +187,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op := strings.TrimPrefix(target, targetPrefix)
-	aerr := s.throttled(op)
+	aerr := s.throttled(r, op)
 	if aerr != nil {
 		writeError(w, aerr)
 		return

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -12,6 +11,9 @@ import (
 // sets the rules (an empty list: none; {"aws": true}: AWSQuotas, the
 // default) and zeroes the counts; GET answers
 // {"throttled": {"AdminCreateUser": 12, ...}}, the calls refused so far.
+// With ?account=<12 digits> both concern that account only (POST
+// {"aws": true}: the default rules again), so tests in other accounts
+// keep theirs; without, every account.
 const throttlePath = "/_testbed/throttle"
 
 // ThrottleRule makes the shim answer TooManyRequestsException ("Rate
@@ -50,15 +52,35 @@ func AWSQuotas() []ThrottleRule {
 	}, identityQuotas()...)
 }
 
-// throttleSwitch holds the rules in force (none: nil), swapped whole.
-type throttleSwitch struct{ p atomic.Pointer[throttleState] }
+// throttleSwitch holds the rules in force, by account: the default
+// rules (none: nil) hold for every account that was not given its own.
+// Each account has its own buckets and counts, as AWS's quotas are per
+// account.
+type throttleSwitch struct {
+	mu       sync.Mutex
+	rules    []ThrottleRule // the default
+	now      func() time.Time
+	accounts map[string]*throttleState
+}
 
 type throttleState struct {
-	mu        sync.Mutex
 	rules     []ThrottleRule
+	own       bool       // set for this account, not the default
 	buckets   []*limiter // by rule; nil without RPS
 	calls     map[string]int
 	throttled map[string]int
+}
+
+func newThrottleState(rules []ThrottleRule, now func() time.Time) *throttleState {
+	t := &throttleState{rules: rules, calls: map[string]int{}, throttled: map[string]int{}}
+	for _, r := range rules {
+		var b *limiter
+		if r.RPS > 0 {
+			b = newLimiter(r.RPS, now)
+		}
+		t.buckets = append(t.buckets, b)
+	}
+	return t
 }
 
 // WithThrottle starts the shim with throttling rules instead of
@@ -70,70 +92,89 @@ func WithThrottle(rules ...ThrottleRule) Option {
 	}
 }
 
-// SetThrottle replaces the throttling rules (none: no throttling) and
-// zeroes the counts.
+// SetThrottle replaces the throttling rules of every account (none: no
+// throttling) and zeroes the counts.
 func (s *Server) SetThrottle(rules []ThrottleRule) {
 	s.setThrottle(rules, func() time.Time { return s.now() })
 }
 
-// setThrottle sets the rules with the clock their buckets refill by.
+// setThrottle sets every account's rules with the clock their buckets
+// refill by.
 func (s *Server) setThrottle(rules []ThrottleRule, now func() time.Time) {
-	if len(rules) == 0 {
-		s.throttle.p.Store(nil)
+	t := &s.throttle
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.rules, t.now, t.accounts = rules, now, map[string]*throttleState{}
+}
+
+// setAccountThrottle gives one account its own rules (none: no
+// throttling) and zeroes its counts; aws: the default rules again.
+func (s *Server) setAccountThrottle(account string, rules []ThrottleRule, aws bool) {
+	t := &s.throttle
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if aws {
+		delete(t.accounts, account)
 		return
 	}
-	t := &throttleState{rules: rules, calls: map[string]int{}, throttled: map[string]int{}}
-	for _, r := range rules {
-		var b *limiter
-		if r.RPS > 0 {
-			b = newLimiter(r.RPS, now)
-		}
-		t.buckets = append(t.buckets, b)
-	}
-	s.throttle.p.Store(t)
+	st := newThrottleState(rules, t.now)
+	st.own = true
+	t.accounts[account] = st
 }
 
 // Throttled counts, by operation, the calls refused since the rules were
-// set.
-func (s *Server) Throttled() map[string]int {
-	t := s.throttle.p.Load()
-	out := map[string]int{}
-	if t == nil {
-		return out
-	}
+// set, in every account.
+func (s *Server) Throttled() map[string]int { return s.throttledIn("") }
+
+// throttledIn counts the calls refused in one account ("": all).
+func (s *Server) throttledIn(account string) map[string]int {
+	t := &s.throttle
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for op, n := range t.throttled {
-		out[op] = n
+	out := map[string]int{}
+	for a, st := range t.accounts {
+		if account != "" && a != account {
+			continue
+		}
+		for op, n := range st.throttled {
+			out[op] += n
+		}
 	}
 	return out
 }
 
-// throttled answers TooManyRequestsException when a rule refuses the call.
-func (s *Server) throttled(op string) *apiError {
-	t := s.throttle.p.Load()
-	if t == nil {
-		return nil
-	}
+// throttled answers TooManyRequestsException when a rule of the
+// caller's account refuses the call.
+func (s *Server) throttled(r *http.Request, op string) *apiError {
+	t := &s.throttle
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.calls[op]++
+	account := accountOf(r)
+	st := t.accounts[account]
+	if st == nil {
+		if len(t.rules) == 0 {
+			return nil
+		}
+		st = newThrottleState(t.rules, t.now)
+		t.accounts[account] = st
+	}
+	st.calls[op]++
 	refused := false
-	for i, r := range t.rules {
-		if !names(r.Operations, op) {
+	for i, rule := range st.rules {
+		if !names(rule.Operations, op) {
 			continue
 		}
-		if r.Every > 0 && (t.calls[op]-1)%r.Every == 0 {
+		if rule.Every > 0 && (st.calls[op]-1)%rule.Every == 0 {
 			refused = true
 		}
-		if b := t.buckets[i]; b != nil && !refused && !b.allow() {
+		if b := st.buckets[i]; b != nil && !refused && !b.allow() {
 			refused = true
 		}
 	}
 	if !refused {
 		return nil
 	}
-	t.throttled[op]++
+	st.throttled[op]++
 	return errOf("TooManyRequestsException", "Rate exceeded")
 }
 
@@ -148,9 +189,14 @@ func names(ops []string, op string) bool {
 
 // serveThrottle is the control endpoint.
 func (s *Server) serveThrottle(w http.ResponseWriter, r *http.Request) {
+	account := r.URL.Query().Get("account")
+	if account != "" && !accountIDRE.MatchString(account) {
+		writeError(w, errInvalid("throttle: account %q is not a 12-digit account id", account))
+		return
+	}
 	switch r.Method {
 	case http.MethodGet:
-		writeJSON(w, map[string]any{"throttled": s.Throttled()})
+		writeJSON(w, map[string]any{"throttled": s.throttledIn(account)})
 	case http.MethodPost:
 		var in struct {
 			Rules []ThrottleRule `json:"rules"`
@@ -171,11 +217,19 @@ func (s *Server) serveThrottle(w http.ResponseWriter, r *http.Request) {
 				writeError(w, errInvalid("throttle: rules or aws, not both"))
 				return
 			}
-			s.setThrottle(AWSQuotas(), time.Now)
+			if account != "" {
+				s.setAccountThrottle(account, nil, true)
+			} else {
+				s.setThrottle(AWSQuotas(), time.Now)
+			}
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		s.SetThrottle(in.Rules)
+		if account != "" {
+			s.setAccountThrottle(account, in.Rules, false)
+		} else {
+			s.SetThrottle(in.Rules)
+		}
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		writeError(w, errInvalid("%s %s: GET or POST", r.Method, throttlePath))

@@ -46,6 +46,7 @@ func Require(t testing.TB) *Env {
 	if os.Getenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER") == "" || os.Getenv("POOLMIGRATE_TESTBED_COGNITO_LOCAL") == "" || os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") == "" {
 		Skip(t, "test bed not running: run `testbed/testbed.sh up` and `source .testbed/env` (or use scripts/test.sh)")
 	}
+	useOwnAccount(t) // account.go
 	ctx := context.Background()
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {

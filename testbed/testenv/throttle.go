@@ -11,8 +11,9 @@ import (
 )
 
 // Throttle makes the test bed's Cognito shim answer TooManyRequestsException
-// by the rules (none: never) instead of AWS's quotas until the test ends;
-// Throttled reads what it refused.
+// by the rules (none: never) instead of AWS's quotas until the test ends,
+// in this process's account only (account.go); Throttled reads what it
+// refused there.
 func (e *Env) Throttle(t testing.TB, rules ...cognitoshim.ThrottleRule) {
 	t.Helper()
 	if rules == nil {
@@ -25,7 +26,7 @@ func (e *Env) Throttle(t testing.TB, rules ...cognitoshim.ThrottleRule) {
 func (e *Env) setThrottle(t testing.TB, req map[string]any) {
 	t.Helper()
 	body, _ := json.Marshal(req)
-	resp, err := http.Post(shimEndpoint(t)+"/_testbed/throttle", "application/json", bytes.NewReader(body))
+	resp, err := http.Post(shimEndpoint(t)+"/_testbed/throttle?account="+e.Account(), "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatalf("set the shim's throttling: %v", err)
 	}
@@ -39,7 +40,7 @@ func (e *Env) setThrottle(t testing.TB, req map[string]any) {
 // Throttle.
 func (e *Env) Throttled(t testing.TB) map[string]int {
 	t.Helper()
-	resp, err := http.Get(shimEndpoint(t) + "/_testbed/throttle")
+	resp, err := http.Get(shimEndpoint(t) + "/_testbed/throttle?account=" + e.Account())
 	if err != nil {
 		t.Fatalf("read the shim's throttling: %v", err)
 	}
