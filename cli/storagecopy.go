@@ -122,6 +122,7 @@ func (a *App) runStorageCopy(ctx context.Context, g *globals, f *storageFlags) e
 		}
 		mapErr = err
 		rep.Map = &res
+		rep.Unmapped = stillUnmapped(users, res)
 	}
 	moves := rep.Map.Moves()
 	if len(moves) > 0 {
@@ -205,8 +206,23 @@ func readMapFor(path string, users []identitymap.User) (*identitymap.Result, []s
 	return res, unmapped, nil
 }
 
-// buildIdentityMap puts the token trio on both user pools for the run,
-// builds the map, and takes the trio away again.
+// stillUnmapped are the users (old usernames) the map res has no entry
+// for: after a run, those it could not map (the report's unmapped list is
+// read before the run).
+func stillUnmapped(users []identitymap.User, res identitymap.Result) []string {
+	mapped := map[string]bool{}
+	for _, e := range res.Entries {
+		mapped[e.OldSub] = true
+	}
+	out := []string{}
+	for _, u := range users {
+		if !mapped[u.OldSub] {
+			out = append(out, u.OldUsername)
+		}
+	}
+	return out
+}
+
 // confirmStorageCopy shows what the copy writes and asks, unless --yes.
 func (a *App) confirmStorageCopy(ctx context.Context, g *globals, s *storageSetup, f *storageFlags, users, unmapped int) error {
 	var names []string
