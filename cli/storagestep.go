@@ -220,6 +220,9 @@ func (a *App) storageMoveStep(ctx context.Context, g *globals, state string, st 
 		return err
 	}
 	printStorageSync(a, rep)
+	if len(rep.Waiting) > 0 {
+		fmt.Fprintf(a.Stdout, "  Once they have set their passwords (or from cron): poolmigrate sync --backup %s --target-pool %s\n", st.Backup, st.TargetPool)
+	}
 	return nil
 }
 
