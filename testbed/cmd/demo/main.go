@@ -66,7 +66,7 @@ func main() {
 	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true })
 	binPath, _ := filepath.Abs(*bin)
 	if *keep {
-		keepPasswords(ctx, binPath, *example, *work, *rie, ddb)
+		keepPasswords(ctx, binPath, *example, *work, *amplifyBin, *rie, ddb)
 		return
 	}
 	if *gen2 {
