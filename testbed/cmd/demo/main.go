@@ -4,8 +4,10 @@
 // between what the user runs with the real Amplify CLI (offline: remove
 // auth, add auth --headless, status, gql-compile). Only `amplify push` is
 // simulated (it needs AWS): the new pool, its identity pool and the storage
-// bucket are created on the test bed. Users save files under their
-// identity ids before the move and read them back after it (issue #22).
+// bucket are created on the test bed, and the old pools deleted. Users
+// save files under their identity ids before the move and read them back
+// after it (issue #22): migrate's storage-ids and storage steps, and the
+// sync its storage step names once users have set their passwords.
 // Start the test bed first; scripts/demo.sh does everything.
 package main
 
