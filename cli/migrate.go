@@ -15,6 +15,7 @@ import (
 	"github.com/poolmigrate/poolmigrate/amplifyproj"
 	"github.com/poolmigrate/poolmigrate/migration"
 	"github.com/poolmigrate/poolmigrate/statedir"
+	"github.com/poolmigrate/poolmigrate/storage"
 )
 
 // migrateState is the guided flow's progress, kept in
@@ -251,6 +252,10 @@ func (a *App) migrateStep(ctx context.Context, g *globals, f *migrateFlags, p *a
 	case "amplify-push":
 		au, _ := p.AuthByName(st.NewAuth)
 		if au.UserPoolID == "" || au.UserPoolID == st.OldPool {
+			if st.KeepPasswords {
+				fmt.Fprintf(out, "\nNow run `amplify push`: it creates the new user pool; the old one, %s, stays (retained) for the user migration trigger. Then run `poolmigrate migrate` again.\n", st.OldPool)
+				return true, nil
+			}
 			fmt.Fprintf(out, "\nNow run `amplify push`: it deletes the old user pool %s (its users are in the verified backup %s) and creates the new one. Then run `poolmigrate migrate` again.\n", st.OldPool, st.Backup)
 			return true, nil
 		}
@@ -315,15 +320,19 @@ func (a *App) migrateStep(ctx context.Context, g *globals, f *migrateFlags, p *a
 		return false, sub(args...)
 	case "window":
 		if !f.closeWindow {
+			synced := "their groups, memberships and items"
+			if st.Storage != nil && st.Storage.Route == storage.RouteCopy {
+				synced += ", and files"
+			}
 			fmt.Fprintf(out, `
 The migration window is open: users who sign in to the new pool with their old
 passwords are brought over by the trigger and keep them. Meanwhile:
-  poolmigrate sync --backup %[1]s --target-pool %[2]s --yes      # from cron: their groups, memberships and items
+  poolmigrate sync --backup %[1]s --target-pool %[2]s --yes      # from cron: %[4]s
   poolmigrate verify --backup %[1]s --target-pool %[2]s --progress
   poolmigrate trigger status --old-pool %[3]s --target-pool %[2]s   # after each amplify push
 When enough have come, close it: `+"`poolmigrate migrate --close-window`"+` imports the rest (they
 reset their passwords), syncs, verifies, removes the trigger and retires the old pool.
-`, st.Backup, st.TargetPool, st.OldPool)
+`, st.Backup, st.TargetPool, st.OldPool, synced)
 			return true, nil
 		}
 		return false, nil

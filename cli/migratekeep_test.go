@@ -97,6 +97,8 @@ func TestMigrateKeepPasswords(t *testing.T) {
 	amplifyOK(t, amp, dir, string(payload), "add", "auth", "--headless")
 	if out, err := migrate(); err != nil || !strings.Contains(out, "amplify push") {
 		t.Fatalf("patch, then the push: %v\n%s", err, out)
+	} else if strings.Contains(out, "deletes the old user pool") || !strings.Contains(out, "stays (retained)") {
+		t.Errorf("the push keeps the old pool on this route; migrate says:\n%s", out)
 	}
 	target := env.NewPool(t, emailSignInPool())
 	if err := amplifysim.Push(dir, "notesappauthv2", target); err != nil {

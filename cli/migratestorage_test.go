@@ -192,11 +192,17 @@ func TestMigrateKeepsFilesGen1(t *testing.T) {
 		t.Errorf("alice's files under her new id %s: %q", aliceNew, got)
 	}
 
-	// bob comes later: sync moves his files.
+	// bob comes later: storage copy (or sync) moves his files.
 	bobNew := signIn("bob")
 	var st migrateState
 	if _, err := loadMigrateState(filepath.Join(dir, ".poolmigrate", "migrate.json"), &st); err != nil {
 		t.Fatal(err)
+	}
+	// `storage copy` maps him too, from the old id storage-ids recorded:
+	// the old identity pool is gone, so it must not sign him in there.
+	out, err = run("storage", "copy", "--backup", st.Backup, "--target-pool", target, "--old-identity-pool", oldIP, "--new-identity-pool", newIP, "--yes")
+	if err != nil || !strings.Contains(out, "3 users mapped (1 asked by this run)") {
+		t.Fatalf("storage copy after the push: %v\n%s", err, out)
 	}
 	out, err = run("sync", "--backup", st.Backup, "--target-pool", target, "--yes")
 	if err != nil || !strings.Contains(out, "Storage (copy): the files of 2 users") {

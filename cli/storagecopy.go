@@ -116,12 +116,13 @@ func (a *App) runStorageCopy(ctx context.Context, g *globals, f *storageFlags) e
 		}
 	}
 	if !f.dryRun && f.share.Whole() {
-		res, err := a.buildIdentityMap(ctx, s, f, users, len(rep.Unmapped) > 0)
+		res, err := a.buildIdentityMap(ctx, s, f, users, rep.Unmapped)
 		if err != nil && !errors.As(err, new(*identitymap.IncompleteError)) {
 			return err
 		}
 		mapErr = err
 		rep.Map = &res
+		rep.Unmapped = stillUnmapped(users, res)
 	}
 	moves := rep.Map.Moves()
 	if len(moves) > 0 {
@@ -205,8 +206,23 @@ func readMapFor(path string, users []identitymap.User) (*identitymap.Result, []s
 	return res, unmapped, nil
 }
 
-// buildIdentityMap puts the token trio on both user pools for the run,
-// builds the map, and takes the trio away again.
+// stillUnmapped are the users (old usernames) the map res has no entry
+// for: after a run, those it could not map (the report's unmapped list is
+// read before the run).
+func stillUnmapped(users []identitymap.User, res identitymap.Result) []string {
+	mapped := map[string]bool{}
+	for _, e := range res.Entries {
+		mapped[e.OldSub] = true
+	}
+	out := []string{}
+	for _, u := range users {
+		if !mapped[u.OldSub] {
+			out = append(out, u.OldUsername)
+		}
+	}
+	return out
+}
+
 // confirmStorageCopy shows what the copy writes and asks, unless --yes.
 func (a *App) confirmStorageCopy(ctx context.Context, g *globals, s *storageSetup, f *storageFlags, users, unmapped int) error {
 	var names []string
@@ -237,37 +253,56 @@ func (unusedMinter) Mint(context.Context, string) (string, error) {
 }
 
 // buildIdentityMap builds (or resumes) the identity map. When some users
-// are not mapped yet, it puts the token trio on both user pools for the
-// run and takes it away again.
-func (a *App) buildIdentityMap(ctx context.Context, s *storageSetup, f *storageFlags, users []identitymap.User, needTokens bool) (identitymap.Result, error) {
+// are not mapped yet, it puts the token trio on the new user pool for the
+// run, and on the old one for those whose old identity id migrate's
+// storage-ids step did not record (after the push deleted the old pools,
+// the recorded ids are the only ones left), and takes it away again.
+func (a *App) buildIdentityMap(ctx context.Context, s *storageSetup, f *storageFlags, users []identitymap.User, unmapped []string) (identitymap.Result, error) {
 	oldPool, err := backupPool(f.backup)
 	if err != nil {
 		return identitymap.Result{}, err
 	}
+	known, err := recordedOldIDs(s.stateDir, oldPool, f.oldIdentityPool)
+	if err != nil {
+		return identitymap.Result{}, err
+	}
 	c := s.clients
-	o := identitymap.Options{Users: users, Path: s.mapPath(), Command: "storage copy",
+	o := identitymap.Options{Users: users, Path: s.mapPath(), Command: "storage copy", Known: known,
 		Old:   identitymap.Side{UserPool: oldPool, Region: c.cfg.Region, IdentityPool: f.oldIdentityPool, Minter: unusedMinter{}},
 		New:   identitymap.Side{UserPool: f.target, Region: c.cfg.Region, IdentityPool: f.newIdentityPool, Minter: unusedMinter{}},
 		Holds: func(ctx context.Context, id string) (bool, error) { return s.holds(ctx, id) }}
-	if !needTokens {
+	if len(unmapped) == 0 {
 		return identitymap.Build(ctx, c.identity(), o)
+	}
+	isUnmapped := map[string]bool{}
+	for _, n := range unmapped {
+		isUnmapped[n] = true
+	}
+	needOld := false
+	for _, u := range users {
+		if k, ok := known[u.OldSub]; isUnmapped[u.OldUsername] && (!ok || k.OldUsername != u.OldUsername) {
+			needOld = true
+		}
 	}
 	side, err := a.tokenSides(ctx, s)
 	if err != nil {
 		return identitymap.Result{}, err
 	}
-	oldSide, removeOld, err := side(oldPool, f.oldIdentityPool)
-	if err != nil {
-		return identitymap.Result{}, err
+	if needOld {
+		oldSide, removeOld, err := side(oldPool, f.oldIdentityPool)
+		if err != nil {
+			return identitymap.Result{}, err
+		}
+		defer removeOld()
+		o.Old = oldSide
 	}
-	defer removeOld()
 	newSide, removeNew, err := side(f.target, f.newIdentityPool)
 	if err != nil {
 		return identitymap.Result{}, err
 	}
 	defer removeNew()
 	p := a.newProgress("identity map", "users", int64(len(users)))
-	o.Old, o.New = oldSide, newSide
+	o.New = newSide
 	o.Progress = func(done, total int) { p.set(int64(done), int64(total), "") }
 	res, err := identitymap.Build(ctx, c.identity(), o)
 	p.done(fmt.Sprintf("%d users, %d asked", len(res.Entries), res.Asked))
@@ -275,6 +310,23 @@ func (a *App) buildIdentityMap(ctx context.Context, s *storageSetup, f *storageF
 		fmt.Fprintf(a.Stderr, "  not mapped: %s: %s\n", fl.User, fl.Error)
 	}
 	return res, err
+}
+
+// recordedOldIDs are the old identity ids migrate's storage-ids step
+// recorded (by old sub), when it recorded them for these old pools; nil
+// when it did not run.
+func recordedOldIDs(state, oldPool, oldIdentityPool string) (map[string]identitymap.Entry, error) {
+	start, known, err := identitymap.ReadOld(oldIdentitiesPath(state))
+	if identitymap.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if start.OldIdentityPool != oldIdentityPool || start.OldUserPool != oldPool {
+		return nil, nil // another migration's: its ids are not these pools'
+	}
+	return known, nil
 }
 
 // copyBucket copies (or, in a dry run, surveys) one bucket.

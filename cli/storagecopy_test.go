@@ -200,6 +200,11 @@ func TestStorageCopyRoute(t *testing.T) {
 	if rep.Map == nil || len(rep.Map.Entries) != 2 || rep.Map.Created != 1 || rep.Map.Deleted != 1 {
 		t.Fatalf("map %+v, want carol (created, deleted) and dave\n%s", rep.Map, stderr)
 	}
+	// The run mapped both: none is left "not mapped yet" (the list was
+	// once read before the run and never refreshed).
+	if len(rep.Unmapped) != 0 {
+		t.Errorf("unmapped %v after the run mapped carol and dave", rep.Unmapped)
+	}
 	var daveNew string
 	for _, e := range rep.Map.Entries {
 		if e.OldUsername == "dave" {

@@ -155,7 +155,7 @@ func (a *App) storageOldIDs(ctx context.Context, g *globals, state string, st *m
 	fmt.Fprintf(a.Stdout, "Storage (copy): the old identity ids of %d users are in %s (%d had none); their files are copied to their new ids once they can sign in to the new pool.\n",
 		len(res.Entries)-res.Created, path, res.Created)
 	if skipped > 0 {
-		fmt.Fprintf(a.Stdout, "  %d users could not sign in to the old pool (disabled, or a password reset pending): their files, if any, stay under their old ids.\n", skipped)
+		fmt.Fprintf(a.Stdout, "  %d users could not sign in to the old pool (disabled, federated, or a password reset pending): their files, if any, stay under their old ids.\n", skipped)
 	}
 	return nil
 }
@@ -220,6 +220,9 @@ func (a *App) storageMoveStep(ctx context.Context, g *globals, state string, st 
 		return err
 	}
 	printStorageSync(a, rep)
+	if len(rep.Waiting) > 0 {
+		fmt.Fprintf(a.Stdout, "  Once they have set their passwords (or from cron): poolmigrate sync --backup %s --target-pool %s\n", st.Backup, st.TargetPool)
+	}
 	return nil
 }
 

@@ -30,7 +30,7 @@ fi
 if [ "${1:-}" = --keep-passwords ]; then
 	# Users keep their passwords: the user migration trigger, run by the
 	# Lambda Runtime Interface Emulator for a cognito-local of the demo's own.
-	go run ./testbed/cmd/demo -keep-passwords -bin bin/poolmigrate -example examples/notes-app -work .demo-keep
+	go run ./testbed/cmd/demo -keep-passwords -bin bin/poolmigrate -amplify "$AMPLIFY" -example examples/notes-app -work .demo-keep
 	exit
 fi
 go run ./testbed/cmd/demo -bin bin/poolmigrate -amplify "$AMPLIFY" -example examples/notes-app -work .demo

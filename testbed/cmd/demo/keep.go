@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentity"
-	citypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentity/types"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -23,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/poolmigrate/poolmigrate/testbed/amplifycli"
 	"github.com/poolmigrate/poolmigrate/testbed/amplifysim"
 	"github.com/poolmigrate/poolmigrate/testbed/cognitoshim"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
@@ -34,7 +34,7 @@ import (
 // Emulator, which runs the trigger as `poolmigrate trigger deploy` deployed
 // it (its environment read back through the Lambda API of the project's
 // Cognito shim, which runs in this process in front of that cognito-local).
-func keepPasswords(ctx context.Context, bin, example, work, rie string, ddb *dynamodb.Client) {
+func keepPasswords(ctx context.Context, bin, example, work, amplifyBin, rie string, ddb *dynamodb.Client) {
 	if rie == "" {
 		log.Fatal("demo: the Lambda Runtime Interface Emulator is missing: run scripts/demo.sh --keep-passwords (the test bed builds it)")
 	}
@@ -135,36 +135,68 @@ func keepPasswords(ctx context.Context, bin, example, work, rie string, ddb *dyn
 	files := newUserFiles(ctx, idp, shim, buckets["notesfiles"], []string{"private/{entity_id}/", "protected/{entity_id}/"}, fileUsers)
 	files.plant(ctx, appSide{pool: oldPool, client: oldAuth.WebClientID, identityPool: oldAuth.IdentityPoolID})
 
-	backup := filepath.Join(project, ".poolmigrate", "backups", oldPool+".jsonl")
-	runEnv(bin, project, env, "backup", "--pool", oldPool, "--out", backup)
-
-	step("Keeping the old pool through `amplify remove auth` and `amplify push`")
-	runEnv(bin, project, env, "retain-pool")
+	// `poolmigrate migrate --keep-passwords`, run as a user runs it: each
+	// run goes as far as it can and says what to do next. Its storage-ids
+	// step signs each old user in through the tool's token function, which
+	// the emulator runs wherever the tool puts it.
+	tr := startTokenRuntimes(ctx, shim, rie, work)
+	defer tr.stop()
+	menv := append(env, tr.env()...)
+	arch := runtime.GOARCH // the emulator runs the trigger on this machine
+	wd, _ := os.Getwd()
+	runEnv(bin, wd, env, "trigger", "build", "--arch", arch, "--out", filepath.Join(work, "trigger"))
+	// --retained: the test bed has no CloudFormation for retain-pool
+	// --check to read the deployed stack from; the push below keeps the
+	// old pools as the Retain policy does.
+	flags := []string{"migrate", "--keep-passwords", "--yes", "--retained", "--zip", filepath.Join(work, "trigger", "migration-trigger.zip"),
+		"--on-duplicate", "keep-newest", "--on-unverified", "skip"}
+	step("$ poolmigrate migrate --keep-passwords   (plan, backup, storage-ids: the old identity ids; retain: the old pool survives the push)")
+	runEnv(bin, project, menv, flags...)
 	retained := must(amplifysim.IdentityPoolRetained(project, "notesappauth"))
+	step("$ amplify push   (simulated: it deploys only the Retain policy)   and migrate again")
+	runEnv(bin, project, menv, flags...)
+
+	amp, err := amplifycli.New(amplifyBin, filepath.Join(work, "amplify-home"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := amp.Pull(ctx, project, "dev"); err != nil {
+		log.Fatal(err)
+	}
+	payload, err := os.ReadFile(filepath.Join(project, ".poolmigrate", "add-auth.json"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, c := range [][]string{{"remove", "auth", "userPoolGroups", "--yes"}, {"remove", "auth", "notesappauth", "--yes"}, {"add", "auth", "--headless"}} {
+		stdin := ""
+		if c[0] == "add" {
+			stdin = string(payload)
+		}
+		step("$ amplify " + strings.Join(c, " ") + map[bool]string{true: " < .poolmigrate/add-auth.json", false: ""}[stdin != ""] + "   (the real Amplify CLI, offline)")
+		out, err := amp.Run(ctx, project, stdin, c...)
+		fmt.Print(lastLines(out, 3))
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	runEnv(bin, project, menv, flags...)
 
 	step("$ amplify push   (simulated: the new pool, signing in by e-mail; the old one is retained)")
 	newPool := *must(idp.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("notes-new"),
 		UsernameAttributes:     []ctypes.UsernameAttributeType{ctypes.UsernameAttributeTypeEmail},
 		AutoVerifiedAttributes: []ctypes.VerifiedAttributeType{ctypes.VerifiedAttributeTypeEmail}})).UserPool.Id
-	appClient := *must(idp.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &newPool, ClientName: aws.String("notes-web"),
-		ExplicitAuthFlows: []ctypes.ExplicitAuthFlowsType{ctypes.ExplicitAuthFlowsTypeAllowUserPasswordAuth}})).UserPoolClient.ClientId
-	// The new auth's identity pool, which the push makes with the new pool's
-	// client; the old one stays only when retain-pool retained it.
-	provider := "cognito-idp." + cfg.Region + ".amazonaws.com/" + newPool
-	newIdentityPool := aws.ToString(must(sim.Identity.CreateIdentityPool(ctx, &cognitoidentity.CreateIdentityPoolInput{IdentityPoolName: aws.String("notesappauthv2_identitypool"),
-		CognitoIdentityProviders: []citypes.CognitoIdentityProvider{{ProviderName: &provider, ClientId: &appClient}}})).IdentityPoolId)
-	if !must(amplifysim.RemoveAuth(ctx, sim, oldAuth.IdentityPoolID, retained)) {
-		log.Fatalf("demo: the push deleted the old identity pool %s with the old auth stack: users' old identity ids are lost (retain-pool keeps it)", oldAuth.IdentityPoolID)
+	if err := amplifysim.Push(project, "notesappauthv2", newPool); err != nil {
+		log.Fatal(err)
 	}
-	fmt.Printf("   new identity pool %s; the old one, %s, kept (retain-pool)\n", newIdentityPool, oldAuth.IdentityPoolID)
-	runEnvMay(bin, project, env, "check", "--backup", backup, "--target-pool", newPool, "--fix")
-
-	step("Building and deploying the user migration trigger")
-	arch := runtime.GOARCH // the emulator runs it on this machine
-	wd, _ := os.Getwd()
-	runEnv(bin, wd, env, "trigger", "build", "--arch", arch, "--out", filepath.Join(work, "trigger"))
-	runEnv(bin, project, env, "trigger", "deploy", "--old-pool", oldPool, "--target-pool", newPool, "--zip", filepath.Join(work, "trigger", "migration-trigger.zip"), "--arch", arch, "--yes")
-	runEnv(bin, project, env, "trigger", "status", "--old-pool", oldPool, "--target-pool", newPool)
+	newAuth := must(amplifysim.PushAuth(ctx, sim, project, "notesappauthv2", newPool, cfg.Region))
+	appClient, newIdentityPool := newAuth.WebClientID, newAuth.IdentityPoolID
+	if !must(amplifysim.RemoveAuth(ctx, sim, oldAuth.IdentityPoolID, retained)) {
+		log.Fatalf("demo: the push deleted the old identity pool %s with the old auth stack (the retain step keeps it)", oldAuth.IdentityPoolID)
+	}
+	fmt.Printf("   new identity pool %s; the old one, %s, kept (retain)\n", newIdentityPool, oldAuth.IdentityPoolID)
+	step("$ poolmigrate migrate   (check, the user migration trigger deployed, the window opens)")
+	runEnv(bin, project, menv, flags...)
+	backup := newestBackup(project, oldPool)
 
 	// The function as deployed, under the emulator.
 	lc := lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = aws.String(shim) })
@@ -199,38 +231,27 @@ func keepPasswords(ctx context.Context, bin, example, work, rie string, ddb *dyn
 	signIn("carol@example.com", "not-her-password")
 	signIn("dave@example.com", passwords["dave"])
 
-	step("While the window is open: sync the users migrated so far, see how far it is")
-	runEnv(bin, project, env, "sync", "--backup", backup, "--target-pool", newPool, "--yes")
-	runEnv(bin, project, env, "verify", "--backup", backup, "--target-pool", newPool, "--progress")
+	step("While the window is open: sync the users migrated so far (bob's files move to his new identity id), see how far it is")
+	runEnv(bin, project, menv, "sync", "--backup", backup, "--target-pool", newPool, "--yes")
+	runEnv(bin, project, menv, "verify", "--backup", backup, "--target-pool", newPool, "--progress")
 
 	step("alice signs in to the NEW pool with her OLD password")
 	signIn("alice@example.com", passwords["alice"])
 
-	// The users' files (route copy). Users the trigger brought over have
-	// their passwords (no RESET_REQUIRED), so the copy runs for them now;
-	// the next run takes those who sign in later. Until `migrate` runs the
-	// storage step, the operator runs the route's commands here (switch to
-	// the step at merge).
-	step("Copying the migrated users' files to their new identity ids: poolmigrate storage copy   (route copy: the old identity pool kept)")
-	runEnv(bin, project, env, "sync", "--backup", backup, "--target-pool", newPool, "--yes")
-	tr := startTokenRuntimes(ctx, shim, rie, work)
-	defer tr.stop()
-	copyFlags := []string{"--backup", backup, "--target-pool", newPool, "--old-identity-pool", oldAuth.IdentityPoolID, "--new-identity-pool", newIdentityPool}
-	storageRoute(bin, project, append(env, tr.env()...), nil, append([]string{"storage", "copy"}, copyFlags...)...)
+	// Users the trigger brought over have their passwords (no
+	// RESET_REQUIRED): the next sync, as the window's message says to run
+	// (from cron), moves their files too.
+	step("The next sync moves alice's files to her new identity id   (route copy: old identity ids taken before the push)")
+	runEnv(bin, project, menv, "sync", "--backup", backup, "--target-pool", newPool, "--yes")
 	step("alice and bob sign in to the new pool, get their identity ids from the new identity pool and read their files")
 	files.read(ctx, "copy", appSide{pool: newPool, client: appClient, identityPool: newIdentityPool}, false)
-	fmt.Printf("\nTo close the window: export and import the users who never signed in, sync, verify, `poolmigrate trigger remove`, then `poolmigrate retire-old-pool` (see docs/keep-passwords.md). The project is in %s.\n", project)
+	fmt.Printf("\nTo close the window: `poolmigrate migrate --close-window` imports the users who never signed in, syncs, verifies, removes the trigger and retires the old pool (see docs/keep-passwords.md). The project is in %s.\n", project)
 }
 
 func runEnv(bin, dir string, env []string, args ...string) {
 	if err := runEnvErr(bin, dir, env, args...); err != nil {
 		log.Fatalf("demo: poolmigrate %s: %v", args[0], err)
 	}
-}
-
-// runEnvMay runs a command whose exit 1 reports problems (check).
-func runEnvMay(bin, dir string, env []string, args ...string) {
-	_ = runEnvErr(bin, dir, env, args...)
 }
 
 func runEnvErr(bin, dir string, env []string, args ...string) error {

@@ -4,8 +4,10 @@
 // between what the user runs with the real Amplify CLI (offline: remove
 // auth, add auth --headless, status, gql-compile). Only `amplify push` is
 // simulated (it needs AWS): the new pool, its identity pool and the storage
-// bucket are created on the test bed. Users save files under their
-// identity ids before the move and read them back after it (issue #22).
+// bucket are created on the test bed, and the old pools deleted. Users
+// save files under their identity ids before the move and read them back
+// after it (issue #22): migrate's storage-ids and storage steps, and the
+// sync its storage step names once users have set their passwords.
 // Start the test bed first; scripts/demo.sh does everything.
 package main
 
@@ -66,7 +68,7 @@ func main() {
 	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true })
 	binPath, _ := filepath.Abs(*bin)
 	if *keep {
-		keepPasswords(ctx, binPath, *example, *work, *rie, ddb)
+		keepPasswords(ctx, binPath, *example, *work, *amplifyBin, *rie, ddb)
 		return
 	}
 	if *gen2 {
@@ -177,15 +179,16 @@ func main() {
 	}
 	fmt.Printf("   %d items in 5 tables\n", items)
 
+	// The users' files (route copy: the push deletes the old identity
+	// pool). migrate's storage-ids step signs each user in to the old pool
+	// through the tool's token function, before the push, and records
+	// their old identity ids; its storage step and each sync copy the
+	// files of those who can sign in to the new pool. The emulator runs
+	// the token function wherever the tool puts it.
+	tr := startTokenRuntimes(ctx, os.Getenv("AWS_ENDPOINT_URL_LAMBDA"), *rie, *work)
+	defer tr.stop()
 	flags := []string{"migrate", "--yes", "--role-arn", importRole(ctx, cfg), "--rate-scale", "100", "--poll", "200ms"}
-	run(binPath, project, flags...)
-	// Route copy needs the old user pool and its identity pool after the
-	// push: the copy signs each user in to both pools to learn their old
-	// and new identity ids. `migrate` keeps them only on its keep-passwords
-	// route; until its storage step does, the operator runs retain-pool
-	// here, before `amplify remove auth` (switch to the step at merge).
-	step("Keeping the old user pool and its identity pool through the push, for the copy of the users' files")
-	run(binPath, project, "retain-pool", "--auth", "notesappauth")
+	runEnv(binPath, project, tr.env(), flags...)
 	// CloudFormation deletes the auth stack with the policies of the
 	// template deployed before `amplify remove auth`.
 	retained := must(amplifysim.IdentityPoolRetained(project, "notesappauth"))
@@ -206,7 +209,7 @@ func main() {
 			log.Fatal(err)
 		}
 	}
-	run(binPath, project, flags...)
+	runEnv(binPath, project, tr.env(), flags...)
 	step("$ amplify status && amplify api gql-compile   (the real CLI accepts the patched project)")
 	for _, c := range [][]string{{"status"}, {"api", "gql-compile"}} {
 		out, err := amp.Run(ctx, project, "", c...)
@@ -216,7 +219,7 @@ func main() {
 		fmt.Print(lastLines(out, 2))
 	}
 
-	step("$ amplify push   (simulated: the new pool and identity pool are created on the test bed; the old ones stay, retained)")
+	step("$ amplify push   (simulated: the new pool and identity pool are created on the test bed; the old ones are deleted with the old auth stack)")
 	newPool := must(idp.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("notes-new"),
 		UsernameAttributes:     []ctypes.UsernameAttributeType{ctypes.UsernameAttributeTypeEmail},
 		AutoVerifiedAttributes: []ctypes.VerifiedAttributeType{ctypes.VerifiedAttributeTypeEmail},
@@ -225,32 +228,28 @@ func main() {
 		log.Fatal(err)
 	}
 	newAuth := must(amplifysim.PushAuth(ctx, sim, project, "notesappauthv2", *newPool, cfg.Region))
-	if !must(amplifysim.RemoveAuth(ctx, sim, oldAuth.IdentityPoolID, retained)) {
-		log.Fatalf("demo: the push deleted the old identity pool %s with the old auth stack: users' old identity ids are lost (retain-pool keeps it)", oldAuth.IdentityPoolID)
+	if must(amplifysim.RemoveAuth(ctx, sim, oldAuth.IdentityPoolID, retained)) {
+		log.Fatalf("demo: the old identity pool %s outlived the push: the normal flow retains nothing", oldAuth.IdentityPoolID)
 	}
-	fmt.Printf("   new identity pool %s (user pool %s); the old one, %s, kept: retain-pool set its DeletionPolicy to Retain\n", newAuth.IdentityPoolID, *newPool, oldAuth.IdentityPoolID)
+	must(idp.DeleteUserPool(ctx, &cip.DeleteUserPoolInput{UserPoolId: oldPool}))
+	fmt.Printf("   new identity pool %s (user pool %s); the old user pool %s and identity pool %s deleted (storage-ids took the old identity ids before)\n", newAuth.IdentityPoolID, *newPool, *oldPool, oldAuth.IdentityPoolID)
 	step("$ amplify update auth   (simulated: \"Add/Edit social providers\": Google and Facebook, their client ids and secrets entered again, as the add-auth report says)")
 	addProviders(ctx, shim, *newPool)
-	run(binPath, project, flags...)
+	runEnv(binPath, project, tr.env(), flags...)
 
 	step("The check above blocks on the shared e-mail and the unverified user; deciding with export's policies:")
-	run(binPath, project, append(flags, "--on-duplicate", "keep-newest", "--on-unverified", "skip")...)
+	runEnv(binPath, project, tr.env(), append(flags, "--on-duplicate", "keep-newest", "--on-unverified", "skip")...)
 	signInThroughGoogle(ctx, ddb, *newPool, table("Note"))
 
-	// The users' files (route copy: the identity pool did not survive the
-	// move). The import leaves users in RESET_REQUIRED, and Cognito gives
-	// such a user no custom-auth token, which `storage copy` needs to learn
-	// their new identity id: the copy runs once they have set a password.
+	// The import leaves users in RESET_REQUIRED, and Cognito gives such a
+	// user no custom-auth token, which the copy needs to learn their new
+	// identity id: migrate's storage step named them waiting, and the
+	// sync it names moves their files once they have set a password.
 	step("Users set their passwords in the new pool   (on AWS through the reset code Cognito mails them; the test bed mails nothing, so an admin call sets them)")
 	resetPasswords(ctx, shim, *newPool, fileUsers)
-	// Until `migrate` runs the storage step, the operator runs the route's
-	// commands here, after the import (switch to the step at merge).
-	step("Copying each user's files to their new identity id: poolmigrate storage copy   (route copy: the old identity pool kept, the new one made by the push)")
-	tr := startTokenRuntimes(ctx, os.Getenv("AWS_ENDPOINT_URL_LAMBDA"), *rie, *work)
-	defer tr.stop()
+	step("Moving the files of the users who can sign in now: poolmigrate sync, as migrate's storage step says   (route copy: old identity ids taken before the push)")
 	backup := newestBackup(project, *oldPool)
-	copyFlags := []string{"--backup", backup, "--target-pool", *newPool, "--old-identity-pool", oldAuth.IdentityPoolID, "--new-identity-pool", newAuth.IdentityPoolID}
-	storageRoute(binPath, project, tr.env(), disabledDave, append([]string{"storage", "copy"}, copyFlags...)...)
+	runEnv(binPath, project, tr.env(), "sync", "--backup", backup, "--target-pool", *newPool, "--yes")
 	step("Each of them signs in to the new pool, gets their identity id from the new identity pool and reads their files")
 	files.read(ctx, "copy", appSide{pool: *newPool, client: newAuth.WebClientID, identityPool: newAuth.IdentityPoolID}, false)
 	step("Done. The migrated project is in " + project + "; its state (backup, CSVs, journal) in " + filepath.Join(project, ".poolmigrate"))
