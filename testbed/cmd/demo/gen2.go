@@ -135,35 +135,39 @@ func gen2Demo(ctx context.Context, bin, example, work string, idp *cip.Client, d
 	}
 	fmt.Printf("   Note.owner of alice: %s   Comment.owner: alice   Profile.userId: %s\n", subs["alice"]+"::alice", subs["alice"])
 
+	// The token function (custom-auth trio) that migrate's storage step
+	// and sync put on each pool runs under the emulator, started here for
+	// every run that may need it.
+	tr := startTokenRuntimes(ctx, os.Getenv("AWS_ENDPOINT_URL_LAMBDA"), os.Getenv("POOLMIGRATE_TESTBED_RIE"), work)
+	defer tr.stop()
 	flags := []string{"migrate", "--yes", "--role-arn", role, "--rate-scale", "100", "--poll", "200ms",
 		"--on-duplicate", "keep-newest", "--on-unverified", "skip"}
-	run(bin, project, flags...)
+	runEnv(bin, project, tr.env(), flags...)
 	showBlock(project, "retain")
 	d1 := deploy(d0)
-	run(bin, project, flags...)
+	// Route link: the identity pool survives the swap. migrate's patch step
+	// writes, beside the new-pool block, the link-window block that keeps
+	// the old user pool a provider of the identity pool while users are
+	// linked (removed at the end).
+	runEnv(bin, project, tr.env(), flags...)
 	showBlock(project, "new-pool")
-	// Route link: the identity pool survives the swap, and `storage link`
-	// needs the old user pool among its providers beside the new one while
-	// it runs. Until `migrate` runs the storage step, the operator runs
-	// the route's commands here: the block before this deploy, the link
-	// after the import (switch to the step at merge).
-	backup := newestBackup(project, d0.PoolID)
-	step("Keeping the old user pool a provider of the identity pool while the link runs")
-	run(bin, project, "storage", "link", "--backend", "--backup", backup, "--old-client", d0.ClientID)
 	showBlock(project, "link-window")
 	d2 := deploy(d1)
-	run(bin, project, flags...)
+	runEnv(bin, project, tr.env(), flags...)
 
 	step("Users set their passwords in the new pool   (on AWS through the reset code Cognito mails them; the test bed mails nothing, so an admin call sets them)")
 	// Cognito gives a user in RESET_REQUIRED no custom-auth token, which
-	// `storage link` needs: the link runs once they have set a password,
-	// and before they first sign in to the app (a sign-in before the link
-	// gives them a new identity: "needs copy").
+	// the link needs: migrate's storage step named them waiting, and the
+	// sync it names links them once they have set a password (before they
+	// first sign in to the app; one who signs in first gets an identity of
+	// their own, whose files the link copies to the one they keep).
 	resetPasswords(ctx, shim, d2.PoolID, fileUsers)
-	step("Linking each user's new login to the identity id they have: poolmigrate storage link   (route link: the identity pool survives the swap)")
-	tr := startTokenRuntimes(ctx, os.Getenv("AWS_ENDPOINT_URL_LAMBDA"), os.Getenv("POOLMIGRATE_TESTBED_RIE"), work)
-	defer tr.stop()
-	storageRoute(bin, project, tr.env(), disabledDave, "storage", "link", "--backup", backup, "--target-pool", d2.PoolID, "--identity-pool", d2.IdentityPoolID)
+	backup := newestBackup(project, d0.PoolID)
+	step("Linking each user's new login to the identity id they have: poolmigrate sync, as migrate's storage step says   (route link: the identity pool survives the swap)")
+	runEnv(bin, project, append(tr.env(), "POOLMIGRATE_API_ID="+d0.APIID), "sync", "--backup", backup, "--target-pool", d2.PoolID, "--yes")
+	// dave is disabled, so he cannot be linked yet: the block stays until
+	// he is (or the operator accepts leaving his files), as sync says.
+	step("The link-window block stays while a user waits (dave, disabled); once every user is linked, poolmigrate storage link --backend --close removes it (deploy after)")
 	step("Each of them signs in to the new pool, gets their identity id from the identity pool and reads their files")
 	files.read(ctx, "link", appSide{pool: d2.PoolID, client: d2.ClientID, identityPool: d2.IdentityPoolID}, true)
 
