@@ -35,6 +35,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentity"
+	citypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentity/types"
 	"golang.org/x/time/rate"
 
 	"github.com/poolmigrate/poolmigrate/storage/s3move"
@@ -498,7 +499,15 @@ func (o Options) deleteCreated(ctx context.Context, api API, m *mapFile, entries
 		}
 		left := map[string]bool{}
 		for _, u := range out.UnprocessedIdentityIds {
-			left[aws.ToString(u.IdentityId)] = true
+			id := aws.ToString(u.IdentityId)
+			// A run killed after its DeleteIdentities, before the line,
+			// left an id Cognito no longer knows (refused, not deleted
+			// again): gone is what was asked.
+			gone, err := o.gone(ctx, api, id)
+			if err != nil {
+				return n, err
+			}
+			left[id] = !gone
 		}
 		for _, id := range batch {
 			if left[id] {
@@ -509,11 +518,35 @@ func (o Options) deleteCreated(ctx context.Context, api API, m *mapFile, entries
 			}
 			n++
 		}
-		if len(left) > 0 {
-			return n, fmt.Errorf("delete the identities the run created in %s: %d not deleted (run again)", o.Old.IdentityPool, len(left))
+		if k := countTrue(left); k > 0 {
+			return n, fmt.Errorf("delete the identities the run created in %s: %d not deleted (run again)", o.Old.IdentityPool, k)
 		}
 	}
 	return n, nil
+}
+
+// gone tells whether Cognito no longer knows identity id
+// (DescribeIdentity answers ResourceNotFoundException).
+func (o Options) gone(ctx context.Context, api API, id string) (bool, error) {
+	_, err := o.describe(ctx, api, id)
+	var nf *citypes.ResourceNotFoundException
+	switch {
+	case errors.As(err, &nf):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	return false, nil
+}
+
+func countTrue(m map[string]bool) int {
+	n := 0
+	for _, v := range m {
+		if v {
+			n++
+		}
+	}
+	return n
 }
 
 // CheckToken refuses an ID token that is not user sub's of side's user
