@@ -38,7 +38,7 @@ func (m *pacedMinter) Mint(ctx context.Context, username string) (string, error)
 	return m.env.IDToken(m.b, m.pool, m.client, username, m.passwords[username]), nil
 }
 
-// BenchmarkIdentityMap maps N users (POOLMIGRATE_BENCH_USERS, default 200;
+// BenchmarkBuildAtQuota maps N users (POOLMIGRATE_BENCH_MAP_USERS, default 200;
 // each with an identity in the old identity pool, as users who stored
 // files have) with Build's defaults, the test bed's shim keeping AWS's
 // default quotas. Each user costs one token of each user pool (tokenmint:
@@ -48,10 +48,10 @@ func (m *pacedMinter) Mint(ctx context.Context, username string) (string, error)
 // reports the rate achieved, the quota-bound rate (the lower of 25/2 and
 // 120/4 users a second) and their ratio (issue 22 asks for at least 0.9),
 // and the calls the shim refused.
-func BenchmarkIdentityMap(b *testing.B) {
+func BenchmarkBuildAtQuota(b *testing.B) {
 	env := testenv.Require(b)
 	n := 200
-	if s := os.Getenv("POOLMIGRATE_BENCH_USERS"); s != "" {
+	if s := os.Getenv("POOLMIGRATE_BENCH_MAP_USERS"); s != "" {
 		if v, err := strconv.Atoi(s); err == nil && v > 0 {
 			n = v
 		}
