@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentity"
 	"github.com/spf13/pflag"
+	"golang.org/x/time/rate"
 
 	"github.com/poolmigrate/poolmigrate/migration"
 	"github.com/poolmigrate/poolmigrate/storage/identitymap"
@@ -407,6 +408,7 @@ func (a *App) tokenSides(ctx context.Context, s *storageSetup) (func(pool, ident
 		if err != nil {
 			return identitymap.Side{}, nil, err
 		}
+		run.Limiter = rate.NewLimiter(identitymap.MintRate, 1)
 		o := tmdeploy.Options{Pool: pool, Region: c.cfg.Region, Account: account, Zip: pkg, Run: run,
 			Logf: func(format string, args ...any) { fmt.Fprintf(a.Stderr, format+"\n", args...) }}
 		remove := func() {

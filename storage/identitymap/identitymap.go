@@ -35,6 +35,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentity"
+	citypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentity/types"
 	"golang.org/x/time/rate"
 
 	"github.com/poolmigrate/poolmigrate/storage/s3move"
@@ -98,7 +99,10 @@ type Options struct {
 	// Limiter paces GetId, ListIdentities and DeleteIdentities (default
 	// DefaultRate a second: Cognito Identity's GetId quota is 25).
 	Limiter *rate.Limiter
-	// Workers is how many users are asked at once (default 4).
+	// Workers is how many users are asked at once (default 16: a user's
+	// calls run one after another, two sign-ins through the token
+	// function among them, so it takes many in flight to keep the
+	// Limiter's pace; the Limiter, not Workers, bounds the rate).
 	Workers int
 	// Holds, if set, tells whether an identity holds files: an identity
 	// the run seems to have created but that holds files is not deleted
@@ -117,8 +121,21 @@ type Options struct {
 	oldOnly bool // BuildOld: ask the old side only
 }
 
-// DefaultRate paces the identity calls under GetId's quota (25 a second).
-const DefaultRate = 20
+// DefaultRate paces the identity calls at 92 % of GetId's quota (25 a
+// second per account): a user costs a GetId in each identity pool, so
+// Build maps 11.5 users a second (issue 22 asks for 90 % of the
+// quota-bound 12.5; BENCHMARKS.md, "Identity map at the quota"). The
+// 2 a second left over serve the app's new identities.
+const DefaultRate = 23
+
+// MintRate paces a tokenmint run that feeds Build (Run.Limiter): a token
+// costs three calls (AdminInitiateAuth, AdminRespondToAuthChallenge,
+// RevokeToken) and each GetId waits for one token, so the minter never
+// holds GetId back (tokenmint.DefaultRate, 30, allowed 10 tokens a
+// second: 80 % of the quota-bound rate). The GetId pace bounds what it
+// spends: at most two UserAuthentication calls a GetId, 46 a second of
+// the account's 120, the rest left to the app's sign-ins.
+const MintRate = 3 * DefaultRate
 
 // Failure is a user whose ids were not found; nothing is copied for them.
 type Failure struct {
@@ -432,13 +449,24 @@ func checkToken(token string, side Side, sub string) error {
 	return nil
 }
 
+// ListRate paces ListIdentities pages at its quota (5 a second per
+// account, the shim's figure): the identity calls' Limiter, at GetId's
+// pace, would exceed it and be throttled (a million users are 16,667
+// pages).
+const ListRate = 5
+
 // ListIdentities lists every identity id of the pool, each page after l
-// allows it (storage link lists the same way before its GetId calls).
+// allows it and at most ListRate pages a second (storage link lists the
+// same way before its GetId calls).
 func ListIdentities(ctx context.Context, api API, pool string, l *rate.Limiter) (map[string]bool, error) {
 	known := map[string]bool{}
 	var next *string
+	pages := rate.NewLimiter(ListRate, 1)
 	for {
 		if err := l.Wait(ctx); err != nil {
+			return nil, err
+		}
+		if err := pages.Wait(ctx); err != nil {
 			return nil, err
 		}
 		out, err := api.ListIdentities(ctx, &cognitoidentity.ListIdentitiesInput{IdentityPoolId: aws.String(pool), MaxResults: aws.Int32(60), NextToken: next})
@@ -498,7 +526,15 @@ func (o Options) deleteCreated(ctx context.Context, api API, m *mapFile, entries
 		}
 		left := map[string]bool{}
 		for _, u := range out.UnprocessedIdentityIds {
-			left[aws.ToString(u.IdentityId)] = true
+			id := aws.ToString(u.IdentityId)
+			// A run killed after its DeleteIdentities, before the line,
+			// left an id Cognito no longer knows (refused, not deleted
+			// again): gone is what was asked.
+			gone, err := o.gone(ctx, api, id)
+			if err != nil {
+				return n, err
+			}
+			left[id] = !gone
 		}
 		for _, id := range batch {
 			if left[id] {
@@ -509,11 +545,35 @@ func (o Options) deleteCreated(ctx context.Context, api API, m *mapFile, entries
 			}
 			n++
 		}
-		if len(left) > 0 {
-			return n, fmt.Errorf("delete the identities the run created in %s: %d not deleted (run again)", o.Old.IdentityPool, len(left))
+		if k := countTrue(left); k > 0 {
+			return n, fmt.Errorf("delete the identities the run created in %s: %d not deleted (run again)", o.Old.IdentityPool, k)
 		}
 	}
 	return n, nil
+}
+
+// gone tells whether Cognito no longer knows identity id
+// (DescribeIdentity answers ResourceNotFoundException).
+func (o Options) gone(ctx context.Context, api API, id string) (bool, error) {
+	_, err := o.describe(ctx, api, id)
+	var nf *citypes.ResourceNotFoundException
+	switch {
+	case errors.As(err, &nf):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	return false, nil
+}
+
+func countTrue(m map[string]bool) int {
+	n := 0
+	for _, v := range m {
+		if v {
+			n++
+		}
+	}
+	return n
 }
 
 // CheckToken refuses an ID token that is not user sub's of side's user

@@ -282,3 +282,44 @@ func TestBuildInTwoPhases(t *testing.T) {
 		t.Errorf("the map reads back: %v %d lines", err, len(lines))
 	}
 }
+
+// killedAfterDelete deletes the identities as asked, then answers an
+// error: the file is left as a run killed between DeleteIdentities and
+// its "deleted" line leaves it.
+type killedAfterDelete struct{ *cognitoidentity.Client }
+
+func (k killedAfterDelete) DeleteIdentities(ctx context.Context, in *cognitoidentity.DeleteIdentitiesInput, optFns ...func(*cognitoidentity.Options)) (*cognitoidentity.DeleteIdentitiesOutput, error) {
+	if _, err := k.Client.DeleteIdentities(ctx, in, optFns...); err != nil {
+		return nil, err
+	}
+	return nil, errors.New("killed")
+}
+
+// TestBuildResumesAfterAKillBetweenDeleteAndItsLine: the identity the run
+// made for carol was deleted but the run stopped before recording it; the
+// next run (Cognito no longer knows the id) finishes: the deletion is
+// recorded, alice's move kept, no identity made again.
+func TestBuildResumesAfterAKillBetweenDeleteAndItsLine(t *testing.T) {
+	b := newBed(t)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "identity-map.jsonl")
+	before := b.identities(t, b.oldIP)
+	if _, err := identitymap.Build(ctx, killedAfterDelete{b.api}, b.options(path, "alice", "carol")); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("first run: %v, want it stopped at the deletion", err)
+	}
+	calls := b.oldMint.calls + b.newMint.calls
+	res, err := identitymap.Build(ctx, b.api, b.options(path, "alice", "carol"))
+	if err != nil || res.Asked != 0 || res.Deleted != 1 || len(res.Moves()) != 1 || res.Moves()[0].Old != b.had["alice"] {
+		t.Fatalf("resumed: %v, asked %d, deleted %d, moves %+v", err, res.Asked, res.Deleted, res.Moves())
+	}
+	if b.oldMint.calls+b.newMint.calls != calls {
+		t.Errorf("the resumed run minted %d tokens", b.oldMint.calls+b.newMint.calls-calls)
+	}
+	if n := len(b.identities(t, b.oldIP)); n != len(before) {
+		t.Errorf("the old identity pool has %d identities, had %d", n, len(before))
+	}
+	// And a third run has nothing left to do.
+	if res, err := identitymap.Build(ctx, b.api, b.options(path, "alice", "carol")); err != nil || res.Deleted != 0 {
+		t.Fatalf("third run: %v, deleted %d", err, res.Deleted)
+	}
+}

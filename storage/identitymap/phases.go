@@ -134,7 +134,7 @@ func (o *Options) defaults() {
 		o.Limiter = rate.NewLimiter(DefaultRate, 1)
 	}
 	if o.Workers < 1 {
-		o.Workers = 4
+		o.Workers = 16
 	}
 	if o.Now == nil {
 		o.Now = time.Now

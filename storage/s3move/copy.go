@@ -382,7 +382,7 @@ func (c *copier) outcome(job copyJob, kind string, conflict *Conflict) {
 // copyOne copies one object. Only a journal failure is returned: every
 // other failure is the object's own, reported in the result.
 func (c *copier) copyOne(ctx context.Context, job copyJob) error {
-	if c.st.done[keyHash(job.dest)] {
+	if c.st.isDone(job.dest) {
 		c.outcome(job, "done", nil)
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -168,7 +169,8 @@ func (j *journal) close() error {
 // line. A last line cut short by a crash is ignored: its call was never
 // sent.
 func ReadJournal(path string, fn func(Record) error) error {
-	copies := map[int64]bool{}
+	// The copies' sequence numbers, rising: 8 bytes a copy, searched.
+	var copies []int64
 	var last int64
 	return linefile.ScanRecords(path, "journal", "copy journal record", journalHint, 1<<20, func(rec *Record) error {
 		if err := checkRecord(*rec, last, copies); err != nil {
@@ -176,13 +178,13 @@ func ReadJournal(path string, fn func(Record) error) error {
 		}
 		last = rec.Seq
 		if rec.Kind == "copy" {
-			copies[rec.Seq] = true
+			copies = append(copies, rec.Seq)
 		}
 		return nil
 	}, fn)
 }
 
-func checkRecord(r Record, last int64, copies map[int64]bool) error {
+func checkRecord(r Record, last int64, copies []int64) error {
 	switch {
 	case r.Seq <= last:
 		return fmt.Errorf("record %d follows record %d: sequence numbers must rise", r.Seq, last)
@@ -190,7 +192,7 @@ func checkRecord(r Record, last int64, copies map[int64]bool) error {
 		return fmt.Errorf("record %d: unknown kind %q", r.Seq, r.Kind)
 	case (r.Kind == "start" || r.Kind == "end") && r.Run == nil:
 		return fmt.Errorf("record %d: a %s record without its run", r.Seq, r.Kind)
-	case (r.Kind == "done" || r.Kind == "upload" || r.Kind == "parts") && !copies[r.Ref]:
+	case (r.Kind == "done" || r.Kind == "upload" || r.Kind == "parts") && !hasSeq(copies, r.Ref):
 		return fmt.Errorf("record %d: %s of record %d, which is no copy before it", r.Seq, r.Kind, r.Ref)
 	}
 	if r.Kind == "copy" || r.Kind == "exists" || r.Kind == "conflict" {
@@ -204,6 +206,12 @@ func checkRecord(r Record, last int64, copies map[int64]bool) error {
 		}
 	}
 	return nil
+}
+
+// hasSeq tells whether the rising seqs hold seq.
+func hasSeq(seqs []int64, seq int64) bool {
+	_, ok := slices.BinarySearch(seqs, seq)
+	return ok
 }
 
 // rewrites tells whether dest is source with one identity-id segment
@@ -236,8 +244,8 @@ type journalState struct {
 	last  int64
 	first *RunInfo
 	// done are destinations settled: copied by an earlier run, or found
-	// holding the same object.
-	done map[uint64]bool
+	// holding the same object (their keyHash, sorted: isDone).
+	done []uint64
 	// unsettled are copies journaled and not settled, by destination.
 	unsettled map[string]pendingCopy
 	// uploads are multipart uploads created and not settled.
@@ -250,7 +258,7 @@ type pendingCopy struct {
 }
 
 func readState(path string) (*journalState, error) {
-	st := &journalState{done: map[uint64]bool{}, unsettled: map[string]pendingCopy{}}
+	st := &journalState{unsettled: map[string]pendingCopy{}}
 	byseq := map[int64]Record{}
 	uploads := map[int64]Record{}
 	err := ReadJournal(path, func(r Record) error {
@@ -273,26 +281,34 @@ func readState(path string) (*journalState, error) {
 			uploads[r.Ref] = r
 		case "done":
 			c := byseq[r.Ref]
-			st.done[keyHash(c.Dest)] = true
+			st.done = append(st.done, keyHash(c.Dest))
 			if p, ok := st.unsettled[c.Dest]; ok && p.seq == r.Ref {
 				delete(st.unsettled, c.Dest)
 			}
 			delete(byseq, r.Ref)
 			delete(uploads, r.Ref)
 		case "exists":
-			st.done[keyHash(r.Dest)] = true
+			st.done = append(st.done, keyHash(r.Dest))
 		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
+	slices.Sort(st.done)
+	st.done = slices.Compact(st.done)
 	for _, u := range uploads {
 		c := byseq[u.Ref]
 		u.Dest = c.Dest
 		st.uploads = append(st.uploads, u)
 	}
 	return st, nil
+}
+
+// isDone tells whether dest is settled.
+func (st *journalState) isDone(dest string) bool {
+	_, ok := slices.BinarySearch(st.done, keyHash(dest))
+	return ok
 }
 
 // keyHash keeps a settled destination in 8 bytes: a resume of millions

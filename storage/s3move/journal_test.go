@@ -107,7 +107,7 @@ func TestReadState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !st.done[keyHash(destA)] || !st.done[keyHash(destC)] || st.done[keyHash(destB)] {
+	if !st.isDone(destA) || !st.isDone(destC) || st.isDone(destB) {
 		t.Errorf("done: %v", st.done)
 	}
 	if u, ok := st.unsettled[destB]; !ok || u.seq != 3 || u.expectETag != `"x-2"` || len(st.unsettled) != 1 {
