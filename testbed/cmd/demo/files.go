@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log"
-	"os"
-	"os/exec"
 	"sort"
 	"strings"
 
@@ -189,79 +185,4 @@ func countPrefix(m map[string]string, prefix string) int {
 		}
 	}
 	return n
-}
-
-// storageRoute runs `storage copy` or `storage link` (args, without
-// --yes and --json) with --json, its progress on the terminal, and prints
-// what it did. It accepts exit 1 only when the users it left behind are
-// exactly those named in mayFail with the reason: Cognito mints no token
-// for a disabled user, so neither command can learn a disabled user's
-// identity ids until an admin enables them.
-func storageRoute(bin, dir string, env []string, mayFail map[string]string, args ...string) {
-	args = append(args, "--yes", "--json")
-	fmt.Printf("\n$ poolmigrate %s\n", strings.Join(args, " "))
-	var out bytes.Buffer
-	cmd := exec.Command(bin, args...)
-	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, &out, os.Stderr
-	cmd.Env = append(os.Environ(), env...)
-	runErr := cmd.Run()
-	var rep struct {
-		Map struct { // copy
-			Failures []struct {
-				User string `json:"user"`
-			} `json:"failures"`
-		} `json:"map"`
-		NotLinked     []string          `json:"notLinked"` // link
-		RefusedClaims []json.RawMessage `json:"refusedClaims"`
-		Buckets       []struct {
-			Bucket string `json:"bucket"`
-			Result *struct {
-				Copied int `json:"copied"`
-			} `json:"result"`
-		} `json:"buckets"`
-		Link struct {
-			Entries []struct {
-				OldUsername string `json:"oldUsername"`
-				Outcome     string `json:"outcome"`
-			} `json:"entries"`
-		} `json:"link"`
-	}
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-		log.Fatalf("demo: poolmigrate %s: %v (its report: %v)", args[1], runErr, err)
-	}
-	for _, b := range rep.Buckets {
-		if b.Result != nil {
-			fmt.Printf("   bucket %s: %d objects copied\n", b.Bucket, b.Result.Copied)
-		}
-	}
-	outcomes := map[string][]string{}
-	for _, e := range rep.Link.Entries {
-		if e.Outcome != "" {
-			outcomes[e.Outcome] = append(outcomes[e.Outcome], e.OldUsername)
-		}
-	}
-	for o, users := range outcomes {
-		sort.Strings(users)
-		fmt.Printf("   %s: %s\n", o, strings.Join(users, ", "))
-	}
-	if runErr == nil {
-		return
-	}
-	left := rep.NotLinked
-	for _, f := range rep.Map.Failures {
-		left = append(left, f.User)
-	}
-	unexpected := len(rep.RefusedClaims) > 0 || len(left) != len(mayFail)
-	for _, u := range left {
-		why, ok := mayFail[u]
-		if !ok {
-			unexpected = true
-			continue
-		}
-		fmt.Printf("   %s left out, as expected: %s\n", u, why)
-	}
-	if unexpected {
-		log.Fatalf("demo: poolmigrate %s: %v; users left out: %v, refused claims: %d", args[1], runErr, left, len(rep.RefusedClaims))
-	}
-	fmt.Printf("   (storage %s exits 1 until every user is done: a later run takes them)\n", args[1])
 }

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -265,15 +264,6 @@ func lastLines(s string, n int) string {
 
 func step(msg string) { fmt.Printf("\n\033[1m==> %s\033[0m\n", msg) }
 
-func run(bin, dir string, args ...string) {
-	fmt.Printf("\n$ poolmigrate %s\n", strings.Join(args, " "))
-	cmd := exec.Command(bin, args...)
-	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		log.Fatalf("demo: poolmigrate %s: %v", args[0], err)
-	}
-}
-
 func must[T any](v T, err error) T {
 	if err != nil {
 		log.Fatalf("demo: %v", err)
@@ -376,7 +366,3 @@ func newestBackup(project, pool string) string {
 	}
 	return abs
 }
-
-// disabledDave is the user whom `storage copy` and `storage link` leave
-// out: a disabled user gets no token.
-var disabledDave = map[string]string{"dave": "dave is disabled, and Cognito gives a disabled user no token: his files (he has none here) stay under his old identity id until an admin enables him and the command runs again"}
