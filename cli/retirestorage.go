@@ -141,23 +141,9 @@ func (e storageNotRetired) Error() string {
 func (e storageNotRetired) ExitCode() int { return 1 }
 
 func (a *App) runStorageRetire(ctx context.Context, g *globals, f *storageFlags, typed int64) error {
-	s, err := a.setupStorage(ctx, g, f)
+	s, claims, unmapped, moves, err := a.checkedMoves(ctx, g, f)
 	if err != nil {
 		return err
-	}
-	users, claims, err := a.claimedUsers(ctx, s, f)
-	if err != nil {
-		return err
-	}
-	m, unmapped, err := readMapFor(s.mapPath(), users)
-	if err != nil {
-		return err
-	}
-	moves := m.Moves()
-	if len(moves) > 0 {
-		if err := s3move.CheckMoves(moves); err != nil {
-			return err
-		}
 	}
 	rep := storageRetireReport{DryRun: f.dryRun, Unmapped: append([]string{}, unmapped...), RefusedClaims: claims.Refused}
 	if rep.Buckets, err = retireBuckets(ctx, s, moves, true); err != nil {

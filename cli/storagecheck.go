@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/poolmigrate/poolmigrate/dynamo"
+	"github.com/poolmigrate/poolmigrate/migration"
 	"github.com/poolmigrate/poolmigrate/storage/identitymap"
 	"github.com/poolmigrate/poolmigrate/storage/idfield"
 	"github.com/poolmigrate/poolmigrate/storage/s3move"
@@ -74,24 +75,35 @@ func (e storageNotVerified) Error() string {
 }
 func (e storageNotVerified) ExitCode() int { return 1 }
 
-func (a *App) runStorageVerify(ctx context.Context, g *globals, f *storageFlags) error {
+// checkedMoves is what storage verify and storage retire start from: the
+// storage set-up, the checked claims, the migrated users the identity map
+// does not hold, and the map's moves, checked (no swapped or chained ids).
+func (a *App) checkedMoves(ctx context.Context, g *globals, f *storageFlags) (*storageSetup, migration.ClaimReport, []string, []s3move.Move, error) {
 	s, err := a.setupStorage(ctx, g, f)
 	if err != nil {
-		return err
+		return nil, migration.ClaimReport{}, nil, nil, err
 	}
 	users, claims, err := a.claimedUsers(ctx, s, f)
 	if err != nil {
-		return err
+		return nil, claims, nil, nil, err
 	}
 	m, unmapped, err := readMapFor(s.mapPath(), users)
 	if err != nil {
-		return err
+		return nil, claims, nil, nil, err
 	}
 	moves := m.Moves()
 	if len(moves) > 0 {
 		if err := s3move.CheckMoves(moves); err != nil {
-			return err
+			return nil, claims, nil, nil, err
 		}
+	}
+	return s, claims, unmapped, moves, nil
+}
+
+func (a *App) runStorageVerify(ctx context.Context, g *globals, f *storageFlags) error {
+	s, claims, unmapped, moves, err := a.checkedMoves(ctx, g, f)
+	if err != nil {
+		return err
 	}
 	rep := storageVerifyReport{Unmapped: unmapped, Buckets: []storageBucketVerify{}}
 	if rep.Unmapped == nil {
