@@ -22,9 +22,17 @@ func keysV2(def *ast.Definition) (Key, []Index, error) {
 					return Key{}, nil, fmt.Errorf("model %s: more than one @primaryKey", def.Name)
 				}
 				seenPK = true
-				pk = Key{Partition: f.Name, SortFields: stringListArg(d, "sortKeyFields")}
+				sort, err := fieldListArg(def.Name, d, "sortKeyFields")
+				if err != nil {
+					return Key{}, nil, err
+				}
+				pk = Key{Partition: f.Name, SortFields: sort}
 			case "index":
-				k := Key{Partition: f.Name, SortFields: stringListArg(d, "sortKeyFields")}
+				sort, err := fieldListArg(def.Name, d, "sortKeyFields")
+				if err != nil {
+					return Key{}, nil, err
+				}
+				k := Key{Partition: f.Name, SortFields: sort}
 				name := stringArg(d, "name")
 				if name == "" {
 					name = defaultIndexName(def.Name, f.Name, k.SortFields)
@@ -43,7 +51,10 @@ func keysV1(def *ast.Definition) (Key, []Index, error) {
 	pk := Key{Partition: "id"}
 	var idx []Index
 	for _, d := range def.Directives.ForNames("key") {
-		fields := stringListArg(d, "fields")
+		fields, err := fieldListArg(def.Name, d, "fields")
+		if err != nil {
+			return Key{}, nil, err
+		}
 		if len(fields) == 0 {
 			return Key{}, nil, fmt.Errorf("model %s: @key without fields", def.Name)
 		}

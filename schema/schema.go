@@ -239,16 +239,23 @@ func stringArg(d *ast.Directive, name string) string {
 	return ""
 }
 
-func stringListArg(d *ast.Directive, name string) []string {
+// fieldListArg reads a directive argument that lists field names
+// (@key's fields, sortKeyFields). Every item must be a non-empty name: an
+// object, a list or an empty string there is a schema the transformer
+// rejects, and a key built from it would have no attribute to read.
+func fieldListArg(model string, d *ast.Directive, name string) ([]string, error) {
 	a := d.Arguments.ForName(name)
 	if a == nil || a.Value == nil {
-		return nil
+		return nil, nil
 	}
 	var out []string
 	for _, v := range listItems(a.Value) {
+		if (v.Kind != ast.StringValue && v.Kind != ast.EnumValue) || v.Raw == "" {
+			return nil, fmt.Errorf("model %s: @%s(%s:) must list field names, and %q is not one", model, d.Name, name, v.String())
+		}
 		out = append(out, v.Raw)
 	}
-	return out
+	return out, nil
 }
 
 // TooLargeError is a schema larger than MaxSize; Path names the file

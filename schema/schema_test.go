@@ -119,3 +119,29 @@ func TestOversizedSchemaIsRefused(t *testing.T) {
 		t.Fatalf("Parse: %v, want a refusal naming b.graphql", err)
 	}
 }
+
+// TestKeyFieldsMustBeNames: a key whose field list holds an object, a list
+// or an empty string is refused with the model's name (the fuzzer found
+// `@key(fields:[{}])` giving a model with an empty partition key).
+func TestKeyFieldsMustBeNames(t *testing.T) {
+	v1 := Options{TransformerVersion: 1, DefaultClaim: "username"}
+	for _, tc := range []struct {
+		body string
+		opts Options
+	}{
+		{`type A @model @key(fields: [{}]) { id: ID! }`, v1},
+		{`type A @model @key(fields: ["id", ""]) { id: ID! }`, v1},
+		{`type A @model @key(name: "byX", fields: [["x"]]) { id: ID! x: String }`, v1},
+		{`type A @model { id: ID! @primaryKey(sortKeyFields: [{a: 1}]) }`, v2},
+		{`type A @model { id: ID! x: String @index(sortKeyFields: [""]) }`, v2},
+	} {
+		_, err := Parse([]Source{{Name: "schema.graphql", Body: tc.body}}, tc.opts)
+		if err == nil || !strings.Contains(err.Error(), "model A") || !strings.Contains(err.Error(), "must list field names") {
+			t.Errorf("%s: got %v, want a refusal naming model A", tc.body, err)
+		}
+	}
+	models, err := Parse([]Source{{Name: "schema.graphql", Body: `type A @model @key(fields: ["pk", "sk"]) { pk: ID! sk: String }`}}, v1)
+	if err != nil || len(models) != 1 || models[0].PrimaryKey.Partition != "pk" || len(models[0].PrimaryKey.SortFields) != 1 {
+		t.Errorf("a well-formed @key: %+v, %v", models, err)
+	}
+}
