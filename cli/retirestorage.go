@@ -213,6 +213,9 @@ func (a *App) runStorageRetire(ctx context.Context, g *globals, f *storageFlags,
 type retireStorage struct {
 	OldIdentityPool     string `json:"oldIdentityPool,omitempty"`
 	OldIdentityPoolName string `json:"oldIdentityPoolName,omitempty"`
+	// OldIdentityPoolFrom is where it was named: "--old-identity-pool",
+	// or the state file that recorded it.
+	OldIdentityPoolFrom string `json:"oldIdentityPoolFrom,omitempty"`
 	// Verified: every migrated user's files are under their new identity
 	// id (storage verify is clean), or no per-identity file exists.
 	Verified bool `json:"verified"`
@@ -237,16 +240,16 @@ type retireStorage struct {
 // planRetireStorage checks the old identity pool (it must be the old user
 // pool's, not the new one's) and users' files, when retire was asked to
 // delete either.
-func (a *App) planRetireStorage(ctx context.Context, g *globals, s *remapSetup, r *retireFlags, oldPool, target string) (*retireStorage, error) {
-	if r.oldIdentityPool == "" && !r.deleteOldFiles {
+func (a *App) planRetireStorage(ctx context.Context, g *globals, s *remapSetup, r *retireFlags, ip retireIdentityPool, oldPool, target string) (*retireStorage, error) {
+	if ip.ID == "" && !r.deleteOldFiles {
 		return nil, nil
 	}
-	st := &retireStorage{OldIdentityPool: r.oldIdentityPool, DeleteOldFiles: r.deleteOldFiles, Unmapped: []string{}, NotVerified: []string{}, Buckets: []storageBucketRetire{}}
+	st := &retireStorage{OldIdentityPool: ip.ID, OldIdentityPoolFrom: ip.From, DeleteOldFiles: r.deleteOldFiles, Unmapped: []string{}, NotVerified: []string{}, Buckets: []storageBucketRetire{}}
 	region := s.clients.cfg.Region
-	if r.oldIdentityPool != "" {
-		d, err := s.clients.identity().DescribeIdentityPool(ctx, &cognitoidentity.DescribeIdentityPoolInput{IdentityPoolId: aws.String(r.oldIdentityPool)})
+	if ip.ID != "" {
+		d, err := s.clients.identity().DescribeIdentityPool(ctx, &cognitoidentity.DescribeIdentityPoolInput{IdentityPoolId: aws.String(ip.ID)})
 		if err != nil {
-			return nil, fmt.Errorf("read the old identity pool %s: %w; retire deletes nothing it cannot check", r.oldIdentityPool, explainAWS(err))
+			return nil, fmt.Errorf("read the old identity pool %s (from %s): %w; retire deletes nothing it cannot check", ip.ID, ip.From, explainAWS(err))
 		}
 		st.OldIdentityPoolName = aws.ToString(d.IdentityPoolName)
 		listed := map[string]bool{}
@@ -255,11 +258,16 @@ func (a *App) planRetireStorage(ctx context.Context, g *globals, s *remapSetup, 
 		}
 		oldP := identitymap.Side{UserPool: oldPool, Region: region}.Provider()
 		newP := identitymap.Side{UserPool: target, Region: region}.Provider()
+		what, instead := "the identity pool "+ip.ID, "pass the old identity pool, or leave --old-identity-pool out"
+		if ip.From != fromFlag {
+			what = fmt.Sprintf("the identity pool %s, which %s records as the old one,", ip.ID, ip.From)
+			instead = "the file is wrong or was changed: pass --old-identity-pool ID (the old identity pool), or --keep-old-identity-pool to leave it"
+		}
 		switch {
 		case listed[newP]:
-			st.Refusal = fmt.Sprintf("the identity pool %s lists the new user pool %s: it is the one users sign in through now, not the old one; nothing was deleted (pass the old identity pool, or leave --old-identity-pool out)", r.oldIdentityPool, target)
+			st.Refusal = fmt.Sprintf("%s lists the new user pool %s: it is the one users sign in through now, not the old one; nothing was deleted (%s)", what, target, instead)
 		case !listed[oldP]:
-			st.Refusal = fmt.Sprintf("the identity pool %s does not list the old user pool %s as a provider: it is not the old pool's identity pool; nothing was deleted", r.oldIdentityPool, oldPool)
+			st.Refusal = fmt.Sprintf("%s does not list the old user pool %s as a provider: it is not the old pool's identity pool; nothing was deleted (%s)", what, oldPool, instead)
 		}
 		if st.Refusal != "" {
 			return st, nil
@@ -343,7 +351,7 @@ func (st *retireStorage) confirmText() string {
 	}
 	var b strings.Builder
 	if st.OldIdentityPool != "" {
-		fmt.Fprintf(&b, "\nWith it: the old identity pool %s (%s) and every identity id in it.", st.OldIdentityPool, st.OldIdentityPoolName)
+		fmt.Fprintf(&b, "\nWith it: the old identity pool %s (%s, named by %s) and every identity id in it.", st.OldIdentityPool, st.OldIdentityPoolName, st.OldIdentityPoolFrom)
 	}
 	if st.DeleteOldFiles {
 		users, objects, bytes := totals(st.Buckets)
@@ -383,7 +391,11 @@ func (st *retireStorage) print(w io.Writer, dryRun bool) {
 		case dryRun:
 			what = "would be deleted with the old user pool"
 		}
-		fmt.Fprintf(w, "Old identity pool %s (%s) %s.\n", st.OldIdentityPool, st.OldIdentityPoolName, what)
+		from := ""
+		if st.OldIdentityPoolFrom != fromFlag {
+			from = " (found in " + st.OldIdentityPoolFrom + ")"
+		}
+		fmt.Fprintf(w, "Old identity pool %s (%s)%s %s.\n", st.OldIdentityPool, st.OldIdentityPoolName, from, what)
 	}
 	if st.DeleteOldFiles && st.Verified {
 		verb := "to delete after the pool"
