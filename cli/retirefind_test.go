@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,7 +32,8 @@ func TestRetireFindsOldIdentityPool(t *testing.T) {
 	b := newRetireBed(t)
 	ctx := context.Background()
 	idAPI := b.env.CognitoIdentity(t)
-	bucket := testenv.NewBucket(t, testenv.S3Client(t))
+	s3c := testenv.S3Client(t)
+	bucket := testenv.NewBucket(t, s3c)
 	oldIP := b.env.NewIdentityPool(t, false, testenv.UserPoolLogin{UserPoolID: b.old, ClientID: b.env.NewSignInClient(t, b.old)})
 	newIP := b.env.NewIdentityPool(t, false, testenv.UserPoolLogin{UserPoolID: b.target, ClientID: b.env.NewSignInClient(t, b.target)})
 	otherPool := b.env.NewPool(t, testenv.PoolOptions{})
@@ -131,8 +134,40 @@ func TestRetireFindsOldIdentityPool(t *testing.T) {
 	}
 	intact("the dry runs")
 
+	// A user's file under an old identity id, and no identity map (the
+	// users cannot sign in to the new pool yet): the old pools stay while
+	// a migrated user's old identity id is not recorded; once every one
+	// is, a later sync moves their files without the old pools.
+	testenv.PutObjects(t, s3c, bucket, testenv.S3Object{Key: "private/us-east-1:00000000-0000-4000-8000-000000000001/a.txt", Body: []byte("theirs")})
+	writeOld := func(skip string) {
+		t.Helper()
+		lines := []identitymap.Entry{{Kind: identitymap.KindStart, OldUserPool: b.old, OldIdentityPool: oldIP}}
+		n := 1
+		for name, sub := range b.subs {
+			if name != skip {
+				lines = append(lines, identitymap.Entry{Kind: identitymap.KindOld, OldSub: sub, OldUsername: name, Old: fmt.Sprintf("us-east-1:%08x-0000-4000-8000-%012x", n, n)})
+				n++
+			}
+		}
+		var buf bytes.Buffer
+		for _, e := range lines {
+			data, _ := json.Marshal(e)
+			buf.Write(append(data, '\n'))
+		}
+		if err := os.WriteFile(oldIDs, buf.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeOld("r1")
 	d, stderr, err = retire()
-	if err != nil || !d.Deleted || d.Storage == nil || !d.Storage.IdentityPoolDeleted || d.Storage.OldIdentityPoolFrom != oldIDs || !strings.Contains(stderr, "the old identity pool "+oldIP) {
+	if err == nil || ExitCode(err) != 1 || !strings.Contains(err.Error(), "1 migrated user(s) are not in the identity map") || !strings.Contains(err.Error(), "--keep-old-identity-pool") ||
+		d.Storage == nil || len(d.Storage.Recorded) != len(b.subs)-1 || d.Deleted {
+		t.Fatalf("retire while r1's old identity id is not recorded: %v %+v\n%s", err, d.Storage, stderr)
+	}
+	intact("a retire while an old identity id is not recorded")
+	writeOld("")
+	d, stderr, err = retire()
+	if err != nil || !d.Deleted || d.Storage.Verified || len(d.Storage.Recorded) != len(b.subs) || d.Storage == nil || !d.Storage.IdentityPoolDeleted || d.Storage.OldIdentityPoolFrom != oldIDs || !strings.Contains(stderr, "the old identity pool "+oldIP) {
 		t.Fatalf("retire with the state: %v %+v\n%s", err, d.Storage, stderr)
 	}
 	if b.oldPoolExists(t) || exists(oldIP) || !exists(newIP) || !exists(otherIP) {

@@ -226,6 +226,11 @@ type retireStorage struct {
 	// NotVerified those whose files are not all under their new id.
 	Unmapped    []string `json:"unmapped"`
 	NotVerified []string `json:"notVerified"`
+	// Recorded are those of Unmapped whose old identity id migrate's
+	// storage-ids step recorded (old-identities.jsonl, of this old user
+	// pool and identity pool): a later sync moves their files without the
+	// old pools, so they do not keep the pools.
+	Recorded []string `json:"recorded"`
 	// Buckets are the old files --delete-old-files deletes (or deleted).
 	Buckets             []storageBucketRetire `json:"buckets"`
 	DeleteOldFiles      bool                  `json:"deleteOldFiles"`
@@ -244,7 +249,7 @@ func (a *App) planRetireStorage(ctx context.Context, g *globals, s *remapSetup, 
 	if ip.ID == "" && !r.deleteOldFiles {
 		return nil, nil
 	}
-	st := &retireStorage{OldIdentityPool: ip.ID, OldIdentityPoolFrom: ip.From, DeleteOldFiles: r.deleteOldFiles, Unmapped: []string{}, NotVerified: []string{}, Buckets: []storageBucketRetire{}}
+	st := &retireStorage{OldIdentityPool: ip.ID, OldIdentityPoolFrom: ip.From, DeleteOldFiles: r.deleteOldFiles, Unmapped: []string{}, NotVerified: []string{}, Recorded: []string{}, Buckets: []storageBucketRetire{}}
 	region := s.clients.cfg.Region
 	if ip.ID != "" {
 		d, err := s.clients.identity().DescribeIdentityPool(ctx, &cognitoidentity.DescribeIdentityPoolInput{IdentityPoolId: aws.String(ip.ID)})
@@ -285,6 +290,9 @@ func (a *App) planRetireStorage(ctx context.Context, g *globals, s *remapSetup, 
 		return nil, err
 	}
 	st.Unmapped = append(st.Unmapped, unmapped...)
+	if st.Recorded, err = recordedUsers(s.stateDir, oldPool, ip.ID, users, unmapped); err != nil {
+		return nil, err
+	}
 	st.moves = m.Moves()
 	if len(st.moves) > 0 {
 		if err := s3move.CheckMoves(st.moves); err != nil {
@@ -318,9 +326,12 @@ func (a *App) planRetireStorage(ctx context.Context, g *globals, s *remapSetup, 
 		}
 	}
 	st.Verified = len(st.NotVerified) == 0 && (len(st.Unmapped) == 0 || !st.PerIdentityFiles)
-	if !st.Verified {
-		st.Refusal = fmt.Sprintf("users' files are not verified: %d user(s) do not have all their files under their new identity id, %d migrated user(s) are not in the identity map %s (listed above). Deleting the old pools now could leave their files where they cannot reach them: finish `poolmigrate storage copy` until `storage verify` is clean (docs/storage.md); nothing was deleted",
-			len(st.NotVerified), len(st.Unmapped), ss.mapPath())
+	if unrecorded := len(st.Unmapped) - len(st.Recorded); len(st.NotVerified) > 0 || (unrecorded > 0 && st.PerIdentityFiles) {
+		st.Refusal = fmt.Sprintf("users' files are not verified: %d user(s) do not have all their files under their new identity id, %d migrated user(s) are not in the identity map %s and have no old identity id recorded in %s (listed above). Deleting the old pools now could leave their files where they cannot reach them: finish `poolmigrate storage copy` until `storage verify` is clean (docs/storage.md); nothing was deleted",
+			len(st.NotVerified), unrecorded, ss.mapPath(), oldIdentitiesPath(s.stateDir))
+		if ip.ID != "" && ip.From != fromFlag {
+			st.Refusal += " (or pass --keep-old-identity-pool to leave the old identity pool, which " + ip.From + " names, and delete the old user pool alone)"
+		}
 	}
 	return st, nil
 }
@@ -378,15 +389,28 @@ func (st *retireStorage) print(w io.Writer, dryRun bool) {
 		}
 	}
 	if !st.Verified {
-		list(st.Unmapped, "not in the identity map "+st.setupMap()+" (no copy made)")
+		recorded := map[string]bool{}
+		for _, u := range st.Recorded {
+			recorded[u] = true
+		}
+		var unrecorded []string
+		for _, u := range st.Unmapped {
+			if !recorded[u] {
+				unrecorded = append(unrecorded, u)
+			}
+		}
+		list(unrecorded, "not in the identity map "+st.setupMap()+" (no copy made)")
 		list(st.NotVerified, "files not all under their new identity id (see `storage verify`)")
+		if len(st.Recorded) > 0 {
+			fmt.Fprintf(w, "%d migrated users are not in the identity map yet (they cannot sign in to the new pool yet); their old identity ids are recorded, so `poolmigrate sync` moves their files once they can, without the old pools.\n", len(st.Recorded))
+		}
 	}
 	if st.OldIdentityPool != "" {
 		what := "is deleted with the old user pool"
 		switch {
 		case st.IdentityPoolDeleted:
 			what = "was deleted"
-		case st.Refusal != "" || !st.Verified:
+		case st.Refusal != "":
 			what = "stays"
 		case dryRun:
 			what = "would be deleted with the old user pool"
@@ -397,7 +421,7 @@ func (st *retireStorage) print(w io.Writer, dryRun bool) {
 		}
 		fmt.Fprintf(w, "Old identity pool %s (%s)%s %s.\n", st.OldIdentityPool, st.OldIdentityPoolName, from, what)
 	}
-	if st.DeleteOldFiles && st.Verified {
+	if st.DeleteOldFiles && st.Refusal == "" {
 		verb := "to delete after the pool"
 		if st.FilesDeleted {
 			verb = "deleted"
@@ -440,4 +464,30 @@ func (a *App) retireStorageAfterPool(ctx context.Context, st *retireStorage, old
 		return retireRefused{fmt.Sprintf("%d user(s) keep their old files: their copies no longer verify (%s); run `poolmigrate storage verify`, then `storage retire`", len(k), strings.Join(k, ", "))}
 	}
 	return nil
+}
+
+// recordedUsers are the users of unmapped (old usernames) whose old
+// identity id migrate's storage-ids step recorded for these old pools:
+// the old sub and username must be the migrated user's, whose claim the
+// backup agreed with. None without an old identity pool.
+func recordedUsers(state, oldPool, identityPool string, users []identitymap.User, unmapped []string) ([]string, error) {
+	out := []string{}
+	if len(unmapped) == 0 || identityPool == "" {
+		return out, nil
+	}
+	known, err := recordedOldIDs(state, oldPool, identityPool)
+	if err != nil {
+		return nil, fmt.Errorf("read the old identity ids %s: %w", oldIdentitiesPath(state), err)
+	}
+	byName := map[string]identitymap.User{}
+	for _, u := range users {
+		byName[u.OldUsername] = u
+	}
+	for _, name := range unmapped {
+		u, ok := byName[name]
+		if e, rec := known[u.OldSub]; ok && rec && e.OldUsername == u.OldUsername {
+			out = append(out, name)
+		}
+	}
+	return out, nil
 }
