@@ -59,7 +59,7 @@ func retireCommand(a *App) command {
 			fs.BoolVar(&r.keepOldIdentityPool, "keep-old-identity-pool", false, "leave the old identity pool: do not look for it in the project's state")
 			fs.BoolVar(&r.deleteOldFiles, "delete-old-files", false, "also delete the old files storage copy copied: per user only after a fresh verify of their copies, only objects its journal records copying (named and counted first)")
 			fs.BoolVar(&r.dryRun, "dry-run", false, "do every check and show what would be deleted; delete nothing, ask nothing")
-			fs.StringArrayVar(&r.buckets, "bucket", nil, "with --old-identity-pool or --delete-old-files: a `BUCKET` whose per-identity files are checked (repeatable; default: the project's storage)")
+			fs.StringArrayVar(&r.buckets, "bucket", nil, "with an old identity pool (named or found in the project's state) or --delete-old-files: a `BUCKET` whose per-identity files are checked (repeatable; default: the project's storage)")
 			fs.StringArrayVar(&r.paths, "path", nil, "a per-identity path `TEMPLATE` of the --bucket buckets (repeatable; default private/{entity_id}/ and protected/{entity_id}/)")
 			return func(ctx context.Context, args []string) error {
 				if err := f.validate(args, a.Getenv); err != nil {
@@ -140,13 +140,17 @@ func (a *App) runRetire(ctx context.Context, g *globals, f *remapFlags, r *retir
 	if err != nil {
 		return explainAWS(err)
 	}
-	ip, err := findOldIdentityPool(ctx, s.clients.identity(), s.stateDir, r, r.old)
-	if err != nil {
-		return err
+	ip, ipErr := findOldIdentityPool(ctx, s.clients.identity(), s.stateDir, r, r.old)
+	var ipRefused retireRefused
+	if ipErr != nil && !errors.As(ipErr, &ipRefused) {
+		return ipErr
 	}
 	d := RetireDecision{RetireReport: plan, Commands: carryOverCommands(g, f, r, plan, s.stateDir, time.Now()), Refusal: retireRefusal(plan, r.accept), RefusedClaims: s.claims.Refused, DryRun: r.dryRun,
 		OldIdentityPoolNote: ip.Note}
-	if d.Storage, err = a.planRetireStorage(ctx, g, s, r, ip, r.old, f.target); err != nil {
+	if ipErr != nil {
+		// The state names no pool retire can trust: it deletes nothing.
+		d.Refusal = strings.TrimPrefix(d.Refusal+"; ", "; ") + ipRefused.msg
+	} else if d.Storage, err = a.planRetireStorage(ctx, g, s, r, ip, r.old, f.target); err != nil {
 		return err
 	}
 	if d.Refusal == "" && d.Storage != nil {

@@ -103,7 +103,7 @@ func TestRetireFindsOldIdentityPool(t *testing.T) {
 			record(p, e)
 		}
 		d, stderr, err := retire()
-		if err == nil || ExitCode(err) != 1 || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "nothing was deleted") || d.Deleted {
+		if err == nil || ExitCode(err) != 1 || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "nothing was deleted") || d.Deleted || !strings.Contains(d.Refusal, c.want) {
 			t.Errorf("%s: %v, want a refusal containing %q\n%s", name, err, c.want, stderr)
 		}
 		intact(name)
