@@ -163,7 +163,7 @@ func (a *App) gen2LinkClose(ctx context.Context, root, state string, g *globals,
 			return false, err
 		}
 		if listed {
-			fmt.Fprintf(a.Stdout, "Storage: identity pool %s still lists the old user pool %s as a provider: the deploy that removes the link-window block from %s has not run yet (or did not finish). Deploy, then run `poolmigrate migrate` again:\n%s",
+			fmt.Fprintf(a.Stdout, "Storage: identity pool %s still lists the old user pool %s as a provider: the deploy that removes the link-window block from %s has not run yet (or did not finish; if it did, `poolmigrate storage status` shows whether a client of the tool's own is left on it). Deploy, then run `poolmigrate migrate` again:\n%s",
 				ip, st.OldPool, gen2patch.BackendPath, gen2DeploySteps)
 			return true, nil
 		}
