@@ -163,8 +163,8 @@ func (a *App) gen2LinkClose(ctx context.Context, root, state string, g *globals,
 			return false, err
 		}
 		if listed {
-			fmt.Fprintf(a.Stdout, "Storage: identity pool %s still lists the old user pool %s as a provider: the deploy that removes the link-window block from %s has not run yet (or did not finish; if it did, `poolmigrate storage status` shows whether a client of the tool's own is left on it). Deploy, then run `poolmigrate migrate` again:\n%s",
-				ip, st.OldPool, gen2patch.BackendPath, gen2DeploySteps)
+			fmt.Fprintf(a.Stdout, "Storage: identity pool %s still lists the old user pool %s as a provider: the deploy that removes the link-window block from %s has not run yet (or did not finish; if it did, `aws cognito-identity describe-identity-pool --identity-pool-id %s` shows the entry left, perhaps an app client of a stopped link run). Deploy, then run `poolmigrate migrate` again:\n%s",
+				ip, st.OldPool, gen2patch.BackendPath, ip, gen2DeploySteps)
 			return true, nil
 		}
 		fmt.Fprintf(a.Stdout, "Storage: identity pool %s no longer lists the old user pool %s: the link window is closed.\n", ip, st.OldPool)
