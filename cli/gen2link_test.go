@@ -14,6 +14,8 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ctypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
+	"github.com/poolmigrate/poolmigrate/gen2patch"
+	"github.com/poolmigrate/poolmigrate/statedir"
 	"github.com/poolmigrate/poolmigrate/storage/identitymap"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
@@ -221,5 +223,88 @@ func TestMigrateGen2LinksFiles(t *testing.T) {
 	// Every user is linked: the block can go.
 	if o, e, err := runApp(t, dir, nil, "storage", "link", "--backend", "--close"); err != nil || strings.Contains(backendTS(), "poolmigrate:begin link-window") {
 		t.Fatalf("storage link --backend --close: %v\n%s%s", err, o, e)
+	}
+}
+
+// TestMigrateGen2LinkCloseWaitsForDeploy: Gen 2 `migrate --keep-passwords`
+// at its link-close step (the flow planted there: every user linked, the
+// link-window block in backend.ts and deployed, so the identity pool lists
+// both user pools) removes the block and stops for the deploy, as the
+// deploy step does, instead of going on to retire while the identity
+// pool names the old pool; run again before the deploy, it asks the
+// identity pool and stops again; once the deploy took the old provider
+// out (played here as the link test plays its deploys), it goes on.
+func TestMigrateGen2LinkCloseWaitsForDeploy(t *testing.T) {
+	env := testenv.Require(t)
+	ctx := context.Background()
+	idc := env.CognitoIdentity(t)
+	dir := copyGen2App(t)
+	oldPool := env.NewPool(t, testenv.PoolOptions{})
+	oldClient := env.NewSignInClient(t, oldPool)
+	target := env.NewPool(t, emailSignInPool())
+	newClient := env.NewSignInClient(t, target)
+	ip := env.NewIdentityPool(t, false, testenv.UserPoolLogin{UserPoolID: target, ClientID: newClient}, testenv.UserPoolLogin{UserPoolID: oldPool, ClientID: oldClient})
+
+	state, err := statedir.Ensure(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := gen2patch.LinkWindow(dir, env.Config.Region, oldPool, oldClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.Apply(state, linkWindowOp, nil); err != nil {
+		t.Fatal(err)
+	}
+	var done []string
+	for _, s := range gen2KeepSteps {
+		if s == "link-close" {
+			break
+		}
+		done = append(done, s)
+	}
+	st := gen2State{Generation: 2, LinkWindow: true, PatchWritten: true, TriggerKept: true, migrateState: migrateState{Done: done, OldAuth: "amplifyAuth", OldPool: oldPool,
+		TargetPool: target, Backup: filepath.Join(state, "backups", oldPool+".jsonl"), KeepPasswords: true, Storage: &storageState{Route: "link", OldIdentityPool: ip}}}
+	data, _ := json.Marshal(st)
+	if err := os.WriteFile(filepath.Join(state, "migrate.json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	migrate := func() (string, gen2State) {
+		t.Helper()
+		out, stderr, err := runApp(t, dir, nil, "migrate", "--yes", "--stop-after", "link-close")
+		if err != nil {
+			t.Fatalf("migrate: %v\n%s%s", err, out, stderr)
+		}
+		var st gen2State
+		if _, err := loadMigrateState(filepath.Join(state, "migrate.json"), &st); err != nil {
+			t.Fatal(err)
+		}
+		return out + stderr, st
+	}
+	backendTS := func() string {
+		data, _ := os.ReadFile(filepath.Join(dir, "amplify", "backend.ts"))
+		return string(data)
+	}
+
+	out, st := migrate()
+	if strings.Contains(backendTS(), "poolmigrate:begin link-window") || !strings.Contains(out, "removed the link-window block") || !strings.Contains(out, "npx ampx sandbox") ||
+		st.done("link-close") || strings.Contains(out, "Stopped after") {
+		t.Fatalf("link-close did not stop for the deploy that removes the block (done %v):\n%s", st.Done, out)
+	}
+	// Not deployed yet: the identity pool still lists the old pool.
+	out, st = migrate()
+	if !strings.Contains(out, "still lists the old user pool "+oldPool) || !strings.Contains(out, "npx ampx sandbox") || st.done("link-close") {
+		t.Fatalf("before the deploy (done %v):\n%s", st.Done, out)
+	}
+	// The deploy: the identity pool lists the new pool alone.
+	newProvider := testenv.UserPoolProvider(env.Config.Region, target)
+	desc := must2[*cognitoidentity.DescribeIdentityPoolOutput](t)(idc.DescribeIdentityPool(ctx, &cognitoidentity.DescribeIdentityPoolInput{IdentityPoolId: &ip}))
+	if _, err := idc.UpdateIdentityPool(ctx, &cognitoidentity.UpdateIdentityPoolInput{IdentityPoolId: &ip, IdentityPoolName: desc.IdentityPoolName,
+		AllowUnauthenticatedIdentities: desc.AllowUnauthenticatedIdentities, CognitoIdentityProviders: []citypes.CognitoIdentityProvider{{ProviderName: &newProvider, ClientId: &newClient}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, st = migrate()
+	if !strings.Contains(out, "no longer lists the old user pool") || !strings.Contains(out, "Stopped after link-close") || !st.done("link-close") {
+		t.Fatalf("after the deploy (done %v):\n%s", st.Done, out)
 	}
 }

@@ -185,7 +185,7 @@ func (a *App) migrateStepGen2(ctx context.Context, g *globals, f *migrateFlags, 
 	case "storage":
 		return false, a.gen2StorageLink(ctx, g, st)
 	case "link-close":
-		return false, a.gen2LinkClose(ctx, root, state, g, st)
+		return a.gen2LinkClose(ctx, root, state, g, st)
 	case "deploy":
 		p, err := amplifygen2.Load(statedir.FS(root), root)
 		if err != nil {

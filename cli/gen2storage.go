@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentity"
+
 	"github.com/poolmigrate/poolmigrate/amplifygen2"
 	"github.com/poolmigrate/poolmigrate/gen2patch"
 	"github.com/poolmigrate/poolmigrate/statedir"
@@ -136,35 +139,81 @@ func (a *App) linkForMigrate(ctx context.Context, g *globals, backup, target, id
 	return sr, nil
 }
 
-// gen2LinkClose removes the link-window block at the end of the flow.
-// Without the trigger, the old pool stays: while users wait for their
-// link the block stays too (sync links them), and this step says how to
-// close it later. With it, the old pool goes next (retire): it is closed.
-func (a *App) gen2LinkClose(ctx context.Context, root, state string, g *globals, st *gen2State) error {
+// gen2LinkClose removes the link-window block at the end of the flow and,
+// like the deploy step, waits for the deploy that takes it out: until the
+// identity pool no longer lists the old pool (asked live on each run),
+// the flow does not go on (with the trigger, retire deletes the old pool
+// next, which the provider entry would name). Without the trigger, the
+// old pool stays: while users wait for their link the block stays too
+// (sync links them), and this step says how to close it later.
+func (a *App) gen2LinkClose(ctx context.Context, root, state string, g *globals, st *gen2State) (waiting bool, err error) {
 	if !st.LinkWindow {
 		fmt.Fprintln(a.Stdout, "Storage: no link-window block to remove.")
-		return nil
+		return false, nil
+	}
+	open, err := gen2patch.LinkWindowOpen(root)
+	if err != nil {
+		return false, err
+	}
+	ip := st.Storage.OldIdentityPool
+	if !open {
+		// Removed by an earlier run (or by hand): is it deployed?
+		listed, err := a.identityPoolLists(ctx, g, ip, st.OldPool)
+		if err != nil {
+			return false, err
+		}
+		if listed {
+			fmt.Fprintf(a.Stdout, "Storage: identity pool %s still lists the old user pool %s as a provider: the deploy that removes the link-window block from %s has not run yet (or did not finish; if it did, `aws cognito-identity describe-identity-pool --identity-pool-id %s` shows the entry left, perhaps an app client of a stopped link run). Deploy, then run `poolmigrate migrate` again:\n%s",
+				ip, st.OldPool, gen2patch.BackendPath, ip, gen2DeploySteps)
+			return true, nil
+		}
+		fmt.Fprintf(a.Stdout, "Storage: identity pool %s no longer lists the old user pool %s: the link window is closed.\n", ip, st.OldPool)
+		return false, nil
 	}
 	if !st.KeepPasswords {
-		rep, _, _, err := a.linkUsers(ctx, g, &storageLinkFlags{backup: st.Backup, target: st.TargetPool, identityPool: st.Storage.OldIdentityPool, signedInOnly: true, dryRun: true})
+		rep, _, _, err := a.linkUsers(ctx, g, &storageLinkFlags{backup: st.Backup, target: st.TargetPool, identityPool: ip, signedInOnly: true, dryRun: true})
 		if err != nil {
-			return err
+			return false, err
 		}
 		if len(rep.Waiting) > 0 {
 			fmt.Fprintf(a.Stdout, "Storage: %d users wait to be linked (%s): the link-window block stays; each `poolmigrate sync --backup %s --target-pool %s --yes` links those who came; then `poolmigrate storage link --backend --close` removes it (deploy after).\n",
 				len(rep.Waiting), shortList(rep.Waiting, 5), st.Backup, st.TargetPool)
-			return nil
+			return false, nil
 		}
 	}
 	cs, err := gen2patch.LinkWindow(root, "", "", "")
 	if err != nil {
-		return err
+		return false, err
 	}
 	if _, err := a.writeChangeSet(cs, state, linkWindowOp, false, gen2patch.BackendPath+" holds no link-window block."); err != nil {
-		return err
+		return false, err
 	}
-	fmt.Fprintf(a.Stdout, "Storage: removed the link-window block from %s: with the next deploy the identity pool lists the new user pool alone.\n", gen2patch.BackendPath)
-	return nil
+	fmt.Fprintf(a.Stdout, "Storage: removed the link-window block from %s. Now deploy it, then run `poolmigrate migrate` again (it goes on once identity pool %s no longer lists the old user pool %s):\n%s",
+		gen2patch.BackendPath, ip, st.OldPool, gen2DeploySteps)
+	return true, nil
+}
+
+// identityPoolLists asks the identity pool (live) whether it lists user
+// pool pool as a provider, with any app client.
+func (a *App) identityPoolLists(ctx context.Context, g *globals, identityPool, pool string) (bool, error) {
+	region, _, _ := strings.Cut(identityPool, ":")
+	if !gen2patch.RegionRE.MatchString(region) {
+		region = ""
+	}
+	c, err := a.newAWSClients(ctx, region, g.profile)
+	if err != nil {
+		return false, err
+	}
+	out, err := c.identity().DescribeIdentityPool(ctx, &cognitoidentity.DescribeIdentityPoolInput{IdentityPoolId: aws.String(identityPool)})
+	if err != nil {
+		return false, fmt.Errorf("read identity pool %s (whether the deploy took the old pool's provider out): %w", identityPool, explainAWS(err))
+	}
+	for _, p := range out.CognitoIdentityProviders {
+		if strings.HasSuffix(aws.ToString(p.ProviderName), "/"+pool) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // linkForSync is sync's storage part for a Gen 2 migration (route link).

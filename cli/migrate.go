@@ -115,6 +115,7 @@ func migrateCommand(a *App) command {
 			fs.StringVar(&f.confirmID, "confirm-pool-id", "", "keep-passwords: the old pool's id, typed, to retire it without a terminal")
 			accept := fs.String("accept-unmigrated", "", "keep-passwords: passed to retire-old-pool: the number of old users not in the new pool you accept to lose")
 			typedN := fs.String("confirm-unmigrated", "", "keep-passwords: passed to retire-old-pool: that number typed again, without a terminal")
+			keepIP := fs.Bool("keep-old-identity-pool", false, "keep-passwords: passed to retire-old-pool: leave the old identity pool (it is deleted with the old pool when the storage-ids step recorded it and users' files verify)")
 			signIn := fs.String("sign-in", "", "passed to detach: the new sign-in (email, username, phone, email-and-phone)")
 			newAuth := fs.String("new-auth", "", "passed to detach: the new auth resource's name")
 			pool := fs.String("pool", "", "passed to detach: the env's pool id when amplify-meta.json lacks it")
@@ -136,6 +137,9 @@ func migrateCommand(a *App) command {
 					if kv[1] != "" {
 						f.retireFlags = append(f.retireFlags, kv[0], kv[1])
 					}
+				}
+				if *keepIP {
+					f.retireFlags = append(f.retireFlags, "--keep-old-identity-pool")
 				}
 				if all := allMigrateSteps(); f.stopAfter != "" && !oneOf(f.stopAfter, all...) {
 					return usagef("--stop-after must be one of %s", strings.Join(all, ", "))

@@ -33,16 +33,18 @@ type retireFlags struct {
 	rps      float64
 	// The copy route's old side (retirestorage.go).
 	oldIdentityPool string
-	deleteOldFiles  bool
-	dryRun          bool
-	buckets, paths  []string
+	// keepOldIdentityPool: do not look for it in the project's state.
+	keepOldIdentityPool bool
+	deleteOldFiles      bool
+	dryRun              bool
+	buckets, paths      []string
 }
 
 func retireCommand(a *App) command {
 	return command{
 		name:    "retire-old-pool",
 		summary: "delete the old user pool kept for the migration window, once every user is in the new pool (or the loss accepted by number), verify is clean and no migration trigger is left (asks for the pool id typed)",
-		usage:   "retire-old-pool --old-pool ID --backup FILE --target-pool ID [--old-identity-pool ID [--delete-old-files]] [--accept-unmigrated N] [--confirm-unmigrated N] [--confirm-pool-id ID] [--dry-run]",
+		usage:   "retire-old-pool --old-pool ID --backup FILE --target-pool ID [--old-identity-pool ID | --keep-old-identity-pool] [--delete-old-files] [--accept-unmigrated N] [--confirm-unmigrated N] [--confirm-pool-id ID] [--dry-run]",
 		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &remapFlags{}
 			f.register(fs)
@@ -53,10 +55,11 @@ func retireCommand(a *App) command {
 			fs.Int64Var(&r.typedN, "confirm-unmigrated", -1, "the number of --accept-unmigrated, typed again, for runs without a terminal")
 			fs.StringVar(&r.function, "function", "", "the user migration trigger's function, when trigger deploy was given --function (it must be gone)")
 			fs.Float64Var(&r.rps, "rps", defaultBackupRPS, "ListUsers requests per second while listing the old pool (the account's quota is 30, shared with your app)")
-			fs.StringVar(&r.oldIdentityPool, "old-identity-pool", "", "Gen 1: the old identity pool retain-pool kept; deleted with the old pool, only once users' files verify under their new identity ids (storage verify) or no per-identity file exists")
+			fs.StringVar(&r.oldIdentityPool, "old-identity-pool", "", "Gen 1: the old identity pool retain-pool kept (default: the one migrate's storage-ids step or storage copy recorded for --old-pool in .poolmigrate/storage); deleted with the old pool, only if it lists --old-pool and not the new pool, and only once users' files verify under their new identity ids (storage verify) or no per-identity file exists")
+			fs.BoolVar(&r.keepOldIdentityPool, "keep-old-identity-pool", false, "leave the old identity pool: do not look for it in the project's state")
 			fs.BoolVar(&r.deleteOldFiles, "delete-old-files", false, "also delete the old files storage copy copied: per user only after a fresh verify of their copies, only objects its journal records copying (named and counted first)")
 			fs.BoolVar(&r.dryRun, "dry-run", false, "do every check and show what would be deleted; delete nothing, ask nothing")
-			fs.StringArrayVar(&r.buckets, "bucket", nil, "with --old-identity-pool or --delete-old-files: a `BUCKET` whose per-identity files are checked (repeatable; default: the project's storage)")
+			fs.StringArrayVar(&r.buckets, "bucket", nil, "with an old identity pool (named or found in the project's state) or --delete-old-files: a `BUCKET` whose per-identity files are checked (repeatable; default: the project's storage)")
 			fs.StringArrayVar(&r.paths, "path", nil, "a per-identity path `TEMPLATE` of the --bucket buckets (repeatable; default private/{entity_id}/ and protected/{entity_id}/)")
 			return func(ctx context.Context, args []string) error {
 				if err := f.validate(args, a.Getenv); err != nil {
@@ -73,6 +76,9 @@ func retireCommand(a *App) command {
 				}
 				if r.rps <= 0 {
 					return usagef("--rps must be above 0")
+				}
+				if r.oldIdentityPool != "" && r.keepOldIdentityPool {
+					return usagef("--old-identity-pool and --keep-old-identity-pool: choose one")
 				}
 				if r.oldIdentityPool != "" {
 					if err := s3move.CheckIdentityID(r.oldIdentityPool); err != nil {
@@ -96,8 +102,12 @@ type RetireDecision struct {
 	// identity was refused: their old users count as not migrated.
 	RefusedClaims []migration.ClaimRefusal `json:"refusedClaims,omitempty"`
 	DryRun        bool                     `json:"dryRun"`
-	// Storage is present with --old-identity-pool or --delete-old-files.
+	// Storage is present with an old identity pool (--old-identity-pool,
+	// or found in the project's state) or --delete-old-files.
 	Storage *retireStorage `json:"storage,omitempty"`
+	// OldIdentityPoolNote says why no old identity pool is deleted, when
+	// none is named and the state names none that can be.
+	OldIdentityPoolNote string `json:"oldIdentityPoolNote,omitempty"`
 }
 
 func (a *App) runRetire(ctx context.Context, g *globals, f *remapFlags, r *retireFlags) error {
@@ -130,8 +140,17 @@ func (a *App) runRetire(ctx context.Context, g *globals, f *remapFlags, r *retir
 	if err != nil {
 		return explainAWS(err)
 	}
-	d := RetireDecision{RetireReport: plan, Commands: carryOverCommands(g, f, r, plan, s.stateDir, time.Now()), Refusal: retireRefusal(plan, r.accept), RefusedClaims: s.claims.Refused, DryRun: r.dryRun}
-	if d.Storage, err = a.planRetireStorage(ctx, g, s, r, r.old, f.target); err != nil {
+	ip, ipErr := findOldIdentityPool(ctx, s.clients.identity(), s.stateDir, r, r.old)
+	var ipRefused retireRefused
+	if ipErr != nil && !errors.As(ipErr, &ipRefused) {
+		return ipErr
+	}
+	d := RetireDecision{RetireReport: plan, Commands: carryOverCommands(g, f, r, plan, s.stateDir, time.Now()), Refusal: retireRefusal(plan, r.accept), RefusedClaims: s.claims.Refused, DryRun: r.dryRun,
+		OldIdentityPoolNote: ip.Note}
+	if ipErr != nil {
+		// The state names no pool retire can trust: it deletes nothing.
+		d.Refusal = strings.TrimPrefix(d.Refusal+"; ", "; ") + ipRefused.msg
+	} else if d.Storage, err = a.planRetireStorage(ctx, g, s, r, ip, r.old, f.target); err != nil {
 		return err
 	}
 	if d.Refusal == "" && d.Storage != nil {
@@ -259,6 +278,9 @@ func carryOverCommands(g *globals, f *remapFlags, r *retireFlags, p migration.Re
 	if r.oldIdentityPool != "" {
 		retire = append(retire, "--old-identity-pool", r.oldIdentityPool)
 	}
+	if r.keepOldIdentityPool {
+		retire = append(retire, "--keep-old-identity-pool")
+	}
 	if r.deleteOldFiles {
 		retire = append(retire, "--delete-old-files")
 	}
@@ -317,6 +339,9 @@ func printRetire(a *App, d RetireDecision) {
 	}
 	if d.Storage != nil && !d.Deleted {
 		d.Storage.print(w, d.DryRun)
+	}
+	if d.OldIdentityPoolNote != "" {
+		fmt.Fprintln(w, d.OldIdentityPoolNote)
 	}
 }
 

@@ -213,6 +213,9 @@ func (a *App) runStorageRetire(ctx context.Context, g *globals, f *storageFlags,
 type retireStorage struct {
 	OldIdentityPool     string `json:"oldIdentityPool,omitempty"`
 	OldIdentityPoolName string `json:"oldIdentityPoolName,omitempty"`
+	// OldIdentityPoolFrom is where it was named: "--old-identity-pool",
+	// or the state file that recorded it.
+	OldIdentityPoolFrom string `json:"oldIdentityPoolFrom,omitempty"`
 	// Verified: every migrated user's files are under their new identity
 	// id (storage verify is clean), or no per-identity file exists.
 	Verified bool `json:"verified"`
@@ -223,6 +226,11 @@ type retireStorage struct {
 	// NotVerified those whose files are not all under their new id.
 	Unmapped    []string `json:"unmapped"`
 	NotVerified []string `json:"notVerified"`
+	// Recorded are those of Unmapped whose old identity id migrate's
+	// storage-ids step recorded (old-identities.jsonl, of this old user
+	// pool and identity pool): a later sync moves their files without the
+	// old pools, so they do not keep the pools.
+	Recorded []string `json:"recorded"`
 	// Buckets are the old files --delete-old-files deletes (or deleted).
 	Buckets             []storageBucketRetire `json:"buckets"`
 	DeleteOldFiles      bool                  `json:"deleteOldFiles"`
@@ -237,16 +245,16 @@ type retireStorage struct {
 // planRetireStorage checks the old identity pool (it must be the old user
 // pool's, not the new one's) and users' files, when retire was asked to
 // delete either.
-func (a *App) planRetireStorage(ctx context.Context, g *globals, s *remapSetup, r *retireFlags, oldPool, target string) (*retireStorage, error) {
-	if r.oldIdentityPool == "" && !r.deleteOldFiles {
+func (a *App) planRetireStorage(ctx context.Context, g *globals, s *remapSetup, r *retireFlags, ip retireIdentityPool, oldPool, target string) (*retireStorage, error) {
+	if ip.ID == "" && !r.deleteOldFiles {
 		return nil, nil
 	}
-	st := &retireStorage{OldIdentityPool: r.oldIdentityPool, DeleteOldFiles: r.deleteOldFiles, Unmapped: []string{}, NotVerified: []string{}, Buckets: []storageBucketRetire{}}
+	st := &retireStorage{OldIdentityPool: ip.ID, OldIdentityPoolFrom: ip.From, DeleteOldFiles: r.deleteOldFiles, Unmapped: []string{}, NotVerified: []string{}, Recorded: []string{}, Buckets: []storageBucketRetire{}}
 	region := s.clients.cfg.Region
-	if r.oldIdentityPool != "" {
-		d, err := s.clients.identity().DescribeIdentityPool(ctx, &cognitoidentity.DescribeIdentityPoolInput{IdentityPoolId: aws.String(r.oldIdentityPool)})
+	if ip.ID != "" {
+		d, err := s.clients.identity().DescribeIdentityPool(ctx, &cognitoidentity.DescribeIdentityPoolInput{IdentityPoolId: aws.String(ip.ID)})
 		if err != nil {
-			return nil, fmt.Errorf("read the old identity pool %s: %w; retire deletes nothing it cannot check", r.oldIdentityPool, explainAWS(err))
+			return nil, fmt.Errorf("read the old identity pool %s (from %s): %w; retire deletes nothing it cannot check", ip.ID, ip.From, explainAWS(err))
 		}
 		st.OldIdentityPoolName = aws.ToString(d.IdentityPoolName)
 		listed := map[string]bool{}
@@ -255,11 +263,16 @@ func (a *App) planRetireStorage(ctx context.Context, g *globals, s *remapSetup, 
 		}
 		oldP := identitymap.Side{UserPool: oldPool, Region: region}.Provider()
 		newP := identitymap.Side{UserPool: target, Region: region}.Provider()
+		what, instead := "the identity pool "+ip.ID, "pass the old identity pool, or leave --old-identity-pool out"
+		if ip.From != fromFlag {
+			what = fmt.Sprintf("the identity pool %s, which %s records as the old one,", ip.ID, ip.From)
+			instead = "the file is wrong or was changed: pass --old-identity-pool ID (the old identity pool), or --keep-old-identity-pool to leave it"
+		}
 		switch {
 		case listed[newP]:
-			st.Refusal = fmt.Sprintf("the identity pool %s lists the new user pool %s: it is the one users sign in through now, not the old one; nothing was deleted (pass the old identity pool, or leave --old-identity-pool out)", r.oldIdentityPool, target)
+			st.Refusal = fmt.Sprintf("%s lists the new user pool %s: it is the one users sign in through now, not the old one; nothing was deleted (%s)", what, target, instead)
 		case !listed[oldP]:
-			st.Refusal = fmt.Sprintf("the identity pool %s does not list the old user pool %s as a provider: it is not the old pool's identity pool; nothing was deleted", r.oldIdentityPool, oldPool)
+			st.Refusal = fmt.Sprintf("%s does not list the old user pool %s as a provider: it is not the old pool's identity pool; nothing was deleted (%s)", what, oldPool, instead)
 		}
 		if st.Refusal != "" {
 			return st, nil
@@ -277,6 +290,9 @@ func (a *App) planRetireStorage(ctx context.Context, g *globals, s *remapSetup, 
 		return nil, err
 	}
 	st.Unmapped = append(st.Unmapped, unmapped...)
+	if st.Recorded, err = recordedUsers(s.stateDir, oldPool, ip.ID, users, unmapped); err != nil {
+		return nil, err
+	}
 	st.moves = m.Moves()
 	if len(st.moves) > 0 {
 		if err := s3move.CheckMoves(st.moves); err != nil {
@@ -310,9 +326,12 @@ func (a *App) planRetireStorage(ctx context.Context, g *globals, s *remapSetup, 
 		}
 	}
 	st.Verified = len(st.NotVerified) == 0 && (len(st.Unmapped) == 0 || !st.PerIdentityFiles)
-	if !st.Verified {
-		st.Refusal = fmt.Sprintf("users' files are not verified: %d user(s) do not have all their files under their new identity id, %d migrated user(s) are not in the identity map %s (listed above). Deleting the old pools now could leave their files where they cannot reach them: finish `poolmigrate storage copy` until `storage verify` is clean (docs/storage.md); nothing was deleted",
-			len(st.NotVerified), len(st.Unmapped), ss.mapPath())
+	if unrecorded := len(st.Unmapped) - len(st.Recorded); len(st.NotVerified) > 0 || (unrecorded > 0 && st.PerIdentityFiles) {
+		st.Refusal = fmt.Sprintf("users' files are not verified: %d user(s) do not have all their files under their new identity id, %d migrated user(s) are not in the identity map %s and have no old identity id recorded in %s (listed above). Deleting the old pools now could leave their files where they cannot reach them: finish `poolmigrate storage copy` until `storage verify` is clean (docs/storage.md); nothing was deleted",
+			len(st.NotVerified), unrecorded, ss.mapPath(), oldIdentitiesPath(s.stateDir))
+		if ip.ID != "" && ip.From != fromFlag {
+			st.Refusal += " (or pass --keep-old-identity-pool to leave the old identity pool, which " + ip.From + " names, and delete the old user pool alone)"
+		}
 	}
 	return st, nil
 }
@@ -343,7 +362,7 @@ func (st *retireStorage) confirmText() string {
 	}
 	var b strings.Builder
 	if st.OldIdentityPool != "" {
-		fmt.Fprintf(&b, "\nWith it: the old identity pool %s (%s) and every identity id in it.", st.OldIdentityPool, st.OldIdentityPoolName)
+		fmt.Fprintf(&b, "\nWith it: the old identity pool %s (%s, named by %s) and every identity id in it.", st.OldIdentityPool, st.OldIdentityPoolName, st.OldIdentityPoolFrom)
 	}
 	if st.DeleteOldFiles {
 		users, objects, bytes := totals(st.Buckets)
@@ -370,22 +389,39 @@ func (st *retireStorage) print(w io.Writer, dryRun bool) {
 		}
 	}
 	if !st.Verified {
-		list(st.Unmapped, "not in the identity map "+st.setupMap()+" (no copy made)")
+		recorded := map[string]bool{}
+		for _, u := range st.Recorded {
+			recorded[u] = true
+		}
+		var unrecorded []string
+		for _, u := range st.Unmapped {
+			if !recorded[u] {
+				unrecorded = append(unrecorded, u)
+			}
+		}
+		list(unrecorded, "not in the identity map "+st.setupMap()+" (no copy made)")
 		list(st.NotVerified, "files not all under their new identity id (see `storage verify`)")
+		if len(st.Recorded) > 0 {
+			fmt.Fprintf(w, "%d migrated users are not in the identity map yet (they cannot sign in to the new pool yet); their old identity ids are recorded, so `poolmigrate sync` moves their files once they can, without the old pools.\n", len(st.Recorded))
+		}
 	}
 	if st.OldIdentityPool != "" {
 		what := "is deleted with the old user pool"
 		switch {
 		case st.IdentityPoolDeleted:
 			what = "was deleted"
-		case st.Refusal != "" || !st.Verified:
+		case st.Refusal != "":
 			what = "stays"
 		case dryRun:
 			what = "would be deleted with the old user pool"
 		}
-		fmt.Fprintf(w, "Old identity pool %s (%s) %s.\n", st.OldIdentityPool, st.OldIdentityPoolName, what)
+		from := ""
+		if st.OldIdentityPoolFrom != fromFlag {
+			from = " (found in " + st.OldIdentityPoolFrom + ")"
+		}
+		fmt.Fprintf(w, "Old identity pool %s (%s)%s %s.\n", st.OldIdentityPool, st.OldIdentityPoolName, from, what)
 	}
-	if st.DeleteOldFiles && st.Verified {
+	if st.DeleteOldFiles && st.Refusal == "" {
 		verb := "to delete after the pool"
 		if st.FilesDeleted {
 			verb = "deleted"
@@ -428,4 +464,30 @@ func (a *App) retireStorageAfterPool(ctx context.Context, st *retireStorage, old
 		return retireRefused{fmt.Sprintf("%d user(s) keep their old files: their copies no longer verify (%s); run `poolmigrate storage verify`, then `storage retire`", len(k), strings.Join(k, ", "))}
 	}
 	return nil
+}
+
+// recordedUsers are the users of unmapped (old usernames) whose old
+// identity id migrate's storage-ids step recorded for these old pools:
+// the old sub and username must be the migrated user's, whose claim the
+// backup agreed with. None without an old identity pool.
+func recordedUsers(state, oldPool, identityPool string, users []identitymap.User, unmapped []string) ([]string, error) {
+	out := []string{}
+	if len(unmapped) == 0 || identityPool == "" {
+		return out, nil
+	}
+	known, err := recordedOldIDs(state, oldPool, identityPool)
+	if err != nil {
+		return nil, fmt.Errorf("read the old identity ids %s: %w", oldIdentitiesPath(state), err)
+	}
+	byName := map[string]identitymap.User{}
+	for _, u := range users {
+		byName[u.OldUsername] = u
+	}
+	for _, name := range unmapped {
+		u, ok := byName[name]
+		if e, rec := known[u.OldSub]; ok && rec && e.OldUsername == u.OldUsername {
+			out = append(out, name)
+		}
+	}
+	return out, nil
 }
