@@ -9,30 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/poolmigrate/poolmigrate/trigger"
 )
-
-// plantTokenmint writes a token function of an attacker's (one that would
-// accept any answer) where a hostile project, or anyone who can write to a
-// parent folder, could: a go.mod naming poolmigrate's module and a
-// cmd/tokenmint-lambda of its own.
-func plantTokenmint(t *testing.T, dir string) {
-	t.Helper()
-	files := map[string]string{
-		"go.mod":                       "module " + trigger.Module + "\n\ngo 1.22\n",
-		"cmd/tokenmint-lambda/main.go": "package main\n\nimport \"os\"\n\nfunc main() { os.Stdout.WriteString(\"" + plantedMarker + "\") }\n",
-	}
-	for name, body := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 // TestTokenmintPackage: storage copy and storage link upload the token
 // function from the release's own package when the binary carries one,
@@ -41,22 +18,13 @@ func plantTokenmint(t *testing.T, dir string) {
 // names where the package came from and its SHA-256. A build with neither
 // a package nor its source says so and uploads nothing.
 func TestTokenmintPackage(t *testing.T) {
-	root, err := trigger.FindSource(".") // this test's own source
-	if err != nil {
-		t.Fatal(err)
-	}
-	parent := t.TempDir()
-	plantTokenmint(t, parent)
-	project := filepath.Join(parent, "project")
-	plantTokenmint(t, project)
+	root, _, project := plantedProject(t, "tokenmint-lambda")
 	app := func(own bool) (*App, *bytes.Buffer) {
-		var errb bytes.Buffer
-		a := &App{Stdin: strings.NewReader(""), Stdout: &errb, Stderr: &errb, Getenv: func(string) string { return "" },
-			Getwd: func() (string, error) { return project, nil }}
+		a, errb := sourceApp(project)
 		if own {
 			a.TokenmintSource = os.DirFS(root)
 		}
-		return a, &errb
+		return a, errb
 	}
 	sha := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 	ctx := context.Background()
@@ -65,9 +33,8 @@ func TestTokenmintPackage(t *testing.T) {
 	// A build from source without its own source: nothing.
 	tokenmintPrebuilt = func(string) []byte { return nil }
 	a, _ := app(false)
-	if _, err := a.tokenmintPackage(ctx, tokenmintFlags{}, "arm64"); err == nil || !strings.Contains(err.Error(), "--source DIR") {
-		t.Errorf("without a package or its source: %v", err)
-	}
+	_, err := a.tokenmintPackage(ctx, tokenmintFlags{}, "arm64")
+	checkNeedsSource(t, "the token function's package", err)
 
 	// A release: its own package, named with its hash, without Go.
 	release := map[string][]byte{"arm64": []byte("release arm64 package"), "amd64": []byte("release amd64 package")}
@@ -99,9 +66,7 @@ func TestTokenmintPackage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("own source: %v\n%s", err, errb)
 	}
-	if boot := bootstrapOf(t, pkg); bytes.Contains(boot, []byte(plantedMarker)) || !bytes.Contains(boot, []byte("tokenmint")) {
-		t.Errorf("the package is not the token function of this source")
-	}
+	checkOwnBootstrap(t, "the token function's package", bootstrapOf(t, pkg), "tokenmint")
 	if !strings.Contains(errb.String(), "own source") || !strings.Contains(errb.String(), "sha256 "+sha(pkg)) {
 		t.Errorf("the output does not name the source and hash:\n%s", errb)
 	}

@@ -118,7 +118,9 @@ type Options struct {
 	// identity the old phase made was deleted by it.
 	Known map[string]Entry
 
-	oldOnly bool // BuildOld: ask the old side only
+	// oldOnly: BuildOld's run, the old side only, its file an old-side
+	// file (old lines, no user lines).
+	oldOnly bool
 }
 
 // DefaultRate paces the identity calls at 92 % of GetId's quota (25 a
@@ -181,10 +183,18 @@ func (e *IncompleteError) Error() string {
 // Build finds every user's old and new identity ids, resuming the map at
 // o.Path, and deletes the old identities the run created.
 func Build(ctx context.Context, api API, o Options) (Result, error) {
-	res := Result{Path: o.Path, Entries: []Entry{}, Failures: []Failure{}}
 	if err := o.check(); err != nil {
-		return res, err
+		return Result{Path: o.Path, Entries: []Entry{}, Failures: []Failure{}}, err
 	}
+	return o.build(ctx, api)
+}
+
+// build is Build after its checks, and BuildOld (o.oldOnly, the old side
+// alone, its file an old-side file): it opens the file, asks the users it
+// has no line of, collects their lines and deletes the old identities the
+// run created.
+func (o Options) build(ctx context.Context, api API) (Result, error) {
+	res := Result{Path: o.Path, Entries: []Entry{}, Failures: []Failure{}}
 	o.defaults()
 	m, err := openMap(o.Path, o.Command, header(o))
 	if err != nil {
@@ -199,12 +209,12 @@ func Build(ctx context.Context, api API, o Options) (Result, error) {
 	// Lines of users the claims still give, as they give them.
 	var todo []User
 	for _, e := range m.entries {
-		if u, ok := byOld[e.OldSub]; !ok || u != e.user() {
+		if u, ok := byOld[e.OldSub]; !ok || !o.agrees(e, u) {
 			res.Stale++
 		}
 	}
 	for _, u := range o.Users {
-		if _, ok := m.lookup(u); !ok {
+		if _, ok := o.lookup(m, u); !ok {
 			todo = append(todo, u)
 		}
 	}
@@ -221,7 +231,7 @@ func Build(ctx context.Context, api API, o Options) (Result, error) {
 		}
 	}
 	for _, u := range o.Users {
-		if e, ok := m.lookup(u); ok {
+		if e, ok := o.lookup(m, u); ok {
 			res.Entries = append(res.Entries, e)
 			if e.Created {
 				res.Created++
@@ -240,6 +250,25 @@ func Build(ctx context.Context, api API, o Options) (Result, error) {
 		return res, &IncompleteError{Failed: len(res.Failures)}
 	}
 	return res, nil
+}
+
+// lookup is u's line of the run's file: in a map, the user line of the
+// same old and new user; in an old-side file (oldOnly), the old line of
+// the same old user.
+func (o Options) lookup(m *mapFile, u User) (Entry, bool) {
+	e, ok := m.line(u.OldSub)
+	if !ok || !o.agrees(e, u) {
+		return Entry{}, false
+	}
+	return e, true
+}
+
+// agrees tells whether e, the file's line of u's old sub, is u's.
+func (o Options) agrees(e Entry, u User) bool {
+	if o.oldOnly {
+		return e.Kind == KindOld && e.OldUsername == u.OldUsername
+	}
+	return e.user() == u
 }
 
 // unknownIn tells whether some user's old id is not Known.

@@ -172,12 +172,13 @@ func (m *mapFile) append(e Entry) error {
 	return nil
 }
 
-// lookup is u's line, when it is of the same old and new user.
-func (m *mapFile) lookup(u User) (Entry, bool) {
+// line is the last user or old line of oldSub (Options.lookup tells
+// whether it is the user's the run asks for).
+func (m *mapFile) line(oldSub string) (Entry, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	i, ok := m.byOld[u.OldSub]
-	if !ok || m.entries[i].user() != u {
+	i, ok := m.byOld[oldSub]
+	if !ok {
 		return Entry{}, false
 	}
 	return m.entries[i], true

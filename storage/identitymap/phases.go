@@ -58,53 +58,14 @@ func BuildOld(ctx context.Context, api API, o OldOptions) (OldResult, error) {
 	if o.Side.UserPool == "" || o.Side.Region == "" || o.Side.IdentityPool == "" || o.Side.Minter == nil || o.Path == "" {
 		return res, errors.New("old identities: need a user pool, its region, an identity pool, a minter and a file")
 	}
-	full := Options{Old: o.Side, Path: o.Path, Command: o.Command, Limiter: o.Limiter, Workers: o.Workers, Holds: o.Holds, Progress: o.Progress, Now: o.Now}
-	full.defaults()
-	m, err := openMap(o.Path, o.Command, Entry{Kind: KindStart, OldUserPool: o.Side.UserPool, OldIdentityPool: o.Side.IdentityPool, Time: full.Now().UTC()})
-	if err != nil {
-		return res, err
+	users := make([]User, len(o.Users))
+	for i, u := range o.Users {
+		users[i] = User{OldSub: u.Sub, OldUsername: u.Username}
 	}
-	defer m.close()
-	var todo []User
-	for _, u := range o.Users {
-		if _, ok := m.lookupOld(u); !ok {
-			todo = append(todo, User{OldSub: u.Sub, OldUsername: u.Username})
-		}
-	}
-	if len(todo) > 0 {
-		known, err := ListIdentities(ctx, api, o.Side.IdentityPool, full.Limiter)
-		if err != nil {
-			return res, err
-		}
-		res.Asked = len(todo)
-		var r Result
-		full.oldOnly = true
-		err = full.ask(ctx, api, m, todo, known, &r)
-		res.Failures = append(res.Failures, r.Failures...)
-		if err != nil {
-			return res, err
-		}
-	}
-	for _, u := range o.Users {
-		if e, ok := m.lookupOld(u); ok {
-			res.Entries = append(res.Entries, e)
-			if e.Created {
-				res.Created++
-			}
-		}
-	}
-	if err := checkEntries(res.Entries); err != nil {
-		return res, err
-	}
-	n, err := full.deleteCreated(ctx, api, m, res.Entries)
-	res.Deleted = n
-	if err != nil {
-		return res, err
-	}
-	if len(res.Failures) > 0 {
-		return res, &IncompleteError{Failed: len(res.Failures)}
-	}
-	return res, nil
+	full := Options{Old: o.Side, Users: users, Path: o.Path, Command: o.Command, Limiter: o.Limiter, Workers: o.Workers,
+		Holds: o.Holds, Progress: o.Progress, Now: o.Now, oldOnly: true}
+	r, err := full.build(ctx, api)
+	return OldResult{Path: r.Path, Entries: r.Entries, Asked: r.Asked, Created: r.Created, Deleted: r.Deleted, Failures: r.Failures}, err
 }
 
 // ReadOld reads an old-side file: its start line and each old user's
@@ -139,17 +100,6 @@ func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-}
-
-// lookupOld is u's old line.
-func (m *mapFile) lookupOld(u OldUser) (Entry, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	i, ok := m.byOld[u.Sub]
-	if !ok || m.entries[i].Kind != KindOld || m.entries[i].OldUsername != u.Username {
-		return Entry{}, false
-	}
-	return m.entries[i], true
 }
 
 // IsNotExist tells a missing old-side file or map.

@@ -138,7 +138,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path == lambdaRuntimePath {
-		s.serveLambdaRuntime(w, r) // customauth.go
+		s.serveLambdaRuntime(w, r) // triggers.go
 		return
 	}
 	if r.URL.Path == lambdaControlPath {
