@@ -49,6 +49,15 @@ func TestMigrateGen2LinksFiles(t *testing.T) {
 		had[name] = env.IdentityID(t, ip, map[string]string{oldProvider: env.IDToken(t, oldPool, oldClient, name, pw)})
 		testenv.PutObjects(t, s3c, bucket, testenv.S3Object{Key: "private/" + had[name] + "/notes.txt", Body: []byte(name + "'s notes")})
 	}
+	// dave had files, then was disabled: he comes over disabled, no token
+	// can be minted for him, and he must not hold the link window open as
+	// a user who will come.
+	env.NewSignInUser(t, oldPool, "dave", pw, "email", "dave@example.com", "email_verified", "true")
+	had["dave"] = env.IdentityID(t, ip, map[string]string{oldProvider: env.IDToken(t, oldPool, oldClient, "dave", pw)})
+	testenv.PutObjects(t, s3c, bucket, testenv.S3Object{Key: "private/" + had["dave"] + "/notes.txt", Body: []byte("dave's notes")})
+	if _, err := env.Cognito.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: &oldPool, Username: aws.String("dave")}); err != nil {
+		t.Fatal(err)
+	}
 
 	suffix := testenv.RandomSuffix()
 	apiID := "lk" + suffix + strings.Repeat("l", 16)
@@ -185,6 +194,7 @@ func TestMigrateGen2LinksFiles(t *testing.T) {
 	out = migrate()
 	if !strings.Contains(out, "Storage (link): 2 users' new logins answer the identity ids holding their files (1 objects copied") ||
 		!strings.Contains(out, "1 users wait until they sign in to the new pool (carol)") ||
+		!strings.Contains(out, "1 users are disabled (dave): no token can be minted") ||
 		!strings.Contains(out, "the link-window block stays") || !strings.Contains(out, "Migration complete") {
 		t.Fatalf("storage and link-close:\n%s", out)
 	}
@@ -214,7 +224,8 @@ func TestMigrateGen2LinksFiles(t *testing.T) {
 		t.Fatalf("sync: %v\n%s%s", err, so, stderr)
 	}
 	var sum SyncSummary
-	if err := json.Unmarshal([]byte(so), &sum); err != nil || sum.Storage == nil || sum.Storage.Route != "link" || sum.Storage.Moved != 3 || len(sum.Storage.Waiting) != 0 {
+	if err := json.Unmarshal([]byte(so), &sum); err != nil || sum.Storage == nil || sum.Storage.Route != "link" || sum.Storage.Moved != 3 || len(sum.Storage.Waiting) != 0 ||
+		strings.Join(sum.Storage.Disabled, ",") != "dave" {
 		t.Fatalf("sync --json: %v %+v\n%s%s", err, sum.Storage, so, stderr)
 	}
 	if got := answers("carol"); got != had["carol"] {

@@ -130,6 +130,7 @@ func (a *App) linkForMigrate(ctx context.Context, g *globals, backup, target, id
 	sr.Moved = rep.Link.Count(link.Linked) + rep.Link.Count(link.Copied)
 	sr.Copied = rep.Link.CopiedObjects
 	sr.Waiting = append(sr.Waiting, rep.Waiting...)
+	sr.Disabled, sr.Federated = rep.Disabled, rep.Federated
 	for _, fl := range rep.Link.Failures {
 		fmt.Fprintf(a.Stderr, "  not linked %s: %s\n", fl.User, fl.Error)
 	}
@@ -179,6 +180,17 @@ func (a *App) gen2LinkClose(ctx context.Context, root, state string, g *globals,
 			fmt.Fprintf(a.Stdout, "Storage: %d users wait to be linked (%s): the link-window block stays; each `poolmigrate sync --backup %s --target-pool %s --yes` links those who came; then `poolmigrate storage link --backend --close` removes it (deploy after).\n",
 				len(rep.Waiting), shortList(rep.Waiting, 5), st.Backup, st.TargetPool)
 			return false, nil
+		}
+		var who []string
+		if len(rep.Disabled) > 0 {
+			who = append(who, "disabled: "+shortList(rep.Disabled, 5))
+		}
+		if len(rep.Federated) > 0 {
+			who = append(who, "signing in through a provider only: "+shortList(rep.Federated, 5))
+		}
+		if len(who) > 0 {
+			fmt.Fprintf(a.Stdout, "Storage: %d users are not linked, and the window closes without them (%s): no token can be minted for them, and their files stay under the identity ids their old logins had.\n",
+				len(rep.Disabled)+len(rep.Federated), strings.Join(who, "; "))
 		}
 	}
 	cs, err := gen2patch.LinkWindow(root, "", "", "")

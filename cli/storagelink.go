@@ -118,6 +118,14 @@ type storageLinkReport struct {
 	// Waiting are the users (old usernames) who cannot sign in to the new
 	// pool yet, left for a later run (migrate and sync only).
 	Waiting []string `json:"waiting,omitempty"`
+	// Disabled are users disabled in the new pool (as they were in the
+	// old one): a run after an administrator enables them (in both pools:
+	// the link signs in to each) links them. Federated users sign in
+	// through a provider only: no token can be minted for them, so no run
+	// links them, and their files stay under the identity id their old
+	// login had (docs/storage.md). Neither keeps the link window open.
+	Disabled  []string `json:"disabled,omitempty"`
+	Federated []string `json:"federated,omitempty"`
 	// left is what the run left to do although every user is linked: a
 	// conflict not resolved, a field value still naming a copied identity.
 	left error
@@ -260,9 +268,14 @@ func (a *App) linkUsers(ctx context.Context, g *globals, f *storageLinkFlags) (r
 		}
 		var keep []identitymap.User
 		for _, u := range users {
-			if signIn[u.NewSub] || in[u.OldSub] {
+			switch {
+			case signIn[u.NewSub] == signInNow || in[u.OldSub]:
 				keep = append(keep, u)
-			} else {
+			case signIn[u.NewSub] == signInFederated:
+				rep.Federated = append(rep.Federated, u.OldUsername)
+			case signIn[u.NewSub] == signInDisabled:
+				rep.Disabled = append(rep.Disabled, u.OldUsername)
+			default:
 				rep.Waiting = append(rep.Waiting, u.OldUsername)
 			}
 		}

@@ -195,10 +195,42 @@ func (a *App) claimedUsers(ctx context.Context, s *storageSetup, f *storageFlags
 	return users, claims, err
 }
 
+// newSignIn says whether a migrated user can be signed in to the new pool
+// now, for a token (GetId needs one), and if not whether a later run can.
+type newSignIn int
+
+const (
+	// signInNow: enabled and CONFIRMED.
+	signInNow newSignIn = iota
+	// signInLater: imported and not yet through their password reset (or
+	// not yet confirmed): a later sync finds them signed in.
+	signInLater
+	// signInDisabled: disabled in the new pool (as in the old one); a sync
+	// after an administrator enables them finds them.
+	signInDisabled
+	// signInFederated: signs in through a provider only (status
+	// EXTERNAL_PROVIDER). Cognito signs no such user in through its API
+	// (InitiateAuth: "You can't sign in a user with a federated IdP"), so
+	// no token can be minted for them, now or later.
+	signInFederated
+)
+
+func newSignInOf(tu cognito.TargetUser) newSignIn {
+	switch {
+	case tu.Status == "EXTERNAL_PROVIDER":
+		return signInFederated
+	case !tu.Enabled:
+		return signInDisabled
+	case tu.Status == "CONFIRMED":
+		return signInNow
+	}
+	return signInLater
+}
+
 // claimedUsersSignIn is claimedUsers with, by new sub, whether each new
-// user can sign in (enabled and CONFIRMED: an imported user who has not
-// reset their password cannot).
-func (a *App) claimedUsersSignIn(ctx context.Context, s *storageSetup, f *storageFlags) ([]identitymap.User, map[string]bool, migration.ClaimReport, error) {
+// user can sign in now (enabled and CONFIRMED: an imported user who has
+// not reset their password cannot).
+func (a *App) claimedUsersSignIn(ctx context.Context, s *storageSetup, f *storageFlags) ([]identitymap.User, map[string]newSignIn, migration.ClaimReport, error) {
 	spill := filepath.Join(s.stateDir, "tmp")
 	migrated, claims, err := migration.ListClaims(ctx, s.clients.cognito, f.target, f.backup, rate.NewLimiter(10, 1), spill)
 	if err != nil {
@@ -217,13 +249,13 @@ func (a *App) claimedUsersSignIn(ctx context.Context, s *storageSetup, f *storag
 
 // mappedUsers are the migrated users whose claim the backup agrees with,
 // and, by new sub, whether each can sign in.
-func mappedUsers(migrated *cognito.MigratedUsers, m *migration.SubMap) ([]identitymap.User, map[string]bool) {
+func mappedUsers(migrated *cognito.MigratedUsers, m *migration.SubMap) ([]identitymap.User, map[string]newSignIn) {
 	var users []identitymap.User
-	signIn := map[string]bool{}
+	signIn := map[string]newSignIn{}
 	migrated.Each(func(prev string, tu cognito.TargetUser) {
 		if id, ok := m.Lookup(prev); ok && id.NewSub == tu.Sub {
 			users = append(users, identitymap.User{OldSub: prev, OldUsername: id.OldUsername, NewSub: tu.Sub, NewUsername: tu.Username})
-			signIn[tu.Sub] = tu.Enabled && tu.Status == "CONFIRMED"
+			signIn[tu.Sub] = newSignInOf(tu)
 		}
 	})
 	return users, signIn

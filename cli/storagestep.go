@@ -48,6 +48,13 @@ type storageSyncReport struct {
 	// NotRecorded counts users whose old identity id was not taken before
 	// the push (they could not sign in to the old pool).
 	NotRecorded int `json:"notRecorded"`
+	// Disabled and Federated (route link) are users no run links now:
+	// disabled in the new pool (a sync after they are enabled in both
+	// pools links them),
+	// or signing in through a provider only (never: no token can be
+	// minted for them; their files stay under their old login's identity).
+	Disabled  []string `json:"disabled,omitempty"`
+	Federated []string `json:"federated,omitempty"`
 }
 
 func oldIdentitiesPath(state string) string {
@@ -264,7 +271,7 @@ func (a *App) moveFiles(ctx context.Context, g *globals, state, backup, target s
 			rep.NotRecorded++
 		case !isUnmapped[u.OldUsername] || k.Created:
 			users = append(users, u)
-		case signIn[u.NewSub]:
+		case signIn[u.NewSub] == signInNow:
 			users = append(users, u)
 			tokens++
 		default:
@@ -339,6 +346,12 @@ func printStorageSync(a *App, r storageSyncReport) {
 		fmt.Fprintf(a.Stdout, "; %d users wait until they sign in to the new pool (%s): `poolmigrate sync` %s them then", len(r.Waiting), shortList(r.Waiting, 5), verb)
 	}
 	fmt.Fprintln(a.Stdout, ".")
+	if len(r.Disabled) > 0 {
+		fmt.Fprintf(a.Stdout, "  %d users are disabled (%s): no token can be minted for a disabled user; enable them in both pools and a later `poolmigrate sync` links them.\n", len(r.Disabled), shortList(r.Disabled, 5))
+	}
+	if len(r.Federated) > 0 {
+		fmt.Fprintf(a.Stdout, "  %d users sign in through a provider only (%s): Cognito signs no such user in through its API, so no token can be minted to link them; their files stay under the identity id their old login had (docs/storage.md).\n", len(r.Federated), shortList(r.Federated, 5))
+	}
 	if r.NotRecorded > 0 {
 		fmt.Fprintf(a.Stdout, "  %d users' old identity ids were not taken before the push: their files, if any, stay under their old ids.\n", r.NotRecorded)
 	}
