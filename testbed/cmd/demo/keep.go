@@ -245,6 +245,7 @@ func keepPasswords(ctx context.Context, bin, example, work, amplifyBin, rie stri
 	runEnv(bin, project, menv, "sync", "--backup", backup, "--target-pool", newPool, "--yes")
 	step("alice and bob sign in to the new pool, get their identity ids from the new identity pool and read their files")
 	files.read(ctx, "copy", appSide{pool: newPool, client: appClient, identityPool: newIdentityPool}, false)
+	storageVerify(bin, project, menv, "copy", "--backup", backup, "--target-pool", newPool, "--old-identity-pool", oldAuth.IdentityPoolID, "--new-identity-pool", newIdentityPool)
 	fmt.Printf("\nTo close the window: `poolmigrate migrate --close-window` imports the users who never signed in, syncs, verifies, removes the trigger and retires the old pool (see docs/keep-passwords.md). The project is in %s.\n", project)
 }
 

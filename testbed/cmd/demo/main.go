@@ -251,6 +251,7 @@ func main() {
 	runEnv(binPath, project, tr.env(), "sync", "--backup", backup, "--target-pool", *newPool, "--yes")
 	step("Each of them signs in to the new pool, gets their identity id from the new identity pool and reads their files")
 	files.read(ctx, "copy", appSide{pool: *newPool, client: newAuth.WebClientID, identityPool: newAuth.IdentityPoolID}, false)
+	storageVerify(binPath, project, tr.env(), "copy", "--backup", backup, "--target-pool", *newPool, "--old-identity-pool", oldAuth.IdentityPoolID, "--new-identity-pool", newAuth.IdentityPoolID)
 	step("Done. The migrated project is in " + project + "; its state (backup, CSVs, journal) in " + filepath.Join(project, ".poolmigrate"))
 }
 
