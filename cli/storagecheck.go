@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/poolmigrate/poolmigrate/amplifyproj"
 	"github.com/poolmigrate/poolmigrate/dynamo"
 	"github.com/poolmigrate/poolmigrate/migration"
 	"github.com/poolmigrate/poolmigrate/storage/identitymap"
@@ -21,17 +22,30 @@ import (
 func storageVerifyCommand(a *App) command {
 	return command{
 		name:    "verify",
-		summary: "prove each migrated user's files are under their new identity id (keys, sizes, checksums); exit 1 and a list otherwise",
-		usage:   "verify --backup FILE --target-pool ID --old-identity-pool ID --new-identity-pool ID [--bucket NAME [--path TEMPLATE]...] [--identity-field Type.field]...",
+		summary: "prove each migrated user's files are under their new identity id (keys, sizes, checksums), or, on the link route, under the identity they had; exit 1 and a list otherwise",
+		usage:   "verify --backup FILE --target-pool ID (--old-identity-pool ID --new-identity-pool ID | --identity-pool ID) [--bucket NAME [--path TEMPLATE]...] [--identity-field Type.field]...",
 		setup: func(fs *pflag.FlagSet, g *globals) func(context.Context, []string) error {
 			f := &storageFlags{}
 			f.registerUsers(fs)
 			f.registerBuckets(fs)
+			identityPool := fs.String("identity-pool", "", "the link route (the identity pool survives the move: Gen 2): the identity pool `storage link` linked the users in, instead of --old-identity-pool and --new-identity-pool; verifies from storage link's journal")
 			fields := fs.StringArray("identity-field", nil, "a `FIELD` of the app's data, written Type.field (e.g. Profile.identityId), that stores Cognito identity ids (repeatable; checked against the schema): no value may still name a moved user's old id")
 			return func(ctx context.Context, args []string) error {
 				f.identityFields = *fields
 				if len(args) > 0 {
 					return usagef("unexpected arguments %q", strings.Join(args, " "))
+				}
+				if *identityPool != "" {
+					if f.oldIdentityPool != "" || f.newIdentityPool != "" {
+						return usagef("--identity-pool (the link route) goes without --old-identity-pool and --new-identity-pool (the copy route)")
+					}
+					if f.backup == "" || f.target == "" {
+						return usagef("needs --backup FILE and --target-pool ID")
+					}
+					if err := amplifyproj.CheckPoolID("--target-pool", f.target); err != nil {
+						return usagef("%v", err)
+					}
+					return a.runStorageVerifyLink(ctx, g, f, *identityPool)
 				}
 				if err := f.validateUsers(); err != nil {
 					return err
@@ -45,10 +59,26 @@ func storageVerifyCommand(a *App) command {
 // storageVerifyReport is storage verify's result (--json).
 type storageVerifyReport struct {
 	OK bool `json:"ok"`
-	// Unmapped are migrated users the identity map does not hold: their
-	// files were not copied.
-	Unmapped []string              `json:"unmapped"`
-	Buckets  []storageBucketVerify `json:"buckets"`
+	// Route is the route verified: copy, or link (--identity-pool).
+	Route string `json:"route"`
+	// Unmapped are migrated users the identity map (link: the link
+	// journal) does not hold: their files were not copied (linked). They
+	// fail only while Unknown is not 0.
+	Unmapped []string `json:"unmapped"`
+	// Unknown counts the identity folders under the per-identity paths
+	// that hold files of an identity no verified user has (UnknownFolders
+	// names the first 20, bucket/prefix); counted only when some users are
+	// unmapped. With none, those users have no file there to keep.
+	Unknown        int                   `json:"unknownFolders"`
+	UnknownFolders []string              `json:"unknownFolderNames"`
+	Buckets        []storageBucketVerify `json:"buckets"`
+	// Link route: Linked counts the users whose new login answers the
+	// identity they had (nothing moved); NotLinked names the users the
+	// journal records as needing a copy. A bucket's users are those
+	// copied (signed in to the new pool before the link), compared per
+	// identity copied from.
+	Linked    int      `json:"linked,omitempty"`
+	NotLinked []string `json:"notLinked,omitempty"`
 	// IdentityFields are the --identity-field fields checked: each value
 	// still naming a moved user's old identity id is listed.
 	IdentityFields []idfield.Check `json:"identityFields,omitempty"`
@@ -61,15 +91,25 @@ type storageBucketVerify struct {
 	Failing []s3move.UserCheck `json:"failing"`
 }
 
-type storageNotVerified struct{ n, stale int }
+type storageNotVerified struct {
+	route    string
+	n, stale int
+}
 
 func (e storageNotVerified) Error() string {
 	var parts []string
 	if e.n > 0 || e.stale == 0 {
-		parts = append(parts, fmt.Sprintf("%d user(s) do not have all their files under their new identity id (listed)", e.n))
+		where := "under their new identity id"
+		if e.route == "link" {
+			where = "under the identity they had (not linked, or a copy not complete)"
+		}
+		parts = append(parts, fmt.Sprintf("%d user(s) do not have all their files %s (listed)", e.n, where))
 	}
 	if e.stale > 0 {
 		parts = append(parts, fmt.Sprintf("%d identity-field value(s) still name an old identity id (listed)", e.stale))
+	}
+	if e.route == "link" {
+		return strings.Join(parts, "; ") + ": run `storage link` again (in a migration, `poolmigrate sync`)"
 	}
 	return strings.Join(parts, "; ") + ": run `storage copy` again"
 }
@@ -79,6 +119,16 @@ func (e storageNotVerified) ExitCode() int { return 1 }
 // storage set-up, the checked claims, the migrated users the identity map
 // does not hold, and the map's moves, checked (no swapped or chained ids).
 func (a *App) checkedMoves(ctx context.Context, g *globals, f *storageFlags) (*storageSetup, migration.ClaimReport, []string, []s3move.Move, error) {
+	s, claims, unmapped, m, err := a.checkedMap(ctx, g, f)
+	if err != nil {
+		return nil, claims, nil, nil, err
+	}
+	return s, claims, unmapped, m.Moves(), nil
+}
+
+// checkedMap is checkedMoves with the map's entries of the migrated users
+// (those without a move too: users who had no old identity).
+func (a *App) checkedMap(ctx context.Context, g *globals, f *storageFlags) (*storageSetup, migration.ClaimReport, []string, *identitymap.Result, error) {
 	s, err := a.setupStorage(ctx, g, f)
 	if err != nil {
 		return nil, migration.ClaimReport{}, nil, nil, err
@@ -91,24 +141,21 @@ func (a *App) checkedMoves(ctx context.Context, g *globals, f *storageFlags) (*s
 	if err != nil {
 		return nil, claims, nil, nil, err
 	}
-	moves := m.Moves()
-	if len(moves) > 0 {
+	if moves := m.Moves(); len(moves) > 0 {
 		if err := s3move.CheckMoves(moves); err != nil {
 			return nil, claims, nil, nil, err
 		}
 	}
-	return s, claims, unmapped, moves, nil
+	return s, claims, unmapped, m, nil
 }
 
 func (a *App) runStorageVerify(ctx context.Context, g *globals, f *storageFlags) error {
-	s, claims, unmapped, moves, err := a.checkedMoves(ctx, g, f)
+	s, claims, unmapped, m, err := a.checkedMap(ctx, g, f)
 	if err != nil {
 		return err
 	}
-	rep := storageVerifyReport{Unmapped: unmapped, Buckets: []storageBucketVerify{}}
-	if rep.Unmapped == nil {
-		rep.Unmapped = []string{}
-	}
+	moves := m.Moves()
+	rep := storageVerifyReport{Route: "copy", Unmapped: append([]string{}, unmapped...), Buckets: []storageBucketVerify{}, UnknownFolders: []string{}}
 	failing := map[string]bool{}
 	for _, b := range s.buckets {
 		if len(moves) == 0 {
@@ -128,15 +175,33 @@ func (a *App) runStorageVerify(ctx context.Context, g *globals, f *storageFlags)
 		}
 		rep.Buckets = append(rep.Buckets, bv)
 	}
-	for _, u := range unmapped {
-		failing[u] = true
+	if len(unmapped) > 0 {
+		// Every identity of a mapped user, also the new one of a user who
+		// had none before (files they saved since are theirs).
+		known := map[string]bool{}
+		for _, e := range m.Entries {
+			known[e.Old], known[e.New] = true, true
+		}
+		if rep.UnknownFolders, rep.Unknown, err = unknownFolders(ctx, s.clients.s3(), s.buckets, known); err != nil {
+			return explainAWS(err)
+		}
 	}
 	checks, stale, err := verifyFields(ctx, s, fieldPairs(moves, nil))
 	if err != nil {
 		return err
 	}
 	rep.IdentityFields = checks
-	rep.OK = len(failing) == 0 && stale == 0
+	return a.finishStorageVerify(g, rep, claims, len(failing), stale)
+}
+
+// finishStorageVerify prints the report and makes the outcome: failing
+// users (and, while an identity folder is unknown, the unmapped ones),
+// stale field values, else the claims'.
+func (a *App) finishStorageVerify(g *globals, rep storageVerifyReport, claims migration.ClaimReport, failing, stale int) error {
+	if rep.Unknown > 0 {
+		failing += len(rep.Unmapped)
+	}
+	rep.OK = failing == 0 && stale == 0
 	if g.json {
 		if err := writeJSON(a.Stdout, rep); err != nil {
 			return err
@@ -146,18 +211,26 @@ func (a *App) runStorageVerify(ctx context.Context, g *globals, f *storageFlags)
 		printStorageVerify(a, rep)
 	}
 	if !rep.OK {
-		return storageNotVerified{len(failing), stale}
+		return storageNotVerified{rep.Route, failing, stale}
 	}
 	return claimsOutcome(claims)
 }
 
 func printStorageVerify(a *App, r storageVerifyReport) {
 	w := a.Stdout
-	for _, u := range r.Unmapped {
-		fmt.Fprintf(w, "  %s: not in the identity map (no copy made): run `storage copy`\n", u)
+	printUnmapped(w, r)
+	if r.Route == "link" {
+		fmt.Fprintf(w, "Link journal: %d users linked (their new login answers the identity they had: nothing moved), %d not linked (need a copy)\n", r.Linked, len(r.NotLinked))
+		for _, u := range r.NotLinked {
+			fmt.Fprintf(w, "  %s: needs a copy (signed in to the new pool before the link): run `storage link` again with --bucket\n", u)
+		}
 	}
 	for _, b := range r.Buckets {
-		fmt.Fprintf(w, "Bucket %s: %d objects of %d users compared, %d users not complete\n", b.Bucket, b.Objects, b.Users, len(b.Failing))
+		what := "users compared"
+		if r.Route == "link" {
+			what = "users copied before the link compared"
+		}
+		fmt.Fprintf(w, "Bucket %s: %d objects of %d %s, %d users not complete\n", b.Bucket, b.Objects, b.Users, what, len(b.Failing))
 		for _, u := range b.Failing {
 			fmt.Fprintf(w, "  %s (%s → %s): %d missing, %d different\n", u.User, u.Old, u.New, len(u.Missing), len(u.Different))
 			for _, k := range u.Missing {
@@ -168,10 +241,14 @@ func printStorageVerify(a *App, r storageVerifyReport) {
 			}
 		}
 	}
+	where := "their new identity id"
+	if r.Route == "link" {
+		where = "the identity their new login answers"
+	}
 	if r.OK && len(r.IdentityFields) > 0 {
-		fmt.Fprintln(w, "OK: every migrated user's files are under their new identity id, and the identity fields name it.")
+		fmt.Fprintf(w, "OK: every migrated user's files are under %s, and the identity fields name it.\n", where)
 	} else if r.OK {
-		fmt.Fprintln(w, "OK: every migrated user's files are under their new identity id.")
+		fmt.Fprintf(w, "OK: every migrated user's files are under %s.\n", where)
 	} else {
 		fmt.Fprintln(w, "NOT OK: see above.")
 	}

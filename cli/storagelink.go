@@ -251,7 +251,7 @@ func (a *App) linkUsers(ctx context.Context, g *globals, f *storageLinkFlags) (r
 	}
 	region := s.clients.cfg.Region
 	o := link.Options{IdentityPool: f.identityPool, Users: users, Command: "storage link",
-		Path: filepath.Join(s.stateDir, "storage", "link.jsonl"),
+		Path: s.linkJournalPath(),
 		Old:  identitymap.Side{UserPool: oldPool, Region: region},
 		New:  identitymap.Side{UserPool: f.target, Region: region}}
 	rep = storageLinkReport{IdentityPool: f.identityPool, DryRun: f.dryRun, Pending: []string{}, NotLinked: []string{}, RefusedClaims: claims.Refused, Buckets: []string{}, Waiting: []string{}}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentity"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/storage/identitymap"
@@ -28,7 +29,7 @@ type linkBedMinter struct {
 }
 
 func (m linkBedMinter) Mint(_ context.Context, username string) (string, error) {
-	return m.env.IDToken(m.t, m.pool, m.client, username, "Link-Pass-1!"), nil
+	return m.env.IDToken(m.t, m.pool, m.client, username, linkPassword), nil
 }
 
 // getIDRecorder records the subs of each GetId's logins, provider → sub.
@@ -54,6 +55,80 @@ func (r *getIDRecorder) GetId(ctx context.Context, in *cognitoidentity.GetIdInpu
 	return r.API.GetId(ctx, in, optFns...)
 }
 
+// linkPassword is every linkBed user's password, in both pools.
+const linkPassword = "Link-Pass-1!"
+
+// linkBed is the link route's test bed: an old and a new user pool, each
+// with an app client, one identity pool listing both, a bucket, and users
+// of the old pool who each signed in through the identity pool and saved
+// private/<their identity id>/doc.txt (their name as its body); the old
+// pool's backup is taken. newUser adds a user of the new pool and
+// useTool stands the test bed's password sign-in in for the token trio.
+type linkBed struct {
+	env                  *testenv.Env
+	dir, backup          string
+	oldPool, newPool     string
+	oldClient, newClient string
+	oldProv, newProv     string
+	ip, bucket           string
+	s3                   *s3.Client
+	// oldSubs and had are each old user's sub and identity id, by name.
+	oldSubs, had map[string]string
+}
+
+func newLinkBed(t *testing.T, dir string, names ...string) *linkBed {
+	t.Helper()
+	env := testenv.Require(t)
+	b := &linkBed{env: env, dir: dir, oldSubs: map[string]string{}, had: map[string]string{}}
+	b.oldPool = env.NewPool(t, testenv.PoolOptions{})
+	b.newPool = env.NewPool(t, testenv.PoolOptions{Custom: []string{"prev_sub_id", "prev_username"}})
+	b.oldClient, b.newClient = env.NewSignInClient(t, b.oldPool), env.NewSignInClient(t, b.newPool)
+	b.ip = env.NewIdentityPool(t, false, testenv.UserPoolLogin{UserPoolID: b.oldPool, ClientID: b.oldClient}, testenv.UserPoolLogin{UserPoolID: b.newPool, ClientID: b.newClient})
+	b.oldProv, b.newProv = testenv.UserPoolProvider(env.Config.Region, b.oldPool), testenv.UserPoolProvider(env.Config.Region, b.newPool)
+	b.s3 = env.S3(t)
+	b.bucket = testenv.NewBucket(t, b.s3)
+	for _, name := range names {
+		b.oldSubs[name] = env.NewSignInUser(t, b.oldPool, name, linkPassword)
+		b.had[name] = b.oldID(t, name)
+		testenv.PutObjects(t, b.s3, b.bucket, testenv.S3Object{Key: "private/" + b.had[name] + "/doc.txt", Body: []byte(name)})
+	}
+	b.backup = filepath.Join(dir, "old.jsonl")
+	if _, stderr, err := runApp(t, dir, nil, "backup", "--pool", b.oldPool, "--out", b.backup); err != nil {
+		t.Fatalf("backup: %v\n%s", err, stderr)
+	}
+	return b
+}
+
+// oldID and newID are the identity id the user's old (new) login answers.
+func (b *linkBed) oldID(t *testing.T, name string) string {
+	t.Helper()
+	return b.env.IdentityID(t, b.ip, map[string]string{b.oldProv: b.env.IDToken(t, b.oldPool, b.oldClient, name, linkPassword)})
+}
+
+func (b *linkBed) newID(t *testing.T, name string) string {
+	t.Helper()
+	return b.env.IdentityID(t, b.ip, map[string]string{b.newProv: b.env.IDToken(t, b.newPool, b.newClient, name, linkPassword)})
+}
+
+// newUser makes name in the new pool, claiming to be the old user
+// claimAs (custom:prev_sub_id and prev_username), and returns their sub.
+func (b *linkBed) newUser(t *testing.T, name, claimAs string) string {
+	t.Helper()
+	return b.env.NewSignInUser(t, b.newPool, name, linkPassword, cognito.PrevSubAttr, b.oldSubs[claimAs], cognito.PrevUsernameAttr, claimAs)
+}
+
+// useTool makes storage link mint its tokens by password sign-in, through
+// app clients of the tool's own that the identity pool does not list (as
+// the trio's), and, with identity, wrap its identity client.
+func (b *linkBed) useTool(t *testing.T, identity func(link.API) link.API) {
+	oldTool, newTool := b.env.NewSignInClient(t, b.oldPool), b.env.NewSignInClient(t, b.newPool)
+	linkTestHooks.minters = func(o, n string) (identitymap.Minter, identitymap.Minter, string, string) {
+		return linkBedMinter{t, b.env, o, oldTool}, linkBedMinter{t, b.env, n, newTool}, oldTool, newTool
+	}
+	linkTestHooks.identity = identity
+	t.Cleanup(func() { linkTestHooks.minters, linkTestHooks.identity = nil, nil })
+}
+
 // TestStorageLinkLinksOnlyCheckedClaims: alice and bob had identities
 // (with files) through the old pool; bob migrated (a claim the backup
 // agrees with) and is linked: his new login answers his old id. mallory,
@@ -61,42 +136,15 @@ func (r *getIDRecorder) GetId(ctx context.Context, in *cognitoidentity.GetIdInpu
 // is refused: no GetId ever carries her login, and alice's identity stays
 // alice's alone. The command exits 1 for the refused claim and names it.
 func TestStorageLinkLinksOnlyCheckedClaims(t *testing.T) {
-	env := testenv.Require(t)
-	const pw = "Link-Pass-1!"
-	oldPool := env.NewPool(t, testenv.PoolOptions{})
-	newPool := env.NewPool(t, testenv.PoolOptions{Custom: []string{"prev_sub_id", "prev_username"}})
-	oldClient, newClient := env.NewSignInClient(t, oldPool), env.NewSignInClient(t, newPool)
-	ip := env.NewIdentityPool(t, false, testenv.UserPoolLogin{UserPoolID: oldPool, ClientID: oldClient}, testenv.UserPoolLogin{UserPoolID: newPool, ClientID: newClient})
-	oldProvider, newProvider := testenv.UserPoolProvider(env.Config.Region, oldPool), testenv.UserPoolProvider(env.Config.Region, newPool)
-	idOf := func(provider, pool, client, name string) string {
-		return env.IdentityID(t, ip, map[string]string{provider: env.IDToken(t, pool, client, name, pw)})
-	}
-	oldSubs, had := map[string]string{}, map[string]string{}
-	s3c := env.S3(t)
-	bucket := testenv.NewBucket(t, s3c)
-	for _, name := range []string{"alice", "bob"} {
-		oldSubs[name] = env.NewSignInUser(t, oldPool, name, pw)
-		had[name] = idOf(oldProvider, oldPool, oldClient, name)
-		testenv.PutObjects(t, s3c, bucket, testenv.S3Object{Key: "private/" + had[name] + "/doc.txt", Body: []byte(name)})
-	}
 	dir := t.TempDir()
-	backup := filepath.Join(dir, "old.jsonl")
-	if _, stderr, err := runApp(t, dir, nil, "backup", "--pool", oldPool, "--out", backup); err != nil {
-		t.Fatalf("backup: %v\n%s", err, stderr)
-	}
-	bobNew := env.NewSignInUser(t, newPool, "bob", pw, cognito.PrevSubAttr, oldSubs["bob"], cognito.PrevUsernameAttr, "bob")
-	malloryNew := env.NewSignInUser(t, newPool, "mallory", pw, cognito.PrevSubAttr, oldSubs["alice"], cognito.PrevUsernameAttr, "alice")
+	b := newLinkBed(t, dir, "alice", "bob")
+	env, backup, newPool, ip := b.env, b.backup, b.newPool, b.ip
+	oldProvider, newProvider, oldSubs, had := b.oldProv, b.newProv, b.oldSubs, b.had
+	bobNew := b.newUser(t, "bob", "bob")
+	malloryNew := b.newUser(t, "mallory", "alice")
 
-	// The tokens come from app clients of the tool's own, which the
-	// identity pool does not list (as the trio's): the run lists them for
-	// itself and takes them out after.
-	oldTool, newTool := env.NewSignInClient(t, oldPool), env.NewSignInClient(t, newPool)
 	rec := &getIDRecorder{}
-	linkTestHooks.minters = func(o, n string) (identitymap.Minter, identitymap.Minter, string, string) {
-		return linkBedMinter{t, env, o, oldTool}, linkBedMinter{t, env, n, newTool}, oldTool, newTool
-	}
-	linkTestHooks.identity = func(api link.API) link.API { rec.API = api; return rec }
-	t.Cleanup(func() { linkTestHooks.minters, linkTestHooks.identity = nil, nil })
+	b.useTool(t, func(api link.API) link.API { rec.API = api; return rec })
 
 	args := []string{"storage", "link", "--backup", backup, "--target-pool", newPool, "--identity-pool", ip, "--yes", "--json"}
 	out, stderr, err := runApp(t, dir, nil, append(args, "--dry-run")...)
@@ -122,10 +170,10 @@ func TestStorageLinkLinksOnlyCheckedClaims(t *testing.T) {
 	if rep.Link.Count(link.Linked) != 1 || len(rep.Link.Entries) != 1 || rep.Link.Entries[0].NewSub != bobNew || len(rep.RefusedClaims) != 1 {
 		t.Fatalf("report %+v", rep)
 	}
-	if got := idOf(newProvider, newPool, newClient, "bob"); got != had["bob"] {
+	if got := b.newID(t, "bob"); got != had["bob"] {
 		t.Errorf("bob's new login answers %s, not his identity %s", got, had["bob"])
 	}
-	if got := idOf(newProvider, newPool, newClient, "mallory"); got == had["alice"] {
+	if got := b.newID(t, "mallory"); got == had["alice"] {
 		t.Errorf("mallory's login answers alice's identity %s", got)
 	}
 	desc, derr := env.CognitoIdentity(t).DescribeIdentity(context.Background(), &cognitoidentity.DescribeIdentityInput{IdentityId: &[]string{had["alice"]}[0]})
@@ -138,7 +186,7 @@ func TestStorageLinkLinksOnlyCheckedClaims(t *testing.T) {
 		t.Errorf("the identity pool lists %d providers after the run, want the 2 it had (%v)", len(d.CognitoIdentityProviders), derr)
 	}
 	for _, p := range d.CognitoIdentityProviders {
-		if c := *p.ClientId; c == oldTool || c == newTool {
+		if c := *p.ClientId; c != b.oldClient && c != b.newClient {
 			t.Errorf("the tool's client %s is still listed for %s", c, *p.ProviderName)
 		}
 	}

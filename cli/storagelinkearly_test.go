@@ -4,15 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentity"
 
-	"github.com/poolmigrate/poolmigrate/cognito"
-	"github.com/poolmigrate/poolmigrate/storage/identitymap"
 	"github.com/poolmigrate/poolmigrate/storage/link"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
@@ -42,44 +39,20 @@ func (r *unlinkRecorder) UnlinkIdentity(ctx context.Context, in *cognitoidentity
 // no GetId carries their logins, nothing of theirs is unlinked, linked or
 // copied, and every old identity but dave's holds what it held.
 func TestStorageLinkCopiesEarlyUsersOnlyForCheckedClaims(t *testing.T) {
-	env := testenv.Require(t)
-	const pw = "Link-Pass-1!"
-	oldPool := env.NewPool(t, testenv.PoolOptions{})
-	newPool := env.NewPool(t, testenv.PoolOptions{Custom: []string{"prev_sub_id", "prev_username"}})
-	oldClient, newClient := env.NewSignInClient(t, oldPool), env.NewSignInClient(t, newPool)
-	ip := env.NewIdentityPool(t, false, testenv.UserPoolLogin{UserPoolID: oldPool, ClientID: oldClient}, testenv.UserPoolLogin{UserPoolID: newPool, ClientID: newClient})
-	oldProvider, newProvider := testenv.UserPoolProvider(env.Config.Region, oldPool), testenv.UserPoolProvider(env.Config.Region, newPool)
-	idOf := func(provider, pool, client, name string) string {
-		return env.IdentityID(t, ip, map[string]string{provider: env.IDToken(t, pool, client, name, pw)})
-	}
-	s3c := env.S3(t)
-	bucket := testenv.NewBucket(t, s3c)
-	oldSubs, had := map[string]string{}, map[string]string{}
-	for _, name := range []string{"alice", "bob", "carol", "dave"} {
-		oldSubs[name] = env.NewSignInUser(t, oldPool, name, pw)
-		had[name] = idOf(oldProvider, oldPool, oldClient, name)
-		testenv.PutObjects(t, s3c, bucket, testenv.S3Object{Key: "private/" + had[name] + "/doc.txt", Body: []byte(name)})
-	}
 	dir := t.TempDir()
-	backup := filepath.Join(dir, "old.jsonl")
-	if _, stderr, err := runApp(t, dir, nil, "backup", "--pool", oldPool, "--out", backup); err != nil {
-		t.Fatalf("backup: %v\n%s", err, stderr)
-	}
+	b := newLinkBed(t, dir, "alice", "bob", "carol", "dave")
+	s3c, bucket, backup, newPool, ip := b.s3, b.bucket, b.backup, b.newPool, b.ip
+	oldProvider, newProvider, oldSubs, had := b.oldProv, b.newProv, b.oldSubs, b.had
 	claimAs := map[string]string{"dave": "dave", "bob": "carol", "carol": "bob", "mallory": "alice"}
 	newSubs, own := map[string]string{}, map[string]string{}
 	for _, name := range []string{"dave", "bob", "carol", "mallory"} {
-		newSubs[name] = env.NewSignInUser(t, newPool, name, pw, cognito.PrevSubAttr, oldSubs[claimAs[name]], cognito.PrevUsernameAttr, claimAs[name])
-		own[name] = idOf(newProvider, newPool, newClient, name)
+		newSubs[name] = b.newUser(t, name, claimAs[name])
+		own[name] = b.newID(t, name)
 		testenv.PutObjects(t, s3c, bucket, testenv.S3Object{Key: "private/" + own[name] + "/since.txt", Body: []byte(name + " since")})
 	}
 
-	oldTool, newTool := env.NewSignInClient(t, oldPool), env.NewSignInClient(t, newPool)
 	rec := &unlinkRecorder{getIDRecorder: &getIDRecorder{}}
-	linkTestHooks.minters = func(o, n string) (identitymap.Minter, identitymap.Minter, string, string) {
-		return linkBedMinter{t, env, o, oldTool}, linkBedMinter{t, env, n, newTool}, oldTool, newTool
-	}
-	linkTestHooks.identity = func(api link.API) link.API { rec.API = api; return rec }
-	t.Cleanup(func() { linkTestHooks.minters, linkTestHooks.identity = nil, nil })
+	b.useTool(t, func(api link.API) link.API { rec.API = api; return rec })
 
 	out, stderr, err := runApp(t, dir, nil, "storage", "link", "--backup", backup, "--target-pool", newPool, "--identity-pool", ip, "--bucket", bucket, "--path", "private/{entity_id}/", "--yes", "--json")
 	var exit interface{ ExitCode() int }
@@ -109,14 +82,14 @@ func TestStorageLinkCopiesEarlyUsersOnlyForCheckedClaims(t *testing.T) {
 			}
 		}
 	}
-	if got := idOf(newProvider, newPool, newClient, "dave"); got != had["dave"] {
+	if got := b.newID(t, "dave"); got != had["dave"] {
 		t.Errorf("dave's new login answers %s, not his identity %s", got, had["dave"])
 	}
 	if keys := testenv.ListKeys(t, s3c, bucket, "private/"+had["dave"]+"/"); len(keys) != 2 {
 		t.Errorf("dave's identity holds %v, want his doc and what he saved since", keys)
 	}
 	for _, name := range []string{"bob", "carol", "mallory"} {
-		if got := idOf(newProvider, newPool, newClient, name); got != own[name] {
+		if got := b.newID(t, name); got != own[name] {
 			t.Errorf("%s's new login answers %s, not their own identity %s", name, got, own[name])
 		}
 	}

@@ -117,12 +117,11 @@ func linkPairs(r link.Result) (map[string]string, error) {
 
 // linkFields rewrites (in a dry run, counts) the --identity-field values
 // of the users copied, after their files, then checks that no value
-// still names an identity copied from. The check is made here, by every
-// storage link run that is not a dry run, rather than by storage verify:
-// verify is the copy route's (it needs both identity pools and the
-// identity map), while the link route's pairs live in the link journal,
-// and a re-run of storage link, which asks no one already done, is how
-// that route finishes. left is what makes the run exit 1 (items that
+// still names an identity copied from. The check is made by every
+// storage link run that is not a dry run (and by storage verify
+// --identity-pool): the link route's pairs live in the link journal, and
+// a re-run of storage link, which asks no one already done, is how that
+// route finishes. left is what makes the run exit 1 (items that
 // failed or changed meanwhile, values still naming an identity copied
 // from); err stops it.
 func (a *App) linkFields(ctx context.Context, s *storageSetup, rep *storageLinkReport, dryRun bool) (left, err error) {

@@ -13,9 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/poolmigrate/poolmigrate/cognito"
 	"github.com/poolmigrate/poolmigrate/dynamo"
-	"github.com/poolmigrate/poolmigrate/storage/identitymap"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
 
@@ -24,45 +22,20 @@ import (
 // an identity of its own, N, with a file saved since; storage link (run
 // with the test bed's password minters) finishes him.
 type earlyBed struct {
-	env                *testenv.Env
-	dir, backup        string
-	oldPool, newPool   string
-	ip, bucket         string
-	old, own           string // dave's O and N
-	newClient, newProv string
+	*linkBed
+	old, own string // dave's O and N
 }
 
 func newEarlyBed(t *testing.T, dir string, conflict bool) *earlyBed {
-	env := testenv.Require(t)
-	const pw = "Link-Pass-1!"
-	b := &earlyBed{env: env, dir: dir}
-	b.oldPool = env.NewPool(t, testenv.PoolOptions{})
-	b.newPool = env.NewPool(t, testenv.PoolOptions{Custom: []string{"prev_sub_id", "prev_username"}})
-	oldClient := env.NewSignInClient(t, b.oldPool)
-	b.newClient = env.NewSignInClient(t, b.newPool)
-	b.ip = env.NewIdentityPool(t, false, testenv.UserPoolLogin{UserPoolID: b.oldPool, ClientID: oldClient}, testenv.UserPoolLogin{UserPoolID: b.newPool, ClientID: b.newClient})
-	oldProv := testenv.UserPoolProvider(env.Config.Region, b.oldPool)
-	b.newProv = testenv.UserPoolProvider(env.Config.Region, b.newPool)
-	s3c := env.S3(t)
-	b.bucket = testenv.NewBucket(t, s3c)
-	oldSub := env.NewSignInUser(t, b.oldPool, "dave", pw)
-	b.old = env.IdentityID(t, b.ip, map[string]string{oldProv: env.IDToken(t, b.oldPool, oldClient, "dave", pw)})
-	testenv.PutObjects(t, s3c, b.bucket, testenv.S3Object{Key: "private/" + b.old + "/doc.txt", Body: []byte("dave")})
-	b.backup = filepath.Join(dir, "old.jsonl")
-	if _, stderr, err := runApp(t, dir, nil, "backup", "--pool", b.oldPool, "--out", b.backup); err != nil {
-		t.Fatalf("backup: %v\n%s", err, stderr)
-	}
-	env.NewSignInUser(t, b.newPool, "dave", pw, cognito.PrevSubAttr, oldSub, cognito.PrevUsernameAttr, "dave")
-	b.own = env.IdentityID(t, b.ip, map[string]string{b.newProv: env.IDToken(t, b.newPool, b.newClient, "dave", pw)})
-	testenv.PutObjects(t, s3c, b.bucket, testenv.S3Object{Key: "private/" + b.own + "/since.txt", Body: []byte("dave since")})
+	b := &earlyBed{linkBed: newLinkBed(t, dir, "dave")}
+	b.old = b.had["dave"]
+	b.newUser(t, "dave", "dave")
+	b.own = b.newID(t, "dave")
+	testenv.PutObjects(t, b.s3, b.bucket, testenv.S3Object{Key: "private/" + b.own + "/since.txt", Body: []byte("dave since")})
 	if conflict {
-		testenv.PutObjects(t, s3c, b.bucket, testenv.S3Object{Key: "private/" + b.own + "/doc.txt", Body: []byte("dave's other doc")})
+		testenv.PutObjects(t, b.s3, b.bucket, testenv.S3Object{Key: "private/" + b.own + "/doc.txt", Body: []byte("dave's other doc")})
 	}
-	oldTool, newTool := env.NewSignInClient(t, b.oldPool), env.NewSignInClient(t, b.newPool)
-	linkTestHooks.minters = func(o, n string) (identitymap.Minter, identitymap.Minter, string, string) {
-		return linkBedMinter{t, env, o, oldTool}, linkBedMinter{t, env, n, newTool}, oldTool, newTool
-	}
-	t.Cleanup(func() { linkTestHooks.minters = nil })
+	b.useTool(t, nil)
 	return b
 }
 

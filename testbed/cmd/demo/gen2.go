@@ -170,6 +170,7 @@ func gen2Demo(ctx context.Context, bin, example, work string, idp *cip.Client, d
 	step("The link-window block stays while a user waits (dave, disabled); once every user is linked, poolmigrate storage link --backend --close removes it (deploy after)")
 	step("Each of them signs in to the new pool, gets their identity id from the identity pool and reads their files")
 	files.read(ctx, "link", appSide{pool: d2.PoolID, client: d2.ClientID, identityPool: d2.IdentityPoolID}, true)
+	storageVerify(bin, project, append(tr.env(), "POOLMIGRATE_API_ID="+d0.APIID), "link", "--backup", backup, "--target-pool", d2.PoolID, "--identity-pool", d2.IdentityPoolID)
 
 	out := must(ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table("Note")), Key: map[string]dtypes.AttributeValue{"id": s("note-alice")}}))
 	if v, ok := out.Item["owner"].(*dtypes.AttributeValueMemberS); ok {

@@ -22,7 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/poolmigrate/poolmigrate/testbed/amplifycli"
 	"github.com/poolmigrate/poolmigrate/testbed/amplifysim"
 	"github.com/poolmigrate/poolmigrate/testbed/cognitoshim"
 	"github.com/poolmigrate/poolmigrate/testbed/testenv"
@@ -90,50 +89,32 @@ func keepPasswords(ctx context.Context, bin, example, work, amplifyBin, rie stri
 	passwords := map[string]string{"alice": "Alice-Old-Pass1!", "bob": "Bob-Old-Pass1!", "carol": "Carol-Old-Pass1!", "dave": "Dave-Old-Pass1!"}
 	subs := map[string]string{}
 	for _, name := range []string{"alice", "bob", "carol", "dave"} {
-		out := must(idp.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &oldPool, Username: aws.String(name), MessageAction: ctypes.MessageActionTypeSuppress,
-			UserAttributes: []ctypes.AttributeType{{Name: aws.String("email"), Value: aws.String(name + "@example.com")}, {Name: aws.String("email_verified"), Value: aws.String("true")}}}))
-		for _, a := range out.User.Attributes {
-			if *a.Name == "sub" {
-				subs[name] = *a.Value
-			}
-		}
-		must(idp.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: &oldPool, Username: aws.String(name), Password: aws.String(passwords[name]), Permanent: true}))
+		subs[name] = createUser(ctx, idp, oldPool, user{name: name, email: name + "@example.com", verified: "true", disabled: name == "dave"}, passwords[name])
 	}
-	must(idp.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: &oldPool, Username: aws.String("dave")}))
 
 	step("Copying " + example + " to " + work + ", with a table of notes owned by the old users")
-	project := filepath.Join(work, "notes-app")
-	if err := testenv.CopyTree(example, project); err != nil {
-		log.Fatal(err)
-	}
-	apiID := "keepapi"
-	meta := filepath.Join(project, "amplify/backend/amplify-meta.json")
-	replace(meta, "us-east-1_NotesOld1", oldPool)
-	replace(meta, "n0tesapi1d", apiID)
+	const apiID = "keepapi"
+	sim := amplifysim.Clients{Cognito: idp, Identity: cognitoidentity.NewFromConfig(cfg, func(o *cognitoidentity.Options) { o.BaseEndpoint = aws.String(shim) }),
+		S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })}
+	app := newGen1App(example, work, oldPool, apiID, sim, cfg.Region)
+	project := app.project
 	_ = os.Remove(filepath.Join(project, "amplify/.config/local-aws-info.json"))
 	table := "Note-" + apiID + "-dev"
-	createTable(ctx, ddb, table, "id", nil)
-	for _, model := range []string{"Vehicle", "Notebook", "Task"} {
-		createTable(ctx, ddb, model+"-"+apiID+"-dev", "id", nil)
-	}
-	createTable(ctx, ddb, "UserProfile-"+apiID+"-dev", "userId", nil)
+	createModelTables(ctx, ddb, apiID, false)
 	for name, sub := range subs {
 		must(ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: map[string]dtypes.AttributeValue{
 			"id": &dtypes.AttributeValueMemberS{Value: "note-" + name}, "owner": &dtypes.AttributeValueMemberS{Value: sub + "::" + name}}}))
 	}
 
 	step("The app's identity pool and storage bucket, as the first `amplify push` made them; alice and bob save files under their identity ids")
-	sim := amplifysim.Clients{Cognito: idp, Identity: cognitoidentity.NewFromConfig(cfg, func(o *cognitoidentity.Options) { o.BaseEndpoint = aws.String(shim) }),
-		S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })}
-	oldAuth := must(amplifysim.PushAuth(ctx, sim, project, "notesappauth", oldPool, cfg.Region))
-	buckets := must(amplifysim.PushStorage(ctx, sim, project))
+	app.firstPush(ctx, oldPool)
+	oldAuth := app.oldAuth
 	var fileUsers []*fileUser
 	for _, name := range []string{"alice", "bob"} {
 		// With the user migration trigger, users keep their passwords.
 		fileUsers = append(fileUsers, &fileUser{name: name, oldLogin: name, oldPassword: passwords[name], newLogin: name + "@example.com", newPassword: passwords[name]})
 	}
-	files := newUserFiles(ctx, idp, shim, buckets["notesfiles"], []string{"private/{entity_id}/", "protected/{entity_id}/"}, fileUsers)
-	files.plant(ctx, appSide{pool: oldPool, client: oldAuth.WebClientID, identityPool: oldAuth.IdentityPoolID})
+	files := app.plantFiles(ctx, idp, shim, oldPool, fileUsers)
 
 	// `poolmigrate migrate --keep-passwords`, run as a user runs it: each
 	// run goes as far as it can and says what to do next. Its storage-ids
@@ -156,43 +137,14 @@ func keepPasswords(ctx context.Context, bin, example, work, amplifyBin, rie stri
 	step("$ amplify push   (simulated: it deploys only the Retain policy)   and migrate again")
 	runEnv(bin, project, menv, flags...)
 
-	amp, err := amplifycli.New(amplifyBin, filepath.Join(work, "amplify-home"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := amp.Pull(ctx, project, "dev"); err != nil {
-		log.Fatal(err)
-	}
-	payload, err := os.ReadFile(filepath.Join(project, ".poolmigrate", "add-auth.json"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	for _, c := range [][]string{{"remove", "auth", "userPoolGroups", "--yes"}, {"remove", "auth", "notesappauth", "--yes"}, {"add", "auth", "--headless"}} {
-		stdin := ""
-		if c[0] == "add" {
-			stdin = string(payload)
-		}
-		step("$ amplify " + strings.Join(c, " ") + map[bool]string{true: " < .poolmigrate/add-auth.json", false: ""}[stdin != ""] + "   (the real Amplify CLI, offline)")
-		out, err := amp.Run(ctx, project, stdin, c...)
-		fmt.Print(lastLines(out, 3))
-		if err != nil {
-			log.Fatal(err)
-		}
-	}
+	app.replaceAuth(ctx, app.amplify(ctx, amplifyBin, work))
 	runEnv(bin, project, menv, flags...)
 
 	step("$ amplify push   (simulated: the new pool, signing in by e-mail; the old one is retained)")
-	newPool := *must(idp.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("notes-new"),
+	newPool, newAuth := app.pushNewPool(ctx, idp, &cip.CreateUserPoolInput{PoolName: aws.String("notes-new"),
 		UsernameAttributes:     []ctypes.UsernameAttributeType{ctypes.UsernameAttributeTypeEmail},
-		AutoVerifiedAttributes: []ctypes.VerifiedAttributeType{ctypes.VerifiedAttributeTypeEmail}})).UserPool.Id
-	if err := amplifysim.Push(project, "notesappauthv2", newPool); err != nil {
-		log.Fatal(err)
-	}
-	newAuth := must(amplifysim.PushAuth(ctx, sim, project, "notesappauthv2", newPool, cfg.Region))
+		AutoVerifiedAttributes: []ctypes.VerifiedAttributeType{ctypes.VerifiedAttributeTypeEmail}}, retained, true)
 	appClient, newIdentityPool := newAuth.WebClientID, newAuth.IdentityPoolID
-	if !must(amplifysim.RemoveAuth(ctx, sim, oldAuth.IdentityPoolID, retained)) {
-		log.Fatalf("demo: the push deleted the old identity pool %s with the old auth stack (the retain step keeps it)", oldAuth.IdentityPoolID)
-	}
 	fmt.Printf("   new identity pool %s; the old one, %s, kept (retain)\n", newIdentityPool, oldAuth.IdentityPoolID)
 	step("$ poolmigrate migrate   (check, the user migration trigger deployed, the window opens)")
 	runEnv(bin, project, menv, flags...)
@@ -245,6 +197,7 @@ func keepPasswords(ctx context.Context, bin, example, work, amplifyBin, rie stri
 	runEnv(bin, project, menv, "sync", "--backup", backup, "--target-pool", newPool, "--yes")
 	step("alice and bob sign in to the new pool, get their identity ids from the new identity pool and read their files")
 	files.read(ctx, "copy", appSide{pool: newPool, client: appClient, identityPool: newIdentityPool}, false)
+	storageVerify(bin, project, menv, "copy", "--backup", backup, "--target-pool", newPool, "--old-identity-pool", oldAuth.IdentityPoolID, "--new-identity-pool", newIdentityPool)
 	fmt.Printf("\nTo close the window: `poolmigrate migrate --close-window` imports the users who never signed in, syncs, verifies, removes the trigger and retires the old pool (see docs/keep-passwords.md). The project is in %s.\n", project)
 }
 

@@ -31,9 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/poolmigrate/poolmigrate/testbed/amplifycli"
 	"github.com/poolmigrate/poolmigrate/testbed/amplifysim"
-	"github.com/poolmigrate/poolmigrate/testbed/testenv"
 )
 
 const apiID = "d3m0api"
@@ -96,20 +94,7 @@ func main() {
 	}
 	subs := map[string]string{}
 	for _, u := range users {
-		out := must(idp.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: oldPool, Username: aws.String(u.name), MessageAction: ctypes.MessageActionTypeSuppress,
-			UserAttributes: []ctypes.AttributeType{{Name: aws.String("email"), Value: aws.String(u.email)}, {Name: aws.String("email_verified"), Value: aws.String(u.verified)}}}))
-		for _, a := range out.User.Attributes {
-			if *a.Name == "sub" {
-				subs[u.name] = *a.Value
-			}
-		}
-		must(idp.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: oldPool, Username: aws.String(u.name), Password: aws.String(oldPassword(u.name)), Permanent: true}))
-		for _, g := range u.groups {
-			must(idp.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: oldPool, Username: aws.String(u.name), GroupName: aws.String(g)}))
-		}
-		if u.disabled {
-			must(idp.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: oldPool, Username: aws.String(u.name)}))
-		}
+		subs[u.name] = createUser(ctx, idp, *oldPool, u, oldPassword(u.name))
 	}
 
 	// Two users sign in with Google and one with Facebook: their accounts
@@ -120,46 +105,28 @@ func main() {
 	users = append(users, federatedUsers...)
 
 	step("Copying " + *example + " to " + *work + " and pointing it at the old pool")
-	project := filepath.Join(*work, "notes-app")
+	sim := amplifysim.Clients{Cognito: shim, Identity: cognitoidentity.NewFromConfig(cfg), S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })}
 	if err := os.RemoveAll(*work); err != nil {
 		log.Fatal(err)
 	}
-	if err := testenv.CopyTree(*example, project); err != nil {
-		log.Fatal(err)
-	}
-	meta := filepath.Join(project, "amplify/backend/amplify-meta.json")
-	replace(meta, "us-east-1_NotesOld1", *oldPool)
-	replace(meta, "n0tesapi1d", apiID)
+	app := newGen1App(*example, *work, *oldPool, apiID, sim, cfg.Region)
+	project := app.project
 	step("The app's identity pool and storage bucket, as the first `amplify push` made them   (simulated: on the test bed's Cognito Identity and S3)")
-	sim := amplifysim.Clients{Cognito: shim, Identity: cognitoidentity.NewFromConfig(cfg), S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })}
-	oldAuth := must(amplifysim.PushAuth(ctx, sim, project, "notesappauth", *oldPool, cfg.Region))
-	buckets := must(amplifysim.PushStorage(ctx, sim, project))
-	fmt.Printf("   identity pool %s (user pool %s), bucket %s\n", oldAuth.IdentityPoolID, *oldPool, buckets["notesfiles"])
+	app.firstPush(ctx, *oldPool)
+	oldAuth := app.oldAuth
+	fmt.Printf("   identity pool %s (user pool %s), bucket %s\n", oldAuth.IdentityPoolID, *oldPool, app.bucket)
 	step("alice, bob, carol, grace and heidi sign in to the app, get their identity ids and save files under private/ and protected/")
 	fileUsers := []*fileUser{}
 	for _, name := range []string{"alice", "bob", "carol", "grace", "heidi"} {
 		fileUsers = append(fileUsers, &fileUser{name: name, oldLogin: name, oldPassword: oldPassword(name), newLogin: name + "@example.com", newPassword: newPassword(name)})
 	}
-	files := newUserFiles(ctx, shim, "", buckets["notesfiles"], []string{"private/{entity_id}/", "protected/{entity_id}/"}, fileUsers)
-	files.plant(ctx, appSide{pool: *oldPool, client: oldAuth.WebClientID, identityPool: oldAuth.IdentityPoolID})
-
-	amp, err := amplifycli.New(*amplifyBin, filepath.Join(*work, "amplify-home"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	// As `amplify pull` leaves it; credentials from the environment (the test bed's).
-	if err := amp.Pull(ctx, project, "dev"); err != nil {
-		log.Fatal(err)
-	}
+	files := app.plantFiles(ctx, shim, "", *oldPool, fileUsers)
+	amp := app.amplify(ctx, *amplifyBin, *work)
 
 	step("Creating the API's tables in DynamoDB Local, with items owned by the old users")
 	s := func(v string) dtypes.AttributeValue { return &dtypes.AttributeValueMemberS{Value: v} }
 	table := func(model string) string { return model + "-" + apiID + "-dev" }
-	createTable(ctx, ddb, table("Note"), "id", nil)
-	createTable(ctx, ddb, table("Vehicle"), "id", map[string][2]string{"byUser": {"userID", "plate"}})
-	createTable(ctx, ddb, table("Notebook"), "id", nil)
-	createTable(ctx, ddb, table("UserProfile"), "userId", nil)
-	createTable(ctx, ddb, table("Task"), "id", map[string][2]string{"byProject": {"project", "status#owner"}})
+	createModelTables(ctx, ddb, apiID, true)
 	put := func(tb string, it map[string]dtypes.AttributeValue) {
 		must(ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(tb), Item: it}))
 	}
@@ -192,22 +159,7 @@ func main() {
 	// template deployed before `amplify remove auth`.
 	retained := must(amplifysim.IdentityPoolRetained(project, "notesappauth"))
 
-	payload, err := os.ReadFile(filepath.Join(project, ".poolmigrate", "add-auth.json"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	for _, c := range [][]string{{"remove", "auth", "userPoolGroups", "--yes"}, {"remove", "auth", "notesappauth", "--yes"}, {"add", "auth", "--headless"}} {
-		stdin := ""
-		if c[0] == "add" {
-			stdin = string(payload)
-		}
-		step("$ amplify " + strings.Join(c, " ") + map[bool]string{true: " < .poolmigrate/add-auth.json", false: ""}[stdin != ""] + "   (the real Amplify CLI, offline)")
-		out, err := amp.Run(ctx, project, stdin, c...)
-		fmt.Print(lastLines(out, 3))
-		if err != nil {
-			log.Fatal(err)
-		}
-	}
+	app.replaceAuth(ctx, amp)
 	runEnv(binPath, project, tr.env(), flags...)
 	step("$ amplify status && amplify api gql-compile   (the real CLI accepts the patched project)")
 	for _, c := range [][]string{{"status"}, {"api", "gql-compile"}} {
@@ -219,38 +171,32 @@ func main() {
 	}
 
 	step("$ amplify push   (simulated: the new pool and identity pool are created on the test bed; the old ones are deleted with the old auth stack)")
-	newPool := must(idp.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("notes-new"),
+	newPool, newAuth := app.pushNewPool(ctx, idp, &cip.CreateUserPoolInput{PoolName: aws.String("notes-new"),
 		UsernameAttributes:     []ctypes.UsernameAttributeType{ctypes.UsernameAttributeTypeEmail},
 		AutoVerifiedAttributes: []ctypes.VerifiedAttributeType{ctypes.VerifiedAttributeTypeEmail},
-		UsernameConfiguration:  &ctypes.UsernameConfigurationType{CaseSensitive: aws.Bool(false)}})).UserPool.Id
-	if err := amplifysim.Push(project, "notesappauthv2", *newPool); err != nil {
-		log.Fatal(err)
-	}
-	newAuth := must(amplifysim.PushAuth(ctx, sim, project, "notesappauthv2", *newPool, cfg.Region))
-	if must(amplifysim.RemoveAuth(ctx, sim, oldAuth.IdentityPoolID, retained)) {
-		log.Fatalf("demo: the old identity pool %s outlived the push: the normal flow retains nothing", oldAuth.IdentityPoolID)
-	}
+		UsernameConfiguration:  &ctypes.UsernameConfigurationType{CaseSensitive: aws.Bool(false)}}, retained, false)
 	must(idp.DeleteUserPool(ctx, &cip.DeleteUserPoolInput{UserPoolId: oldPool}))
-	fmt.Printf("   new identity pool %s (user pool %s); the old user pool %s and identity pool %s deleted (storage-ids took the old identity ids before)\n", newAuth.IdentityPoolID, *newPool, *oldPool, oldAuth.IdentityPoolID)
+	fmt.Printf("   new identity pool %s (user pool %s); the old user pool %s and identity pool %s deleted (storage-ids took the old identity ids before)\n", newAuth.IdentityPoolID, newPool, *oldPool, oldAuth.IdentityPoolID)
 	step("$ amplify update auth   (simulated: \"Add/Edit social providers\": Google and Facebook, their client ids and secrets entered again, as the add-auth report says)")
-	addProviders(ctx, shim, *newPool)
+	addProviders(ctx, shim, newPool)
 	runEnv(binPath, project, tr.env(), flags...)
 
 	step("The check above blocks on the shared e-mail and the unverified user; deciding with export's policies:")
 	runEnv(binPath, project, tr.env(), append(flags, "--on-duplicate", "keep-newest", "--on-unverified", "skip")...)
-	signInThroughGoogle(ctx, ddb, *newPool, table("Note"))
+	signInThroughGoogle(ctx, ddb, newPool, table("Note"))
 
 	// The import leaves users in RESET_REQUIRED, and Cognito gives such a
 	// user no custom-auth token, which the copy needs to learn their new
 	// identity id: migrate's storage step named them waiting, and the
 	// sync it names moves their files once they have set a password.
 	step("Users set their passwords in the new pool   (on AWS through the reset code Cognito mails them; the test bed mails nothing, so an admin call sets them)")
-	resetPasswords(ctx, shim, *newPool, fileUsers)
+	resetPasswords(ctx, shim, newPool, fileUsers)
 	step("Moving the files of the users who can sign in now: poolmigrate sync, as migrate's storage step says   (route copy: old identity ids taken before the push)")
 	backup := newestBackup(project, *oldPool)
-	runEnv(binPath, project, tr.env(), "sync", "--backup", backup, "--target-pool", *newPool, "--yes")
+	runEnv(binPath, project, tr.env(), "sync", "--backup", backup, "--target-pool", newPool, "--yes")
 	step("Each of them signs in to the new pool, gets their identity id from the new identity pool and reads their files")
-	files.read(ctx, "copy", appSide{pool: *newPool, client: newAuth.WebClientID, identityPool: newAuth.IdentityPoolID}, false)
+	files.read(ctx, "copy", appSide{pool: newPool, client: newAuth.WebClientID, identityPool: newAuth.IdentityPoolID}, false)
+	storageVerify(binPath, project, tr.env(), "copy", "--backup", backup, "--target-pool", newPool, "--old-identity-pool", oldAuth.IdentityPoolID, "--new-identity-pool", newAuth.IdentityPoolID)
 	step("Done. The migrated project is in " + project + "; its state (backup, CSVs, journal) in " + filepath.Join(project, ".poolmigrate"))
 }
 
