@@ -107,10 +107,10 @@ go build -o .testbed/bin/testsummary ./testbed/cmd/testsummary
 # reached for the test bed would fail, not skip): they keep both cores
 # busy while the test bed's tests mostly wait on it. Its three packages
 # share nothing, so they run at once too (-p 3). TestCorpusOnRealCLI runs
-# a sample of the corpus, one root per trap its index names;
-# POOLMIGRATE_CORPUS_FULL=1 (passed through) runs every root, which takes
-# about ten minutes more CPU. A run given its own arguments (-run X) runs
-# as one.
+# a sample of the corpus, one root per trap its index names (14 of the
+# 18 roots the CLI loads, about 450 CPU-seconds);
+# POOLMIGRATE_CORPUS_FULL=1 (passed through) runs every root (about 100
+# CPU-seconds more). A run given its own arguments (-run X) runs as one.
 offline='^(TestCorpusOnRealCLI|TestRetainPoolOnRealCLI|TestTriggerOverrideOnRealCLI|TestBlocksWithTheRealToolchain|TestReadingAgreesWithTheSynthesizedSchema|TestEveryConstructAgreesWithTheSynthesizedStacks)$'
 gotest=(go test -json -count=1 -timeout 45m)
 # The npm install test (scripts/npm-install-test.sh) runs beside the go
