@@ -31,6 +31,7 @@ import (
 // twenty are one student's near-identical projects);
 // POOLMIGRATE_CORPUS_FULL=1 runs every root with an auth resource.
 func TestCorpusOnRealCLI(t *testing.T) {
+	t.Parallel() // its roots share the -parallel slots with the other real-CLI tests
 	corpusDir := testenv.Corpus(t)
 	amp := amplifycli.Require(t)
 	var roots []string
