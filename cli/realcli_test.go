@@ -221,6 +221,7 @@ func checkTriggerCarried(t *testing.T, amp *amplifycli.CLI, dir, newAuth, event,
 // DeletionPolicy and UpdateReplacePolicy Retain (`amplify build` runs npm
 // install and tsc in amplify/backend).
 func TestRetainPoolOnRealCLI(t *testing.T) {
+	t.Parallel() // its own copy of the project and CLI home: beside the corpus roots
 	amp := amplifycli.Require(t)
 	ctx := context.Background()
 	dir := copyProject(t, "../examples/notes-app")
@@ -267,6 +268,7 @@ func TestRetainPoolOnRealCLI(t *testing.T) {
 // it in the pool's LambdaConfig. A resource with triggers of its own is
 // refused (the CLI's trigger custom resource would replace LambdaConfig).
 func TestTriggerOverrideOnRealCLI(t *testing.T) {
+	t.Parallel() // its own copy of the project and CLI home: beside the corpus roots
 	amp := amplifycli.Require(t)
 	ctx := context.Background()
 	const arn = "arn:aws:lambda:us-east-1:111122223333:function:poolmigrate-migration-us-east-1-New"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every Go fuzz target in the module (each Fuzz* function that
-# `go test -list` finds) for a short time each, one after the other; its
+# Runs every Go fuzz target in the module (each func FuzzX(f *testing.F)
+# of a test file) for a short time each, one after the other; its
 # seed corpus (testdata/fuzz/<target>) runs first, as in every go test. A
 # failing input is written to testdata/fuzz/<target>/ by go test: commit it
 # with the fix, and it stays a test.
@@ -11,27 +11,24 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 fuzztime=${POOLMIGRATE_FUZZTIME:-10s}
-if [ $# -eq 0 ]; then
-	# The packages with a test file declaring a Fuzz function: go test
-	# -list links a test binary for every package it is given, seconds
-	# each, and the module has dozens.
-	mapfile -t dirs < <(find . -path './.*' -prune -o -path ./testbed/emulators -prune -o -name '*_test.go' -print |
-		xargs -r grep -l '^func Fuzz' | xargs -r -n1 dirname | sed 's,^\./,,' | sort -u)
-	[ ${#dirs[@]} -gt 0 ] || { echo "no fuzz targets found" >&2; exit 1; }
-	set -- "${dirs[@]/#/./}"
+# The folders: the given packages' (go list resolves them without
+# building), else every folder of the module but the emulators' and hidden
+# ones.
+if [ $# -gt 0 ]; then
+	mapfile -t dirs < <(go list -f '{{.Dir}}' "$@" | sed "s,^$PWD/,./,")
+else
+	mapfile -t dirs < <(find . -path './.*' -prune -o -path ./testbed/emulators -prune -o -name '*_test.go' -print | xargs -r -n1 dirname | sort -u)
 fi
-# go test -list prints a package's matching functions, then "ok  <pkg> <time>".
-list=$(go test -list '^Fuzz' "$@")
-targets=() names=()
-while read -r word pkg _; do
-	case $word in
-	Fuzz*) names+=("$word") ;;
-	ok)
-		for n in "${names[@]}"; do targets+=("$pkg $n"); done
-		names=()
-		;;
-	esac
-done <<<"$list"
+# The targets: each func FuzzX(f *testing.F) in those folders' test files,
+# read from the files rather than from `go test -list`, which links a test
+# binary for every package it is given (seconds each) that -fuzz then
+# builds again with coverage instrumentation.
+targets=()
+for dir in "${dirs[@]}"; do
+	for name in $(grep -ho '^func Fuzz[A-Za-z0-9_]*(f \*testing\.F)' "$dir"/*_test.go 2>/dev/null | sed 's/^func \([A-Za-z0-9_]*\)(.*/\1/' | sort); do
+		targets+=("$dir $name")
+	done
+done
 [ ${#targets[@]} -gt 0 ] || { echo "no fuzz targets found" >&2; exit 1; }
 for t in "${targets[@]}"; do
 	read -r pkg name <<<"$t"

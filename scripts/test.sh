@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full test run: format and static checks, the test bed (DynamoDB Local,
-# cognito-local, the Cognito shim), every Go test against it, then the
-# plugin test with the real Amplify CLI and the npm install test. Installs
+# cognito-local, the Cognito shim), every Go test against it with the npm
+# install test beside them, then the plugin test with the real Amplify CLI
+# beside the fuzz targets. Installs
 # what it needs on first use, into ~/.cache/poolmigrate (outside the clone,
 # so a fresh clone reuses it). Ends with each stage's time and the number
 # of skipped tests; a skipped test not on scripts/allowed-skips.txt fails
@@ -21,6 +22,9 @@ stage() { # ends the running stage; starts the named one
 finish() {
 	local rc=$?
 	stage ""
+	# A failed go test leaves the npm install test running: let it end
+	# (it stops its own registry), so nothing outlives the run.
+	[ -z "${npm_pid:-}" ] || wait "$npm_pid" || true
 	[ -z "$testbed_up" ] || testbed/testbed.sh down
 	echo "== stage times" >&2
 	printf '%s\n' "${times[@]}" >&2
@@ -102,16 +106,40 @@ go build -o .testbed/bin/testsummary ./testbed/cmd/testsummary
 # others, in a second go test without the test bed's environment (one that
 # reached for the test bed would fail, not skip): they keep both cores
 # busy while the test bed's tests mostly wait on it. Its three packages
-# share nothing, so they run at once too (-p 3); TestCorpusOnRealCLI, the
-# longest, is then what the stage waits for. A run given its own
-# arguments (-run X) runs as one.
+# share nothing, so they run at once too (-p 3). TestCorpusOnRealCLI runs
+# a sample of the corpus, one root per trap its index names (14 of the
+# 18 roots the CLI loads, about 450 CPU-seconds);
+# POOLMIGRATE_CORPUS_FULL=1 (passed through) runs every root (about 100
+# CPU-seconds more). A run given its own arguments (-run X) runs as one.
 offline='^(TestCorpusOnRealCLI|TestRetainPoolOnRealCLI|TestTriggerOverrideOnRealCLI|TestBlocksWithTheRealToolchain|TestReadingAgreesWithTheSynthesizedSchema|TestEveryConstructAgreesWithTheSynthesizedStacks)$'
+# cli's longest tests that run alone (they set the environment, throttle
+# their account or slow the shim's Lambda) run in a third go test beside
+# the rest of cli, one after the other as before. Their own process has
+# its own environment and its own account (so its own throttling rules);
+# the Lambda's delays, which the shim holds for every account, already
+# met other packages' tests under -p 2. In cli's process they were a
+# serial chain of about 250 s of its 455 s, which the parallel tests
+# waited behind; split, cli's tests took 354 s on the same test bed.
+alone='^(TestMigrateKeepPasswords|TestMigrateKeepsFilesGen1|TestRemapFallsBackThroughARefusingEngine|TestMigrateGen2KeepPasswords|TestImportUnderThrottling|TestRestoreUnderThrottling|TestStorageCopyRewritesIdentityFields|TestStorageLinkWithTheTrio|TestTriggerDeployRidesOutLambda|TestStorageRetire)$'
 gotest=(go test -json -count=1 -timeout 45m)
+# The npm install test (scripts/npm-install-test.sh) runs beside the go
+# tests in a full run (a run given its own arguments runs it after them,
+# beside the fuzz targets), at a lower priority: it takes the CPU the go
+# tests leave while they wait on the test bed (about 150 CPU-seconds,
+# mostly package.sh's cross-builds, and a minute or two waiting on npm and
+# the local registry), and shares nothing with them (its own registry
+# port, a scratch prefix and home; package.sh writes the prebuilt zips only
+# a build tag the tests never set reads). Its output is shown after theirs.
+npm_pid= npm_done=
+if [ $# -eq 0 ] && [ "${POOLMIGRATE_SKIP_AMPLIFY_CLI:-}" != 1 ]; then
+	nice -n 10 scripts/npm-install-test.sh >.testbed/npm-install.log 2>&1 &
+	npm_pid=$!
+fi
 bedtest=("${gotest[@]}" -p 2 -parallel 4)
 also=() split=
 if [ $# -eq 0 ]; then
-	split=1 also=(-also .testbed/go-test-offline.json)
-	rm -f .testbed/go-test-offline.json
+	split=1 also=(-also .testbed/go-test-offline.json -also .testbed/go-test-alone.json)
+	rm -f .testbed/go-test-offline.json .testbed/go-test-alone.json
 fi
 {
 	rc=0
@@ -124,33 +152,42 @@ fi
 				>.testbed/go-test-offline.json 2>.testbed/go-test-offline.err
 		) &
 		offline_pid=$!
-		"${bedtest[@]}" -skip "$offline" ./... || rc=$?
+		"${gotest[@]}" -run "$alone" ./cli >.testbed/go-test-alone.json 2>.testbed/go-test-alone.err &
+		alone_pid=$!
+		"${bedtest[@]}" -skip "$offline|$alone" ./... || rc=$?
 		wait "$offline_pid" || rc=$?
-		cat .testbed/go-test-offline.err >&2
+		wait "$alone_pid" || rc=$?
+		cat .testbed/go-test-offline.err .testbed/go-test-alone.err >&2
 	else
 		"${bedtest[@]}" "$@" ./... || rc=$?
 	fi
 	exit "$rc"
 } | tee .testbed/go-test.json |
 	.testbed/bin/testsummary -allow "$allow" -skipped-to .testbed/skipped "${also[@]}"
-
-# The plugin with the real Amplify CLI (installed once into a cache outside
-# the clone). POOLMIGRATE_SKIP_AMPLIFY_CLI=1 leaves it out of a quick run.
-if [ "${POOLMIGRATE_SKIP_AMPLIFY_CLI:-}" != 1 ]; then
-	stage "plugin test"
-	scripts/plugin-test.sh
+if [ -n "$npm_pid" ]; then
+	npm_rc=0
+	wait "$npm_pid" || npm_rc=$?
+	npm_pid= npm_done=1
+	echo "== npm install (beside the go tests)" >&2
+	cat .testbed/npm-install.log >&2
+	[ "$npm_rc" -eq 0 ] || { echo "npm install test failed" >&2; exit "$npm_rc"; }
 fi
 
-# Every Go fuzz target for a short time (POOLMIGRATE_FUZZTIME, default 10s
-# each), after its seed corpus in testdata/fuzz, beside the npm install
-# test, which mostly waits on npm: each fuzz target runs for its time
-# whatever else runs, and its output is shown after the install test's.
+# The plugin with the real Amplify CLI (installed once into a cache outside
+# the clone), beside every Go fuzz target for a short time
+# (POOLMIGRATE_FUZZTIME, default 10s each, after its seed corpus in
+# testdata/fuzz): each fuzz target runs for its time whatever else runs,
+# and its output is shown after the plugin test's (and the npm install
+# test's, when it did not run beside the go tests).
+# POOLMIGRATE_SKIP_AMPLIFY_CLI=1 leaves both Amplify CLI tests out of a
+# quick run.
 if [ "${POOLMIGRATE_SKIP_AMPLIFY_CLI:-}" != 1 ]; then
-	stage "fuzz + npm install"
+	stage "plugin test + fuzz"
 	scripts/fuzz.sh >.testbed/fuzz.log 2>&1 &
 	fuzz_pid=$!
 	rc=0
-	scripts/npm-install-test.sh || rc=$?
+	scripts/plugin-test.sh || rc=$?
+	[ -n "$npm_done" ] || scripts/npm-install-test.sh || rc=$?
 	fuzz_rc=0
 	wait "$fuzz_pid" || fuzz_rc=$?
 	echo "== fuzz" >&2

@@ -35,7 +35,9 @@ func TestMigrateGen2FederatedUsers(t *testing.T) {
 
 func migrateGen2Federated(t *testing.T, env *testenv.Env, tc *gen2synth.Toolchain, method string) {
 	ctx := context.Background()
-	bed := newGen2Bed(t, env, tc, "gen2fed"+method, gen2synth.FederatedAuth, gen2sim.Clients{Cognito: env.Local, Dynamo: env.Dynamo, Shim: env.Cognito})
+	// One namespace for both methods: the project, and so each of its
+	// three syntheses, is the same (gen2synth synthesizes it once).
+	bed := newGen2Bed(t, env, tc, "gen2fed", gen2synth.FederatedAuth, gen2sim.Clients{Cognito: env.Local, Dynamo: env.Dynamo, Shim: env.Cognito})
 	d0 := bed.deploy(nil)
 	oldPool := d0.PoolID
 

@@ -118,10 +118,26 @@ func (tc *Toolchain) Synth(ctx context.Context, dir string, b Backend) (*Assembl
 			}
 		}
 	}
+	out := filepath.Join(work, "cdk.out")
+	// The same input synthesizes to the same assembly: a test process
+	// synthesizes each input once (the Gen 2 e2e tests deploy the same
+	// project for both import methods).
+	key, err := inputKey(tc.Dir, work, b)
+	if err != nil {
+		return nil, err
+	}
+	m := memoFor(key)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.files != nil {
+		if err := writeFiles(out, m.files); err != nil {
+			return nil, err
+		}
+		return readAssembly(out, dir, m.log)
+	}
 	if err := os.Symlink(filepath.Join(tc.Dir, "node_modules"), filepath.Join(work, "node_modules")); err != nil {
 		return nil, err
 	}
-	out := filepath.Join(work, "cdk.out")
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(tc.Dir, "node_modules", ".bin", "cdk"), "synth",
@@ -145,6 +161,20 @@ func (tc *Toolchain) Synth(ctx context.Context, dir string, b Backend) (*Assembl
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("cdk synth of %s: %w\n%s", dir, err, tail(log.String(), 4000))
 	}
+	a, err := readAssembly(out, dir, log.String())
+	if err != nil {
+		return nil, err
+	}
+	if m.files, err = readFiles(out); err != nil {
+		return nil, err
+	}
+	m.log = log.String()
+	return a, nil
+}
+
+// readAssembly reads the templates synthesis wrote to out; log is its
+// output, for the error.
+func readAssembly(out, dir, log string) (*Assembly, error) {
 	a := &Assembly{Dir: out, Templates: map[string]Template{}}
 	files, _ := filepath.Glob(filepath.Join(out, "*.template.json"))
 	for _, f := range files {
@@ -159,7 +189,7 @@ func (tc *Toolchain) Synth(ctx context.Context, dir string, b Backend) (*Assembl
 		a.Templates[filepath.Base(f)] = t
 	}
 	if len(a.Templates) == 0 {
-		return nil, fmt.Errorf("cdk synth of %s wrote no template\n%s", dir, tail(log.String(), 4000))
+		return nil, fmt.Errorf("cdk synth of %s wrote no template\n%s", dir, tail(log, 4000))
 	}
 	return a, nil
 }
