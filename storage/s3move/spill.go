@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -41,9 +42,13 @@ func spillPattern(journal string) string { return filepath.Base(journal) + ".spi
 // they are never read (each run builds its own), only in the way. Called
 // under the journal's lock.
 func sweepSpills(journal string) {
-	old, _ := filepath.Glob(filepath.Join(filepath.Dir(journal), spillPattern(journal)))
-	for _, p := range old {
-		os.Remove(p)
+	dir := filepath.Dir(journal)
+	prefix := strings.TrimSuffix(spillPattern(journal), "*")
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), prefix) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
 	}
 }
 
