@@ -57,10 +57,9 @@ func sweepSpills(journal string) {
 type spillFile struct {
 	mu   sync.Mutex // over the page
 	f    *os.File
-	n    int64 // numbers in it
-	page []uint64
-	buf  []byte
-	at   int64 // index of page[0]
+	n    int64  // numbers in it
+	page []byte // the last page read: numbers at..at+len/8
+	at   int64
 	// first and last number, kept for lookups.
 	first, last uint64
 	// unlinked: the file has no name left to remove.
@@ -104,25 +103,22 @@ func (s *spillFile) close() {
 }
 
 // get returns the i-th number, reading a page at a time (the last page
-// read is kept).
+// read is kept, as read: a lookup decodes only the numbers it looks at).
 func (s *spillFile) get(i int64) (uint64, error) {
-	if s.page == nil || i < s.at || i >= s.at+int64(len(s.page)) {
+	if s.page == nil || i < s.at || i >= s.at+int64(len(s.page)/8) {
 		at := i - i%spillPage
 		n := min(int64(spillPage), s.n-at)
-		if cap(s.buf) < int(8*n) {
-			s.buf = make([]byte, 8*spillPage)
+		if s.page == nil {
+			s.page = make([]byte, 0, 8*spillPage)
 		}
-		buf := s.buf[:8*n]
-		if _, err := s.f.ReadAt(buf, 8*at); err != nil {
+		s.page = s.page[:8*n]
+		if _, err := s.f.ReadAt(s.page, 8*at); err != nil {
+			s.page = nil
 			return 0, fmt.Errorf("read resume index: %w", err)
-		}
-		s.page = s.page[:0]
-		for k := range n {
-			s.page = append(s.page, binary.BigEndian.Uint64(buf[8*k:]))
 		}
 		s.at = at
 	}
-	return s.page[i-s.at], nil
+	return binary.BigEndian.Uint64(s.page[8*(i-s.at):]), nil
 }
 
 // has tells whether the sorted file holds v: an interpolation search
