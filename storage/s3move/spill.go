@@ -23,6 +23,13 @@ import (
 // close; a killed run's are swept by the next run under the journal's
 // lock): each run builds its own from the journal and never reads
 // another's.
+//
+// No library: an embedded store (go.etcd.io/bbolt, cockroachdb/pebble)
+// would keep the sets too, but as a B-tree or an LSM tree with its own
+// caches, pages and write amplification, for what is a sorted array of
+// fixed-width numbers written once and searched; sort, merge and search
+// here are the standard library's (slices, container/heap) and a page
+// read.
 
 // spillChunk is how many numbers a set keeps in memory (512 KiB) before
 // it writes them to a sorted run; a var so tests can make runs small.
