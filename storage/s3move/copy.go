@@ -135,10 +135,12 @@ func Copy(ctx context.Context, api API, o Options) (Result, error) {
 		return res, err
 	}
 	defer lock.Unlock()
+	sweepSpills(o.Journal)
 	st, err := readState(o.Journal)
 	if err != nil {
 		return res, err
 	}
+	defer st.close()
 	run := &RunInfo{Time: time.Now().UTC(), Bucket: o.Bucket, Share: o.Share}
 	for _, t := range o.Templates {
 		run.Templates = append(run.Templates, t.String())
@@ -382,7 +384,13 @@ func (c *copier) outcome(job copyJob, kind string, conflict *Conflict) {
 // copyOne copies one object. Only a journal failure is returned: every
 // other failure is the object's own, reported in the result.
 func (c *copier) copyOne(ctx context.Context, job copyJob) error {
-	if c.st.isDone(job.dest) {
+	done, err := c.st.isDone(job.dest)
+	if err != nil {
+		// The resume's index beside the journal failed: stop, as for the
+		// journal itself.
+		return err
+	}
+	if done {
 		c.outcome(job, "done", nil)
 		return nil
 	}

@@ -50,7 +50,10 @@
 // resumed by running Copy again with the same journal: settled copies are
 // skipped without a call, a copy journaled but not recorded is recognised
 // at its destination (its ETag) and settled, open multipart uploads are
-// aborted. Options.Share (dynamo.Share, --worker K/M) splits the moves by
+// aborted. A resume's memory does not grow with the journal: past 64k
+// objects what the journal says is done is kept in a temporary sorted
+// index beside it (spill.go), built by each run and never trusted from
+// another. Options.Share (dynamo.Share, --worker K/M) splits the moves by
 // user (a hash of the old identity id); each worker has its own journal.
 //
 // # Rollback, verify, retire

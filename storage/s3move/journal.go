@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -169,22 +168,44 @@ func (j *journal) close() error {
 // line. A last line cut short by a crash is ignored: its call was never
 // sent.
 func ReadJournal(path string, fn func(Record) error) error {
-	// The copies' sequence numbers, rising: 8 bytes a copy, searched.
-	var copies []int64
+	// The copies' sequence numbers, rising: the last ones in memory, the
+	// rest on disk (risingSet), so a journal of any length is read in
+	// the same memory.
+	copies := &risingSet{journal: path}
+	defer copies.close()
 	var last int64
-	return linefile.ScanRecords(path, "journal", "copy journal record", journalHint, 1<<20, func(rec *Record) error {
-		if err := checkRecord(*rec, last, copies); err != nil {
+	var ioErr error
+	err := linefile.ScanRecords(path, "journal", "copy journal record", journalHint, 1<<20, func(rec *Record) error {
+		isCopy := func(seq int64) bool {
+			ok, err := copies.has(uint64(seq))
+			ioErr = cmpOr(ioErr, err)
+			return ok
+		}
+		if err := checkRecord(*rec, last, isCopy); err != nil {
 			return err
+		}
+		if ioErr != nil {
+			return ioErr
 		}
 		last = rec.Seq
 		if rec.Kind == "copy" {
-			copies = append(copies, rec.Seq)
+			if err := copies.add(uint64(rec.Seq)); err != nil {
+				ioErr = err
+				return err
+			}
 		}
 		return nil
 	}, fn)
+	if ioErr != nil {
+		// The index beside the journal failed, not the journal.
+		return ioErr
+	}
+	return err
 }
 
-func checkRecord(r Record, last int64, copies []int64) error {
+// checkRecord checks a record that follows record last; isCopy tells
+// whether an earlier record of the journal is a copy.
+func checkRecord(r Record, last int64, isCopy func(seq int64) bool) error {
 	switch {
 	case r.Seq <= last:
 		return fmt.Errorf("record %d follows record %d: sequence numbers must rise", r.Seq, last)
@@ -192,7 +213,7 @@ func checkRecord(r Record, last int64, copies []int64) error {
 		return fmt.Errorf("record %d: unknown kind %q", r.Seq, r.Kind)
 	case (r.Kind == "start" || r.Kind == "end") && r.Run == nil:
 		return fmt.Errorf("record %d: a %s record without its run", r.Seq, r.Kind)
-	case (r.Kind == "done" || r.Kind == "upload" || r.Kind == "parts") && !hasSeq(copies, r.Ref):
+	case (r.Kind == "done" || r.Kind == "upload" || r.Kind == "parts") && (r.Ref <= 0 || !isCopy(r.Ref)):
 		return fmt.Errorf("record %d: %s of record %d, which is no copy before it", r.Seq, r.Kind, r.Ref)
 	}
 	if r.Kind == "copy" || r.Kind == "exists" || r.Kind == "conflict" {
@@ -206,12 +227,6 @@ func checkRecord(r Record, last int64, copies []int64) error {
 		}
 	}
 	return nil
-}
-
-// hasSeq tells whether the rising seqs hold seq.
-func hasSeq(seqs []int64, seq int64) bool {
-	_, ok := slices.BinarySearch(seqs, seq)
-	return ok
 }
 
 // rewrites tells whether dest is source with one identity-id segment
@@ -244,8 +259,9 @@ type journalState struct {
 	last  int64
 	first *RunInfo
 	// done are destinations settled: copied by an earlier run, or found
-	// holding the same object (their keyHash, sorted: isDone).
-	done []uint64
+	// holding the same object (their keyHash; isDone). On disk past
+	// spillChunk of them: close removes the file.
+	done *hashSet
 	// unsettled are copies journaled and not settled, by destination.
 	unsettled map[string]pendingCopy
 	// uploads are multipart uploads created and not settled.
@@ -257,8 +273,9 @@ type pendingCopy struct {
 	expectETag string // the "parts" record's ETag, once journaled
 }
 
+// readState reads a journal's state; the caller closes it.
 func readState(path string) (*journalState, error) {
-	st := &journalState{unsettled: map[string]pendingCopy{}}
+	st := &journalState{unsettled: map[string]pendingCopy{}, done: &hashSet{journal: path}}
 	byseq := map[int64]Record{}
 	uploads := map[int64]Record{}
 	err := ReadJournal(path, func(r Record) error {
@@ -281,22 +298,28 @@ func readState(path string) (*journalState, error) {
 			uploads[r.Ref] = r
 		case "done":
 			c := byseq[r.Ref]
-			st.done = append(st.done, keyHash(c.Dest))
+			if err := st.done.add(keyHash(c.Dest)); err != nil {
+				return err
+			}
 			if p, ok := st.unsettled[c.Dest]; ok && p.seq == r.Ref {
 				delete(st.unsettled, c.Dest)
 			}
 			delete(byseq, r.Ref)
 			delete(uploads, r.Ref)
 		case "exists":
-			st.done = append(st.done, keyHash(r.Dest))
+			if err := st.done.add(keyHash(r.Dest)); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		err = st.done.finish()
+	}
+	if err != nil {
+		st.close()
 		return nil, err
 	}
-	slices.Sort(st.done)
-	st.done = slices.Compact(st.done)
 	for _, u := range uploads {
 		c := byseq[u.Ref]
 		u.Dest = c.Dest
@@ -305,11 +328,13 @@ func readState(path string) (*journalState, error) {
 	return st, nil
 }
 
-// isDone tells whether dest is settled.
-func (st *journalState) isDone(dest string) bool {
-	_, ok := slices.BinarySearch(st.done, keyHash(dest))
-	return ok
+// isDone tells whether dest is settled. An error is the index's on disk.
+func (st *journalState) isDone(dest string) (bool, error) {
+	return st.done.has(keyHash(dest))
 }
+
+// close removes the state's files.
+func (st *journalState) close() { st.done.close() }
 
 // keyHash keeps a settled destination in 8 bytes: a resume of millions
 // of copies holds their hashes, not their keys.

@@ -33,7 +33,7 @@ func BenchmarkResumeState(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		st, err := readState(p)
-		if err != nil || len(st.done) != n {
+		if err != nil || st.done.n != n {
 			b.Fatal(err)
 		}
 		runtime.GC()
@@ -41,5 +41,6 @@ func BenchmarkResumeState(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-bytes/object")
 		b.ReportMetric(float64(fi.Size())/n, "journal-bytes/object")
 		runtime.KeepAlive(st)
+		st.close()
 	}
 }

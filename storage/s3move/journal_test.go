@@ -107,8 +107,16 @@ func TestReadState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !st.isDone(destA) || !st.isDone(destC) || st.isDone(destB) {
-		t.Errorf("done: %v", st.done)
+	defer st.close()
+	isDone := func(dest string) bool {
+		ok, err := st.isDone(dest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !isDone(destA) || !isDone(destC) || isDone(destB) {
+		t.Errorf("done: %v", st.done.mem)
 	}
 	if u, ok := st.unsettled[destB]; !ok || u.seq != 3 || u.expectETag != `"x-2"` || len(st.unsettled) != 1 {
 		t.Errorf("unsettled: %v", st.unsettled)

@@ -52,7 +52,7 @@ func (f *syntheticS3) CopyObject(context.Context, *s3.CopyObjectInput, ...func(*
 // POOLMIGRATE_BENCH_OBJECTS=1000000), 100 users' worth, from a synthetic
 // listing, then runs the copy again on its journal (a resume with
 // everything done). It reports the peak Go heap of each (sampled every
-// 10 ms) and the journal's size per object.
+// 10 ms), the rate of each and the journal's size per object.
 func BenchmarkCopyMemory(b *testing.B) {
 	sizes := []int{10_000, 100_000}
 	if s := os.Getenv("POOLMIGRATE_BENCH_OBJECTS"); s != "" {
@@ -101,11 +101,12 @@ func BenchmarkCopyMemory(b *testing.B) {
 					b.Fatalf("copied %d of %d", res.Copied, n)
 				}
 				fi, _ := os.Stat(journal)
-				again, _, resumePeak := run()
+				again, resumeTook, resumePeak := run()
 				if again.Copied != 0 {
 					b.Fatalf("the resume copied %d again", again.Copied)
 				}
 				b.ReportMetric(float64(n)/took.Seconds(), "objects/s")
+				b.ReportMetric(float64(n)/resumeTook.Seconds(), "resume-objects/s")
 				b.ReportMetric(float64(copyPeak)/(1<<20), "copy-peak-MiB")
 				b.ReportMetric(float64(resumePeak)/(1<<20), "resume-peak-MiB")
 				b.ReportMetric(float64(fi.Size())/float64(n), "journal-B/object")
