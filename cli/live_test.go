@@ -85,11 +85,17 @@ func createTable(t *testing.T, env *testenv.Env, name, pk, sk string, gsi map[st
 // notesTables creates the example project's tables for an API id, all but
 // the Tag table, so a missing table is reported.
 func notesTables(t *testing.T, env *testenv.Env, apiID string) {
-	createTable(t, env, "Note-"+apiID+"-dev", "id", "", nil)
-	createTable(t, env, "Vehicle-"+apiID+"-dev", "id", "", map[string][2]string{"byUser": {"userID", "plate"}})
-	createTable(t, env, "Notebook-"+apiID+"-dev", "id", "", nil)
-	createTable(t, env, "UserProfile-"+apiID+"-dev", "userId", "", nil)
-	createTable(t, env, "Task-"+apiID+"-dev", "id", "", map[string][2]string{"byProject": {"project", "status#owner"}})
+	notesTablesIn(t, env, apiID, "dev")
+}
+
+// notesTablesIn makes the notes app's tables of API apiID in Amplify env
+// envName.
+func notesTablesIn(t *testing.T, env *testenv.Env, apiID, envName string) {
+	createTable(t, env, "Note-"+apiID+"-"+envName, "id", "", nil)
+	createTable(t, env, "Vehicle-"+apiID+"-"+envName, "id", "", map[string][2]string{"byUser": {"userID", "plate"}})
+	createTable(t, env, "Notebook-"+apiID+"-"+envName, "id", "", nil)
+	createTable(t, env, "UserProfile-"+apiID+"-"+envName, "userId", "", nil)
+	createTable(t, env, "Task-"+apiID+"-"+envName, "id", "", map[string][2]string{"byProject": {"project", "status#owner"}})
 }
 
 // deployedNotesApp makes the example project copied to dir look deployed
@@ -174,8 +180,12 @@ func TestPlanLiveFindsAPIIDWithoutMeta(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "amplify/backend/amplify-meta.json")); err != nil {
 		t.Fatal(err)
 	}
+	// Discovery reads every table name in the account, and other tests
+	// (in this process and beside it) make notes-app tables of their own
+	// API ids: an env of this test's own keeps theirs out of the match.
+	envName := ownEnv(t, dir)
 	apiID := "disc" + testenv.RandomSuffix()
-	notesTables(t, env, apiID)
+	notesTablesIn(t, env, apiID, envName)
 
 	out, stderr, err := runApp(t, dir, nil, "plan", "--live", "--json")
 	if err != nil {
@@ -186,7 +196,7 @@ func TestPlanLiveFindsAPIIDWithoutMeta(t *testing.T) {
 		t.Fatalf("API id %q, want %q discovered from table names; warnings %v", p.APIs[0].APIID, apiID, p.Warnings)
 	}
 	for _, m := range p.APIs[0].Models {
-		if !strings.HasSuffix(m.Table, "-"+apiID+"-dev") {
+		if !strings.HasSuffix(m.Table, "-"+apiID+"-"+envName) {
 			t.Errorf("model %s table %q", m.Type, m.Table)
 		}
 	}
@@ -194,4 +204,18 @@ func TestPlanLiveFindsAPIIDWithoutMeta(t *testing.T) {
 	if codes["API_ID_DISCOVERED"] == "" || codes["POOL_ID_UNKNOWN"] == "" {
 		t.Errorf("warnings: %v", codes)
 	}
+}
+
+// ownEnv renames the copied project's env ("dev") to one of this test's
+// own (lowercase letters, as Amplify env names are) and returns it.
+func ownEnv(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, c := range testenv.RandomSuffix() {
+		b.WriteRune('a' + c%26)
+	}
+	name := "t" + b.String()[:7]
+	replaceInFile(t, filepath.Join(dir, "amplify/.config/local-env-info.json"), `"envName": "dev"`, `"envName": "`+name+`"`)
+	replaceInFile(t, filepath.Join(dir, "amplify/team-provider-info.json"), `"dev":`, `"`+name+`":`)
+	return name
 }

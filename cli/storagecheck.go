@@ -28,7 +28,7 @@ func storageVerifyCommand(a *App) command {
 			f := &storageFlags{}
 			f.registerUsers(fs)
 			f.registerBuckets(fs)
-			identityPool := fs.String("identity-pool", "", "the link route (the identity pool survives the move: Gen 2): the identity pool `storage link` linked the users in, instead of --old-identity-pool and --new-identity-pool; verifies from storage link's journal")
+			identityPool := fs.String("identity-pool", "", "the link route (the identity pool survives the move: Gen 2): the `ID` of the identity pool storage link linked the users in, instead of --old-identity-pool and --new-identity-pool; verifies from storage link's journal")
 			fields := fs.StringArray("identity-field", nil, "a `FIELD` of the app's data, written Type.field (e.g. Profile.identityId), that stores Cognito identity ids (repeatable; checked against the schema): no value may still name a moved user's old id")
 			return func(ctx context.Context, args []string) error {
 				f.identityFields = *fields
