@@ -80,8 +80,8 @@ log: { type: stdout, format: pretty, level: warn }
 YAML
 "$REGISTRY_DIR/node_modules/.bin/verdaccio" --config "$WORK/registry/config.yaml" >"$WORK/registry/log" 2>&1 &
 REG_PID=$!
-# Up to two minutes: scripts/test.sh runs this niced beside the Go tests,
-# and on a loaded machine a niced node takes long to start.
+# Up to two minutes: scripts/test.sh runs this beside the Go tests, and on
+# a loaded machine node takes long to start.
 for _ in $(seq 1 600); do
 	curl -sf "http://127.0.0.1:$PORT/-/ping" >/dev/null 2>&1 && break
 	sleep 0.2

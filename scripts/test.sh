@@ -124,15 +124,18 @@ alone='^(TestMigrateKeepPasswords|TestMigrateKeepsFilesGen1|TestRemapFallsBackTh
 gotest=(go test -json -count=1 -timeout 45m)
 # The npm install test (scripts/npm-install-test.sh) runs beside the go
 # tests in a full run (a run given its own arguments runs it after them,
-# beside the fuzz targets), at a lower priority: it takes the CPU the go
+# beside the fuzz targets), at the same priority: it uses the CPU the go
 # tests leave while they wait on the test bed (about 150 CPU-seconds,
 # mostly package.sh's cross-builds, and a minute or two waiting on npm and
 # the local registry), and shares nothing with them (its own registry
 # port, a scratch prefix and home; package.sh writes the prebuilt zips only
 # a build tag the tests never set reads). Its output is shown after theirs.
+# Not niced: on a machine loaded by other work (six busy loops), a niced
+# test got about 2% of a core and ran on for half an hour after the go
+# tests had ended.
 npm_pid= npm_done=
 if [ $# -eq 0 ] && [ "${POOLMIGRATE_SKIP_AMPLIFY_CLI:-}" != 1 ]; then
-	nice -n 10 scripts/npm-install-test.sh >.testbed/npm-install.log 2>&1 &
+	scripts/npm-install-test.sh >.testbed/npm-install.log 2>&1 &
 	npm_pid=$!
 fi
 bedtest=("${gotest[@]}" -p 2 -parallel 4)
