@@ -131,7 +131,7 @@ gotest=(go test -json -count=1 -timeout 45m)
 # port, a scratch prefix and home; package.sh writes the prebuilt zips only
 # a build tag the tests never set reads). Its output is shown after theirs.
 # Not niced: on a machine loaded by other work (six busy loops), a niced
-# test got about 2% of a core and ran on for half an hour after the go
+# test got about 2% of a core and ran on for over ten minutes after the go
 # tests had ended.
 npm_pid= npm_done=
 if [ $# -eq 0 ] && [ "${POOLMIGRATE_SKIP_AMPLIFY_CLI:-}" != 1 ]; then
